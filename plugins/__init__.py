@@ -1,0 +1,15 @@
+"""The built-in plugins of ser-bench (installed as the ``ser_bench_plugins`` package).
+
+They register through the same hooks as third-party plugins; this list only says which modules the
+plugin manager imports first.
+"""
+
+BUILTIN_MODULES = [
+    "datasets.ravdess", "datasets.crema", "datasets.enterface",
+    "datasets.sim_ravdess", "datasets.sim_crema", "datasets.sim_enterface",
+    "features.is09_64", "features.is09", "features.egemaps",
+    "encoders.siamese_mlp",
+    "losses.bce_pair", "losses.ratio_distance",
+    "protocols.oodt", "protocols.idt", "protocols.fewshot",
+    "executors.serial", "executors.process",
+]

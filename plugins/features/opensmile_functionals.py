@@ -1,0 +1,22 @@
+"""Shared openSMILE functional extractor used by the is09, is09-64 and egemaps feature plugins."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class OpenSmileFunctionals:
+    """Utterance-level openSMILE functionals, optionally restricted to columns with given suffixes."""
+
+    def __init__(self, feature_set: str, suffixes: tuple[str, ...] = ()) -> None:
+        import opensmile
+
+        self._smile = opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, feature_set),
+                                      feature_level=opensmile.FeatureLevel.Functionals)
+        names = list(self._smile.feature_names)
+        keep = [i for i, n in enumerate(names) if not suffixes or n.endswith(suffixes)]
+        self._keep = np.asarray(keep)
+        self.columns = [names[i] for i in keep]
+
+    def __call__(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
+        values = self._smile.process_signal(signal, sample_rate).to_numpy()[0]
+        return values[self._keep]

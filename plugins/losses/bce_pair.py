@@ -1,0 +1,43 @@
+"""bce_pair: the Siamese baseline, binary cross-entropy on same/different pairs (Feng & Chaspari 2020).
+
+Every pair i < j of the batch is used once; same-class pairs are weighted so that they count as much
+as different-class pairs in total (with 4 balanced classes only a quarter of pairs are "same").
+"""
+from __future__ import annotations
+
+from ser_bench import hookimpl
+from ser_bench.pairs import all_pairs
+from ser_bench.types import LossSpec
+
+
+def pair_bce(model, z, y, balance: bool = True):
+    """Pair BCE on precomputed embeddings ``z``; 0 when the batch has fewer than two samples."""
+    import torch
+    import torch.nn.functional as F
+
+    if len(y) < 2:
+        return z.sum() * 0.0
+    i, j, same = all_pairs(y)
+    logits = model.pair_logits(z[i], z[j])
+    target = same.float()
+    weight = None
+    if balance:
+        n_same = target.sum()
+        n_diff = len(target) - n_same
+        if n_same > 0 and n_diff > 0:
+            weight = torch.where(same, 0.5 / n_same, 0.5 / n_diff) * len(target)
+    return F.binary_cross_entropy_with_logits(logits, target, weight=weight)
+
+
+def build(balance: bool = True):
+    """``loss(model, x, y)``: pair BCE over all pairs of the batch."""
+    def loss(model, x, y):
+        return pair_bce(model, model.embed(x), y, balance)
+    return loss
+
+
+@hookimpl
+def ser_bench_losses():
+    return [LossSpec(name="bce_pair", build=build, params={"balance": True},
+                     summary="Siamese pair binary cross-entropy (all pairs of a batch, class-balanced)",
+                     reference="Feng & Chaspari (2020)")]

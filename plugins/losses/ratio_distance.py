@@ -1,0 +1,51 @@
+"""ratio_distance: Feng & Chaspari's ratio distance loss (Eq. 1), added to the pair BCE.
+
+With D_s the mean Euclidean distance between embeddings g(.) of same-class pairs of a batch and D_d
+that of different-class pairs, Eq. 1 is L_ratio = (D_d + D_s) / (D_d - D_s).
+
+The guard. Write u = (D_d - D_s) / (D_d + D_s) in [-1, 1]; then L_ratio = 1/u. As printed, the loss
+is unbounded below when D_d < D_s (u < 0): minimising it would *reward* mixing the classes, and it
+blows up as u -> 0. We keep 1/u for u >= delta and continue it below delta with its tangent line,
+(2 delta - u) / delta^2, which is continuous with a continuous slope, still decreasing in u (so
+gradients always push different classes apart and same classes together) and bounded by
+(2 delta + 1) / delta^2 at u = -1. A batch with no same-class or no different-class pair adds 0.
+"""
+from __future__ import annotations
+
+from ser_bench import hookimpl
+from ser_bench.pairs import all_pairs, pair_distances
+from ser_bench.types import LossSpec
+
+from .bce_pair import pair_bce
+
+
+def ratio_term(z, y, delta: float = 0.1):
+    """Guarded Eq. 1 on embeddings ``z`` with labels ``y`` (see the module docstring)."""
+    import torch
+
+    if len(y) < 2:
+        return z.sum() * 0.0
+    i, j, same = all_pairs(y)
+    if same.all() or not same.any():
+        return z.sum() * 0.0
+    d = pair_distances(z, i, j)
+    d_s, d_d = d[same].mean(), d[~same].mean()
+    u = (d_d - d_s) / (d_d + d_s)
+    return torch.where(u >= delta, 1.0 / u.clamp_min(delta), (2 * delta - u) / delta**2)
+
+
+def build(weight: float = 1.0, delta: float = 0.1, balance: bool = True):
+    """``loss(model, x, y)`` = pair BCE + ``weight`` x guarded ratio distance term."""
+    def loss(model, x, y):
+        z = model.embed(x)
+        return pair_bce(model, z, y, balance) + weight * ratio_term(z, y, delta)
+    return loss
+
+
+@hookimpl
+def ser_bench_losses():
+    return [LossSpec(
+        name="ratio_distance", build=build, params={"weight": 1.0, "delta": 0.1, "balance": True},
+        summary="pair BCE + ratio distance loss (D_d+D_s)/(D_d-D_s), guarded for D_d < D_s",
+        reference="Feng & Chaspari (2020), Eq. 1",
+    )]

@@ -1,0 +1,77 @@
+"""fewshot: Siamese few-shot fine-tuning from the out-of-domain model (Feng & Chaspari 2020, Sec. 3).
+
+For each number of target speakers k, each number of frozen feature layers and each repeat: draw k
+target speakers and one random clip per emotion per speaker (k x n_emotions labelled clips); starting
+from the model trained on the source, fine-tune on those clips with the first layers frozen; score the
+test clips against the labelled clips. ``test="speakers"`` (default) tests on the other speakers only,
+so no speaker is on both sides; ``test="samples"`` is the paper's "remaining data" variant, which also
+tests on the k speakers' other clips (recorded as a speaker overlap in the result).
+
+The draw of repeat r for k speakers depends only on (seed, k, r), so the episodes of different losses
+and frozen-layer settings are identical and can be compared pairwise.
+"""
+from __future__ import annotations
+
+import zlib
+
+from ser_bench import hookimpl
+from ser_bench.errors import ProtocolError
+from ser_bench.types import ProtocolSpec, Split, Subset
+
+
+def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1, 2), repeats: int = 10,
+           test: str = "speakers"):
+    """All episodes, ordered by k, repeat, then frozen layers."""
+    import numpy as np
+
+    if test not in ("speakers", "samples"):
+        raise ProtocolError(f"fewshot: test must be 'speakers' or 'samples', not {test!r}")
+    target = data.target
+    speakers_all = sorted(set(target["speaker"].astype(str)))
+    emotions = sorted(set(target["emotion"]))
+    ks = [int(v) for v in (k if isinstance(k, (list, tuple)) else [k])]
+    limit = len(speakers_all) - (1 if test == "speakers" else 0)
+    bad = [v for v in ks if v < 1 or v > limit]
+    if bad:
+        raise ProtocolError(
+            f"fewshot: k={bad} impossible with {len(speakers_all)} target speakers; "
+            f"k must be between 1 and {limit} (test={test!r} needs at least one speaker left to test on)"
+        )
+    speaker_col = target["speaker"].astype(str).to_numpy()
+    emotion_col = target["emotion"].to_numpy()
+    source = Subset("source", tuple(range(len(data.source))))
+    out = []
+    for n in ks:
+        for r in range(int(repeats)):
+            rng = np.random.default_rng([seed, n, r, zlib.crc32(b"fewshot")])
+            chosen = sorted(rng.choice(speakers_all, size=n, replace=False).tolist())
+            labelled = []
+            for spk in chosen:
+                for emo in emotions:
+                    pool = np.flatnonzero((speaker_col == spk) & (emotion_col == emo))
+                    if len(pool):
+                        labelled.append(int(rng.choice(pool)))
+            labelled_set = set(labelled)
+            if test == "speakers":
+                test_idx = tuple(int(i) for i in np.flatnonzero(~np.isin(speaker_col, chosen)))
+            else:
+                test_idx = tuple(i for i in range(len(target)) if i not in labelled_set)
+            shots = Subset("target", tuple(sorted(labelled)))
+            for f in frozen:
+                out.append(Split(
+                    name=f"k{n}-r{r}-f{f}", train=source, finetune=shots, support=shots,
+                    test=Subset("target", test_idx), frozen_layers=int(f),
+                    info={"k": n, "repeat": r, "frozen": int(f), "test": test,
+                          "speaker_overlap_allowed": test == "samples", "speakers": chosen},
+                ))
+    return out
+
+
+@hookimpl
+def ser_bench_protocols():
+    return [ProtocolSpec(
+        name="fewshot", splits=splits, needs_source=True,
+        params={"k": [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], "frozen": [0, 1, 2], "repeats": 10, "test": "speakers"},
+        summary="few-shot fine-tuning: k target speakers x 1 clip per emotion, 0/1/2 frozen layers",
+        reference="Feng & Chaspari (2020)",
+    )]

@@ -1,0 +1,69 @@
+"""A cell of the grid: one (protocol, loss, encoder, feature, source, target, seed) with every parameter resolved."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+from .training import DEFAULT_TRAINING
+
+DEFAULT_LABELS = ("anger", "happiness", "sadness", "fear")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Everything that determines a result. :meth:`cell_id` is stable for equal settings."""
+
+    protocol: str
+    loss: str
+    target: str
+    source: Optional[str] = None
+    encoder: str = "siamese-mlp"
+    feature: str = "is09-64"
+    seed: int = 0
+    labels: tuple = DEFAULT_LABELS
+    pretrain_loss: str = "bce_pair"
+    decision: str = "sum"
+    normalise: str = "train"
+    protocol_params: dict = field(default_factory=dict)
+    loss_params: dict = field(default_factory=dict)
+    pretrain_loss_params: dict = field(default_factory=dict)
+    encoder_params: dict = field(default_factory=dict)
+    training: dict = field(default_factory=lambda: dict(DEFAULT_TRAINING))
+    dataset_params: dict = field(default_factory=dict)  # dataset name -> params
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form (the ``params`` of a result file)."""
+        d = asdict(self)
+        d["labels"] = list(self.labels)
+        return d
+
+    def cell_id(self) -> str:
+        """``protocol__loss__source__target__seedN__<hash>``: readable and unique."""
+        digest = hashlib.sha1(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()[:10]
+        parts = [self.protocol, self.loss, self.source or "none", self.target, f"seed{self.seed}", digest]
+        return "__".join(re.sub(r"[^A-Za-z0-9_.-]+", "-", p) for p in parts)
+
+
+def resolve(cell: Cell, registry) -> Cell:
+    """The cell with every plugin's default parameters filled in (explicit settings win)."""
+    from dataclasses import replace
+
+    def merged(kind, name, given):
+        return {**dict(registry.get(kind, name).params), **dict(given)}
+
+    datasets = {}
+    for name in filter(None, {cell.source, cell.target}):
+        datasets[name] = merged("datasets", name, cell.dataset_params.get(name, {}))
+    return replace(
+        cell,
+        protocol_params=merged("protocols", cell.protocol, cell.protocol_params),
+        loss_params=merged("losses", cell.loss, cell.loss_params),
+        pretrain_loss_params=merged("losses", cell.pretrain_loss, cell.pretrain_loss_params),
+        encoder_params=merged("encoders", cell.encoder, cell.encoder_params),
+        training={**DEFAULT_TRAINING, **cell.training},
+        dataset_params=datasets,
+        labels=tuple(cell.labels),
+    )

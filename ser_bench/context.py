@@ -1,0 +1,85 @@
+"""The run context passed to plugins: where corpora live, where caches go, how to report progress."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Optional, Sequence
+
+from .errors import CorpusNotFoundError
+
+DATA_DIR_ENV = "SER_BENCH_DATA_DIR"
+CACHE_DIR_ENV = "SER_BENCH_CACHE_DIR"
+
+
+class _NullBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+@contextmanager
+def null_progress(total: int, desc: str) -> Iterator[_NullBar]:
+    """A progress reporter that reports nothing (the default; the CLI passes a tqdm one)."""
+    yield _NullBar()
+
+
+def default_cache_dir() -> Path:
+    """``$SER_BENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/ser-bench``, else ``~/.cache/ser-bench``."""
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ser-bench"
+
+
+def default_data_dirs() -> list[Path]:
+    """``$SER_BENCH_DATA_DIR`` (``os.pathsep``-separated), then ``./data`` and ``~/ser-bench-data``."""
+    dirs = [Path(p).expanduser() for p in os.environ.get(DATA_DIR_ENV, "").split(os.pathsep) if p]
+    return dirs + [Path("data"), Path.home() / "ser-bench-data"]
+
+
+@dataclass
+class RunContext:
+    """Everything a dataset or feature plugin may need from the outside world.
+
+    ``corpus_paths`` maps a dataset name to an explicit folder and wins over ``data_dirs``.
+    ``progress(total, desc)`` is a context manager yielding an object with ``update(n)``.
+    """
+
+    data_dirs: Sequence[Path] = field(default_factory=default_data_dirs)
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    corpus_paths: dict = field(default_factory=dict)
+    progress: Callable = null_progress
+    workers: Optional[int] = None
+    skip_bad_files: bool = False
+
+    def find_corpus(self, dataset: str, folder_names: Sequence[str]) -> Path:
+        """The folder holding ``dataset``: an explicit path, else ``<data dir>/<folder name>``.
+
+        Raises :class:`CorpusNotFoundError` naming every place looked and how to point elsewhere.
+        """
+        looked: list[Path] = []
+        if dataset in self.corpus_paths:
+            path = Path(self.corpus_paths[dataset]).expanduser()
+            if path.is_dir():
+                return path
+            looked.append(path)
+        for base in self.data_dirs:
+            for folder in folder_names:
+                path = Path(base) / folder
+                if path.is_dir():
+                    return path
+                looked.append(path)
+        places = "\n  ".join(str(p.resolve()) for p in looked)
+        raise CorpusNotFoundError(
+            f"corpus {dataset!r} not found. Looked in:\n  {places}\n"
+            f"Put a copy in one of those folders, or point ser-bench at it with "
+            f"--data-dir DIR (a folder containing {' or '.join(folder_names)}) or "
+            f"{DATA_DIR_ENV}=DIR. No copy at hand? The simulated corpora (sim-ravdess, sim-crema, "
+            f"sim-enterface) need no download: e.g. --source sim-crema --target sim-ravdess."
+        )
+
+    @property
+    def n_workers(self) -> int:
+        """Worker processes to use: the explicit setting, else every core."""
+        return self.workers or os.cpu_count() or 1

@@ -1,0 +1,130 @@
+"""Feature extraction over a manifest: parallel over the cores, cached on disk by audio content.
+
+The cache key of a clip is (extractor name, version, parameters, BLAKE2 hash of the file's bytes), so
+renaming or moving a corpus keeps its cache, and editing a file invalidates only that file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .audio import SAMPLE_RATE, load_audio
+from .errors import BadAudioError, SerBenchError
+
+CHUNK = 64
+
+
+def file_digest(path: str | Path) -> str:
+    """BLAKE2b-160 of a file's bytes."""
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def extractor_key(spec, params: dict) -> str:
+    """Folder name for one extractor configuration in the cache."""
+    blob = json.dumps(params, sort_keys=True)
+    return f"{spec.name}-v{spec.version}-{hashlib.sha1(blob.encode()).hexdigest()[:8]}"
+
+
+@dataclass
+class FeatureMatrix:
+    """Features of a manifest: ``values[i]`` belongs to manifest row ``i`` unless ``i`` is in ``skipped``."""
+
+    values: np.ndarray
+    columns: list
+    digests: list
+    skipped: dict = field(default_factory=dict)  # row index -> reason
+    cache_hits: int = 0
+
+
+def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[str]) -> list:
+    """Worker body: hash each file; read the cached vector or extract and cache it."""
+    extractor = None
+    out = []
+    for path in paths:
+        try:
+            digest = file_digest(path)
+        except OSError as exc:
+            out.append(("error", f"{path}: cannot read ({exc.strerror or exc})", None, None))
+            continue
+        target = Path(cache) / digest[:2] / f"{digest}.npy"
+        if target.exists():
+            out.append(("hit", digest, np.load(target), None))
+            continue
+        try:
+            signal = load_audio(path, SAMPLE_RATE)
+            if extractor is None:
+                extractor = build(**params)
+            vector = np.asarray(extractor(signal, SAMPLE_RATE), dtype=np.float32)
+        except BadAudioError as exc:
+            out.append(("error", str(exc), None, None))
+            continue
+        except Exception as exc:  # an extractor failing on one file must not lose the others
+            out.append(("error", f"{path}: feature extraction failed ({exc!r})", None, None))
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{digest}.{os.getpid()}.tmp.npy")
+        np.save(tmp, vector)
+        os.replace(tmp, target)
+        out.append(("new", digest, vector, None))
+    return out
+
+
+def extract_features(manifest, spec, params: dict | None, ctx) -> FeatureMatrix:
+    """Features for every row of ``manifest`` with the extractor ``spec``.
+
+    Bad files raise :class:`SerBenchError` listing them, unless ``ctx.skip_bad_files``, in which case
+    they are reported in :attr:`FeatureMatrix.skipped`. Either way every good file is already cached.
+    """
+    params = {**spec.params, **(params or {})}
+    cache = Path(ctx.cache_dir) / "features" / extractor_key(spec, params)
+    cache.mkdir(parents=True, exist_ok=True)
+    paths = [str(p) for p in manifest["path"]]
+    chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    results: list = []
+    with ctx.progress(len(paths), f"features {spec.name}") as bar:
+        if ctx.n_workers <= 1 or len(chunks) <= 1:
+            for chunk in chunks:
+                results.extend(_extract_chunk(spec.build, params, str(cache), chunk))
+                bar.update(len(chunk))
+        else:
+            import multiprocessing as mp
+
+            with ProcessPoolExecutor(min(ctx.n_workers, len(chunks)), mp_context=mp.get_context("spawn")) as pool:
+                futures = [pool.submit(_extract_chunk, spec.build, params, str(cache), c) for c in chunks]
+                for fut, chunk in zip(futures, chunks):
+                    results.extend(fut.result())
+                    bar.update(len(chunk))
+    values = np.full((len(paths), spec.dim), np.nan, dtype=np.float32)
+    skipped, digests, hits = {}, [], 0
+    for i, (status, info, vector, _) in enumerate(results):
+        if status == "error":
+            skipped[i] = info
+            digests.append(None)
+            continue
+        if vector.shape != (spec.dim,):
+            raise SerBenchError(f"feature {spec.name!r} returned shape {vector.shape} for {paths[i]}, "
+                                f"expected ({spec.dim},)")
+        values[i] = vector
+        digests.append(info)
+        hits += status == "hit"
+    if skipped and not ctx.skip_bad_files:
+        listing = "\n  ".join(list(skipped.values())[:20])
+        more = f"\n  ... and {len(skipped) - 20} more" if len(skipped) > 20 else ""
+        raise SerBenchError(
+            f"{len(skipped)} of {len(paths)} files could not be used:\n  {listing}{more}\n"
+            "Fix or remove them, or pass --skip-bad-files to continue without them "
+            "(features of the other files are cached and will not be recomputed)."
+        )
+    columns = list(getattr(spec, "columns", []) or [])
+    return FeatureMatrix(values=values, columns=columns, digests=digests, skipped=skipped, cache_hits=hits)

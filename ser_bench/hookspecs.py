@@ -1,0 +1,76 @@
+"""Hook specifications: one hook per plugin kind. Each returns an iterable of spec records.
+
+A plugin is any module (or object) with functions named like these hooks and marked with
+:data:`ser_bench.hookimpl`. Example, a complete one-file loss plugin::
+
+    from ser_bench import hookimpl
+    from ser_bench.types import LossSpec
+
+    def build(margin=1.0):
+        def loss(model, x, y):
+            import torch
+            z = model.embed(x)
+            same = (y[:, None] == y[None, :]).float()
+            d = torch.cdist(z, z)
+            return (same * d**2 + (1 - same) * torch.relu(margin - d) ** 2).mean()
+        return loss
+
+    @hookimpl
+    def ser_bench_losses():
+        return [LossSpec(name="my_contrastive", build=build, params={"margin": 1.0},
+                         summary="Hadsell et al. contrastive loss on all pairs of a batch")]
+"""
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("ser_bench")
+
+
+@hookspec
+def ser_bench_datasets():
+    """Return :class:`~ser_bench.types.DatasetSpec` records for the corpora this plugin provides.
+
+    Example: ``return [DatasetSpec(name="mycorpus", load=load, summary="...", folder_names=("MyCorpus",))]``
+    where ``load(ctx, **params)`` returns the manifest DataFrame and uses ``ctx.find_corpus`` to locate it.
+    """
+
+
+@hookspec
+def ser_bench_features():
+    """Return :class:`~ser_bench.types.FeatureSpec` records (acoustic feature extractors).
+
+    Example: ``return [FeatureSpec(name="rms", build=lambda: RMS(), summary="...", version="1", dim=1)]``.
+    """
+
+
+@hookspec
+def ser_bench_encoders():
+    """Return :class:`~ser_bench.types.EncoderSpec` records (networks; ``build(input_dim, **params)``).
+
+    Example: ``return [EncoderSpec(name="tiny", build=lambda input_dim: Tiny(input_dim), summary="...")]``.
+    """
+
+
+@hookspec
+def ser_bench_losses():
+    """Return :class:`~ser_bench.types.LossSpec` records (``build(**params)`` gives ``loss(model, x, y)``).
+
+    See the module docstring for a complete example.
+    """
+
+
+@hookspec
+def ser_bench_protocols():
+    """Return :class:`~ser_bench.types.ProtocolSpec` records (``splits(data, seed, **params)``).
+
+    Example: ``return [ProtocolSpec(name="half", splits=half_split, summary="first half of speakers trains")]``.
+    """
+
+
+@hookspec
+def ser_bench_executors():
+    """Return :class:`~ser_bench.types.ExecutorSpec` records (where the cells of a grid run).
+
+    Example: ``return [ExecutorSpec(name="serial", build=SerialExecutor, summary="in this process")]``.
+    """

@@ -1,0 +1,34 @@
+"""Classification metrics: UAR (the primary one), accuracy, macro-F1, per-class recall, confusion."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def classification_metrics(y_true, y_pred, labels: list[str]) -> dict:
+    """Metrics over class indices ``0..len(labels)-1``; classes absent from ``y_true`` are left out of UAR."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
+
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    present = sorted(set(y_true.tolist()))
+    recalls = recall_score(y_true, y_pred, labels=list(range(len(labels))), average=None, zero_division=0)
+    return {
+        "uar": float(recall_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+        "recall": {labels[i]: float(recalls[i]) for i in present},
+        "confusion": confusion_matrix(y_true, y_pred, labels=list(range(len(labels)))).tolist(),
+    }
+
+
+def mean_ci95(values) -> tuple[float, float, float]:
+    """Mean and two-sided 95 % Student-t confidence interval; the interval is NaN for fewer than 2 values."""
+    from scipy import stats
+
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    if len(v) == 0:
+        return float("nan"), float("nan"), float("nan")
+    m = float(v.mean())
+    if len(v) < 2:
+        return m, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    return m, m - half, m + half

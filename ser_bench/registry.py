@@ -1,0 +1,74 @@
+"""Name -> spec lookup for each plugin kind, with provenance of who registered what."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from .errors import DuplicatePluginError, UnknownPluginError
+from .types import SPEC_TYPES
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered spec and where it came from (plugin name, distribution, version)."""
+
+    kind: str
+    spec: Any
+    plugin: str
+    distribution: str
+    version: str
+
+
+class Registry:
+    """Specs by kind and name. Built by :func:`ser_bench.manager.load_registry`."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in SPEC_TYPES}
+
+    def add(self, entry: Entry) -> None:
+        """Register one spec; a second spec with the same kind and name is an error naming both."""
+        expected = SPEC_TYPES[entry.kind]
+        if not isinstance(entry.spec, expected):
+            raise TypeError(
+                f"plugin {entry.plugin!r} returned {type(entry.spec).__name__} from its {entry.kind} hook; "
+                f"expected {expected.__name__}"
+            )
+        existing = self._entries[entry.kind].get(entry.spec.name)
+        if existing is not None:
+            raise DuplicatePluginError(
+                f"two plugins register the {entry.kind[:-1]} {entry.spec.name!r}: "
+                f"{existing.plugin} ({existing.distribution}) and {entry.plugin} ({entry.distribution}). "
+                "Uninstall or rename one of them."
+            )
+        self._entries[entry.kind][entry.spec.name] = entry
+
+    def get(self, kind: str, name: str) -> Any:
+        """The spec called ``name``; an unknown name raises with close matches and the full list."""
+        return self.entry(kind, name).spec
+
+    def entry(self, kind: str, name: str) -> Entry:
+        """Like :meth:`get` but returns the :class:`Entry` with provenance."""
+        if kind not in self._entries:
+            raise UnknownPluginError(f"unknown plugin kind {kind!r}; kinds are: {', '.join(self._entries)}")
+        try:
+            return self._entries[kind][name]
+        except KeyError:
+            names = sorted(self._entries[kind])
+            close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise UnknownPluginError(
+                f"no {kind[:-1]} called {name!r}.{hint} Available: {', '.join(names) or '(none)'}. "
+                "`ser-bench plugins` lists every plugin and where it comes from."
+            ) from None
+
+    def names(self, kind: str) -> list[str]:
+        """Sorted names registered for ``kind``."""
+        return sorted(self._entries[kind])
+
+    def entries(self, kind: str | None = None) -> Iterator[Entry]:
+        """All entries, or those of one kind, sorted by kind then name."""
+        kinds = [kind] if kind else list(self._entries)
+        for k in kinds:
+            for name in sorted(self._entries[k]):
+                yield self._entries[k][name]

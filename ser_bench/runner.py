@@ -1,0 +1,174 @@
+"""The runner: expands a grid into cells, prepares each corpus once, runs the cells not yet done.
+
+It never prints: progress and results go to the callbacks and the results folder.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from .cells import Cell, resolve
+from .errors import SerBenchError
+from .features import extract_features
+from .manager import PluginSettings, load_registry
+from .results import (SCHEMA_VERSION, git_commit, is_done, manifest_hash, now, package_versions,
+                      result_path, write_json_atomic)
+
+
+@dataclass
+class Grid:
+    """What to cross. Each list is one axis; ``base`` holds the settings shared by every cell."""
+
+    protocols: Sequence[str]
+    losses: Sequence[str]
+    targets: Sequence[str]
+    sources: Sequence[Optional[str]] = (None,)
+    encoders: Sequence[str] = ("siamese-mlp",)
+    features: Sequence[str] = ("is09-64",)
+    seeds: Sequence[int] = (0,)
+    base: dict = field(default_factory=dict)
+
+
+def expand(grid: Grid, registry) -> list[Cell]:
+    """All cells of ``grid`` with plugin defaults resolved; unknown names fail here, before any work.
+
+    Protocols that need no source get ``source=None`` (one cell, whatever the sources axis holds).
+    """
+    cells, seen = [], set()
+    for protocol, loss, target, source, encoder, feature, seed in itertools.product(
+            grid.protocols, grid.losses, grid.targets, grid.sources, grid.encoders, grid.features, grid.seeds):
+        spec = registry.get("protocols", protocol)
+        for kind, name in (("losses", loss), ("datasets", target), ("encoders", encoder), ("features", feature)):
+            registry.get(kind, name)
+        if spec.needs_source:
+            if not source:
+                raise SerBenchError(f"protocol {protocol!r} needs a source corpus: pass --source NAME")
+            registry.get("datasets", source)
+        else:
+            source = None
+        base = dict(grid.base)
+        pparams = base.pop("protocol_params", {}).get(protocol, {})
+        lparams = base.pop("loss_params", {}).get(loss, {})
+        cell = resolve(Cell(protocol=protocol, loss=loss, target=target, source=source, encoder=encoder,
+                            feature=feature, seed=int(seed), protocol_params=pparams, loss_params=lparams,
+                            **base), registry)
+        if cell.cell_id() not in seen:
+            seen.add(cell.cell_id())
+            cells.append(cell)
+    return cells
+
+
+@dataclass
+class CorpusData:
+    """A corpus ready for protocols: label-filtered manifest, feature matrix, skipped files, hash."""
+
+    manifest: object
+    features: object
+    skipped: list
+    manifest_hash: str
+    n_clips_total: int
+
+
+def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_params: dict, registry, ctx) -> CorpusData:
+    """Load a corpus, extract (or read cached) features, keep the clips whose emotion is in ``labels``."""
+    import numpy as np
+
+    manifest = registry.get("datasets", name).load(ctx, **dataset_params)
+    matrix = extract_features(manifest, registry.get("features", feature), None, ctx)
+    ok = ~np.isnan(matrix.values).any(axis=1)
+    keep = ok & manifest["emotion"].isin(list(labels)).to_numpy()
+    missing = sorted(set(labels) - set(manifest.loc[keep, "emotion"]))
+    if missing:
+        raise SerBenchError(f"corpus {name!r} has no clips of {missing}; its emotions are "
+                            f"{sorted(manifest['emotion'].unique())}. Choose another label set with --labels.")
+    kept = manifest[keep].reset_index(drop=True)
+    digests = [d for d, k in zip(matrix.digests, keep) if k]
+    return CorpusData(manifest=kept, features=matrix.values[keep], skipped=sorted(matrix.skipped.values()),
+                      manifest_hash=manifest_hash(kept, digests), n_clips_total=len(manifest))
+
+
+@lru_cache(maxsize=4)
+def _worker_registry(settings: PluginSettings):
+    return load_registry(settings)
+
+
+def run_job(job: tuple) -> dict:
+    """Evaluate one cell and write its result file (runs in a worker process)."""
+    from .evaluation import evaluate_cell
+
+    cell, corpora, results_dir, settings = job
+    registry = _worker_registry(settings)
+    data = {role: (c.manifest, c.features) for role, c in corpora.items()}
+    body = evaluate_cell(cell, data, registry)
+    payload = {
+        "schema_version": SCHEMA_VERSION,
+        "cell_id": cell.cell_id(),
+        "status": "ok",
+        "created": now(),
+        "params": cell.as_dict(),
+        **body,
+        "data": {role: {"dataset": getattr(cell, role), "manifest_hash": c.manifest_hash,
+                        "clips_used": len(c.manifest), "clips_in_corpus": c.n_clips_total,
+                        "speakers": int(c.manifest["speaker"].nunique()), "skipped_files": c.skipped}
+                 for role, c in corpora.items()},
+        "provenance": {"packages": package_versions(), "git_commit": git_commit()},
+    }
+    write_json_atomic(result_path(results_dir, cell.cell_id()), payload)
+    return payload
+
+
+@dataclass
+class RunReport:
+    """What a run did: cells run, skipped as already done, and failed (with the error)."""
+
+    ran: list = field(default_factory=list)
+    already_done: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+
+
+def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: str = "process",
+        settings: PluginSettings | None = None, on_result: Callable | None = None) -> RunReport:
+    """Run every cell of ``cells`` not already in ``results_dir``; each result is written as it finishes.
+
+    A failing cell is reported in :attr:`RunReport.failed` and does not stop the others.
+    """
+    settings = settings or PluginSettings.from_env()
+    report = RunReport()
+    todo = []
+    for cell in cells:
+        (report.already_done if is_done(results_dir, cell.cell_id()) else todo).append(cell)
+    if not todo:
+        return report
+    corpora: dict = {}
+    for cell in todo:
+        for role in ("target", "source"):
+            name = getattr(cell, role)
+            key = (name, cell.feature, cell.labels, repr(sorted(cell.dataset_params.get(name, {}).items())))
+            if name and key not in corpora:
+                corpora[key] = prepare_corpus(name, cell.feature, cell.labels, cell.dataset_params.get(name, {}),
+                                              registry, ctx)
+    jobs = []
+    for cell in todo:
+        roles = {}
+        for role in ("target", "source"):
+            name = getattr(cell, role)
+            if name:
+                roles[role] = corpora[(name, cell.feature, cell.labels,
+                                       repr(sorted(cell.dataset_params.get(name, {}).items())))]
+        jobs.append((cell, roles, str(results_dir), settings))
+    pool = registry.get("executors", executor).build(workers=ctx.workers)
+    with ctx.progress(len(jobs), "cells") as bar:
+        try:
+            for job, outcome in pool.map_unordered(run_job, jobs):
+                if isinstance(outcome, BaseException):
+                    report.failed.append((job[0], outcome))
+                else:
+                    report.ran.append(outcome)
+                    on_result and on_result(outcome)
+                bar.update(1)
+        finally:
+            pool.close()
+    return report

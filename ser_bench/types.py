@@ -1,0 +1,148 @@
+"""Frozen records that plugin hooks return, and the plain values that flow between stages.
+
+Hooks return *specs*: a name, JSON-able default parameters, human text, and a factory. Factories are
+called at run time with the context they need (input size, number of classes, ...), so a spec never
+holds a live model or a loaded corpus.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
+
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A corpus. ``load(ctx, **params)`` returns a manifest DataFrame.
+
+    The manifest has one row per clip with columns ``path, speaker, emotion, corpus`` and, when the
+    corpus records them, ``sentence, intensity, gender, arousal, valence``. ``emotion`` uses the common
+    vocabulary (anger, happiness, sadness, fear, neutral, disgust, surprise, calm, boredom).
+    """
+
+    name: str
+    load: Callable[..., Any]
+    summary: str
+    params: Params = field(default_factory=dict)
+    folder_names: tuple[str, ...] = ()
+    simulated: bool = False
+    homepage: str = ""
+    licence: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """An acoustic feature extractor.
+
+    ``build(**params)`` returns an object with ``columns`` (list of names) and
+    ``__call__(signal, sample_rate) -> 1-d numpy array``. ``version`` is part of the cache key: bump it
+    whenever the same audio would give different numbers.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    summary: str
+    version: str
+    dim: int
+    params: Params = field(default_factory=dict)
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """A trainable network. ``build(input_dim, **params)`` returns a ``torch.nn.Module``.
+
+    ``kind`` says how it is evaluated: ``"siamese"`` modules provide ``embed(x)`` and
+    ``pair_logits(z_a, z_b)`` and are scored with the support-set log-sum rule.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    summary: str
+    kind: str = "siamese"
+    params: Params = field(default_factory=dict)
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """A training objective. ``build(**params)`` returns ``loss(model, x, y) -> scalar tensor``."""
+
+    name: str
+    build: Callable[..., Any]
+    summary: str
+    params: Params = field(default_factory=dict)
+    reference: str = ""
+    encoder_kinds: tuple[str, ...] = ("siamese",)
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """An evaluation protocol. ``splits(data, seed, **params)`` returns a list of :class:`Split`.
+
+    ``data`` is a :class:`ProtocolData`; protocols only choose indices, they never train.
+    """
+
+    name: str
+    splits: Callable[..., list]
+    summary: str
+    params: Params = field(default_factory=dict)
+    needs_source: bool = False
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """Where cells run. ``build(workers=None)`` returns an object with
+    ``map_unordered(fn, items) -> iterator of (item, result_or_exception)`` and ``close()``."""
+
+    name: str
+    build: Callable[..., Any]
+    summary: str
+    params: Params = field(default_factory=dict)
+
+
+SPEC_TYPES = {
+    "datasets": DatasetSpec,
+    "features": FeatureSpec,
+    "encoders": EncoderSpec,
+    "losses": LossSpec,
+    "protocols": ProtocolSpec,
+    "executors": ExecutorSpec,
+}
+
+
+@dataclass(frozen=True)
+class Subset:
+    """Row indices into one domain's manifest (``"source"`` or ``"target"``)."""
+
+    domain: str
+    indices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Split:
+    """One fold or episode of a protocol.
+
+    ``train`` is fitted from scratch (or reused from the cache when identical), ``finetune`` continues
+    from it with the first ``frozen_layers`` layers frozen, and each ``test`` sample is scored against
+    ``support``. ``info`` holds the settings that identify the split (fold speaker, k, repeat, ...).
+    """
+
+    name: str
+    train: Subset
+    support: Subset
+    test: Subset
+    finetune: Optional[Subset] = None
+    frozen_layers: int = 0
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProtocolData:
+    """What a protocol sees: the manifests (label-filtered) of the target and, optionally, the source."""
+
+    target: Any
+    source: Any = None
