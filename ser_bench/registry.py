@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from .errors import DuplicatePluginError, UnknownPluginError
-from .types import SPEC_TYPES
+from .types import SINGULAR, SPEC_TYPES
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Registry:
         existing = self._entries[entry.kind].get(entry.spec.name)
         if existing is not None:
             raise DuplicatePluginError(
-                f"two plugins register the {entry.kind[:-1]} {entry.spec.name!r}: "
+                f"two plugins register the {SINGULAR[entry.kind]} {entry.spec.name!r}: "
                 f"{existing.plugin} ({existing.distribution}) and {entry.plugin} ({entry.distribution}). "
                 "Uninstall or rename one of them."
             )
@@ -58,7 +58,7 @@ class Registry:
             close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
             hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             raise UnknownPluginError(
-                f"no {kind[:-1]} called {name!r}.{hint} Available: {', '.join(names) or '(none)'}. "
+                f"no {SINGULAR[kind]} called {name!r}.{hint} Available: {', '.join(names) or '(none)'}. "
                 "`ser-bench plugins` lists every plugin and where it comes from."
             ) from None
 

@@ -5,13 +5,14 @@ It never prints: progress and results go to the callbacks and the results folder
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .cells import Cell, resolve
-from .errors import SerBenchError
+from .errors import CorpusNotFoundError, SerBenchError
 from .features import extract_features
 from .manager import PluginSettings, load_registry
 from .results import (SCHEMA_VERSION, git_commit, is_done, manifest_hash, now, package_versions,
@@ -90,6 +91,13 @@ def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_param
                       manifest_hash=manifest_hash(kept, digests), n_clips_total=len(manifest))
 
 
+def _corpus_key(cell: Cell, role: str):
+    name = getattr(cell, role)
+    if not name:
+        return None
+    return (name, cell.feature, cell.labels, json.dumps(cell.dataset_params.get(name, {}), sort_keys=True))
+
+
 @lru_cache(maxsize=4)
 def _worker_registry(settings: PluginSettings):
     return load_registry(settings)
@@ -143,21 +151,21 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
     if not todo:
         return report
     corpora: dict = {}
+    missing: list = []
     for cell in todo:
-        for role in ("target", "source"):
-            name = getattr(cell, role)
-            key = (name, cell.feature, cell.labels, repr(sorted(cell.dataset_params.get(name, {}).items())))
-            if name and key not in corpora:
-                corpora[key] = prepare_corpus(name, cell.feature, cell.labels, cell.dataset_params.get(name, {}),
-                                              registry, ctx)
+        for role in ("source", "target"):
+            key = _corpus_key(cell, role)
+            if key and key not in corpora and key[0] not in {m[0] for m in missing}:
+                try:
+                    corpora[key] = prepare_corpus(key[0], cell.feature, cell.labels,
+                                                  cell.dataset_params.get(key[0], {}), registry, ctx)
+                except CorpusNotFoundError as exc:
+                    missing.append((key[0], exc))
+    if missing:  # say everything that is missing at once, not one corpus per attempt
+        raise CorpusNotFoundError("\n\n".join(str(exc) for _, exc in missing))
     jobs = []
     for cell in todo:
-        roles = {}
-        for role in ("target", "source"):
-            name = getattr(cell, role)
-            if name:
-                roles[role] = corpora[(name, cell.feature, cell.labels,
-                                       repr(sorted(cell.dataset_params.get(name, {}).items())))]
+        roles = {role: corpora[_corpus_key(cell, role)] for role in ("target", "source") if getattr(cell, role)}
         jobs.append((cell, roles, str(results_dir), settings))
     pool = registry.get("executors", executor).build(workers=ctx.workers)
     with ctx.progress(len(jobs), "cells") as bar:

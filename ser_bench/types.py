@@ -104,6 +104,9 @@ class ExecutorSpec:
     params: Params = field(default_factory=dict)
 
 
+SINGULAR = {"datasets": "dataset", "features": "feature", "encoders": "encoder", "losses": "loss",
+            "protocols": "protocol", "executors": "executor"}
+
 SPEC_TYPES = {
     "datasets": DatasetSpec,
     "features": FeatureSpec,

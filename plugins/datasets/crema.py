@@ -57,7 +57,7 @@ def read_tree(root: Path, corpus: str = "crema"):
     if not rows:
         raise SerBenchError(f"no CREMA-D audio files (ActorID_Sentence_Emotion_Level.wav) under {root}")
     frame = pd.DataFrame(rows)
-    frame["gender"] = frame["speaker"].map(genders).fillna("unknown")
+    frame["gender"] = [genders.get(s, "unknown") for s in frame["speaker"]]
     return frame
 
 

@@ -1,0 +1,39 @@
+# Two commands on a fresh clone:
+#   make demo   set up .venv and run the main job on the simulated corpora, printing a leaderboard
+#   make test   set up .venv and run the test suite
+#
+# TORCH_SPEC pins the PyTorch release: on the project's build machines torch==2.13.0 is a CPU wheel
+# that pip finds locally; elsewhere it is the ordinary PyPI release. Override it to taste, e.g.
+#   make demo TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu"
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.ser-bench-installed
+
+.PHONY: demo test setup benchmark leaderboard clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/ser-bench run --loss bce_pair,ratio_distance --source sim-crema --target sim-ravdess \
+		--preset demo --results results/sim-demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+benchmark: $(STAMP)
+	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-enable
+
+leaderboard: $(STAMP)
+	$(BIN)/ser-bench leaderboard results/ > LEADERBOARD.md
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,0 +1,165 @@
+"""Leaderboards: a pure function of a results folder -> tidy DataFrame -> markdown/csv/json tables.
+
+A cell that is missing (or failed) shows as a dash, never as a smaller mean over what happens to be
+there; results with different label sets are never put in one column.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SerBenchError
+from .evaluation import summarise
+from .metrics import mean_ci95
+
+DASH = "–"
+
+
+def tidy(results: list[dict]):
+    """One row per split of every successful result: settings, split identity and metrics."""
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        if r.get("status") != "ok":
+            continue
+        p = r["params"]
+        for s in r["splits"]:
+            rows.append({
+                "cell_id": r["cell_id"], "protocol": p["protocol"], "loss": p["loss"], "encoder": p["encoder"],
+                "feature": p["feature"], "source": p.get("source") or "", "target": p["target"],
+                "seed": p["seed"], "labels": ",".join(p["labels"]), "decision": p["decision"],
+                "normalise": p["normalise"], "split": s["name"], "k": s["info"].get("k"),
+                "frozen": s["info"].get("frozen"), "repeat": s["info"].get("repeat"),
+                "uar": s["metrics"]["uar"], "accuracy": s["metrics"]["accuracy"],
+                "macro_f1": s["metrics"]["macro_f1"],
+            })
+    return pd.DataFrame(rows)
+
+
+def _method(p: dict, varying: set) -> str:
+    label = f"{p['protocol']} · {p['loss']}"
+    extras = [p[k] for k in ("encoder", "feature", "decision", "normalise") if k in varying]
+    return label + (f" ({', '.join(map(str, extras))})" if extras else "")
+
+
+def _fmt(mean: float, lo: float, hi: float) -> str:
+    if np.isnan(mean):
+        return DASH
+    if np.isnan(lo):
+        return f"{100 * mean:.1f}"
+    return f"{100 * mean:.1f} ± {100 * (hi - lo) / 2:.1f}"
+
+
+def summary_table(results: list[dict]):
+    """Rows: method (protocol · loss); columns: ``source → target``; cells: UAR % mean ± 95 % CI half-width.
+
+    Cells of the same settings and different seeds are pooled (units = seed x repeat, or seed x fold).
+    Protocols without a source (IDT) fill every source column of their target, as in the paper's Table 1.
+    """
+    import pandas as pd
+
+    ok = [r for r in results if r.get("status") == "ok"]
+    if not ok:
+        raise SerBenchError("no successful result files found; run `ser-bench run ...` first")
+    label_sets = {tuple(r["params"]["labels"]) for r in ok}
+    if len(label_sets) > 1:
+        raise SerBenchError(f"results use different label sets {sorted(label_sets)}; a leaderboard column "
+                            "must compare like with like: put them in separate folders")
+    keys = ("encoder", "feature", "decision", "normalise")
+    varying = {k for k in keys if len({r["params"][k] for r in ok}) > 1}
+    groups: dict = {}
+    for r in ok:
+        p = r["params"]
+        groups.setdefault((_method(p, varying), p.get("source") or "", p["target"]), []).append(r)
+    pairs = sorted({(s, t) for (_, s, t) in groups if s}) or sorted({("", t) for (_, _, t) in groups})
+    methods = sorted({m for (m, _, _) in groups}, key=_method_order)
+    table = pd.DataFrame(DASH, index=methods, columns=[_column(s, t) for s, t in pairs])
+    for (method, source, target), cells in groups.items():
+        splits = [dict(s, info={**s["info"], "repeat": (c["params"]["seed"], s["info"].get("repeat", s["name"]))})
+                  for c in cells for s in c["splits"]]
+        summary = summarise(splits)
+        text = _fmt(summary["uar"], *summary["uar_ci95"])
+        for s, t in pairs:
+            if t == target and (s == source or not source):
+                table.loc[method, _column(s, t)] = text
+    table.index.name = "method"
+    return table
+
+
+def _column(source: str, target: str) -> str:
+    return f"{source} → {target}" if source else f"{DASH} → {target}"
+
+
+def _method_order(method: str):
+    order = {"oodt": 0, "fewshot": 1, "idt": 2}
+    return (order.get(method.split(" · ")[0], 1), method)
+
+
+def fewshot_by_k(results: list[dict]):
+    """UAR % by number of target speakers k (columns) for each source → target, loss and frozen layers."""
+    frame = tidy(results)
+    if frame.empty or "fewshot" not in set(frame["protocol"]):
+        return None
+    frame = frame[frame["protocol"] == "fewshot"]
+    frame = frame.assign(setting=frame["source"] + " → " + frame["target"], frozen=frame["frozen"].astype(int),
+                         k=frame["k"].astype(int))
+    means = frame.groupby(["setting", "loss", "frozen", "k"])["uar"].mean().mul(100).round(1)
+    return means.unstack("k")
+
+
+def settings_header(results: list[dict]) -> list[str]:
+    """Bullet lines stating the settings every number depends on."""
+    ok = [r for r in results if r.get("status") == "ok"]
+    lines = []
+    protocols: dict = {}
+    for r in ok:
+        protocols.setdefault(r["params"]["protocol"], set()).add(json.dumps(r["params"]["protocol_params"],
+                                                                            sort_keys=True))
+    for name, settings in sorted(protocols.items()):
+        lines.append(f"- protocol `{name}`: " + "; ".join(f"`{s}`" for s in sorted(settings)))
+    for key in ("labels", "feature", "encoder", "pretrain_loss", "decision", "normalise"):
+        values = sorted({json.dumps(r["params"][key]) if isinstance(r["params"][key], (list, dict))
+                         else str(r["params"][key]) for r in ok})
+        lines.append(f"- {key}: {', '.join(values)}")
+    trainings = sorted({json.dumps(r["params"]["training"], sort_keys=True) for r in ok})
+    lines.append(f"- training: {'; '.join(trainings)}")
+    seeds = sorted({r["params"]["seed"] for r in ok})
+    lines.append(f"- seeds: {', '.join(map(str, seeds))}; result files: {len(ok)}"
+                 + (f" ({len(results) - len(ok)} not ok, shown as {DASH})" if len(results) > len(ok) else ""))
+    return lines
+
+
+def to_markdown(results: list[dict], title: str = "ser-bench leaderboard") -> str:
+    """The full markdown leaderboard: settings, the summary table and the few-shot breakdown by k."""
+    table = summary_table(results)
+    parts = [f"# {title}", "",
+             "UAR in % (unweighted average recall), mean ± half-width of the 95 % t-interval over repeats "
+             "(few-shot) or held-out speakers (IDT); a single figure has no interval; "
+             f"{DASH} = no result for that cell.", "", *settings_header(results), "",
+             table.to_markdown(), ""]
+    by_k = fewshot_by_k(results)
+    if by_k is not None:
+        parts += ["## Few-shot UAR % by number of target speakers k", "", by_k.reset_index().to_markdown(index=False), ""]
+    return "\n".join(parts)
+
+
+def render(folder: Path, fmt: str = "markdown") -> str:
+    """The leaderboard of ``folder`` as ``markdown``, ``csv`` (summary table) or ``json`` (tidy rows)."""
+    from .results import load_results
+
+    results = load_results(folder)
+    if not results:
+        raise SerBenchError(f"no result files under {Path(folder).resolve()}")
+    if fmt == "markdown":
+        return to_markdown(results)
+    if fmt == "csv":
+        return summary_table(results).to_csv()
+    if fmt == "json":
+        return tidy(results).to_json(orient="records", indent=1)
+    raise SerBenchError(f"unknown format {fmt!r}: use markdown, csv or json")
+
+
+__all__ = ["tidy", "summary_table", "fewshot_by_k", "to_markdown", "render", "mean_ci95"]

@@ -1,0 +1,37 @@
+"""Shared fixtures: a small simulated source and target, generated once per test session."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ser_bench.context import RunContext
+from ser_bench.manager import PluginSettings, load_registry
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+# Small enough for seconds, big enough for every protocol: 4 actors each.
+TINY = {"sim-ravdess": {"speakers": 4}, "sim-crema": {"speakers": 4}}
+FAST_TRAINING = {"epochs": 3, "batch_size": 64, "finetune_steps": 5}
+
+
+@pytest.fixture(scope="session")
+def registry():
+    return load_registry(PluginSettings(entry_points=False))
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture()
+def ctx(cache_dir, tmp_path) -> RunContext:
+    return RunContext(data_dirs=[tmp_path / "no-data"], cache_dir=cache_dir, workers=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_corpora(registry, cache_dir):
+    """Manifests of the tiny simulated corpora (generated once)."""
+    c = RunContext(data_dirs=[], cache_dir=cache_dir, workers=2)
+    return {name: registry.get("datasets", name).load(c, **params) for name, params in TINY.items()}

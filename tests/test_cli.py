@@ -1,0 +1,72 @@
+"""The command line: fast listing without torch, errors a user can act on, the leaderboard command."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ser_bench.cli import main
+
+
+def run_cli(*args, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-m", "ser_bench.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env={**os.environ, **(env or {})}, timeout=120)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["plugins"], ["list", "losses"], ["list", "datasets"]])
+def test_fast_commands_do_not_import_torch_or_opensmile(argv):
+    code = ("import sys\nfrom ser_bench.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'opensmile', 'pytorch_metric_learning') if m in sys.modules]\n"
+            "assert not heavy, heavy\n" % argv)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_plugins_lists_kind_distribution_and_version(capsys):
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "loss" in out and "ratio_distance" in out and "ser-bench" in out and "0.1.0" in out
+
+
+def test_missing_corpus_error_says_where_it_looked_and_what_to_do(tmp_path):
+    proc = run_cli("run", "--loss", "ratio_distance", "--source", "crema", "--data-dir", str(tmp_path / "corpora"),
+                   cwd=tmp_path, env={"SER_BENCH_CACHE_DIR": str(tmp_path / "cache")})
+    assert proc.returncode == 2
+    err = proc.stderr
+    assert "Traceback" not in err
+    assert "corpus 'crema' not found" in err and str(tmp_path / "corpora" / "CREMA-D") in err
+    assert "--data-dir" in err and "SER_BENCH_DATA_DIR" in err and "sim-crema" in err
+
+
+def test_unknown_loss_suggests_a_name(tmp_path):
+    proc = run_cli("run", "--loss", "ratio", "--source", "sim-crema", "--target", "sim-ravdess", cwd=tmp_path)
+    assert proc.returncode == 2 and "Did you mean 'ratio_distance'" in proc.stderr
+
+
+def test_protocol_needing_a_source_says_so(tmp_path):
+    proc = run_cli("run", "--loss", "bce_pair", "--protocol", "fewshot", "--target", "sim-ravdess", cwd=tmp_path)
+    assert proc.returncode == 2 and "needs a source corpus" in proc.stderr
+
+
+def test_leaderboard_of_an_empty_folder_is_a_clear_error(tmp_path, capsys):
+    assert main(["leaderboard", str(tmp_path)]) == 2
+    assert "no result files" in capsys.readouterr().err
+
+
+def test_run_and_leaderboard_end_to_end(tmp_path, cache_dir, tiny_corpora):
+    results = tmp_path / "results"
+    args = ["-q", "run", "--loss", "bce_pair,ratio_distance", "--source", "sim-crema", "--target", "sim-ravdess",
+            "--protocol", "oodt,fewshot", "--protocol-param", "fewshot.k=1,2", "--protocol-param", "fewshot.repeats=2",
+            "--train-param", "epochs=2", "--train-param", "finetune_steps=3",
+            "--dataset-param", "sim-ravdess.speakers=4", "--dataset-param", "sim-crema.speakers=4",
+            "--executor", "serial", "--results", str(results), "--cache-dir", str(cache_dir)]
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "fewshot · ratio_distance" in proc.stdout and "sim-crema → sim-ravdess" in proc.stdout
+    assert len(list(results.glob("*.json"))) == 4
+    board = run_cli("leaderboard", str(results), cwd=tmp_path)
+    assert board.returncode == 0 and board.stdout.count("fewshot · bce_pair") == 1
+    rerun = run_cli(*args, cwd=tmp_path)
+    assert "0 cells run, 4 already" in rerun.stderr

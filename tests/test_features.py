@@ -1,0 +1,58 @@
+"""Feature extraction: the paper's 64 columns, the content-keyed cache, bad audio."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import soundfile as sf
+import pandas as pd
+import pytest
+
+from ser_bench.errors import SerBenchError
+from ser_bench.features import extract_features
+
+
+def test_is09_64_has_exactly_the_mean_and_std_columns(registry):
+    extractor = registry.get("features", "is09-64").build()
+    assert len(extractor.columns) == 64
+    assert all(c.endswith(("_amean", "_stddev")) for c in extractor.columns)
+    assert "F0_sma_amean" in extractor.columns and "pcm_fftMag_mfcc_sma_de[12]_stddev" in extractor.columns
+
+
+def test_second_extraction_reads_the_cache_and_edits_invalidate(registry, ctx, tiny_corpora, tmp_path):
+    spec = registry.get("features", "is09-64")
+    manifest = tiny_corpora["sim-ravdess"].iloc[:12].copy()
+    # Copies under a new name: the cache is keyed by content, so a moved corpus keeps its cache.
+    paths = []
+    for i, p in enumerate(manifest["path"]):
+        target = tmp_path / f"clip{i}.wav"
+        shutil.copy(p, target)
+        paths.append(str(target))
+    manifest["path"] = paths
+    first = extract_features(manifest, spec, None, ctx)
+    second = extract_features(manifest, spec, None, ctx)
+    assert second.cache_hits == 12 and np.array_equal(first.values, second.values)
+    audio, rate = sf.read(paths[0])
+    sf.write(paths[0], audio * 0.5, rate)  # an edit: same name, new content
+    third = extract_features(manifest, spec, None, ctx)
+    assert third.cache_hits == 11 and not np.array_equal(third.values[0], first.values[0])
+
+
+def test_bad_files_are_named_and_can_be_skipped(registry, ctx, tiny_corpora, tmp_path):
+    spec = registry.get("features", "is09-64")
+    good = tiny_corpora["sim-ravdess"]["path"].iloc[0]
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    fake = tmp_path / "notaudio.wav"
+    fake.write_text("this is not a wav file")
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(open(good, "rb").read()[:30])
+    manifest = pd.DataFrame({"path": [good, str(empty), str(fake), str(truncated)]})
+    with pytest.raises(SerBenchError) as info:
+        extract_features(manifest, spec, None, ctx)
+    message = str(info.value)
+    assert "empty.wav" in message and "notaudio.wav" in message and "truncated.wav" in message
+    assert "--skip-bad-files" in message
+    ctx.skip_bad_files = True
+    result = extract_features(manifest, spec, None, ctx)
+    assert set(result.skipped) == {1, 2, 3} and not np.isnan(result.values[0]).any()

@@ -1,0 +1,51 @@
+"""Leaderboards from constructed result files: layout, intervals, dashes, label-set guard."""
+from __future__ import annotations
+
+import pytest
+
+from ser_bench.errors import SerBenchError
+from ser_bench.leaderboard import summary_table, to_markdown
+
+
+def result(protocol, loss, source, target, uars, labels=("anger", "happiness", "sadness", "fear"), seed=0):
+    splits = [{"name": f"s{i}", "info": ({"repeat": i, "k": 2, "frozen": 0} if protocol == "fewshot" else {}),
+               "metrics": {"uar": u, "accuracy": u, "macro_f1": u}} for i, u in enumerate(uars)]
+    return {"schema_version": 1, "cell_id": f"{protocol}-{loss}-{source}-{target}-{seed}", "status": "ok",
+            "params": {"protocol": protocol, "loss": loss, "source": source, "target": target, "encoder": "siamese-mlp",
+                       "feature": "is09-64", "seed": seed, "labels": list(labels), "decision": "sum",
+                       "normalise": "train", "pretrain_loss": "bce_pair", "protocol_params": {},
+                       "training": {"epochs": 1}},
+            "splits": splits}
+
+
+def test_table_layout_interval_and_missing_cells():
+    results = [
+        result("oodt", "bce_pair", "sim-crema", "sim-ravdess", [0.40]),
+        result("fewshot", "bce_pair", "sim-crema", "sim-ravdess", [0.50, 0.60, 0.70]),
+        result("fewshot", "ratio_distance", "sim-enterface", "sim-ravdess", [0.55, 0.65]),
+        result("idt", "bce_pair", None, "sim-ravdess", [0.8, 0.7]),
+    ]
+    table = summary_table(results)
+    assert list(table.columns) == ["sim-crema → sim-ravdess", "sim-enterface → sim-ravdess"]
+    assert table.loc["oodt · bce_pair", "sim-crema → sim-ravdess"] == "40.0"
+    # mean 60, sd 10, t(0.975, 2) = 4.303 -> half-width 24.8
+    assert table.loc["fewshot · bce_pair", "sim-crema → sim-ravdess"] == "60.0 ± 24.8"
+    assert table.loc["fewshot · bce_pair", "sim-enterface → sim-ravdess"] == "–"
+    assert table.loc["oodt · bce_pair", "sim-enterface → sim-ravdess"] == "–"
+    assert table.loc["idt · bce_pair", "sim-enterface → sim-ravdess"] == table.loc["idt · bce_pair", "sim-crema → sim-ravdess"]
+    assert list(table.index)[0].startswith("oodt") and list(table.index)[-1].startswith("idt")
+    markdown = to_markdown(results)
+    assert "| method" in markdown and "protocol `fewshot`" in markdown and "by number of target speakers" in markdown
+
+
+def test_seeds_are_pooled_not_averaged_away():
+    results = [result("fewshot", "bce_pair", "a", "b", [0.5, 0.6], seed=0),
+               result("fewshot", "bce_pair", "a", "b", [0.7, 0.8], seed=1)]
+    table = summary_table(results)
+    assert table.iloc[0, 0].startswith("65.0 ± ")
+
+
+def test_different_label_sets_are_refused():
+    with pytest.raises(SerBenchError, match="different label sets"):
+        summary_table([result("oodt", "bce_pair", "a", "b", [0.5]),
+                       result("oodt", "bce_pair", "a", "c", [0.5], labels=("anger", "sadness"))])

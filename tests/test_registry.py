@@ -1,0 +1,89 @@
+"""The plugin registry: built-ins, entry points, local folders, duplicates, broken plugins, misses."""
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from ser_bench.errors import DuplicatePluginError, PluginLoadError, UnknownPluginError
+from ser_bench.manager import PluginSettings, PluginWarning, load_registry
+
+LOCAL_LOSS = '''
+from ser_bench import hookimpl
+from ser_bench.types import LossSpec
+
+@hookimpl
+def ser_bench_losses():
+    return [LossSpec(name={name!r}, build=lambda: None, summary="test loss")]
+'''
+
+
+def test_builtins_cover_every_kind(registry):
+    assert {"sim-ravdess", "sim-crema", "sim-enterface", "ravdess", "crema", "enterface"} <= set(registry.names("datasets"))
+    assert registry.names("losses") == ["bce_pair", "ratio_distance"]
+    assert registry.names("protocols") == ["fewshot", "idt", "oodt"]
+    assert {"is09-64", "is09", "egemaps"} <= set(registry.names("features"))
+    assert "siamese-mlp" in registry.names("encoders")
+    assert {"serial", "process"} <= set(registry.names("executors"))
+    entry = registry.entry("losses", "ratio_distance")
+    assert entry.distribution == "ser-bench" and entry.plugin.endswith("ratio_distance")
+
+
+def test_unknown_name_suggests_close_matches(registry):
+    with pytest.raises(UnknownPluginError) as info:
+        registry.get("losses", "ratio_distanse")
+    message = str(info.value)
+    assert "Did you mean 'ratio_distance'" in message and "bce_pair" in message
+
+
+def test_local_plugin_folder_registers_one_file_plugin(tmp_path):
+    (tmp_path / "my_loss.py").write_text(LOCAL_LOSS.format(name="my_loss"))
+    registry = load_registry(PluginSettings(plugins_dir=str(tmp_path), entry_points=False))
+    entry = registry.entry("losses", "my_loss")
+    assert entry.plugin == "local:my_loss" and str(tmp_path) in entry.distribution
+
+
+def test_duplicate_names_are_an_error_naming_both(tmp_path):
+    (tmp_path / "clash.py").write_text(LOCAL_LOSS.format(name="bce_pair"))
+    with pytest.raises(DuplicatePluginError) as info:
+        load_registry(PluginSettings(plugins_dir=str(tmp_path), entry_points=False))
+    assert "ser_bench_plugins.losses.bce_pair" in str(info.value) and "local:clash" in str(info.value)
+
+
+def test_broken_local_plugin_warns_and_is_skipped_or_raises_in_strict_mode(tmp_path):
+    (tmp_path / "broken.py").write_text("import no_such_module_anywhere\n")
+    (tmp_path / "fine.py").write_text(LOCAL_LOSS.format(name="fine_loss"))
+    with pytest.warns(PluginWarning, match="broken.py"):
+        registry = load_registry(PluginSettings(plugins_dir=str(tmp_path), entry_points=False))
+    assert "fine_loss" in registry.names("losses")
+    with pytest.raises(PluginLoadError, match="no_such_module_anywhere"):
+        load_registry(PluginSettings(plugins_dir=str(tmp_path), entry_points=False, strict=True))
+
+
+def _fake_distribution(root, dist, module, body, entry_name="fake"):
+    """An installed distribution as importlib.metadata sees it: a .dist-info folder on sys.path."""
+    info = root / f"{dist}-1.2.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
+    (info / "entry_points.txt").write_text(f"[ser_bench]\n{entry_name} = {module}\n")
+    (root / f"{module}.py").write_text(textwrap.dedent(body))
+
+
+def test_entry_point_plugins_are_discovered_with_their_distribution(tmp_path, monkeypatch):
+    _fake_distribution(tmp_path, "ser-bench-fakeloss", "fake_ser_bench_loss", LOCAL_LOSS.format(name="fake_loss"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = load_registry(PluginSettings())
+    entry = registry.entry("losses", "fake_loss")
+    assert (entry.distribution, entry.version) == ("ser-bench-fakeloss", "1.2.3")
+    sys.modules.pop("fake_ser_bench_loss", None)
+
+
+def test_broken_entry_point_warns_and_the_rest_still_loads(tmp_path, monkeypatch):
+    _fake_distribution(tmp_path, "ser-bench-broken", "broken_ser_bench_plugin", "raise RuntimeError('boom')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.warns(PluginWarning, match="ser-bench-broken"):
+        registry = load_registry(PluginSettings())
+    assert "ratio_distance" in registry.names("losses")
+    with pytest.raises(PluginLoadError, match="boom"):
+        load_registry(PluginSettings(strict=True))

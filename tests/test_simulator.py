@@ -1,0 +1,61 @@
+"""The simulator: real-corpus layouts and names, counts, seeding, caching."""
+from __future__ import annotations
+
+import numpy as np
+import soundfile as sf
+
+from ser_bench_plugins.datasets import sim_crema, sim_enterface, sim_ravdess
+from ser_bench_plugins.simulation.prosody import make_speaker, render
+
+
+def test_full_clip_lists_match_the_real_corpora():
+    ravdess = sim_ravdess.clips()
+    assert len(ravdess) == 1440 and len({c.speaker for c in ravdess}) == 24
+    assert ravdess[0].relpath == "Actor_01/03-01-01-01-01-01-01.wav"
+    crema = sim_crema.clips()
+    assert len({c.speaker for c in crema}) == 91 and len({c.relpath.split("_")[1] for c in crema}) == 12
+    assert {c.relpath.rsplit("_", 1)[1][:-4] for c in crema} == {"LO", "MD", "HI", "XX"}
+    enterface = sim_enterface.clips()
+    assert len({c.speaker for c in enterface}) == 42 and len(enterface) == 42 * 30
+    assert any(c.relpath.startswith("subject 7/subject 7/") for c in enterface)  # the archive's extra level
+
+
+def test_tiny_trees_load_through_the_real_loaders(tiny_corpora):
+    ravdess = tiny_corpora["sim-ravdess"]
+    assert len(ravdess) == 4 * 60
+    assert ravdess.groupby("speaker").size().eq(60).all()
+    assert set(ravdess["emotion"]) == {"neutral", "calm", "happiness", "sadness", "anger", "fear", "disgust", "surprise"}
+    assert (ravdess.groupby("speaker")["gender"].first() == ["male", "female", "male", "female"]).all()
+    audio, rate = sf.read(ravdess["path"].iloc[0])
+    assert rate == 16000 and audio.ndim == 1 and 0.5 < len(audio) / rate < 6 and np.abs(audio).max() > 0.01
+    crema = tiny_corpora["sim-crema"]
+    assert len(crema) == 4 * 82 and set(crema["speaker"]) == {"1001", "1002", "1003", "1004"}
+
+
+def test_prosody_plan_is_deterministic_per_seed():
+    def plan(seed):
+        rng = np.random.default_rng(seed)
+        speaker = make_speaker(rng, "en-us", "female")
+        return [render(speaker, e, 1.0, rng) for e in ("anger", "sadness", "fear")]
+
+    assert plan(1) == plan(1)
+    assert plan(1) != plan(2)
+
+
+def test_emotions_move_prosody_in_the_documented_directions():
+    rng = np.random.default_rng(0)
+    speaker = make_speaker(rng, "en-us", "male")
+    takes = {e: [render(speaker, e, 1.0, rng) for _ in range(200)] for e in ("anger", "sadness", "neutral")}
+    mean = {e: {k: np.mean([getattr(t, k) for t in ts]) for k in ("rate", "volume", "range_")} for e, ts in takes.items()}
+    assert mean["anger"]["volume"] > mean["neutral"]["volume"] > mean["sadness"]["volume"]
+    assert mean["anger"]["rate"] > mean["sadness"]["rate"]
+    assert mean["anger"]["range_"] > mean["sadness"]["range_"]
+
+
+def test_generated_tree_is_cached(registry, cache_dir, tiny_corpora):
+    from ser_bench.context import RunContext
+
+    first = tiny_corpora["sim-ravdess"]["path"].iloc[5]
+    before = __import__("os").stat(first).st_mtime_ns
+    again = registry.get("datasets", "sim-ravdess").load(RunContext(cache_dir=cache_dir, workers=1), speakers=4)
+    assert again["path"].iloc[5] == first and __import__("os").stat(first).st_mtime_ns == before
