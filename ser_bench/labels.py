@@ -1,0 +1,3 @@
+"""The common emotion vocabulary every dataset plugin maps its own codes to."""
+
+VOCABULARY = ("anger", "happiness", "sadness", "fear", "neutral", "disgust", "surprise", "calm", "boredom")
