@@ -52,6 +52,20 @@ class RunContext:
     progress: Callable = null_progress
     workers: Optional[int] = None
     skip_bad_files: bool = False
+    skipped_files: list = field(default_factory=list)
+
+    def report_bad_file(self, path, reason: str) -> None:
+        """A loader found a file it cannot use: raise (default) or, with ``skip_bad_files``, record it.
+
+        Skipped files are listed in every result that uses the corpus.
+        """
+        from .errors import BadAudioError
+
+        message = f"{path}: {reason}"
+        if not self.skip_bad_files:
+            raise BadAudioError(f"{message}\nFix or remove the file, or pass --skip-bad-files to leave it out "
+                                "(it is then listed in the results).")
+        self.skipped_files.append(message)
 
     def find_corpus(self, dataset: str, folder_names: Sequence[str]) -> Path:
         """The folder holding ``dataset``: an explicit path, else ``<data dir>/<folder name>``.

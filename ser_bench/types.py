@@ -16,9 +16,11 @@ Params = Mapping[str, Any]
 class DatasetSpec:
     """A corpus. ``load(ctx, **params)`` returns a manifest DataFrame.
 
-    The manifest has one row per clip with columns ``path, speaker, emotion, corpus`` and, when the
-    corpus records them, ``sentence, intensity, gender, arousal, valence``. ``emotion`` uses the common
-    vocabulary (anger, happiness, sadness, fear, neutral, disgust, surprise, calm, boredom).
+    ``load(ctx, **params)`` finds the corpus with ``ctx.find_corpus`` and reports unusable files with
+    ``ctx.report_bad_file``. The manifest has one row per clip with columns ``path, speaker, emotion,
+    corpus, language`` and, when the corpus records them, ``sentence, intensity, gender, arousal,
+    valence``. ``emotion`` uses the common vocabulary (:data:`ser_bench.labels.VOCABULARY`); the
+    ``expected_*`` fields describe a complete copy for ``ser-bench datasets check``.
     """
 
     name: str
@@ -30,6 +32,11 @@ class DatasetSpec:
     homepage: str = ""
     licence: str = ""
     reference: str = ""
+    language: str = "en"
+    label_map: Mapping[str, str] = field(default_factory=dict)  # corpus code -> common vocabulary
+    expected_speakers: tuple[str, ...] = ()  # speaker ids of a complete copy, when fixed
+    expected_per_speaker: Mapping[str, int] = field(default_factory=dict)  # emotion -> clips per speaker
+    expected_clips: int = 0
 
 
 @dataclass(frozen=True)

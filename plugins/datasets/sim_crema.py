@@ -7,8 +7,9 @@ noisier, a small room.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ser_bench import hookimpl
-from ser_bench.types import DatasetSpec
 
 from ..simulation.channel import Channel
 from ..simulation.generate import Clip, CorpusStyle, cached_tree
@@ -47,16 +48,17 @@ def clips(speakers: int = 91, seed: int = 0) -> list[Clip]:
 def load(ctx, speakers: int = 91, seed: int = 0):
     """Generate (once, cached) and read the simulated CREMA-D folder."""
     root = cached_tree(ctx, STYLE, clips(speakers, seed), seed)
-    frame = crema.read_tree(root, corpus="sim-crema")
+    frame = crema.read_tree(root, corpus="sim-crema", report=ctx.report_bad_file)
     genders = {c.speaker: c.gender for c in clips(speakers, seed)}
     frame["gender"] = frame["speaker"].map(genders)
     return frame
 
 
-SPEC = DatasetSpec(
-    name="sim-crema", load=load, params={"speakers": 91, "seed": 0}, simulated=True,
+SPEC = replace(
+    crema.SPEC, name="sim-crema", load=load, params={"speakers": 91, "seed": 0}, simulated=True,
     summary="simulated CREMA-D (eSpeak NG): 91 actors, 12 sentences, 6 emotions, CREMA-D names",
-    licence="generated; no restrictions",
+    folder_names=(), homepage="", licence="generated; no restrictions", expected_clips=7462,
+    reference="ser-bench simulator (eSpeak NG); layout of Cao et al. (2014)",
 )
 
 

@@ -7,8 +7,9 @@ for some subjects, an extra folder level. Audio is written as WAV beside the AVI
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ser_bench import hookimpl
-from ser_bench.types import DatasetSpec
 
 from ..simulation.channel import Channel
 from ..simulation.generate import Clip, CorpusStyle, cached_tree
@@ -57,15 +58,17 @@ def clips(speakers: int = 42) -> list[Clip]:
 def load(ctx, speakers: int = 42, seed: int = 0):
     """Generate (once, cached) and read the simulated eNTERFACE tree."""
     root = cached_tree(ctx, STYLE, clips(speakers), seed)
-    frame = enterface.read_tree(root, corpus="sim-enterface")
+    frame = enterface.read_tree(root, corpus="sim-enterface", report=ctx.report_bad_file)
     frame["gender"] = frame["speaker"].map({c.speaker: c.gender for c in clips(speakers)})
     return frame
 
 
-SPEC = DatasetSpec(
-    name="sim-enterface", load=load, params={"speakers": 42, "seed": 0}, simulated=True,
+SPEC = replace(
+    enterface.SPEC, name="sim-enterface", load=load, params={"speakers": 42, "seed": 0}, simulated=True,
     summary="simulated eNTERFACE'05 (eSpeak NG): 42 accented subjects, 6 emotions x 5 sentences",
-    licence="generated; no restrictions",
+    folder_names=(), homepage="", licence="generated; no restrictions", expected_clips=42 * 30,
+    expected_speakers=tuple(f"s{n}" for n in range(1, 43)),
+    reference="ser-bench simulator (eSpeak NG); layout of Martin et al. (2006)",
 )
 
 

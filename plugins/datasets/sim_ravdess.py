@@ -5,8 +5,9 @@
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ser_bench import hookimpl
-from ser_bench.types import DatasetSpec
 
 from ..simulation.channel import Channel
 from ..simulation.generate import Clip, CorpusStyle, cached_tree
@@ -34,13 +35,14 @@ def clips(speakers: int = 24) -> list[Clip]:
 def load(ctx, speakers: int = 24, seed: int = 0):
     """Generate (once, cached) and read the simulated RAVDESS tree."""
     root = cached_tree(ctx, STYLE, clips(speakers), seed)
-    return ravdess.read_tree(root, corpus="sim-ravdess")
+    return ravdess.read_tree(root, corpus="sim-ravdess", report=ctx.report_bad_file)
 
 
-SPEC = DatasetSpec(
-    name="sim-ravdess", load=load, params={"speakers": 24, "seed": 0}, simulated=True,
+SPEC = replace(
+    ravdess.SPEC, name="sim-ravdess", load=load, params={"speakers": 24, "seed": 0}, simulated=True,
     summary="simulated RAVDESS (eSpeak NG): 24 actors, 8 emotions, 1440 clips, RAVDESS names",
-    licence="generated; no restrictions",
+    folder_names=(), homepage="", licence="generated; no restrictions",
+    reference="ser-bench simulator (eSpeak NG); layout of Livingstone & Russo (2018)",
 )
 
 
