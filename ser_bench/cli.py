@@ -66,14 +66,21 @@ def _tqdm_progress(total: int, desc: str):
 
 
 def _context(args):
-    from .context import RunContext, default_data_dirs, null_progress
+    """The run context from, in order of precedence, the command line, the config file and the environment."""
+    from .context import RunContext, default_data_dirs, load_config, null_progress
 
+    config = load_config(getattr(args, "config", None))
     kwargs = {"progress": null_progress if args.quiet else _tqdm_progress,
               "skip_bad_files": getattr(args, "skip_bad_files", False), "workers": getattr(args, "workers", None)}
-    if getattr(args, "data_dir", None):
-        kwargs["data_dirs"] = [Path(d) for d in args.data_dir] + default_data_dirs()
-    if getattr(args, "cache_dir", None):
-        kwargs["cache_dir"] = Path(args.cache_dir)
+    dirs = [Path(d) for d in (getattr(args, "data_dir", None) or [])]
+    dirs += [Path(d).expanduser() for d in config.get("data_dirs", [])]
+    kwargs["data_dirs"] = dirs + default_data_dirs()
+    corpus_paths = {k: str(v) for k, v in config.get("corpora", {}).items()}
+    corpus_paths.update(_params(getattr(args, "corpus_path", None), "--corpus-path"))
+    kwargs["corpus_paths"] = {k: str(v) for k, v in corpus_paths.items()}
+    cache = getattr(args, "cache_dir", None) or config.get("cache_dir")
+    if cache:
+        kwargs["cache_dir"] = Path(cache).expanduser()
     return RunContext(**kwargs)
 
 
@@ -161,6 +168,38 @@ def cmd_leaderboard(args) -> int:
     return 0
 
 
+def cmd_datasets(args) -> int:
+    from .checks import check_corpus, describe
+
+    registry = _registry(args)
+    ctx = _context(args)
+    if args.action == "check":
+        if not args.name:
+            raise SerBenchError("usage: ser-bench datasets check NAME (see `ser-bench datasets`)")
+        spec = registry.get("datasets", args.name)
+        manifest, problems = check_corpus(spec, ctx, _params(args.dataset_param, "--dataset-param"),
+                                          read_audio=not args.no_audio)
+        for problem in problems:
+            print(problem)
+        errors = sum(p.severity == "error" for p in problems)
+        print(f"{spec.name}: {len(manifest)} clips of {manifest['speaker'].nunique()} speakers checked; "
+              f"{errors} errors, {len(problems) - errors} warnings")
+        return 1 if errors else 0
+    for entry in registry.entries("datasets"):
+        info = describe(entry.spec, ctx)
+        print(f"{info['name']}: {info['status']}")
+        if info.get("clips"):
+            print(f"    {info['clips']} clips, {info.get('speakers') or '?'} speakers; labels: {', '.join(info['labels'])}")
+        for place in info.get("looked_in", []):
+            print(f"    looked in {place}")
+        if not entry.spec.simulated:
+            print(f"    licence: {info['licence']}; obtain from {info['homepage']}")
+            print(f"    cite: {info['reference']}")
+    print("\nPoint ser-bench at a corpus with --data-dir DIR, --corpus-path NAME=DIR or ser-bench.toml "
+          "(see the README).")
+    return 0
+
+
 def cmd_simulate(args) -> int:
     from .context import RunContext
 
@@ -185,8 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--strict-plugins", action="store_true", help="a plugin that fails to load is an error")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument("--data-dir", action="append", help="folder holding corpora (env SER_BENCH_DATA_DIR)")
+    data.add_argument("--corpus-path", action="append", metavar="NAME=DIR", help="where one corpus is")
+    data.add_argument("--config", help="config file (default ./ser-bench.toml, ~/.config/ser-bench/config.toml)")
+    data.add_argument("--cache-dir", help="feature and simulation cache (env SER_BENCH_CACHE_DIR)")
+    data.add_argument("--workers", type=int, help="worker processes (default: every core)")
+    data.add_argument("--skip-bad-files", action="store_true", help="leave out unusable files, listed in results")
 
-    run_p = sub.add_parser("run", help="run a grid of cells and print its leaderboard")
+    run_p = sub.add_parser("run", parents=[data], help="run a grid of cells and print its leaderboard")
     run_p.add_argument("--loss", default="ratio_distance", help="loss name(s), comma-separated")
     run_p.add_argument("--source", default="", help="source corpus(es) for oodt/fewshot")
     run_p.add_argument("--target", default="ravdess", help="target corpus(es) (default: ravdess)")
@@ -204,11 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--train-param", action="append", metavar="KEY=VALUE", help="epochs, lr, batch_size, ...")
     run_p.add_argument("--dataset-param", action="append", metavar="DATASET.KEY=VALUE")
     run_p.add_argument("--executor", default="process")
-    run_p.add_argument("--workers", type=int, help="worker processes (default: every core)")
     run_p.add_argument("--results", default="results", help="results folder (default: results/)")
-    run_p.add_argument("--data-dir", action="append", help="folder holding corpora (env SER_BENCH_DATA_DIR)")
-    run_p.add_argument("--cache-dir", help="feature and simulation cache (env SER_BENCH_CACHE_DIR)")
-    run_p.add_argument("--skip-bad-files", action="store_true", help="leave out unreadable audio, listed in results")
     run_p.add_argument("--no-leaderboard", action="store_true")
     run_p.set_defaults(func=cmd_run)
 
@@ -224,6 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="the plugins of one kind")
     ls.add_argument("kind", choices=KINDS)
     ls.set_defaults(func=cmd_list)
+
+    ds = sub.add_parser("datasets", parents=[data], help="every corpus: found or not, counts, licence; "
+                        "`datasets check NAME` validates a copy")
+    ds.add_argument("action", nargs="?", choices=["check"])
+    ds.add_argument("name", nargs="?")
+    ds.add_argument("--no-audio", action="store_true", help="check names and counts only, do not decode audio")
+    ds.add_argument("--dataset-param", action="append", metavar="KEY=VALUE")
+    ds.set_defaults(func=cmd_datasets)
 
     sim = sub.add_parser("simulate", help="write a simulated corpus tree")
     sim.add_argument("corpus", help="sim-ravdess, sim-crema or sim-enterface")

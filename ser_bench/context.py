@@ -11,6 +11,42 @@ from .errors import CorpusNotFoundError
 
 DATA_DIR_ENV = "SER_BENCH_DATA_DIR"
 CACHE_DIR_ENV = "SER_BENCH_CACHE_DIR"
+CONFIG_ENV = "SER_BENCH_CONFIG"
+CONFIG_FILES = (Path("ser-bench.toml"), Path.home() / ".config" / "ser-bench" / "config.toml")
+
+
+def load_config(path: Optional[Path] = None) -> dict:
+    """The first config file found: ``path``, ``$SER_BENCH_CONFIG``, ``./ser-bench.toml``, ``~/.config/ser-bench/config.toml``.
+
+    Example::
+
+        data_dirs = ["/data/corpora"]
+        [corpora]
+        ravdess = "/data/RAVDESS-16k"
+        crema = "/data/CREMA-D/AudioWAV"
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    candidates = [Path(path)] if path else ([Path(os.environ[CONFIG_ENV])] if os.environ.get(CONFIG_ENV) else [])
+    if path and not Path(path).exists():
+        from .errors import SerBenchError
+
+        raise SerBenchError(f"config file {path} does not exist")
+    for candidate in candidates + list(CONFIG_FILES):
+        if candidate.is_file():
+            with open(candidate, "rb") as fh:
+                try:
+                    config = tomllib.load(fh)
+                except tomllib.TOMLDecodeError as exc:
+                    from .errors import SerBenchError
+
+                    raise SerBenchError(f"config file {candidate} is not valid TOML: {exc}") from None
+            config["_path"] = str(candidate)
+            return config
+    return {}
 
 
 class _NullBar:
@@ -73,7 +109,7 @@ class RunContext:
         Raises :class:`CorpusNotFoundError` naming every place looked and how to point elsewhere.
         """
         looked: list[Path] = []
-        if dataset in self.corpus_paths:
+        if dataset in self.corpus_paths:  # an explicit path (--corpus-path or the config file) wins
             path = Path(self.corpus_paths[dataset]).expanduser()
             if path.is_dir():
                 return path
@@ -88,8 +124,9 @@ class RunContext:
         raise CorpusNotFoundError(
             f"corpus {dataset!r} not found. Looked in:\n  {places}\n"
             f"Put a copy in one of those folders, or point ser-bench at it with "
-            f"--data-dir DIR (a folder containing {' or '.join(folder_names)}) or "
-            f"{DATA_DIR_ENV}=DIR. No copy at hand? The simulated corpora (sim-ravdess, sim-crema, "
+            f"--data-dir DIR (a folder containing {' or '.join(folder_names)}), "
+            f"{DATA_DIR_ENV}=DIR, --corpus-path {dataset}=DIR, or [corpora] {dataset} = \"DIR\" in "
+            f"ser-bench.toml. No copy at hand? The simulated corpora (sim-ravdess, sim-crema, "
             f"sim-enterface) need no download: e.g. --source sim-crema --target sim-ravdess."
         )
 

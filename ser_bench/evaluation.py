@@ -42,6 +42,18 @@ def check_speaker_disjoint(split: Split, manifests: dict) -> list[str]:
     return overlap
 
 
+def sentence_overlap(split: Split, manifests: dict) -> list[str]:
+    """Sentences (texts) heard on both sides of a split within one corpus; reported, not an error."""
+    test = manifests[split.test.domain]
+    if "sentence" not in test:
+        return []
+    seen = set()
+    for part in (split.train, split.finetune, split.support):
+        if part is not None and part.domain == split.test.domain:
+            seen |= set(test["sentence"].iloc[list(part.indices)].dropna().astype(str))
+    return sorted(seen & set(test["sentence"].iloc[list(split.test.indices)].dropna().astype(str)))
+
+
 def _seed(*parts) -> int:
     return zlib.crc32("|".join(map(str, parts)).encode())
 
@@ -107,6 +119,7 @@ def evaluate_cell(cell: Cell, data: dict, registry) -> dict:
             "sizes": {"train": len(split.train.indices), "support": len(sup), "test": len(test),
                       "finetune": len(split.finetune.indices) if split.finetune else 0},
             "speaker_overlap": overlap,
+            "sentence_overlap": sentence_overlap(split, manifests),
             "metrics": metrics,
         })
     timings["total"] = time.perf_counter() - t0

@@ -14,6 +14,7 @@ from typing import Callable, Optional, Sequence
 from .cells import Cell, resolve
 from .errors import CorpusNotFoundError, SerBenchError
 from .features import extract_features
+from .labels import DIMENSIONS_SOURCE
 from .manager import PluginSettings, load_registry
 from .results import (SCHEMA_VERSION, git_commit, is_done, manifest_hash, now, package_versions,
                       result_path, write_json_atomic)
@@ -71,13 +72,17 @@ class CorpusData:
     skipped: list
     manifest_hash: str
     n_clips_total: int
+    label_map: dict = field(default_factory=dict)
 
 
 def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_params: dict, registry, ctx) -> CorpusData:
     """Load a corpus, extract (or read cached) features, keep the clips whose emotion is in ``labels``."""
     import numpy as np
 
-    manifest = registry.get("datasets", name).load(ctx, **dataset_params)
+    spec = registry.get("datasets", name)
+    already_skipped = len(ctx.skipped_files)
+    manifest = spec.load(ctx, **dataset_params)
+    loader_skipped = ctx.skipped_files[already_skipped:]
     matrix = extract_features(manifest, registry.get("features", feature), None, ctx)
     ok = ~np.isnan(matrix.values).any(axis=1)
     keep = ok & manifest["emotion"].isin(list(labels)).to_numpy()
@@ -87,8 +92,10 @@ def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_param
                             f"{sorted(manifest['emotion'].unique())}. Choose another label set with --labels.")
     kept = manifest[keep].reset_index(drop=True)
     digests = [d for d, k in zip(matrix.digests, keep) if k]
-    return CorpusData(manifest=kept, features=matrix.values[keep], skipped=sorted(matrix.skipped.values()),
-                      manifest_hash=manifest_hash(kept, digests), n_clips_total=len(manifest))
+    return CorpusData(manifest=kept, features=matrix.values[keep],
+                      skipped=sorted(loader_skipped) + sorted(matrix.skipped.values()),
+                      manifest_hash=manifest_hash(kept, digests), n_clips_total=len(manifest),
+                      label_map=dict(spec.label_map))
 
 
 def _corpus_key(cell: Cell, role: str):
@@ -120,7 +127,8 @@ def run_job(job: tuple) -> dict:
         **body,
         "data": {role: {"dataset": getattr(cell, role), "manifest_hash": c.manifest_hash,
                         "clips_used": len(c.manifest), "clips_in_corpus": c.n_clips_total,
-                        "speakers": int(c.manifest["speaker"].nunique()), "skipped_files": c.skipped}
+                        "speakers": int(c.manifest["speaker"].nunique()), "skipped_files": c.skipped,
+                        "label_map": c.label_map, "dimensions": DIMENSIONS_SOURCE}
                  for role, c in corpora.items()},
         "provenance": {"packages": package_versions(), "git_commit": git_commit()},
     }

@@ -70,3 +70,28 @@ def test_run_and_leaderboard_end_to_end(tmp_path, cache_dir, tiny_corpora):
     assert board.returncode == 0 and board.stdout.count("fewshot · bce_pair") == 1
     rerun = run_cli(*args, cwd=tmp_path)
     assert "0 cells run, 4 already" in rerun.stderr
+
+
+def test_datasets_lists_found_and_missing_corpora_with_licence(tmp_path):
+    root = tmp_path / "corpora" / "RAVDESS" / "Actor_01"
+    root.mkdir(parents=True)
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(str(root / "03-01-05-02-01-01-01.wav"), np.zeros(8000, dtype=np.float32), 16000)
+    proc = run_cli("datasets", "--data-dir", str(tmp_path / "corpora"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert f"ravdess: found at {tmp_path / 'corpora' / 'RAVDESS'}" in out and "1 clips, 1 speakers" in out
+    assert "crema: not found" in out and "looked in" in out and "Cao et al. (2014)" in out
+    assert "CC BY-NC-SA 4.0" in out and "sim-ravdess: simulated" in out
+
+
+def test_config_file_points_at_a_corpus_and_check_exits_nonzero_on_errors(tmp_path):
+    corpus = tmp_path / "somewhere" / "my ravdess"
+    (corpus / "Actor_03").mkdir(parents=True)
+    (corpus / "Actor_03" / "03-01-05-02-01-01-03.wav").write_bytes(b"")
+    (tmp_path / "ser-bench.toml").write_text(f'[corpora]\nravdess = "{corpus}"\n')
+    proc = run_cli("datasets", "check", "ravdess", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "03-01-05-02-01-01-03.wav: empty file" in proc.stdout and "1 errors" in proc.stdout

@@ -93,3 +93,27 @@ def test_missing_corpora_are_all_named_before_any_work(registry, ctx, tmp_path):
         run(cells, registry, ctx, tmp_path, executor="serial")
     assert "'crema' not found" in str(info.value) and "'ravdess' not found" in str(info.value)
     assert not list(tmp_path.glob("*.json"))
+
+
+def test_skipped_files_are_listed_in_the_result(registry, tmp_path, tiny_corpora):
+    import pandas as pd
+
+    from ser_bench.context import RunContext
+
+    clips = tiny_corpora["sim-ravdess"]
+    clips = clips[clips["emotion"].isin(["anger", "happiness", "sadness", "fear"])]
+    rows = [{"path": p, "speaker": s, "emotion": e} for p, s, e in zip(clips["path"], clips["speaker"], clips["emotion"])]
+    broken = tmp_path / "broken.wav"
+    broken.write_text("not audio")
+    rows.append({"path": str(broken), "speaker": "01", "emotion": "anger"})
+    rows.append({"path": str(tmp_path / "gone.wav"), "speaker": "02", "emotion": "fear"})
+    pd.DataFrame(rows).to_csv(tmp_path / "corpus.csv", index=False)
+    ctx = RunContext(data_dirs=[], cache_dir=tmp_path / "cache", workers=1, skip_bad_files=True)
+    cells = expand(Grid(protocols=["idt"], losses=["bce_pair"], targets=["csv"],
+                        base={"training": FAST_TRAINING, "dataset_params": {"csv": {"path": str(tmp_path / "corpus.csv")}}}),
+                   registry)
+    result = run(cells, registry, ctx, tmp_path / "results", executor="serial").ran[0]
+    skipped = "\n".join(result["data"]["target"]["skipped_files"])
+    assert "broken.wav" in skipped and "gone.wav" in skipped
+    assert result["data"]["target"]["clips_used"] == len(clips)
+    assert "sentence_overlap" in result["splits"][0]
