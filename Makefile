@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/ser-bench run --loss bce_pair,ratio_distance --source sim-crema --target sim-ravdess \
-		--preset demo --results results/sim-demo
+		--preset demo --results demo-results
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

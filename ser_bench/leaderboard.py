@@ -74,7 +74,8 @@ def summary_table(results: list[dict]):
     for r in ok:
         p = r["params"]
         groups.setdefault((_method(p, varying), p.get("source") or "", p["target"]), []).append(r)
-    pairs = sorted({(s, t) for (_, s, t) in groups if s}) or sorted({("", t) for (_, _, t) in groups})
+    pairs = sorted({(s, t) for (_, s, t) in groups if s})
+    pairs += sorted({("", t) for (_, _, t) in groups} - {("", t) for (_, t) in pairs})
     methods = sorted({m for (m, _, _) in groups}, key=_method_order)
     table = pd.DataFrame(DASH, index=methods, columns=[_column(s, t) for s, t in pairs])
     for (method, source, target), cells in groups.items():

@@ -49,3 +49,10 @@ def test_different_label_sets_are_refused():
     with pytest.raises(SerBenchError, match="different label sets"):
         summary_table([result("oodt", "bce_pair", "a", "b", [0.5]),
                        result("oodt", "bce_pair", "a", "c", [0.5], labels=("anger", "sadness"))])
+
+
+def test_a_target_with_only_source_free_results_still_gets_a_column():
+    results = [result("fewshot", "bce_pair", "a", "b", [0.5, 0.6]), result("idt", "bce_pair", None, "c", [0.4, 0.5])]
+    table = summary_table(results)
+    assert list(table.columns) == ["a → b", "– → c"]
+    assert table.loc["idt · bce_pair", "– → c"].startswith("45.0") and table.loc["idt · bce_pair", "a → b"] == "–"
