@@ -12,5 +12,6 @@ BUILTIN_MODULES = [
     "encoders.siamese_mlp",
     "losses.bce_pair", "losses.ratio_distance",
     "protocols.oodt", "protocols.idt", "protocols.fewshot",
-    "executors.serial", "executors.process",
+    "executors.serial", "executors.process", "executors.ray_executor",
+    "recipes.feng2020",
 ]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import SerBenchError
 
-KINDS = ("datasets", "features", "encoders", "losses", "protocols", "executors")
+KINDS = ("datasets", "features", "encoders", "losses", "protocols", "executors", "recipes")
 PRESETS = {
     "demo": {"fewshot": {"k": [2, 4, 8], "repeats": 3}},
     "paper": {"fewshot": {"k": [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], "repeats": 10, "frozen": [0, 1, 2]}},
@@ -142,7 +142,8 @@ def cmd_run(args) -> int:
     results_dir = Path(args.results)
     ctx = _context(args)
     try:
-        report = run(cells, registry, ctx, results_dir, executor=args.executor, settings=_settings(args))
+        report = run(cells, registry, ctx, results_dir, executor=args.executor,
+                     executor_params=_executor_params(args), settings=_settings(args))
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished cells are saved in {results_dir}/; run the same command again to "
               "continue where it stopped.", file=sys.stderr)
@@ -154,6 +155,60 @@ def cmd_run(args) -> int:
     if not args.no_leaderboard:
         wanted = {c.cell_id() for c in cells}
         print(to_markdown([r for r in load_results(results_dir) if r["cell_id"] in wanted]))
+    return 1 if report.failed else 0
+
+
+def _executor_params(args) -> dict:
+    params = _params(getattr(args, "executor_param", None), "--executor-param")
+    if getattr(args, "ray_address", None):
+        params["address"] = args.ray_address
+    return params
+
+
+def cmd_reproduce(args) -> int:
+    import time
+
+    from .results import load_results
+    from .runner import run
+
+    registry = _registry(args)
+    recipe = registry.get("recipes", args.recipe)
+    sources = _csv(args.source) or list(recipe.default_sources)
+    targets = _csv(args.target) or list(recipe.default_targets)
+    options = {**recipe.options}
+    for key in ("repeats", "seed"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    for key in ("k", "frozen"):
+        if getattr(args, key):
+            options[key] = [int(v) for v in _csv(getattr(args, key))]
+    base = dict(options.get("base", {}))
+    if args.train_param:
+        base["training"] = _params(args.train_param, "--train-param")
+    if args.dataset_param:
+        base["dataset_params"] = _scoped(args.dataset_param, "--dataset-param")
+    options["base"] = base
+    cells = recipe.cells(registry, sources, targets, **options)
+    out_dir = Path(args.results or Path("results") / recipe.name / f"{'+'.join(sources)}__{'+'.join(targets)}")
+    ctx = _context(args)
+    start = time.perf_counter()
+    try:
+        report = run(cells, registry, ctx, out_dir, executor=args.executor, executor_params=_executor_params(args),
+                     settings=_settings(args))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished cells are saved in {out_dir}/; run the same command again to continue.",
+              file=sys.stderr)
+        return 130
+    wall = time.perf_counter() - start
+    print(f"{len(report.ran)} cells run, {len(report.already_done)} already in {out_dir}/, {len(report.failed)} "
+          f"failed; {wall:.0f} s", file=sys.stderr)
+    for cell, exc in report.failed:
+        print(f"  FAILED {cell.cell_id()}: {exc}", file=sys.stderr)
+    wanted = {c.cell_id() for c in cells}
+    results = [r for r in load_results(out_dir) if r["cell_id"] in wanted]
+    written = recipe.report(results, out_dir, sources=sources, targets=targets, **options)
+    print((out_dir / "LEADERBOARD.md").read_text() if (out_dir / "LEADERBOARD.md").exists() else "")
+    print("wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
     return 1 if report.failed else 0
 
 
@@ -231,8 +286,14 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--cache-dir", help="feature and simulation cache (env SER_BENCH_CACHE_DIR)")
     data.add_argument("--workers", type=int, help="worker processes (default: every core)")
     data.add_argument("--skip-bad-files", action="store_true", help="leave out unusable files, listed in results")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--executor", default="process", help="serial, process (default) or ray")
+    where.add_argument("--ray-address", help="Ray cluster address for --executor ray (default: a local Ray)")
+    where.add_argument("--executor-param", action="append", metavar="KEY=VALUE")
+    where.add_argument("--train-param", action="append", metavar="KEY=VALUE", help="epochs, lr, batch_size, ...")
+    where.add_argument("--dataset-param", action="append", metavar="DATASET.KEY=VALUE")
 
-    run_p = sub.add_parser("run", parents=[data], help="run a grid of cells and print its leaderboard")
+    run_p = sub.add_parser("run", parents=[data, where], help="run a grid of cells and print its leaderboard")
     run_p.add_argument("--loss", default="ratio_distance", help="loss name(s), comma-separated")
     run_p.add_argument("--source", default="", help="source corpus(es) for oodt/fewshot")
     run_p.add_argument("--target", default="ravdess", help="target corpus(es) (default: ravdess)")
@@ -247,12 +308,21 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="protocol settings preset")
     run_p.add_argument("--protocol-param", action="append", metavar="[PROTOCOL.]KEY=VALUE")
     run_p.add_argument("--loss-param", action="append", metavar="[LOSS.]KEY=VALUE")
-    run_p.add_argument("--train-param", action="append", metavar="KEY=VALUE", help="epochs, lr, batch_size, ...")
-    run_p.add_argument("--dataset-param", action="append", metavar="DATASET.KEY=VALUE")
-    run_p.add_argument("--executor", default="process")
     run_p.add_argument("--results", default="results", help="results folder (default: results/)")
     run_p.add_argument("--no-leaderboard", action="store_true")
     run_p.set_defaults(func=cmd_run)
+
+    rp = sub.add_parser("reproduce", parents=[data, where], help="rerun a paper's whole experiment and write its "
+                        "tables and figures")
+    rp.add_argument("recipe", help="e.g. feng2020 (`ser-bench list recipes`)")
+    rp.add_argument("--source", help="source corpora, comma-separated (default: the paper's)")
+    rp.add_argument("--target", help="target corpora (default: the paper's)")
+    rp.add_argument("--repeats", type=int)
+    rp.add_argument("--k", help="numbers of target speakers, e.g. 2,4,8")
+    rp.add_argument("--frozen", help="frozen-layer settings, e.g. 0,1,2")
+    rp.add_argument("--seed", type=int)
+    rp.add_argument("--results", help="output folder (default results/RECIPE/SOURCES__TARGETS)")
+    rp.set_defaults(func=cmd_reproduce)
 
     lb = sub.add_parser("leaderboard", help="print the leaderboard of a results folder")
     lb.add_argument("results", nargs="?", default="results")

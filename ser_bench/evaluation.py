@@ -12,6 +12,7 @@ from .cells import Cell
 from .decision import predict
 from .errors import ProtocolError
 from .metrics import classification_metrics, mean_ci95
+from .model_cache import model_key
 from .normalise import normalise
 from .training import fit, freeze_layers
 from .types import ProtocolData, Split
@@ -58,11 +59,48 @@ def _seed(*parts) -> int:
     return zlib.crc32("|".join(map(str, parts)).encode())
 
 
-def evaluate_cell(cell: Cell, data: dict, registry) -> dict:
+def _trained_model(cell, split, xs, ys, encoder, pretrain_fn, loss_fn, hashes, model_cache, timings):
+    """The model trained on ``split.train``: from the disk cache when an identical one exists."""
+    import torch
+
+    is_pretraining = split.finetune is not None
+    loss_name, loss_params = ((cell.pretrain_loss, cell.pretrain_loss_params) if is_pretraining
+                              else (cell.loss, cell.loss_params))
+    domain, idx = split.train.domain, list(split.train.indices)
+    tr = cell.training
+
+    def build():
+        torch.manual_seed(_seed(cell.seed, "init"))
+        return encoder.build(input_dim=xs[domain].shape[1], **cell.encoder_params)
+
+    def train(model):
+        info = fit(model, xs[domain][idx], ys[domain][idx], pretrain_fn if is_pretraining else loss_fn,
+                   epochs=tr["epochs"], batch_size=tr["batch_size"], lr=tr["lr"],
+                   weight_decay=tr["weight_decay"], seed=_seed(cell.seed, "train"))
+        timings["train"] += info["seconds"]
+
+    if model_cache is None:
+        model = build()
+        train(model)
+        return model
+    key = model_key(data=hashes.get(domain), rows=hashlib.sha1(repr(idx).encode()).hexdigest(),
+                    feature=cell.feature, encoder=cell.encoder, encoder_params=cell.encoder_params,
+                    loss=loss_name, loss_params=loss_params, labels=list(cell.labels), normalise=cell.normalise,
+                    training={k: tr[k] for k in ("epochs", "batch_size", "lr", "weight_decay")}, seed=cell.seed)
+    start = time.perf_counter()
+    model = model_cache.get_or_train(key, build, train)
+    timings["model_cache"] = timings.get("model_cache", 0.0) + time.perf_counter() - start
+    return model
+
+
+def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: dict | None = None) -> dict:
     """Run every split of ``cell``; ``data = {"source"/"target": (manifest, X)}`` already label-filtered.
 
+    ``model_cache`` (a :class:`~ser_bench.model_cache.DiskModelCache`) shares trained models between
+    cells; ``hashes`` maps each domain to its manifest hash (part of the cache key).
     Returns the ``splits``, ``summary`` and ``timings`` parts of a result.
     """
+    hashes = hashes or {}
     import torch
 
     t0 = time.perf_counter()
@@ -78,25 +116,20 @@ def evaluate_cell(cell: Cell, data: dict, registry) -> dict:
     loss_fn = registry.get("losses", cell.loss).build(**cell.loss_params)
     pretrain_fn = registry.get("losses", cell.pretrain_loss).build(**cell.pretrain_loss_params)
     ys = {d: torch.tensor(m["emotion"].map(label_index).to_numpy(), dtype=torch.long) for d, m in manifests.items()}
-    tr = cell.training
-    trained: dict = {}  # identical training sets train once per cell
+    trained: dict = {}
+    normalised: dict = {}  # identical training sets train once per cell
     timings = {"train": 0.0, "finetune": 0.0, "scoring": 0.0}
     out = []
     for split in splits:
         overlap = check_speaker_disjoint(split, manifests)
-        xs = {d: torch.as_tensor(x) for d, x in
-              normalise(data, split.train.domain, split.train.indices, cell.normalise).items()}
         key = (split.train.domain, split.train.indices)
+        if key not in normalised:  # normalisation depends only on the training set
+            normalised[key] = {d: torch.as_tensor(x) for d, x in
+                               normalise(data, split.train.domain, split.train.indices, cell.normalise).items()}
+        xs = normalised[key]
         if key not in trained:
-            torch.manual_seed(_seed(cell.seed, "init"))
-            model = encoder.build(input_dim=xs[split.train.domain].shape[1], **cell.encoder_params)
-            idx = list(split.train.indices)
-            stage_loss = pretrain_fn if split.finetune is not None else loss_fn
-            info = fit(model, xs[split.train.domain][idx], ys[split.train.domain][idx], stage_loss,
-                       epochs=tr["epochs"], batch_size=tr["batch_size"], lr=tr["lr"],
-                       weight_decay=tr["weight_decay"], seed=_seed(cell.seed, "train"))
-            timings["train"] += info["seconds"]
-            trained[key] = model
+            trained[key] = _trained_model(cell, split, xs, ys, encoder, pretrain_fn, loss_fn, hashes,
+                                          model_cache, timings)
         model = trained[key]
         finetune_info = None
         if split.finetune is not None:
@@ -104,8 +137,9 @@ def evaluate_cell(cell: Cell, data: dict, registry) -> dict:
             freeze_layers(model, split.frozen_layers)
             idx = list(split.finetune.indices)
             finetune_info = fit(model, xs[split.finetune.domain][idx], ys[split.finetune.domain][idx], loss_fn,
-                                steps=tr["finetune_steps"], batch_size=len(idx), lr=tr["finetune_lr"],
-                                weight_decay=tr["weight_decay"], seed=_seed(cell.seed, split.name))
+                                steps=cell.training["finetune_steps"], batch_size=len(idx),
+                                lr=cell.training["finetune_lr"], weight_decay=cell.training["weight_decay"],
+                                seed=_seed(cell.seed, split.name))
             timings["finetune"] += finetune_info["seconds"]
         ts = time.perf_counter()
         sup, test = list(split.support.indices), list(split.test.indices)

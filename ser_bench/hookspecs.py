@@ -74,3 +74,13 @@ def ser_bench_executors():
 
     Example: ``return [ExecutorSpec(name="serial", build=SerialExecutor, summary="in this process")]``.
     """
+
+
+@hookspec
+def ser_bench_recipes():
+    """Return :class:`~ser_bench.types.RecipeSpec` records: whole experiments for ``ser-bench reproduce``.
+
+    Example: ``return [RecipeSpec(name="mypaper", cells=grid, report=tables, summary="Table 2 of ...")]``
+    where ``grid(registry, sources, targets, **options)`` returns cells and ``report(results, out_dir,
+    **options)`` writes the paper's tables and figures.
+    """

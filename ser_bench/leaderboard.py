@@ -31,7 +31,7 @@ def tidy(results: list[dict]):
                 "cell_id": r["cell_id"], "protocol": p["protocol"], "loss": p["loss"], "encoder": p["encoder"],
                 "feature": p["feature"], "source": p.get("source") or "", "target": p["target"],
                 "seed": p["seed"], "labels": ",".join(p["labels"]), "decision": p["decision"],
-                "normalise": p["normalise"], "split": s["name"], "k": s["info"].get("k"),
+                "normalise": p["normalise"], "split": s["name"], "hash": s.get("hash"), "k": s["info"].get("k"),
                 "frozen": s["info"].get("frozen"), "repeat": s["info"].get("repeat"),
                 "uar": s["metrics"]["uar"], "accuracy": s["metrics"]["accuracy"],
                 "macro_f1": s["metrics"]["macro_f1"],

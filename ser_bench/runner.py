@@ -111,14 +111,24 @@ def _worker_registry(settings: PluginSettings):
 
 
 def run_job(job: tuple) -> dict:
-    """Evaluate one cell and write its result file (runs in a worker process)."""
-    from .evaluation import evaluate_cell
+    """Evaluate one cell and return its result payload (runs in a worker; the caller writes the file).
 
-    cell, corpora, results_dir, settings = job
+    Training runs on one thread whatever the executor, so that every executor gives the same numbers.
+    """
+    import torch
+
+    from .evaluation import evaluate_cell
+    from .model_cache import DiskModelCache
+
+    cell, corpora, model_dir, settings = job
+    torch.set_num_threads(1)
     registry = _worker_registry(settings)
     data = {role: (c.manifest, c.features) for role, c in corpora.items()}
-    body = evaluate_cell(cell, data, registry)
-    payload = {
+    cache = DiskModelCache(model_dir) if model_dir else None
+    body = evaluate_cell(cell, data, registry, model_cache=cache,
+                         hashes={role: c.manifest_hash for role, c in corpora.items()})
+    body["timings"]["models_from_cache"] = cache.hits if cache else 0
+    return {
         "schema_version": SCHEMA_VERSION,
         "cell_id": cell.cell_id(),
         "status": "ok",
@@ -132,8 +142,6 @@ def run_job(job: tuple) -> dict:
                  for role, c in corpora.items()},
         "provenance": {"packages": package_versions(), "git_commit": git_commit()},
     }
-    write_json_atomic(result_path(results_dir, cell.cell_id()), payload)
-    return payload
 
 
 @dataclass
@@ -146,10 +154,12 @@ class RunReport:
 
 
 def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: str = "process",
-        settings: PluginSettings | None = None, on_result: Callable | None = None) -> RunReport:
+        executor_params: dict | None = None, settings: PluginSettings | None = None,
+        on_result: Callable | None = None, cache_models: bool = True) -> RunReport:
     """Run every cell of ``cells`` not already in ``results_dir``; each result is written as it finishes.
 
-    A failing cell is reported in :attr:`RunReport.failed` and does not stop the others.
+    A failing cell is reported in :attr:`RunReport.failed` and does not stop the others. Trained models
+    are cached under ``ctx.cache_dir/models`` (``cache_models=False`` trains every model afresh).
     """
     settings = settings or PluginSettings.from_env()
     report = RunReport()
@@ -174,14 +184,15 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
     jobs = []
     for cell in todo:
         roles = {role: corpora[_corpus_key(cell, role)] for role in ("target", "source") if getattr(cell, role)}
-        jobs.append((cell, roles, str(results_dir), settings))
-    pool = registry.get("executors", executor).build(workers=ctx.workers)
+        jobs.append((cell, roles, str(Path(ctx.cache_dir) / "models") if cache_models else None, settings))
+    pool = registry.get("executors", executor).build(workers=ctx.workers, **(executor_params or {}))
     with ctx.progress(len(jobs), "cells") as bar:
         try:
             for job, outcome in pool.map_unordered(run_job, jobs):
                 if isinstance(outcome, BaseException):
                     report.failed.append((job[0], outcome))
                 else:
+                    write_json_atomic(result_path(results_dir, outcome["cell_id"]), outcome)
                     report.ran.append(outcome)
                     on_result and on_result(outcome)
                 bar.update(1)

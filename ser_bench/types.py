@@ -111,8 +111,27 @@ class ExecutorSpec:
     params: Params = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RecipeSpec:
+    """A published experiment to reproduce in one command (``ser-bench reproduce NAME``).
+
+    ``cells(registry, sources, targets, **options)`` returns the grid's :class:`~ser_bench.cells.Cell`
+    list; ``report(results, out_dir, **options)`` writes the paper-shaped tables and figures from the
+    result payloads and returns the paths written. ``options`` holds the defaults (repeats, k, ...).
+    """
+
+    name: str
+    cells: Callable[..., list]
+    report: Callable[..., list]
+    summary: str
+    options: Params = field(default_factory=dict)
+    default_sources: tuple[str, ...] = ()
+    default_targets: tuple[str, ...] = ()
+    reference: str = ""
+
+
 SINGULAR = {"datasets": "dataset", "features": "feature", "encoders": "encoder", "losses": "loss",
-            "protocols": "protocol", "executors": "executor"}
+            "protocols": "protocol", "executors": "executor", "recipes": "recipe"}
 
 SPEC_TYPES = {
     "datasets": DatasetSpec,
@@ -121,6 +140,7 @@ SPEC_TYPES = {
     "losses": LossSpec,
     "protocols": ProtocolSpec,
     "executors": ExecutorSpec,
+    "recipes": RecipeSpec,
 }
 
 

@@ -49,11 +49,11 @@ def test_interrupted_run_resumes_without_recomputing(registry, ctx, tiny_corpora
     real = evaluation.evaluate_cell
     calls = []
 
-    def interrupt_second(cell, data, reg):
+    def interrupt_second(cell, data, reg, **kwargs):
         calls.append(cell.loss)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(cell, data, reg)
+        return real(cell, data, reg, **kwargs)
 
     monkeypatch.setattr(evaluation, "evaluate_cell", interrupt_second)
     with pytest.raises(KeyboardInterrupt):

@@ -1,0 +1,96 @@
+"""One few-shot cell's worth of work, the trained-model cache, and feature extraction throughput.
+
+Run: ``make benchmark``. Quote medians and ratios from one run (machines here are shared and noisy).
+"""
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+
+from ser_bench.context import RunContext
+from ser_bench.decision import predict
+from ser_bench.features import extract_features
+from ser_bench.manager import PluginSettings, load_registry
+from ser_bench.model_cache import DiskModelCache
+from ser_bench.training import DEFAULT_TRAINING, fit, freeze_layers
+from ser_bench_plugins.encoders.siamese_mlp import build as build_siamese
+from ser_bench_plugins.losses.bce_pair import build as build_bce
+from ser_bench_plugins.losses.ratio_distance import build as build_ratio
+
+
+@pytest.fixture(scope="module")
+def episode():
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    pretrained = build_siamese(64)
+    shots_x, shots_y = torch.randn(16, 64), torch.arange(16) % 4
+    test_x = torch.randn(700, 64)
+    return pretrained, shots_x, shots_y, test_x
+
+
+@pytest.mark.parametrize("loss", ["bce_pair", "ratio_distance"])
+def test_one_fewshot_episode_finetune_and_score_700(benchmark, episode, loss):
+    """4 speakers x 4 emotions = 16 labelled clips, 60 fine-tuning steps, 700 test clips scored (one core)."""
+    pretrained, shots_x, shots_y, test_x = episode
+    loss_fn = (build_bce if loss == "bce_pair" else build_ratio)()
+
+    def one_episode():
+        model = copy.deepcopy(pretrained)
+        freeze_layers(model, 1)
+        fit(model, shots_x, shots_y, loss_fn, steps=DEFAULT_TRAINING["finetune_steps"], batch_size=16, lr=1e-3)
+        return predict(model, test_x, shots_x, shots_y, 4)
+
+    predictions = benchmark(one_episode)
+    assert predictions.shape == (700,)
+
+
+def test_pretraining_cold(benchmark, tmp_path):
+    """Training the source model (5000 clips, 60 epochs) from scratch, on one core."""
+    x, y = torch.randn(5000, 64), torch.arange(5000) % 4
+    loss = build_bce()
+
+    def cold():
+        model = build_siamese(64)
+        fit(model, x, y, loss, epochs=DEFAULT_TRAINING["epochs"], batch_size=128, lr=1e-3, seed=0)
+        return model
+
+    benchmark.pedantic(cold, rounds=1, iterations=1)
+
+
+def test_pretraining_from_cache(benchmark, tmp_path):
+    """The same model read from the disk cache (what every fine-tuning cell after the first does)."""
+    cache = DiskModelCache(tmp_path)
+    cache.get_or_train("key", lambda: build_siamese(64), lambda m: None)
+    model = benchmark(cache.get_or_train, "key", lambda: build_siamese(64), lambda m: None)
+    assert cache.hits >= 1 and model is not None
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    """96 real sim-ravdess clips (generated once)."""
+    registry = load_registry(PluginSettings(entry_points=False))
+    cache = tmp_path_factory.mktemp("sim")
+    manifest = registry.get("datasets", "sim-ravdess").load(RunContext(cache_dir=cache, workers=2), speakers=2)
+    return registry.get("features", "is09-64"), manifest.iloc[:96].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_feature_extraction_throughput(benchmark, clips, tmp_path, workers):
+    """is09-64 on 96 clips with an empty cache each round: compare the medians of workers=1 and 2."""
+    spec, manifest = clips
+    rounds = iter(range(100))
+
+    def extract():
+        cache = tmp_path / f"cache{next(rounds)}"
+        return extract_features(manifest, spec, None, RunContext(cache_dir=cache, workers=workers))
+
+    result = benchmark.pedantic(extract, rounds=3, iterations=1)
+    assert result.cache_hits == 0 and not np.isnan(result.values).any()
+    benchmark.extra_info["clips"] = len(manifest)
