@@ -74,16 +74,16 @@ def test_pretraining_from_cache(benchmark, tmp_path):
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
-    """96 real sim-ravdess clips (generated once)."""
+    """480 real sim-ravdess clips (generated once)."""
     registry = load_registry(PluginSettings(entry_points=False))
     cache = tmp_path_factory.mktemp("sim")
-    manifest = registry.get("datasets", "sim-ravdess").load(RunContext(cache_dir=cache, workers=2), speakers=2)
-    return registry.get("features", "is09-64"), manifest.iloc[:96].reset_index(drop=True)
+    manifest = registry.get("datasets", "sim-ravdess").load(RunContext(cache_dir=cache, workers=2), speakers=8)
+    return registry.get("features", "is09-64"), manifest.iloc[:480].reset_index(drop=True)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_feature_extraction_throughput(benchmark, clips, tmp_path, workers):
-    """is09-64 on 96 clips with an empty cache each round: compare the medians of workers=1 and 2."""
+    """is09-64 on 480 clips with an empty cache each round: compare the medians of workers=1 and 2."""
     spec, manifest = clips
     rounds = iter(range(100))
 
@@ -91,6 +91,6 @@ def test_feature_extraction_throughput(benchmark, clips, tmp_path, workers):
         cache = tmp_path / f"cache{next(rounds)}"
         return extract_features(manifest, spec, None, RunContext(cache_dir=cache, workers=workers))
 
-    result = benchmark.pedantic(extract, rounds=3, iterations=1)
+    result = benchmark.pedantic(extract, rounds=2, iterations=1)
     assert result.cache_hits == 0 and not np.isnan(result.values).any()
     benchmark.extra_info["clips"] = len(manifest)
