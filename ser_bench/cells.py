@@ -24,7 +24,8 @@ class Cell:
     feature: str = "is09-64"
     seed: int = 0
     labels: tuple = DEFAULT_LABELS
-    pretrain_loss: str = "bce_pair"
+    pretrain_loss: str = "auto"
+    head: str = "auto"
     decision: str = "sum"
     normalise: str = "train"
     protocol_params: dict = field(default_factory=dict)
@@ -33,6 +34,7 @@ class Cell:
     encoder_params: dict = field(default_factory=dict)
     training: dict = field(default_factory=lambda: dict(DEFAULT_TRAINING))
     dataset_params: dict = field(default_factory=dict)  # dataset name -> params
+    skip_reason: str = ""  # set when the combination cannot run; the result records it
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (the ``params`` of a result file)."""
@@ -48,11 +50,33 @@ class Cell:
 
 
 def resolve(cell: Cell, registry) -> Cell:
-    """The cell with every plugin's default parameters filled in (explicit settings win)."""
+    """The cell with every plugin's default parameters filled in (explicit settings win), ``auto``
+    choices made, and ``skip_reason`` set when the combination cannot run.
+
+    ``pretrain_loss="auto"``: the paper's Siamese pair BCE before a pair loss, else the loss itself.
+    ``head="auto"``: the loss's default head (the log-sum rule for pair losses).
+    """
     from dataclasses import replace
 
+    from .heads import incompatibility
+    from .registry import variant
+
     def merged(kind, name, given):
-        return {**dict(registry.get(kind, name).params), **dict(given)}
+        params = {**dict(registry.get(kind, name).params), **dict(given)}
+        if variant(name) is not None:
+            params["variant"] = variant(name)
+        return params
+
+    loss = registry.get("losses", cell.loss)
+    encoder = registry.get("encoders", cell.encoder)
+    pretrain = cell.pretrain_loss
+    if pretrain == "auto":
+        pretrain = "bce_pair" if loss.output == "pair" and "siamese" in loss.encoder_kinds else cell.loss
+    head = loss.default_head if cell.head == "auto" else cell.head
+    pretrain_spec = registry.get("losses", pretrain)
+    reason = incompatibility(head, loss, encoder)
+    if not reason and encoder.kind not in pretrain_spec.encoder_kinds:
+        reason = f"pre-training loss {pretrain!r} cannot train the {encoder.kind} encoder {encoder.name!r}"
 
     datasets = {}
     for name in filter(None, {cell.source, cell.target}):
@@ -61,7 +85,8 @@ def resolve(cell: Cell, registry) -> Cell:
         cell,
         protocol_params=merged("protocols", cell.protocol, cell.protocol_params),
         loss_params=merged("losses", cell.loss, cell.loss_params),
-        pretrain_loss_params=merged("losses", cell.pretrain_loss, cell.pretrain_loss_params),
+        pretrain_loss=pretrain, head=head, skip_reason=reason or "",
+        pretrain_loss_params=merged("losses", pretrain, cell.pretrain_loss_params),
         encoder_params=merged("encoders", cell.encoder, cell.encoder_params),
         training={**DEFAULT_TRAINING, **cell.training},
         dataset_params=datasets,

@@ -133,7 +133,7 @@ def cmd_run(args) -> int:
         "training": _params(args.train_param, "--train-param"),
         "dataset_params": _scoped(args.dataset_param, "--dataset-param"),
         "decision": args.decision, "normalise": args.normalise, "labels": tuple(_csv(args.labels)),
-        "pretrain_loss": args.pretrain_loss,
+        "pretrain_loss": args.pretrain_loss, "head": args.head,
     }
     grid = Grid(protocols=protocols, losses=losses, targets=_csv(args.target), sources=_csv(args.source) or [None],
                 encoders=_csv(args.encoder), features=_csv(args.feature), seeds=[int(s) for s in _csv(args.seed)],
@@ -150,6 +150,8 @@ def cmd_run(args) -> int:
         return 130
     print(f"{len(report.ran)} cells run, {len(report.already_done)} already in {results_dir}/, "
           f"{len(report.failed)} failed", file=sys.stderr)
+    for cell in report.skipped:
+        print(f"  skipped {cell.cell_id()}: {cell.skip_reason}", file=sys.stderr)
     for cell, exc in report.failed:
         print(f"  FAILED {cell.cell_id()}: {exc}", file=sys.stderr)
     if not args.no_leaderboard:
@@ -302,7 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--feature", default="is09-64")
     run_p.add_argument("--seed", default="0", help="seed(s), comma-separated")
     run_p.add_argument("--labels", default="anger,happiness,sadness,fear")
-    run_p.add_argument("--pretrain-loss", default="bce_pair", help="loss of the source model that fine-tuning starts from")
+    run_p.add_argument("--pretrain-loss", default="auto",
+                       help="loss of the source model that fine-tuning starts from (auto: bce_pair before a pair "
+                            "loss, else the loss itself)")
+    run_p.add_argument("--head", default="auto", help="evaluation head: siamese, prototype, knn, linear (auto: the "
+                       "loss's default)")
     run_p.add_argument("--decision", default="sum", choices=["sum", "mean"], help="support-set log-probability rule")
     run_p.add_argument("--normalise", default="train", choices=["train", "corpus", "speaker"])
     run_p.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="protocol settings preset")

@@ -9,13 +9,14 @@ import zlib
 import numpy as np
 
 from .cells import Cell
-from .decision import predict
 from .errors import ProtocolError
-from .metrics import classification_metrics, mean_ci95
+from .heads import HEADS
+from .metrics import classification_metrics, continuous_metrics, mean_ci95
 from .model_cache import model_key
 from .normalise import normalise
+from .registry import base_name
 from .training import fit, freeze_layers
-from .types import ProtocolData, Split
+from .types import LossContext, ProtocolData, Split
 
 
 def split_hash(split: Split) -> str:
@@ -59,12 +60,32 @@ def _seed(*parts) -> int:
     return zlib.crc32("|".join(map(str, parts)).encode())
 
 
-def _trained_model(cell, split, xs, ys, encoder, pretrain_fn, loss_fn, hashes, model_cache, timings):
+def build_loss(registry, name: str, params: dict, context: LossContext):
+    """The loss object for ``name`` (``name:variant`` allowed), given the run-time context."""
+    spec = registry.get("losses", base_name(name))
+    return spec.build(context=context, **params) if spec.needs_context else spec.build(**params)
+
+
+def training_targets(manifest, loss_obj, label_index: dict):
+    """What a loss is trained on: class indices, or the float columns it names in ``targets``."""
+    import torch
+
+    targets = tuple(getattr(loss_obj, "targets", ("emotion",)))
+    if targets == ("emotion",):
+        return torch.tensor(manifest["emotion"].map(label_index).to_numpy(), dtype=torch.long)
+    missing = [t for t in targets if t not in manifest or manifest[t].isna().any()]
+    if missing:
+        raise ProtocolError(f"the loss needs {missing} for every clip, and this corpus does not provide them")
+    values = torch.tensor(manifest[list(targets)].to_numpy(dtype="float32"))
+    return values[:, 0] if len(targets) == 1 else values
+
+
+def _trained_model(cell, split, xs, ys, encoder, losses, hashes, model_cache, timings):
     """The model trained on ``split.train``: from the disk cache when an identical one exists."""
     import torch
 
-    is_pretraining = split.finetune is not None
-    loss_name, loss_params = ((cell.pretrain_loss, cell.pretrain_loss_params) if is_pretraining
+    stage = "pretrain" if split.finetune is not None else "loss"
+    loss_name, loss_params = ((cell.pretrain_loss, cell.pretrain_loss_params) if stage == "pretrain"
                               else (cell.loss, cell.loss_params))
     domain, idx = split.train.domain, list(split.train.indices)
     tr = cell.training
@@ -74,9 +95,9 @@ def _trained_model(cell, split, xs, ys, encoder, pretrain_fn, loss_fn, hashes, m
         return encoder.build(input_dim=xs[domain].shape[1], **cell.encoder_params)
 
     def train(model):
-        info = fit(model, xs[domain][idx], ys[domain][idx], pretrain_fn if is_pretraining else loss_fn,
-                   epochs=tr["epochs"], batch_size=tr["batch_size"], lr=tr["lr"],
-                   weight_decay=tr["weight_decay"], seed=_seed(cell.seed, "train"))
+        info = fit(model, xs[domain][idx], ys[stage][domain][idx], losses[stage], epochs=tr["epochs"],
+                   batch_size=tr["batch_size"], lr=tr["lr"], weight_decay=tr["weight_decay"],
+                   seed=_seed(cell.seed, "train"))
         timings["train"] += info["seconds"]
 
     if model_cache is None:
@@ -93,6 +114,17 @@ def _trained_model(cell, split, xs, ys, encoder, pretrain_fn, loss_fn, hashes, m
     return model
 
 
+def _unlabelled(split: Split, manifests: dict) -> list[int]:
+    """Clips of the fine-tuning speakers that are neither labelled nor tested: free unlabelled data."""
+    if split.finetune is None:
+        return []
+    frame = manifests[split.finetune.domain]
+    speakers = set(frame["speaker"].iloc[list(split.finetune.indices)])
+    excluded = set(split.finetune.indices) | (set(split.test.indices) if split.test.domain == split.finetune.domain
+                                               else set())
+    return [i for i in np.flatnonzero(frame["speaker"].isin(speakers).to_numpy()) if i not in excluded]
+
+
 def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: dict | None = None) -> dict:
     """Run every split of ``cell``; ``data = {"source"/"target": (manifest, X)}`` already label-filtered.
 
@@ -100,9 +132,9 @@ def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: di
     cells; ``hashes`` maps each domain to its manifest hash (part of the cache key).
     Returns the ``splits``, ``summary`` and ``timings`` parts of a result.
     """
-    hashes = hashes or {}
     import torch
 
+    hashes = hashes or {}
     t0 = time.perf_counter()
     labels = list(cell.labels)
     label_index = {c: i for i, c in enumerate(labels)}
@@ -113,9 +145,18 @@ def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: di
     if not splits:
         raise ProtocolError(f"protocol {cell.protocol!r} produced no splits for target {cell.target!r}")
     encoder = registry.get("encoders", cell.encoder)
-    loss_fn = registry.get("losses", cell.loss).build(**cell.loss_params)
-    pretrain_fn = registry.get("losses", cell.pretrain_loss).build(**cell.pretrain_loss_params)
-    ys = {d: torch.tensor(m["emotion"].map(label_index).to_numpy(), dtype=torch.long) for d, m in manifests.items()}
+    input_dim = next(iter(data.values()))[1].shape[1]
+    probe = encoder.build(input_dim=input_dim, **cell.encoder_params)
+    with torch.no_grad():
+        embedding_dim = int(probe.embed(torch.zeros(2, input_dim)).shape[1])
+    context = LossContext(num_classes=len(labels), embedding_dim=embedding_dim, input_dim=input_dim)
+    losses = {"loss": build_loss(registry, cell.loss, cell.loss_params, context),
+              "pretrain": build_loss(registry, cell.pretrain_loss, cell.pretrain_loss_params, context)}
+    classes = {d: torch.tensor(m["emotion"].map(label_index).to_numpy(), dtype=torch.long)
+               for d, m in manifests.items()}
+    ys = {stage: {d: training_targets(m, obj, label_index) for d, m in manifests.items()}
+          for stage, obj in losses.items()}
+    head = HEADS[cell.head]
     trained: dict = {}
     normalised: dict = {}  # identical training sets train once per cell
     timings = {"train": 0.0, "finetune": 0.0, "scoring": 0.0}
@@ -128,25 +169,28 @@ def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: di
                                normalise(data, split.train.domain, split.train.indices, cell.normalise).items()}
         xs = normalised[key]
         if key not in trained:
-            trained[key] = _trained_model(cell, split, xs, ys, encoder, pretrain_fn, loss_fn, hashes,
-                                          model_cache, timings)
+            trained[key] = _trained_model(cell, split, xs, ys, encoder, losses, hashes, model_cache, timings)
         model = trained[key]
-        finetune_info = None
         if split.finetune is not None:
             model = copy.deepcopy(model)
             freeze_layers(model, split.frozen_layers)
-            idx = list(split.finetune.indices)
-            finetune_info = fit(model, xs[split.finetune.domain][idx], ys[split.finetune.domain][idx], loss_fn,
-                                steps=cell.training["finetune_steps"], batch_size=len(idx),
-                                lr=cell.training["finetune_lr"], weight_decay=cell.training["weight_decay"],
-                                seed=_seed(cell.seed, split.name))
-            timings["finetune"] += finetune_info["seconds"]
+            domain, idx = split.finetune.domain, list(split.finetune.indices)
+            unlabelled = _unlabelled(split, manifests) if hasattr(model, "combine_loss") else []
+            info = fit(model, xs[domain][idx], ys["loss"][domain][idx], copy.deepcopy(losses["loss"]),
+                       steps=cell.training["finetune_steps"], batch_size=len(idx), lr=cell.training["finetune_lr"],
+                       weight_decay=cell.training["weight_decay"], seed=_seed(cell.seed, split.name),
+                       unlabelled=xs[domain][unlabelled] if unlabelled else None)
+            timings["finetune"] += info["seconds"]
         ts = time.perf_counter()
         sup, test = list(split.support.indices), list(split.test.indices)
-        pred = predict(model, xs[split.test.domain][test], xs[split.support.domain][sup],
-                       ys[split.support.domain][sup], len(labels), cell.decision)
+        x_sup, x_test = xs[split.support.domain][sup], xs[split.test.domain][test]
+        pred = head(model, x_test, x_sup, classes[split.support.domain][sup], len(labels), rule=cell.decision)
         timings["scoring"] += time.perf_counter() - ts
-        metrics = classification_metrics(ys[split.test.domain][test].numpy(), pred.numpy(), labels)
+        metrics = classification_metrics(classes[split.test.domain][test].numpy(), pred.numpy(), labels)
+        targets = tuple(getattr(losses["loss"], "targets", ("emotion",)))
+        if targets != ("emotion",):
+            metrics["continuous"] = continuous_metrics(model, x_sup, x_test, manifests[split.support.domain].iloc[sup],
+                                                       manifests[split.test.domain].iloc[test], targets)
         out.append({
             "name": split.name, "info": dict(split.info), "hash": split_hash(split),
             "frozen_layers": split.frozen_layers,

@@ -41,7 +41,7 @@ def tidy(results: list[dict]):
 
 def _method(p: dict, varying: set) -> str:
     label = f"{p['protocol']} · {p['loss']}"
-    extras = [p[k] for k in ("encoder", "feature", "decision", "normalise") if k in varying]
+    extras = [p.get(k) for k in ("encoder", "feature", "head", "decision", "normalise") if k in varying]
     return label + (f" ({', '.join(map(str, extras))})" if extras else "")
 
 
@@ -68,8 +68,8 @@ def summary_table(results: list[dict]):
     if len(label_sets) > 1:
         raise SerBenchError(f"results use different label sets {sorted(label_sets)}; a leaderboard column "
                             "must compare like with like: put them in separate folders")
-    keys = ("encoder", "feature", "decision", "normalise")
-    varying = {k for k in keys if len({r["params"][k] for r in ok}) > 1}
+    keys = ("encoder", "feature", "head", "decision", "normalise")
+    varying = {k for k in keys if len({r["params"].get(k) for r in ok}) > 1}
     groups: dict = {}
     for r in ok:
         p = r["params"]
@@ -121,9 +121,9 @@ def settings_header(results: list[dict]) -> list[str]:
                                                                             sort_keys=True))
     for name, settings in sorted(protocols.items()):
         lines.append(f"- protocol `{name}`: " + "; ".join(f"`{s}`" for s in sorted(settings)))
-    for key in ("labels", "feature", "encoder", "pretrain_loss", "decision", "normalise"):
-        values = sorted({json.dumps(r["params"][key]) if isinstance(r["params"][key], (list, dict))
-                         else str(r["params"][key]) for r in ok})
+    for key in ("labels", "feature", "encoder", "pretrain_loss", "head", "decision", "normalise"):
+        values = sorted({json.dumps(r["params"].get(key)) if isinstance(r["params"].get(key), (list, dict))
+                         else str(r["params"].get(key, "siamese" if key == "head" else "")) for r in ok})
         lines.append(f"- {key}: {', '.join(values)}")
     trainings = sorted({json.dumps(r["params"]["training"], sort_keys=True) for r in ok})
     lines.append(f"- training: {'; '.join(trainings)}")

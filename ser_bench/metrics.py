@@ -32,3 +32,28 @@ def mean_ci95(values) -> tuple[float, float, float]:
         return m, float("nan"), float("nan")
     half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
     return m, m - half, m + half
+
+
+def ccc(a, b) -> float:
+    """Lin's concordance correlation coefficient."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    cov = np.mean((a - a.mean()) * (b - b.mean()))
+    return float(2 * cov / (a.var() + b.var() + (a.mean() - b.mean()) ** 2 + 1e-12))
+
+
+def continuous_metrics(model, x_support, x_test, support_manifest, test_manifest, targets) -> dict:
+    """CCC and Spearman's rho of each continuous target predicted from embeddings by a ridge probe fitted
+    on the support set (how well the embedding orders arousal/valence)."""
+    import torch
+    from scipy.stats import spearmanr
+    from sklearn.linear_model import Ridge
+
+    with torch.no_grad():
+        z_s, z_t = model.embed(x_support).numpy(), model.embed(x_test).numpy()
+    out = {}
+    for target in targets:
+        truth = test_manifest[target].to_numpy(dtype=float)
+        pred = Ridge(alpha=1.0).fit(z_s, support_manifest[target].to_numpy(dtype=float)).predict(z_t)
+        rho = spearmanr(pred, truth).statistic if np.std(pred) > 0 else float("nan")
+        out[target] = {"ccc": ccc(pred, truth), "spearman": float(rho)}
+    return out

@@ -9,6 +9,16 @@ from .errors import DuplicatePluginError, UnknownPluginError
 from .types import SINGULAR, SPEC_TYPES
 
 
+def base_name(name: str) -> str:
+    """``"pml:CircleLoss"`` -> ``"pml"``: a plugin name with an optional ``:variant``."""
+    return name.split(":", 1)[0]
+
+
+def variant(name: str) -> str | None:
+    """``"pml:CircleLoss"`` -> ``"CircleLoss"``; ``None`` without a variant."""
+    return name.split(":", 1)[1] if ":" in name else None
+
+
 @dataclass(frozen=True)
 class Entry:
     """A registered spec and where it came from (plugin name, distribution, version)."""
@@ -51,6 +61,8 @@ class Registry:
         """Like :meth:`get` but returns the :class:`Entry` with provenance."""
         if kind not in self._entries:
             raise UnknownPluginError(f"unknown plugin kind {kind!r}; kinds are: {', '.join(self._entries)}")
+        if name not in self._entries[kind] and base_name(name) in self._entries[kind]:
+            return self._entries[kind][base_name(name)]  # name:variant, the variant is a parameter
         try:
             return self._entries[kind][name]
         except KeyError:

@@ -144,6 +144,12 @@ def run_job(job: tuple) -> dict:
     }
 
 
+def skipped_result(cell: Cell) -> dict:
+    """The result file of a cell that cannot run, saying why (the leaderboard shows a dash)."""
+    return {"schema_version": SCHEMA_VERSION, "cell_id": cell.cell_id(), "status": "skipped",
+            "reason": cell.skip_reason, "created": now(), "params": cell.as_dict(), "splits": []}
+
+
 @dataclass
 class RunReport:
     """What a run did: cells run, skipped as already done, and failed (with the error)."""
@@ -151,6 +157,7 @@ class RunReport:
     ran: list = field(default_factory=list)
     already_done: list = field(default_factory=list)
     failed: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
 
 
 def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: str = "process",
@@ -165,7 +172,13 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
     report = RunReport()
     todo = []
     for cell in cells:
-        (report.already_done if is_done(results_dir, cell.cell_id()) else todo).append(cell)
+        if is_done(results_dir, cell.cell_id()):
+            report.already_done.append(cell)
+        elif cell.skip_reason:  # recorded, never crashed or silently run
+            write_json_atomic(result_path(results_dir, cell.cell_id()), skipped_result(cell))
+            report.skipped.append(cell)
+        else:
+            todo.append(cell)
     if not todo:
         return report
     corpora: dict = {}

@@ -27,11 +27,13 @@ def freeze_layers(model, n: int) -> None:
 
 
 def fit(model, x, y, loss_fn, *, steps: int | None = None, epochs: int | None = None, batch_size: int = 128,
-        lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0) -> dict:
+        lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0, unlabelled=None) -> dict:
     """Train ``model`` in place on tensors ``x, y`` for ``epochs`` passes (or exactly ``steps`` batches).
 
     Batches are drawn by a seeded permutation; a loss that is itself a module (with trainable
-    parameters) is optimised too. Returns the number of steps, the last loss and the seconds taken.
+    parameters) is optimised too. An encoder with ``combine_loss(x, metric_loss, unlabelled)`` adds its
+    own objective, seeing a batch of ``unlabelled`` clips as well when given (semi-supervised encoders).
+    Returns the number of steps, the last loss and the seconds taken.
     """
     import torch
 
@@ -55,6 +57,12 @@ def fit(model, x, y, loss_fn, *, steps: int | None = None, epochs: int | None = 
         for b in range(per_epoch):
             idx = order[b * batch_size:(b + 1) * batch_size] if per_epoch > 1 else order
             loss = loss_fn(model, x[idx], y[idx])
+            if hasattr(model, "combine_loss"):
+                extra = None
+                if unlabelled is not None and len(unlabelled):
+                    pick = torch.randint(len(unlabelled), (min(batch_size, len(unlabelled)),), generator=gen)
+                    extra = unlabelled[pick]
+                loss = model.combine_loss(x[idx], loss, extra)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

@@ -61,8 +61,9 @@ class FeatureSpec:
 class EncoderSpec:
     """A trainable network. ``build(input_dim, **params)`` returns a ``torch.nn.Module``.
 
-    ``kind`` says how it is evaluated: ``"siamese"`` modules provide ``embed(x)`` and
-    ``pair_logits(z_a, z_b)`` and are scored with the support-set log-sum rule.
+    Every encoder provides ``embed(x)``; ``"siamese"`` ones also ``pair_logits(z_a, z_b)`` (scored with the
+    support-set log-sum rule) and ``feature_layers()`` (what few-shot fine-tuning may freeze). An encoder
+    with ``combine_loss(x, metric_loss, unlabelled)`` adds its own objective (e.g. reconstruction).
     """
 
     name: str
@@ -74,8 +75,26 @@ class EncoderSpec:
 
 
 @dataclass(frozen=True)
+class LossContext:
+    """Run-time facts a loss factory may need (classifier and proxy losses size their weights by them)."""
+
+    num_classes: int
+    embedding_dim: int
+    input_dim: int
+
+
+@dataclass(frozen=True)
 class LossSpec:
-    """A training objective. ``build(**params)`` returns ``loss(model, x, y) -> scalar tensor``."""
+    """A training objective. ``build(**params)`` returns ``loss(model, x, y) -> scalar tensor``.
+
+    With ``needs_context`` the factory is called as ``build(context=LossContext(...), **params)``. A
+    loss that is a ``torch.nn.Module`` has its own parameters optimised with the encoder's. ``output``
+    says what the loss trains: ``"pair"`` (a Siamese encoder's same/different decision, scored with the
+    support-set log-sum rule) or ``"embedding"`` (scored by nearest prototype, k-NN or a linear probe).
+    A loss object may set ``targets`` (e.g. ``("arousal",)``): the manifest columns it is trained on
+    instead of the emotion class index. A ``variant`` parameter is filled from ``name:variant`` on the
+    command line (``pml:CircleLoss``).
+    """
 
     name: str
     build: Callable[..., Any]
@@ -83,6 +102,9 @@ class LossSpec:
     params: Params = field(default_factory=dict)
     reference: str = ""
     encoder_kinds: tuple[str, ...] = ("siamese",)
+    output: str = "pair"
+    needs_context: bool = False
+    default_head: str = "siamese"
 
 
 @dataclass(frozen=True)
