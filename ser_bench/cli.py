@@ -257,6 +257,17 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+def cmd_new(args) -> int:
+    from .scaffold import write_plugin
+
+    folder = Path(args.dir or args.plugins_dir or "ser_bench_local_plugins")
+    written = write_plugin(args.kind, args.name, folder, args.force)
+    print("wrote " + " and ".join(str(p) for p in written))
+    plural = {"loss": "losses", "encoder": "encoders", "dataset": "datasets"}[args.kind]
+    print(f"try it: ser-bench --plugins-dir {folder} list {plural}; pytest {written[1]}")
+    return 0
+
+
 def cmd_simulate(args) -> int:
     from .context import RunContext
 
@@ -350,6 +361,13 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--no-audio", action="store_true", help="check names and counts only, do not decode audio")
     ds.add_argument("--dataset-param", action="append", metavar="KEY=VALUE")
     ds.set_defaults(func=cmd_datasets)
+
+    new = sub.add_parser("new", help="write a one-file plugin (loss, encoder or dataset) and its test")
+    new.add_argument("kind", choices=["loss", "encoder", "dataset"])
+    new.add_argument("name")
+    new.add_argument("--dir", help="folder to write to (default: --plugins-dir, else ./ser_bench_local_plugins)")
+    new.add_argument("--force", action="store_true", help="overwrite existing files")
+    new.set_defaults(func=cmd_new)
 
     sim = sub.add_parser("simulate", help="write a simulated corpus tree")
     sim.add_argument("corpus", help="sim-ravdess, sim-crema or sim-enterface")

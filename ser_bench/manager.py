@@ -90,7 +90,7 @@ def build_plugin_manager(settings: PluginSettings | None = None) -> tuple[pluggy
             _fail(settings, f"plugins folder {folder} does not exist", FileNotFoundError(folder))
         else:
             for path in sorted(folder.glob("*.py")):
-                if path.name.startswith("_"):
+                if path.name.startswith(("_", "test_")):  # private helpers and the plugins' own tests
                     continue
                 name = f"local:{path.stem}"
                 try:

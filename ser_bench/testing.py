@@ -25,25 +25,36 @@ def _encoder_for(registry, kinds, input_dim=8):
 
 
 def check_loss(name: str, registry=None) -> None:
-    """A loss gives a finite scalar whose gradients reach the encoder, copes with a batch of one class
-    or one sample, is deterministic under a seed, and has JSON-serialisable parameters."""
+    """A loss gives a finite scalar whose gradients reach the encoder (and its own weights, if it has
+    any), copes with a batch of one class or one sample, is deterministic under a seed, and has
+    JSON-serialisable parameters. ``name`` may carry a variant (``pml:ArcFaceLoss``)."""
     import torch
+
+    from .evaluation import build_loss
+    from .registry import variant
+    from .types import LossContext
 
     registry = _registry(registry)
     spec = registry.get("losses", name)
-    json.dumps(dict(spec.params))
-    loss_fn = spec.build(**spec.params)
+    params = {**spec.params, **({"variant": variant(name)} if variant(name) else {})}
+    json.dumps(params)
 
     def value(x, y, seed=0):
         torch.manual_seed(seed)
         model = _encoder_for(registry, spec.encoder_kinds)
-        out = loss_fn(model, x, y)
-        return model, out
+        with torch.no_grad():
+            dim = model.embed(x[:1]).shape[1]
+        loss_fn = build_loss(registry, name, params, LossContext(num_classes=4, embedding_dim=dim, input_dim=8))
+        targets = tuple(getattr(loss_fn, "targets", ("emotion",)))
+        if targets != ("emotion",):  # continuous labels in [-1, 1], one column per target
+            y = torch.linspace(-1, 1, len(y))[torch.randperm(len(y), generator=torch.Generator().manual_seed(1))]
+            y = y if len(targets) == 1 else torch.stack([y, y.flip(0)], 1)
+        return model, loss_fn, loss_fn(model, x, y)
 
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(12, 8, generator=gen)
     y = torch.tensor([0, 1, 2, 3] * 3)
-    model, out = value(x, y)
+    model, loss_fn, out = value(x, y)
     assert out.dim() == 0, f"loss {name!r} must return a scalar, got shape {tuple(out.shape)}"
     assert torch.isfinite(out), f"loss {name!r} is not finite on a random batch: {out}"
     try:
@@ -52,10 +63,13 @@ def check_loss(name: str, registry=None) -> None:
         raise AssertionError(f"loss {name!r}: no gradient reaches the encoder ({exc})") from None
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and any(g.abs().sum() > 0 for g in grads), f"loss {name!r}: no gradient reaches the encoder"
+    if isinstance(loss_fn, torch.nn.Module) and any(True for _ in loss_fn.parameters()):
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in loss_fn.parameters()), \
+            f"loss {name!r}: its own weights get no gradient"
     for xb, yb, what in ((x[:4], torch.zeros(4, dtype=torch.long), "one class"), (x[:1], y[:1], "one sample")):
-        _, o = value(xb, yb)
+        _, _, o = value(xb, yb)
         assert torch.isfinite(o), f"loss {name!r} is not finite on a batch with {what}: {o}"
-    assert value(x, y, 3)[1].item() == value(x, y, 3)[1].item(), f"loss {name!r} is not deterministic under a seed"
+    assert value(x, y, 3)[2].item() == value(x, y, 3)[2].item(), f"loss {name!r} is not deterministic under a seed"
 
 
 def check_encoder(name: str, registry=None) -> None:

@@ -95,3 +95,16 @@ def test_config_file_points_at_a_corpus_and_check_exits_nonzero_on_errors(tmp_pa
     proc = run_cli("datasets", "check", "ravdess", cwd=tmp_path)
     assert proc.returncode == 1
     assert "03-01-05-02-01-01-03.wav: empty file" in proc.stdout and "1 errors" in proc.stdout
+
+
+@pytest.mark.parametrize("kind", ["loss", "encoder", "dataset"])
+def test_new_writes_a_plugin_whose_own_test_passes(tmp_path, kind):
+    made = run_cli("new", kind, f"my-{kind}", "--dir", str(tmp_path / "plugs"), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "plugs")],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    listed = run_cli("--plugins-dir", str(tmp_path / "plugs"), "list", {"loss": "losses"}.get(kind, kind + "s"), cwd=tmp_path)
+    assert f"my-{kind}" in listed.stdout
+    again = run_cli("new", kind, f"my-{kind}", "--dir", str(tmp_path / "plugs"), cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr

@@ -21,7 +21,8 @@ def ser_bench_losses():
 
 def test_builtins_cover_every_kind(registry):
     assert {"sim-ravdess", "sim-crema", "sim-enterface", "ravdess", "crema", "enterface"} <= set(registry.names("datasets"))
-    assert registry.names("losses") == ["bce_pair", "ratio_distance"]
+    assert {"bce_pair", "ratio_distance", "cross_entropy", "contrastive", "triplet", "supcon", "multi_similarity",
+            "pml", "continuous_slope", "log_ratio"} <= set(registry.names("losses"))
     assert registry.names("protocols") == ["fewshot", "idt", "oodt"]
     assert {"is09-64", "is09", "egemaps"} <= set(registry.names("features"))
     assert "siamese-mlp" in registry.names("encoders")

@@ -117,3 +117,25 @@ def test_skipped_files_are_listed_in_the_result(registry, tmp_path, tiny_corpora
     assert "broken.wav" in skipped and "gone.wav" in skipped
     assert result["data"]["target"]["clips_used"] == len(clips)
     assert "sentence_overlap" in result["splits"][0]
+
+
+def test_every_loss_runs_fewshot_and_incompatible_cells_are_recorded(registry, ctx, tiny_corpora, tmp_path):
+    losses = ["bce_pair", "ratio_distance", "cross_entropy", "contrastive", "triplet", "supcon", "multi_similarity",
+              "pml:CircleLoss", "continuous_slope", "log_ratio"]
+    base = {"training": FAST_TRAINING, "dataset_params": TINY,
+            "protocol_params": {"fewshot": {"k": [2], "repeats": 1, "frozen": [1]}}}
+    cells = expand(grid(protocols=["fewshot"], losses=losses, base=base), registry)
+    cells += expand(grid(protocols=["fewshot"], losses=["triplet"], base={**base, "head": "siamese"}), registry)
+    cells += expand(grid(protocols=["fewshot"], losses=["log_ratio"], encoders=["dae"], base=base), registry)
+    report = run(cells, registry, ctx, tmp_path, executor="serial")
+    assert not report.failed, report.failed
+    assert len(report.ran) == len(losses) + 1 and len(report.skipped) == 1
+    results = {r["cell_id"]: r for r in load_results(tmp_path)}
+    skipped = [r for r in results.values() if r["status"] == "skipped"]
+    assert len(skipped) == 1 and "siamese head needs" in skipped[0]["reason"]
+    heads = {r["params"]["loss"]: r["params"]["head"] for r in results.values() if r["status"] == "ok"}
+    assert heads["bce_pair"] == "siamese" and heads["triplet"] == "prototype" and heads["cross_entropy"] == "linear"
+    continuous = [r for r in results.values() if r["params"]["loss"] == "continuous_slope"][0]
+    assert set(continuous["splits"][0]["metrics"]["continuous"]["arousal"]) == {"ccc", "spearman"}
+    pretrain = {r["params"]["loss"]: r["params"]["pretrain_loss"] for r in results.values()}
+    assert pretrain["ratio_distance"] == "bce_pair" and pretrain["supcon"] == "supcon"

@@ -1,0 +1,42 @@
+"""cross_entropy: the ordinary supervised reference, a softmax classifier on the embedding.
+
+A linear layer (embedding -> classes) trained with cross-entropy; the layer belongs to the loss, so it
+is optimised with the encoder. Evaluated by default with a linear probe on the support set, which for
+OODT (support = the source) is the softmax classifier refitted on the same data.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ser_bench import hookimpl
+from ser_bench.types import LossSpec
+
+
+@lru_cache(maxsize=None)
+def module_class():
+    import torch
+    import torch.nn.functional as F
+
+    class SoftmaxCrossEntropy(torch.nn.Module):
+        def __init__(self, embedding_dim: int, num_classes: int, label_smoothing: float) -> None:
+            super().__init__()
+            self.classifier = torch.nn.Linear(embedding_dim, num_classes)
+            self.label_smoothing = label_smoothing
+
+        def forward(self, model, x, y):
+            return F.cross_entropy(self.classifier(model.embed(x)), y, label_smoothing=self.label_smoothing)
+
+    return SoftmaxCrossEntropy
+
+
+def build(context, label_smoothing: float = 0.0):
+    """Cross-entropy through a fresh linear classifier sized by the run's classes and embedding."""
+    return module_class()(context.embedding_dim, context.num_classes, label_smoothing)
+
+
+@hookimpl
+def ser_bench_losses():
+    return [LossSpec(name="cross_entropy", build=build, params={"label_smoothing": 0.0}, needs_context=True,
+                     output="embedding", default_head="linear", encoder_kinds=("siamese", "embedding"),
+                     summary="softmax classifier (cross-entropy), the supervised reference",
+                     reference="the standard supervised baseline")]
