@@ -12,7 +12,7 @@ from .cells import Cell
 from .errors import ProtocolError
 from .heads import HEADS
 from .metrics import classification_metrics, continuous_metrics, mean_ci95
-from .model_cache import model_key
+from .model_cache import code_fingerprint, model_key
 from .normalise import normalise
 from .registry import base_name
 from .training import fit, freeze_layers
@@ -80,7 +80,7 @@ def training_targets(manifest, loss_obj, label_index: dict):
     return values[:, 0] if len(targets) == 1 else values
 
 
-def _trained_model(cell, split, xs, ys, encoder, losses, hashes, model_cache, timings):
+def _trained_model(cell, split, xs, ys, encoder, losses, hashes, model_cache, timings, registry):
     """The model trained on ``split.train``: from the disk cache when an identical one exists."""
     import torch
 
@@ -107,7 +107,8 @@ def _trained_model(cell, split, xs, ys, encoder, losses, hashes, model_cache, ti
     key = model_key(data=hashes.get(domain), rows=hashlib.sha1(repr(idx).encode()).hexdigest(),
                     feature=cell.feature, encoder=cell.encoder, encoder_params=cell.encoder_params,
                     loss=loss_name, loss_params=loss_params, labels=list(cell.labels), normalise=cell.normalise,
-                    training={k: tr[k] for k in ("epochs", "batch_size", "lr", "weight_decay")}, seed=cell.seed)
+                    training={k: tr[k] for k in ("epochs", "batch_size", "lr", "weight_decay")}, seed=cell.seed,
+                    code=code_fingerprint(encoder.build, fit, registry.get("losses", loss_name).build))
     start = time.perf_counter()
     model = model_cache.get_or_train(key, build, train)
     timings["model_cache"] = timings.get("model_cache", 0.0) + time.perf_counter() - start
@@ -169,7 +170,8 @@ def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: di
                                normalise(data, split.train.domain, split.train.indices, cell.normalise).items()}
         xs = normalised[key]
         if key not in trained:
-            trained[key] = _trained_model(cell, split, xs, ys, encoder, losses, hashes, model_cache, timings)
+            trained[key] = _trained_model(cell, split, xs, ys, encoder, losses, hashes, model_cache, timings,
+                                          registry)
         model = trained[key]
         if split.finetune is not None:
             model = copy.deepcopy(model)

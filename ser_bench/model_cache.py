@@ -14,6 +14,19 @@ import os
 from pathlib import Path
 
 
+def code_fingerprint(*functions) -> str:
+    """SHA-1 of the source files defining ``functions``: editing a loss or encoder invalidates its models."""
+    import inspect
+
+    h = hashlib.sha1()
+    for fn in functions:
+        try:
+            h.update(Path(inspect.getsourcefile(fn)).read_bytes())
+        except (TypeError, OSError):
+            h.update(repr(fn).encode())
+    return h.hexdigest()
+
+
 def model_key(**parts) -> str:
     """SHA-1 over the JSON of everything that determines a trained model."""
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

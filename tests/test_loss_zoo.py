@@ -134,3 +134,16 @@ def test_embedding_heads_on_separable_clusters():
     model = Identity()
     for head in (prototype, knn, linear):
         assert head(model, queries, support, labels, 3).tolist() == [0, 1, 2], head.__name__
+
+
+def test_log_ratio_closed_form_equals_the_explicit_triplet_mean(registry):
+    torch.manual_seed(3)
+    z, y = torch.randn(9, 4), torch.rand(9, 2)
+    from ser_bench_plugins.losses.log_ratio import log_ratio_loss
+
+    eps = 1e-6
+    log_dz = torch.log(torch.cdist(z, z).pow(2) + eps)
+    log_dy = torch.log(torch.cdist(y, y).pow(2) + eps)
+    terms = [((log_dz[a, i] - log_dz[a, j]) - (log_dy[a, i] - log_dy[a, j])) ** 2
+             for a in range(9) for i in range(9) for j in range(9) if len({a, i, j}) == 3]
+    assert log_ratio_loss(z, y, eps).item() == pytest.approx(torch.stack(terms).mean().item(), rel=1e-4)
