@@ -39,10 +39,29 @@ def tidy(results: list[dict]):
     return pd.DataFrame(rows)
 
 
-def _method(p: dict, varying: set) -> str:
+def _method(p: dict, varying: set, protocol_keys: dict) -> str:
+    """Row label: protocol · loss, plus whatever else differs between the results in the table.
+
+    Results whose protocol settings differ (say few-shot with 3 and with 10 repeats) get their own rows,
+    labelled by the settings that differ, rather than being pooled into one mean.
+    """
     label = f"{p['protocol']} · {p['loss']}"
-    extras = [p.get(k) for k in ("encoder", "feature", "head", "decision", "normalise") if k in varying]
-    return label + (f" ({', '.join(map(str, extras))})" if extras else "")
+    extras = [str(p.get(k)) for k in ("encoder", "feature", "head", "decision", "normalise") if k in varying]
+    extras += [f"{k}={_short(p['protocol_params'].get(k))}" for k in protocol_keys.get(p["protocol"], ())]
+    return label + (f" ({', '.join(extras)})" if extras else "")
+
+
+def _short(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _varying_protocol_keys(results: list[dict]) -> dict:
+    """For each protocol, the setting names whose values differ between results."""
+    seen: dict = {}
+    for r in results:
+        for key, value in r["params"]["protocol_params"].items():
+            seen.setdefault(r["params"]["protocol"], {}).setdefault(key, set()).add(json.dumps(value, sort_keys=True))
+    return {proto: tuple(sorted(k for k, v in keys.items() if len(v) > 1)) for proto, keys in seen.items()}
 
 
 def _fmt(mean: float, lo: float, hi: float) -> str:
@@ -70,10 +89,11 @@ def summary_table(results: list[dict]):
                             "must compare like with like: put them in separate folders")
     keys = ("encoder", "feature", "head", "decision", "normalise")
     varying = {k for k in keys if len({r["params"].get(k) for r in ok}) > 1}
+    protocol_keys = _varying_protocol_keys(ok)
     groups: dict = {}
     for r in ok:
         p = r["params"]
-        groups.setdefault((_method(p, varying), p.get("source") or "", p["target"]), []).append(r)
+        groups.setdefault((_method(p, varying, protocol_keys), p.get("source") or "", p["target"]), []).append(r)
     pairs = sorted({(s, t) for (_, s, t) in groups if s})
     pairs += sorted({("", t) for (_, _, t) in groups} - {("", t) for (_, t) in pairs})
     methods = sorted({m for (m, _, _) in groups}, key=_method_order)

@@ -41,7 +41,7 @@ def test_missing_corpus_error_says_where_it_looked_and_what_to_do(tmp_path):
 
 
 def test_unknown_loss_suggests_a_name(tmp_path):
-    proc = run_cli("run", "--loss", "ratio", "--source", "sim-crema", "--target", "sim-ravdess", cwd=tmp_path)
+    proc = run_cli("run", "--loss", "ratio_distanse", "--source", "sim-crema", "--target", "sim-ravdess", cwd=tmp_path)
     assert proc.returncode == 2 and "Did you mean 'ratio_distance'" in proc.stderr
 
 

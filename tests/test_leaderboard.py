@@ -7,13 +7,14 @@ from ser_bench.errors import SerBenchError
 from ser_bench.leaderboard import summary_table, to_markdown
 
 
-def result(protocol, loss, source, target, uars, labels=("anger", "happiness", "sadness", "fear"), seed=0):
+def result(protocol, loss, source, target, uars, labels=("anger", "happiness", "sadness", "fear"), seed=0,
+           protocol_params=None):
     splits = [{"name": f"s{i}", "info": ({"repeat": i, "k": 2, "frozen": 0} if protocol == "fewshot" else {}),
                "metrics": {"uar": u, "accuracy": u, "macro_f1": u}} for i, u in enumerate(uars)]
     return {"schema_version": 1, "cell_id": f"{protocol}-{loss}-{source}-{target}-{seed}", "status": "ok",
             "params": {"protocol": protocol, "loss": loss, "source": source, "target": target, "encoder": "siamese-mlp",
                        "feature": "is09-64", "seed": seed, "labels": list(labels), "decision": "sum",
-                       "normalise": "train", "pretrain_loss": "bce_pair", "protocol_params": {},
+                       "normalise": "train", "pretrain_loss": "bce_pair", "protocol_params": protocol_params or {},
                        "training": {"epochs": 1}},
             "splits": splits}
 
@@ -56,3 +57,11 @@ def test_a_target_with_only_source_free_results_still_gets_a_column():
     table = summary_table(results)
     assert list(table.columns) == ["a → b", "– → c"]
     assert table.loc["idt · bce_pair", "– → c"].startswith("45.0") and table.loc["idt · bce_pair", "a → b"] == "–"
+
+
+def test_different_protocol_settings_get_their_own_rows():
+    results = [result("fewshot", "bce_pair", "a", "b", [0.5, 0.6], protocol_params={"k": [2], "repeats": 2}),
+               result("fewshot", "bce_pair", "a", "b", [0.7, 0.8], protocol_params={"k": [4], "repeats": 2}, seed=1)]
+    table = summary_table(results)
+    assert list(table.index) == ["fewshot · bce_pair (k=2)", "fewshot · bce_pair (k=4)"]
+    assert table.iloc[0, 0].startswith("55.0") and table.iloc[1, 0].startswith("75.0")
