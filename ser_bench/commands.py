@@ -188,7 +188,10 @@ def cmd_simulate(args) -> int:
         sims = [e.spec.name for e in registry.entries("datasets") if e.spec.simulated]
         raise SerBenchError(f"{args.corpus!r} is not a simulated corpus; choose one of {', '.join(sims)}")
     params = {"seed": args.seed, **({"speakers": args.speakers} if args.speakers else {})}
-    ctx = RunContext(cache_dir=Path(args.out), progress=tqdm_progress, workers=args.workers)
+    from .context import null_progress
+
+    ctx = RunContext(cache_dir=Path(args.out), progress=null_progress if args.quiet else tqdm_progress,
+                     workers=args.workers)
     manifest = spec.load(ctx, **params)
     root = Path(manifest["path"].iloc[0])
     print(f"{len(manifest)} clips of {manifest['speaker'].nunique()} speakers written under {Path(args.out) / 'simulated'}")

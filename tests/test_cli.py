@@ -108,3 +108,14 @@ def test_new_writes_a_plugin_whose_own_test_passes(tmp_path, kind):
     assert f"my-{kind}" in listed.stdout
     again = run_cli("new", kind, f"my-{kind}", "--dir", str(tmp_path / "plugs"), cwd=tmp_path)
     assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_simulate_writes_a_tree_in_the_real_layout(tmp_path):
+    proc = run_cli("-q", "simulate", "sim-ravdess", "--out", str(tmp_path / "out"), "--speakers", "1", "--workers", "1",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    files = sorted((tmp_path / "out" / "simulated").rglob("*.wav"))
+    assert len(files) == 60 and all(f.parent.name == "Actor_01" for f in files)
+    assert "60 clips of 1 speakers" in proc.stdout
+    refused = run_cli("simulate", "ravdess", "--out", str(tmp_path / "x"), cwd=tmp_path)
+    assert refused.returncode == 2 and "not a simulated corpus" in refused.stderr
