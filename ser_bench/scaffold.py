@@ -45,21 +45,13 @@ from ser_bench.types import EncoderSpec
 def module_class():
     from torch import nn
 
-    class Encoder(nn.Module):
+    from ser_bench.modules import block_encoder
+
+    class Encoder(block_encoder()):
         def __init__(self, input_dim: int, width: int = 32, embedding: int = 16) -> None:
             super().__init__()
             self.blocks = nn.ModuleList([nn.Sequential(nn.Linear(input_dim, width), nn.ReLU()),
                                          nn.Linear(width, embedding)])
-
-        def embed(self, x):
-            for block in self.blocks:
-                x = block(x)
-            return x
-
-        forward = embed
-
-        def feature_layers(self):
-            return list(self.blocks)
 
     return Encoder
 

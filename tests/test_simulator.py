@@ -59,3 +59,21 @@ def test_generated_tree_is_cached(registry, cache_dir, tiny_corpora):
     before = __import__("os").stat(first).st_mtime_ns
     again = registry.get("datasets", "sim-ravdess").load(RunContext(cache_dir=cache_dir, workers=1), speakers=4)
     assert again["path"].iloc[5] == first and __import__("os").stat(first).st_mtime_ns == before
+
+
+def test_generated_audio_is_bit_identical_for_a_seed_whatever_the_workers(tmp_path):
+    import hashlib
+
+    from ser_bench_plugins.simulation.generate import simulate_tree
+
+    clips = sim_ravdess.clips(2)
+
+    def digest(folder, workers):
+        simulate_tree(sim_ravdess.STYLE, clips, folder, seed=5, workers=workers)
+        return hashlib.sha1(b"".join((folder / c.relpath).read_bytes() for c in clips)).hexdigest()
+
+    assert digest(tmp_path / "a", 1) == digest(tmp_path / "b", 2)
+    # The same speakers inside a larger corpus get the same audio.
+    more = sim_ravdess.clips(3)
+    simulate_tree(sim_ravdess.STYLE, more, tmp_path / "c", seed=5, workers=2)
+    assert all((tmp_path / "a" / c.relpath).read_bytes() == (tmp_path / "c" / c.relpath).read_bytes() for c in clips)

@@ -28,7 +28,9 @@ def module_class():
                 layers.append(nn.ReLU())
         return layers
 
-    class DenoisingAutoencoder(nn.Module):
+    from ser_bench.modules import block_encoder
+
+    class DenoisingAutoencoder(block_encoder()):
         def __init__(self, input_dim: int, hidden=(40, 20, 10), latent: int = 8, noise: float = 0.1,
                      reconstruction_weight: float = 0.5) -> None:
             super().__init__()
@@ -43,21 +45,11 @@ def module_class():
         def embed(self, x):
             if self.training and self.noise > 0:
                 x = x + self.noise * torch.randn_like(x)
-            for block in self.blocks:
-                x = block(x)
-            return x
-
-        forward = embed
-
-        def feature_layers(self):
-            return list(self.blocks)
+            return super().embed(x)
 
         def combine_loss(self, x, metric_loss, unlabelled=None):
             clips = x if unlabelled is None else torch.cat([x, unlabelled])
-            noisy = clips + self.noise * torch.randn_like(clips)
-            z = noisy
-            for block in self.blocks:
-                z = block(z)
+            z = super().embed(clips + self.noise * torch.randn_like(clips))
             reconstruction = (self.decoder(z) - clips).pow(2).mean()
             w = self.reconstruction_weight
             return torch.log((w * reconstruction + (1 - w) * metric_loss).clamp_min(1e-8))

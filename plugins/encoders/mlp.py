@@ -16,7 +16,9 @@ from ser_bench.types import EncoderSpec
 def module_class():
     from torch import nn
 
-    class EmbeddingMLP(nn.Module):
+    from ser_bench.modules import block_encoder
+
+    class EmbeddingMLP(block_encoder()):
         def __init__(self, input_dim: int, hidden=(64, 32, 16)) -> None:
             super().__init__()
             sizes = [input_dim, *hidden]
@@ -25,16 +27,6 @@ def module_class():
                 last = n == len(sizes) - 2
                 blocks.append(nn.Linear(a, b) if last else nn.Sequential(nn.Linear(a, b), nn.ReLU()))
             self.blocks = nn.ModuleList(blocks)
-
-        def embed(self, x):
-            for block in self.blocks:
-                x = block(x)
-            return x
-
-        forward = embed
-
-        def feature_layers(self):
-            return list(self.blocks)
 
     return EmbeddingMLP
 

@@ -17,7 +17,9 @@ def module_class():
     """The ``torch.nn.Module`` class, created on first use so that listing plugins never imports torch."""
     from torch import nn
 
-    class SiameseMLP(nn.Module):
+    from ser_bench.modules import block_encoder
+
+    class SiameseMLP(block_encoder()):
         """Siamese MLP: ``embed`` gives g(x), ``pair_logits`` the logit of P(same class) for pairs."""
 
         def __init__(self, input_dim: int, hidden=(64, 32, 16), decision_hidden: int = 16) -> None:
@@ -29,19 +31,9 @@ def module_class():
             self.decision = nn.Sequential(nn.Linear(sizes[-1], decision_hidden), nn.ReLU(),
                                           nn.Linear(decision_hidden, 1))
 
-        def embed(self, x):
-            for block in self.blocks:
-                x = block(x)
-            return x
-
-        forward = embed
-
         def pair_logits(self, z_a, z_b):
             """Logits of P(same) for embeddings that broadcast against each other (e.g. (Q,1,d) and (1,S,d))."""
             return self.decision((z_a - z_b).abs()).squeeze(-1)
-
-        def feature_layers(self):
-            return list(self.blocks)
 
     return SiameseMLP
 

@@ -35,6 +35,7 @@ class EspeakSynthesizer:
         self._lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         self._lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         self._lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        self._lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
         self._lib.espeak_Synth.argtypes = [
             ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
             ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
@@ -56,12 +57,14 @@ class EspeakSynthesizer:
         return 0
 
     def synthesize(self, text: str, voice: str, *, rate: int, pitch: int, range_: int, volume: int = 100,
-                   wordgap: int = 0) -> np.ndarray:
+                   wordgap: int = 0, seed: int = 0) -> np.ndarray:
         """Speak ``text`` with ``voice`` (e.g. ``"en-us+m3"``) and eSpeak prosody settings.
 
         ``rate`` is words per minute (80-450), ``pitch`` and ``range_`` are 0-100, ``volume`` 0-200.
-        Returns float32 samples in [-1, 1] at :attr:`sample_rate`.
+        ``seed`` seeds eSpeak's own random numbers (breathiness noise of some voices), which it otherwise
+        takes from the clock. Returns float32 samples in [-1, 1] at :attr:`sample_rate`.
         """
+        self._lib.espeak_ng_SetRandSeed(int(seed) & 0x7FFFFFFF)
         if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise EspeakError(f"eSpeak NG has no voice {voice!r}")
         for name, value in (("rate", rate), ("pitch", pitch), ("range", range_), ("volume", volume),

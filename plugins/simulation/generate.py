@@ -1,7 +1,12 @@
 """Write a simulated corpus tree: real audio files, laid out and named like the real corpus.
 
-Every take is seeded from (seed, corpus, file name) and every speaker from (seed, corpus, speaker id),
-so the same settings always give the same files, whatever the order or number of worker processes.
+Every take is seeded from (seed, corpus, file name) and every speaker from (seed, corpus, speaker id).
+eSpeak NG needs two more things to be reproducible: its own random numbers (breathiness of some
+voices) are seeded per clip instead of from the clock, and its waveform generator, which carries state
+from one utterance to the next, runs each speaker in a fresh ``python -m
+ser_bench_plugins.simulation.worker`` making the same calls in the same order. The files are then
+bit-identical for a seed whatever the number of workers or the calling program, and a speaker's clips
+do not depend on how many other speakers are generated.
 """
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ import hashlib
 import json
 import os
 import zlib
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
@@ -19,7 +23,7 @@ import numpy as np
 from .channel import Channel, apply_channel, spectral_tilt
 from .prosody import EMOTION_CUES, TAKE_JITTER, make_speaker, render
 
-SIM_VERSION = "1"
+SIM_VERSION = "2"
 SAMPLE_RATE = 16000
 MARKER = ".ser-bench-simulated.json"
 
@@ -53,24 +57,18 @@ def _rng(*parts) -> np.random.Generator:
     return np.random.default_rng([zlib.crc32(str(p).encode()) for p in parts])
 
 
-_SYNTH = None
-
-
-def _render_clips(style: CorpusStyle, seed: int, root: str, clips: Sequence[Clip]) -> int:
-    """Worker body: synthesise, colour and write each clip that is not on disk yet."""
-    global _SYNTH
+def render_speaker(job: tuple) -> int:
+    """Worker body (a fresh process per speaker): synthesise, colour and write one speaker's clips."""
+    style, seed, root, clips = job
     import soundfile as sf
     from scipy.signal import resample_poly
 
     from .espeak import EspeakSynthesizer
 
-    if _SYNTH is None:
-        _SYNTH = EspeakSynthesizer()
+    synth = EspeakSynthesizer()
     speakers: dict = {}
     for clip in clips:
         target = Path(root) / clip.relpath
-        if target.exists():
-            continue
         if clip.speaker not in speakers:
             srng = _rng(seed, style.name, "speaker", clip.speaker)
             voice = style.voices[int(srng.integers(len(style.voices)))]
@@ -78,8 +76,9 @@ def _render_clips(style: CorpusStyle, seed: int, root: str, clips: Sequence[Clip
         rng = _rng(seed, style.name, clip.relpath)
         take = render(speakers[clip.speaker], clip.emotion, clip.intensity * style.expressiveness, rng,
                       bias=dict(dict(style.cue_bias).get(clip.emotion, ())))
-        y = _SYNTH.synthesize(clip.text, take.voice, rate=take.rate, pitch=take.pitch,
-                              range_=take.range_, volume=take.volume)
+        y = synth.synthesize(clip.text, take.voice, rate=take.rate, pitch=take.pitch,
+                              range_=take.range_, volume=take.volume,
+                              seed=zlib.crc32(f"{seed}|{style.name}|{clip.relpath}".encode()))
         y = resample_poly(spectral_tilt(y, take.tilt), 320, 441)  # 22050 -> 16000 Hz
         y = apply_channel(y, SAMPLE_RATE, style.channel, rng, take.gain_db, take.snr_offset_db)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -87,6 +86,19 @@ def _render_clips(style: CorpusStyle, seed: int, root: str, clips: Sequence[Clip
         sf.write(str(tmp), y, SAMPLE_RATE, subtype="PCM_16", format="WAV")
         os.replace(tmp, target)  # a killed run never leaves a half-written clip
     return len(clips)
+
+
+def _run_worker(job: tuple) -> int:
+    import pickle
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "ser_bench_plugins.simulation.worker"], input=pickle.dumps(job),
+                          capture_output=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"simulator worker failed for speaker {job[3][0].speaker}: "
+                           f"{proc.stderr.decode(errors='replace')[-2000:]}")
+    return len(job[3])
 
 
 def settings_key(style: CorpusStyle, clips: Sequence[Clip], seed: int) -> str:
@@ -109,23 +121,23 @@ def simulate_tree(style: CorpusStyle, clips: Sequence[Clip], out_dir: Path, seed
     if marker.exists() and json.loads(marker.read_text()).get("key") == key:
         return out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    chunk = 40
-    batches = [clips[i:i + chunk] for i in range(0, len(clips), chunk)]
+    by_speaker: dict = {}
+    for clip in clips:
+        by_speaker.setdefault(clip.speaker, []).append(clip)
+    # A speaker is redone whole if any of its files is missing: its audio depends on the call history.
+    jobs = [(style, seed, str(out_dir), group) for group in by_speaker.values()
+            if not all((out_dir / c.relpath).exists() for c in group)]
     from contextlib import nullcontext
 
     bar_cm = progress(len(clips), f"simulating {style.name}") if progress else nullcontext(None)
     with bar_cm as bar:
-        if workers <= 1:
-            for batch in batches:
-                _render_clips(style, seed, str(out_dir), batch)
-                bar and bar.update(len(batch))
-        else:
-            import multiprocessing as mp
+        if bar:
+            bar.update(len(clips) - sum(len(j[3]) for j in jobs))
+        if jobs:
+            from concurrent.futures import ThreadPoolExecutor
 
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-                futures = [pool.submit(_render_clips, style, seed, str(out_dir), b) for b in batches]
-                for f in futures:
-                    n = f.result()
+            with ThreadPoolExecutor(max(1, min(workers, len(jobs)))) as pool:
+                for n in pool.map(_run_worker, jobs):
                     bar and bar.update(n)
     marker.write_text(json.dumps({"key": key, "corpus": style.name, "seed": seed, "clips": len(clips),
                                   "simulator_version": SIM_VERSION}, indent=1))
