@@ -21,14 +21,15 @@ def tidy(results: list[dict]):
     """One row per split of every successful result: settings, split identity and metrics."""
     import pandas as pd
 
+    ok = [r for r in results if r.get("status") == "ok"]
+    labeller = MethodLabeller(ok)
     rows = []
-    for r in results:
-        if r.get("status") != "ok":
-            continue
+    for r in ok:
         p = r["params"]
         for s in r["splits"]:
             rows.append({
-                "cell_id": r["cell_id"], "protocol": p["protocol"], "loss": p["loss"], "encoder": p["encoder"],
+                "cell_id": r["cell_id"], "protocol": p["protocol"], "loss": p["loss"],
+                "variant": labeller.variant(p), "encoder": p["encoder"],
                 "feature": p["feature"], "source": p.get("source") or "", "target": p["target"],
                 "seed": p["seed"], "labels": ",".join(p["labels"]), "decision": p["decision"],
                 "normalise": p["normalise"], "split": s["name"], "hash": s.get("hash"), "k": s["info"].get("k"),
@@ -39,29 +40,71 @@ def tidy(results: list[dict]):
     return pd.DataFrame(rows)
 
 
-def _method(p: dict, varying: set, protocol_keys: dict) -> str:
-    """Row label: protocol · loss, plus whatever else differs between the results in the table.
+# Settings that split a method into its own row when they differ between results: a top-level key,
+# or a nested dict compared among results that share the same value of `within` (loss weights are
+# compared between runs of the same loss, not across losses, whose parameters differ by nature).
+_TOP_LEVEL = ("encoder", "feature", "head", "decision", "normalise")
+_NESTED = (  # (params key, compared within, label prefix)
+    ("loss_params", "loss", ""),
+    ("pretrain_loss_params", "pretrain_loss", "pretrain "),
+    ("encoder_params", "encoder", ""),
+    ("training", None, ""),
+)
 
-    Results whose protocol settings differ (say few-shot with 3 and with 10 repeats) get their own rows,
-    labelled by the settings that differ, rather than being pooled into one mean.
+
+def _differing(results: list[dict], values, within) -> dict:
+    """For each group (``within(params)``), the keys of ``values(params)`` that differ between results."""
+    seen: dict = {}
+    for r in results:
+        p = r["params"]
+        seen.setdefault(within(p), []).append(values(p) or {})
+    out = {}
+    for group, dicts in seen.items():
+        keys = sorted({k for d in dicts for k in d})
+        out[group] = tuple(k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in dicts}) > 1)
+    return out
+
+
+class MethodLabeller:
+    """Row labels for a set of results: protocol · loss, plus whatever else differs between them.
+
+    Results whose settings differ (few-shot with 3 and with 10 repeats, ratio_distance with weight 0.1
+    and 1, another learning rate, another pre-training loss) get their own rows, labelled by the
+    settings that differ, rather than being pooled into one mean.
     """
-    label = f"{p['protocol']} · {p['loss']}"
-    extras = [str(p.get(k)) for k in ("encoder", "feature", "head", "decision", "normalise") if k in varying]
-    extras += [f"{k}={_short(p['protocol_params'].get(k))}" for k in protocol_keys.get(p["protocol"], ())]
-    return label + (f" ({', '.join(extras)})" if extras else "")
+
+    def __init__(self, results: list[dict]):
+        self.top = [k for k in _TOP_LEVEL if len({str(r["params"].get(k)) for r in results}) > 1]
+        self.protocol = _differing(results, lambda p: p.get("protocol_params"), lambda p: p["protocol"])
+        self.pretrain = _differing(results, lambda p: {"pretrained with": p.get("pretrain_loss")}, lambda p: p["loss"])
+        self.nested = [(key, within, prefix,
+                        _differing(results, lambda p, key=key: p.get(key),
+                                   lambda p, within=within: p.get(within) if within else ""))
+                       for key, within, prefix in _NESTED]
+
+    def _extras(self, p: dict) -> list[str]:
+        extras = [str(p.get(k)) for k in self.top]
+        if self.pretrain.get(p["loss"]):
+            extras.append(f"pretrained with {p.get('pretrain_loss')}")
+        for key, within, prefix, differing in self.nested:
+            group = p.get(within) if within else ""
+            extras += [f"{prefix}{k}={_short((p.get(key) or {}).get(k))}" for k in differing.get(group, ())]
+        return extras
+
+    def variant(self, p: dict) -> str:
+        """The loss and its differing settings, without the protocol's (for per-k tables)."""
+        extras = self._extras(p)
+        return p["loss"] + (f" ({', '.join(extras)})" if extras else "")
+
+    def method(self, p: dict) -> str:
+        """The full row label: protocol · loss (differing settings, differing protocol settings)."""
+        extras = self._extras(p)
+        extras += [f"{k}={_short(p['protocol_params'].get(k))}" for k in self.protocol.get(p["protocol"], ())]
+        return f"{p['protocol']} · {p['loss']}" + (f" ({', '.join(extras)})" if extras else "")
 
 
 def _short(value) -> str:
     return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-
-
-def _varying_protocol_keys(results: list[dict]) -> dict:
-    """For each protocol, the setting names whose values differ between results."""
-    seen: dict = {}
-    for r in results:
-        for key, value in r["params"]["protocol_params"].items():
-            seen.setdefault(r["params"]["protocol"], {}).setdefault(key, set()).add(json.dumps(value, sort_keys=True))
-    return {proto: tuple(sorted(k for k, v in keys.items() if len(v) > 1)) for proto, keys in seen.items()}
 
 
 def _fmt(mean: float, lo: float, hi: float) -> str:
@@ -87,13 +130,11 @@ def summary_table(results: list[dict]):
     if len(label_sets) > 1:
         raise SerBenchError(f"results use different label sets {sorted(label_sets)}; a leaderboard column "
                             "must compare like with like: put them in separate folders")
-    keys = ("encoder", "feature", "head", "decision", "normalise")
-    varying = {k for k in keys if len({r["params"].get(k) for r in ok}) > 1}
-    protocol_keys = _varying_protocol_keys(ok)
+    labeller = MethodLabeller(ok)
     groups: dict = {}
     for r in ok:
         p = r["params"]
-        groups.setdefault((_method(p, varying, protocol_keys), p.get("source") or "", p["target"]), []).append(r)
+        groups.setdefault((labeller.method(p), p.get("source") or "", p["target"]), []).append(r)
     pairs = sorted({(s, t) for (_, s, t) in groups if s})
     pairs += sorted({("", t) for (_, _, t) in groups} - {("", t) for (_, t) in pairs})
     methods = sorted({m for (m, _, _) in groups}, key=_method_order)
@@ -127,8 +168,8 @@ def fewshot_by_k(results: list[dict]):
     frame = frame[frame["protocol"] == "fewshot"]
     frame = frame.assign(setting=frame["source"] + " → " + frame["target"], frozen=frame["frozen"].astype(int),
                          k=frame["k"].astype(int))
-    means = frame.groupby(["setting", "loss", "frozen", "k"])["uar"].mean().mul(100).round(1)
-    return means.unstack("k")
+    means = frame.groupby(["setting", "variant", "frozen", "k"])["uar"].mean().mul(100).round(1)
+    return means.rename_axis(index={"variant": "loss"}).unstack("k")
 
 
 def settings_header(results: list[dict]) -> list[str]:
@@ -145,6 +186,9 @@ def settings_header(results: list[dict]) -> list[str]:
         values = sorted({json.dumps(r["params"].get(key)) if isinstance(r["params"].get(key), (list, dict))
                          else str(r["params"].get(key, "siamese" if key == "head" else "")) for r in ok})
         lines.append(f"- {key}: {', '.join(values)}")
+    loss_params = sorted({f'{r["params"]["loss"]} {json.dumps(r["params"].get("loss_params") or {}, sort_keys=True)}'
+                          for r in ok})
+    lines.append(f"- loss parameters: {'; '.join(loss_params)}")
     trainings = sorted({json.dumps(r["params"]["training"], sort_keys=True) for r in ok})
     lines.append(f"- training: {'; '.join(trainings)}")
     seeds = sorted({r["params"]["seed"] for r in ok})

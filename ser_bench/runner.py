@@ -170,7 +170,7 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
     """
     settings = settings or PluginSettings.from_env()
     report = RunReport()
-    todo = []
+    pending = []
     for cell in cells:
         if is_done(results_dir, cell.cell_id()):
             report.already_done.append(cell)
@@ -178,12 +178,12 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
             write_json_atomic(result_path(results_dir, cell.cell_id()), skipped_result(cell))
             report.skipped.append(cell)
         else:
-            todo.append(cell)
-    if not todo:
+            pending.append(cell)
+    if not pending:
         return report
     corpora: dict = {}
     missing: list = []
-    for cell in todo:
+    for cell in pending:
         for role in ("source", "target"):
             key = _corpus_key(cell, role)
             if key and key not in corpora and key[0] not in {m[0] for m in missing}:
@@ -195,7 +195,7 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
     if missing:  # say everything that is missing at once, not one corpus per attempt
         raise CorpusNotFoundError("\n\n".join(str(exc) for _, exc in missing))
     jobs = []
-    for cell in todo:
+    for cell in pending:
         roles = {role: corpora[_corpus_key(cell, role)] for role in ("target", "source") if getattr(cell, role)}
         jobs.append((cell, roles, str(Path(ctx.cache_dir) / "models") if cache_models else None, settings))
     pool = registry.get("executors", executor).build(workers=ctx.workers, **(executor_params or {}))

@@ -1,6 +1,8 @@
 """Leaderboards from constructed result files: layout, intervals, dashes, label-set guard."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ser_bench.errors import SerBenchError
@@ -8,14 +10,15 @@ from ser_bench.leaderboard import summary_table, to_markdown
 
 
 def result(protocol, loss, source, target, uars, labels=("anger", "happiness", "sadness", "fear"), seed=0,
-           protocol_params=None):
+           protocol_params=None, loss_params=None, training=None, pretrain_loss="bce_pair"):
     splits = [{"name": f"s{i}", "info": ({"repeat": i, "k": 2, "frozen": 0} if protocol == "fewshot" else {}),
                "metrics": {"uar": u, "accuracy": u, "macro_f1": u}} for i, u in enumerate(uars)]
-    return {"schema_version": 1, "cell_id": f"{protocol}-{loss}-{source}-{target}-{seed}", "status": "ok",
+    return {"schema_version": 1, "cell_id": f"{protocol}-{loss}-{source}-{target}-{seed}-{loss_params}-{training}", "status": "ok",
             "params": {"protocol": protocol, "loss": loss, "source": source, "target": target, "encoder": "siamese-mlp",
                        "feature": "is09-64", "seed": seed, "labels": list(labels), "decision": "sum",
-                       "normalise": "train", "pretrain_loss": "bce_pair", "protocol_params": protocol_params or {},
-                       "training": {"epochs": 1}},
+                       "normalise": "train", "pretrain_loss": pretrain_loss,
+                       "protocol_params": protocol_params or {}, "loss_params": loss_params or {},
+                       "training": training or {"epochs": 1}},
             "splits": splits}
 
 
@@ -65,3 +68,31 @@ def test_different_protocol_settings_get_their_own_rows():
     table = summary_table(results)
     assert list(table.index) == ["fewshot · bce_pair (k=2)", "fewshot · bce_pair (k=4)"]
     assert table.iloc[0, 0].startswith("55.0") and table.iloc[1, 0].startswith("75.0")
+
+
+def test_loss_parameter_sweeps_are_not_pooled():
+    fewshot = {"k": [2], "repeats": 2}
+    results = [result("fewshot", "ratio_distance", "a", "b", [0.5, 0.6], protocol_params=fewshot,
+                      loss_params={"weight": 0.1, "delta": 0.1}),
+               result("fewshot", "ratio_distance", "a", "b", [0.7, 0.8], protocol_params=fewshot,
+                      loss_params={"weight": 1.0, "delta": 0.1}),
+               # other losses have other parameters; that alone must not label their rows
+               result("fewshot", "bce_pair", "a", "b", [0.4, 0.5], protocol_params=fewshot, loss_params={"balance": True})]
+    table = summary_table(results)
+    assert list(table.index) == ["fewshot · bce_pair", "fewshot · ratio_distance (weight=0.1)",
+                                 "fewshot · ratio_distance (weight=1.0)"]
+    assert table.iloc[1, 0].startswith("55.0") and table.iloc[2, 0].startswith("75.0")
+    markdown = to_markdown(results)
+    assert re.search(r"\| ratio_distance \(weight=0\.1\) +\| +0 \| +55 \|", markdown)
+    assert '- loss parameters: bce_pair {"balance": true}; ratio_distance {"delta": 0.1, "weight": 0.1}' in markdown
+
+
+def test_training_settings_and_pretraining_losses_split_rows():
+    results = [result("fewshot", "ratio_distance", "a", "b", [0.5, 0.6], training={"epochs": 1, "lr": 0.01}),
+               result("fewshot", "ratio_distance", "a", "b", [0.7, 0.8], training={"epochs": 1, "lr": 0.001}),
+               result("fewshot", "ratio_distance", "a", "b", [0.3, 0.4], training={"epochs": 1, "lr": 0.001},
+                      pretrain_loss="ratio_distance")]
+    assert list(summary_table(results).index) == [
+        "fewshot · ratio_distance (pretrained with bce_pair, lr=0.001)",
+        "fewshot · ratio_distance (pretrained with bce_pair, lr=0.01)",
+        "fewshot · ratio_distance (pretrained with ratio_distance, lr=0.001)"]
