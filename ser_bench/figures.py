@@ -40,7 +40,9 @@ def plot_fewshot_curves(curve_frame, stem: Path, title: str = "") -> list[Path]:
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=150)
-    fig.savefig(paths[1])
+    # Fixed ids and no timestamp, so that regenerating a figure from the same results changes no byte.
+    with plt.rc_context({"svg.hashsalt": "ser-bench"}):
+        fig.savefig(paths[0], dpi=150, metadata={"Software": None})
+        fig.savefig(paths[1], metadata={"Date": None})
     plt.close(fig)
     return paths
