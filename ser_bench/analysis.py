@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .leaderboard import tidy
+from .leaderboard import natural_key, tidy
 from .metrics import mean_ci95
 
 
@@ -49,19 +49,21 @@ def rank_biserial(differences) -> float:
     return float((ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum())
 
 
-def paired_comparison(frame, baseline: str, treatment: str, by=("pair",)) -> list[dict]:
+def paired_comparison(frame, baseline: str, treatment: str, by=("pair",), column: str = "loss") -> list[dict]:
     """Wilcoxon signed-rank test of ``treatment - baseline`` UAR on identical episodes.
 
-    The paired unit is (seed, k, repeat): the episode draw, averaged over frozen-layer settings, since
-    those share the draw and are not independent. Raises ``ValueError`` if supposedly paired episodes
-    differ (their split hashes disagree).
+    ``baseline`` and ``treatment`` are values of ``column``: ``loss``, or ``variant`` (the loss with
+    its differing settings, e.g. ``ratio_distance (weight=0.3)``). The paired unit is (seed, k,
+    repeat): the episode draw, averaged over frozen-layer settings, since those share the draw and are
+    not independent. Raises ``ValueError`` if supposedly paired episodes differ (their split hashes
+    disagree).
     """
     from scipy.stats import wilcoxon
 
     out = []
-    for key, group in frame[frame["loss"].isin([baseline, treatment])].groupby(list(by)):
-        a = group[group["loss"] == baseline].set_index(["seed", "k", "repeat", "frozen"])
-        b = group[group["loss"] == treatment].set_index(["seed", "k", "repeat", "frozen"])
+    for key, group in frame[frame[column].isin([baseline, treatment])].groupby(list(by)):
+        a = group[group[column] == baseline].set_index(["seed", "k", "repeat", "frozen"])
+        b = group[group[column] == treatment].set_index(["seed", "k", "repeat", "frozen"])
         common = a.index.intersection(b.index)
         if len(common) == 0:
             continue
@@ -87,3 +89,37 @@ def paired_comparison(frame, baseline: str, treatment: str, by=("pair",)) -> lis
             "rank_biserial": rank_biserial(diff),
         })
     return out
+
+
+def paired_against(results: list[dict], baseline: str) -> list[dict]:
+    """Every other few-shot method of ``results`` against ``baseline``, on identical episodes.
+
+    Methods are the leaderboard's (a loss, plus its settings where results differ in them); pairs of
+    methods that share no episode (other seeds, other k) are left out.
+    """
+    from .errors import SerBenchError
+
+    frame = fewshot_table(results)
+    variants = sorted(set(frame["variant"])) if not frame.empty else []
+    if baseline not in variants:
+        raise SerBenchError(f"no few-shot results for {baseline!r} to compare against; methods here: "
+                            f"{', '.join(variants) or 'none'}")
+    rows = [row for variant in variants if variant != baseline
+            for row in paired_comparison(frame, baseline, variant, column="variant")]
+    return sorted(rows, key=lambda row: (row["group"], natural_key(row["treatment"])))
+
+
+def paired_markdown(rows: list[dict]) -> list[str]:
+    """Markdown lines for paired comparisons: a note on the unit and test, then one row per comparison."""
+    lines = ["Unit: one episode draw (seed, k, repeat), UAR averaged over frozen-layer settings; difference = "
+             "treatment - baseline in UAR points; Wilcoxon signed-rank test, effect size = matched-pairs "
+             "rank-biserial correlation (-1..1).", "",
+             "| source → target | baseline | treatment | units | mean difference | 95 % CI | "
+             "treatment better / worse / tied | Wilcoxon W | p | rank-biserial r |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for p in rows:
+        lines.append(f"| {p['group']} | {p['baseline']} | {p['treatment']} | {p['units']} | "
+                     f"{100 * p['mean_difference']:+.1f} | [{100 * p['ci95'][0]:+.1f}, {100 * p['ci95'][1]:+.1f}] | "
+                     f"{p['treatment_better']} / {p['baseline_better']} / {p['ties']} | "
+                     f"{p['wilcoxon_statistic']:.0f} | {p['p_value']:.3g} | {p['rank_biserial']:+.2f} |")
+    return lines

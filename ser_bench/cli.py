@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("results", nargs="?", default="results")
     lb.add_argument("--format", default="markdown", choices=["markdown", "csv", "json"])
     lb.add_argument("-o", "--output", help="write to this file instead of standard output")
+    lb.add_argument("--paired", metavar="METHOD",
+                    help="also test every few-shot method against METHOD (e.g. bce_pair) on identical episodes")
     lb.set_defaults(func=cmd.cmd_leaderboard)
 
     pl = sub.add_parser("plugins", help="every registered plugin with its kind, distribution and version")

@@ -128,7 +128,7 @@ def cmd_reproduce(args) -> int:
 def cmd_leaderboard(args) -> int:
     from .leaderboard import render
 
-    text = render(Path(args.results), args.format)
+    text = render(Path(args.results), args.format, args.paired)
     if args.output:
         Path(args.output).write_text(text)
     else:

@@ -6,6 +6,7 @@ there; results with different label sets are never put in one column.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -155,9 +156,15 @@ def _column(source: str, target: str) -> str:
     return f"{source} → {target}" if source else f"{DASH} → {target}"
 
 
+def natural_key(text: str) -> list:
+    """Sort key that orders numbers by value: weight=3 before weight=10."""
+    parts = re.split(r"(\d+(?:\.\d+)?)", text)
+    return [float(part) if i % 2 else part for i, part in enumerate(parts)]
+
+
 def _method_order(method: str):
     order = {"oodt": 0, "fewshot": 1, "idt": 2}
-    return (order.get(method.split(" · ")[0], 1), method)
+    return (order.get(method.split(" · ")[0], 1), natural_key(method))
 
 
 def fewshot_by_k(results: list[dict]):
@@ -168,8 +175,9 @@ def fewshot_by_k(results: list[dict]):
     frame = frame[frame["protocol"] == "fewshot"]
     frame = frame.assign(setting=frame["source"] + " → " + frame["target"], frozen=frame["frozen"].astype(int),
                          k=frame["k"].astype(int))
-    means = frame.groupby(["setting", "variant", "frozen", "k"])["uar"].mean().mul(100).round(1)
-    return means.rename_axis(index={"variant": "loss"}).unstack("k")
+    means = frame.groupby(["setting", "variant", "frozen", "k"])["uar"].mean().mul(100).round(1).unstack("k")
+    means = means.loc[sorted(means.index, key=lambda row: (row[0], natural_key(row[1]), row[2]))]
+    return means.rename_axis(index={"variant": "loss"})
 
 
 def settings_header(results: list[dict]) -> list[str]:
@@ -197,8 +205,12 @@ def settings_header(results: list[dict]) -> list[str]:
     return lines
 
 
-def to_markdown(results: list[dict], title: str = "ser-bench leaderboard") -> str:
-    """The full markdown leaderboard: settings, the summary table and the few-shot breakdown by k."""
+def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paired: str | None = None) -> str:
+    """The full markdown leaderboard: settings, the summary table and the few-shot breakdown by k.
+
+    With ``paired`` (a method name as it appears in the few-shot table, e.g. ``bce_pair``), every other
+    few-shot method is also compared with it on identical episodes (Wilcoxon signed-rank test).
+    """
     table = summary_table(results)
     parts = [f"# {title}", "",
              "UAR in % (unweighted average recall), mean ± half-width of the 95 % t-interval over repeats "
@@ -208,18 +220,29 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard") -> st
     by_k = fewshot_by_k(results)
     if by_k is not None:
         parts += ["## Few-shot UAR % by number of target speakers k", "", by_k.reset_index().to_markdown(index=False), ""]
+    if paired:
+        from .analysis import paired_against, paired_markdown
+
+        rows = paired_against(results, paired)
+        parts += [f"## Against {paired}, paired on identical episodes", "",
+                  *(paired_markdown(rows) if rows else ["No other method shares episodes with it."]), ""]
     return "\n".join(parts)
 
 
-def render(folder: Path, fmt: str = "markdown") -> str:
-    """The leaderboard of ``folder`` as ``markdown``, ``csv`` (summary table) or ``json`` (tidy rows)."""
+def render(folder: Path, fmt: str = "markdown", paired: str | None = None) -> str:
+    """The leaderboard of ``folder`` as ``markdown``, ``csv`` (summary table) or ``json`` (tidy rows).
+
+    ``paired`` (markdown only) adds paired comparisons against that method; see :func:`to_markdown`.
+    """
     from .results import load_results
 
     results = load_results(folder)
     if not results:
         raise SerBenchError(f"no result files under {Path(folder).resolve()}")
+    if paired and fmt != "markdown":
+        raise SerBenchError("--paired adds a section to the markdown leaderboard; drop --format or --paired")
     if fmt == "markdown":
-        return to_markdown(results)
+        return to_markdown(results, paired=paired)
     if fmt == "csv":
         return summary_table(results).to_csv()
     if fmt == "json":

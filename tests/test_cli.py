@@ -68,6 +68,10 @@ def test_run_and_leaderboard_end_to_end(tmp_path, cache_dir, tiny_corpora):
     assert len(list(results.glob("*.json"))) == 4
     board = run_cli("leaderboard", str(results), cwd=tmp_path)
     assert board.returncode == 0 and board.stdout.count("fewshot · bce_pair") == 1
+    paired = run_cli("leaderboard", str(results), "--paired", "bce_pair", cwd=tmp_path)
+    assert paired.returncode == 0, paired.stderr
+    rows = [line for line in paired.stdout.splitlines() if line.startswith("| sim-crema → sim-ravdess | bce_pair |")]
+    assert len(rows) == 1 and "| ratio_distance | 4 |" in rows[0]  # 2 k x 2 repeats, episodes matched by hash
     rerun = run_cli(*args, cwd=tmp_path)
     assert "0 cells run, 4 already" in rerun.stderr
 

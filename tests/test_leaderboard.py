@@ -75,15 +75,20 @@ def test_loss_parameter_sweeps_are_not_pooled():
     results = [result("fewshot", "ratio_distance", "a", "b", [0.5, 0.6], protocol_params=fewshot,
                       loss_params={"weight": 0.1, "delta": 0.1}),
                result("fewshot", "ratio_distance", "a", "b", [0.7, 0.8], protocol_params=fewshot,
-                      loss_params={"weight": 1.0, "delta": 0.1}),
+                      loss_params={"weight": 10, "delta": 0.1}),
+               result("fewshot", "ratio_distance", "a", "b", [0.6, 0.7], protocol_params=fewshot,
+                      loss_params={"weight": 3, "delta": 0.1}),
                # other losses have other parameters; that alone must not label their rows
                result("fewshot", "bce_pair", "a", "b", [0.4, 0.5], protocol_params=fewshot, loss_params={"balance": True})]
     table = summary_table(results)
+    # numbers in labels sort by value, in both tables
     assert list(table.index) == ["fewshot · bce_pair", "fewshot · ratio_distance (weight=0.1)",
-                                 "fewshot · ratio_distance (weight=1.0)"]
-    assert table.iloc[1, 0].startswith("55.0") and table.iloc[2, 0].startswith("75.0")
+                                 "fewshot · ratio_distance (weight=3)", "fewshot · ratio_distance (weight=10)"]
+    assert table.iloc[1, 0].startswith("55.0") and table.iloc[3, 0].startswith("75.0")
     markdown = to_markdown(results)
     assert re.search(r"\| ratio_distance \(weight=0\.1\) +\| +0 \| +55 \|", markdown)
+    by_k = markdown[markdown.index("## Few-shot"):]
+    assert by_k.index("(weight=0.1) ") < by_k.index("(weight=3) ") < by_k.index("(weight=10) ")
     assert '- loss parameters: bce_pair {"balance": true}; ratio_distance {"delta": 0.1, "weight": 0.1}' in markdown
 
 
@@ -96,3 +101,26 @@ def test_training_settings_and_pretraining_losses_split_rows():
         "fewshot · ratio_distance (pretrained with bce_pair, lr=0.001)",
         "fewshot · ratio_distance (pretrained with bce_pair, lr=0.01)",
         "fewshot · ratio_distance (pretrained with ratio_distance, lr=0.001)"]
+
+
+def test_paired_section_compares_every_method_with_the_baseline_on_shared_episodes(tmp_path):
+    def episodes(loss, uars, **kw):
+        r = result("fewshot", loss, "a", "b", uars, protocol_params={"k": [2]}, **kw)
+        for i, split in enumerate(r["splits"]):
+            split["hash"] = f"episode{i}"  # identical episodes across losses
+        return r
+
+    base = [0.50, 0.52, 0.48, 0.55, 0.51, 0.49]
+    results = [episodes("bce_pair", base, loss_params={"balance": True}),
+               episodes("ratio_distance", [u + 0.03 for u in base], loss_params={"weight": 1}),
+               episodes("ratio_distance", [u - 0.02 for u in base], loss_params={"weight": 10})]
+    markdown = to_markdown(results, paired="bce_pair")
+    section = markdown[markdown.index("## Against bce_pair"):]
+    rows = [line for line in section.splitlines() if line.startswith("| a → b")]
+    assert len(rows) == 2
+    assert "ratio_distance (weight=1) | 6 | +3.0 |" in rows[0] and "| 6 / 0 / 0 |" in rows[0]
+    assert "ratio_distance (weight=10) | 6 | -2.0 |" in rows[1] and "| 0 / 6 / 0 |" in rows[1]
+    # p of an exact two-sided signed-rank test with all 6 differences one way: 2 / 2**6
+    assert rows[0].split("|")[9].strip() == "0.0312"
+    with pytest.raises(SerBenchError, match="no few-shot results for 'bce'.*bce_pair"):
+        to_markdown(results, paired="bce")

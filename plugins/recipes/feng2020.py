@@ -104,7 +104,7 @@ def report(results, out_dir, sources, targets, fixed_k=4, fixed_frozen=0, **_):
     """Write LEADERBOARD.md, figure2.png/.svg and paired.json into ``out_dir``; return their paths."""
     import pandas as pd
 
-    from ser_bench.analysis import curves, fewshot_table, paired_comparison
+    from ser_bench.analysis import curves, fewshot_table, paired_comparison, paired_markdown
     from ser_bench.figures import plot_fewshot_curves
     from ser_bench.leaderboard import fewshot_by_k, settings_header
 
@@ -126,17 +126,7 @@ def report(results, out_dir, sources, targets, fixed_k=4, fixed_frozen=0, **_):
         lines += [f"## Table 1: target {target}", "", table.fillna("–").reset_index().to_markdown(index=False), ""]
     paired = paired_comparison(frame, "bce_pair", "ratio_distance") if not frame.empty else []
     if paired:
-        lines += ["## Does the ratio distance loss help? (paired, identical episodes)", "",
-                  "Unit: one episode draw (seed, k, repeat), UAR averaged over frozen-layer settings; "
-                  "difference = ratio_distance - bce_pair in UAR points; Wilcoxon signed-rank test, effect size "
-                  "= matched-pairs rank-biserial correlation (-1..1).", "",
-                  "| source → target | units | mean difference | 95 % CI | ratio better / worse / tied | "
-                  "Wilcoxon W | p | rank-biserial r |", "|---|---|---|---|---|---|---|---|"]
-        for p in paired:
-            lines.append(f"| {p['group']} | {p['units']} | {100 * p['mean_difference']:+.1f} | "
-                         f"[{100 * p['ci95'][0]:+.1f}, {100 * p['ci95'][1]:+.1f}] | {p['treatment_better']} / "
-                         f"{p['baseline_better']} / {p['ties']} | {p['wilcoxon_statistic']:.0f} | "
-                         f"{p['p_value']:.3g} | {p['rank_biserial']:+.2f} |")
+        lines += ["## Does the ratio distance loss help? (paired, identical episodes)", "", *paired_markdown(paired)]
         lines.append("")
         path = out_dir / "paired.json"
         path.write_text(json.dumps(paired, indent=1))
