@@ -59,10 +59,12 @@ def resolve(cell: Cell, registry) -> Cell:
     from dataclasses import replace
 
     from .heads import incompatibility
-    from .registry import variant
+    from .params import check_params, check_training
+    from .registry import SINGULAR, variant
 
     def merged(kind, name, given):
-        params = {**dict(registry.get(kind, name).params), **dict(given)}
+        spec = registry.get(kind, name)
+        params = {**dict(spec.params), **check_params(f"{SINGULAR[kind]} {name!r}", spec, given)}
         if variant(name) is not None:
             params["variant"] = variant(name)
         return params
@@ -88,7 +90,7 @@ def resolve(cell: Cell, registry) -> Cell:
         pretrain_loss=pretrain, head=head, skip_reason=reason or "",
         pretrain_loss_params=merged("losses", pretrain, cell.pretrain_loss_params),
         encoder_params=merged("encoders", cell.encoder, cell.encoder_params),
-        training={**DEFAULT_TRAINING, **cell.training},
+        training={**DEFAULT_TRAINING, **check_training(cell.training, DEFAULT_TRAINING)},
         dataset_params=datasets,
         labels=tuple(cell.labels),
     )
