@@ -42,14 +42,15 @@ def tidy(results: list[dict]):
 
 
 # Settings that split a method into its own row when they differ between results: a top-level key,
-# or a nested dict compared among results that share the same value of `within` (loss weights are
-# compared between runs of the same loss, not across losses, whose parameters differ by nature).
+# or a nested dict compared among results that share a protocol and the plugin it belongs to (loss
+# weights are compared between runs of the same loss, not across losses, whose parameters differ by
+# nature, nor between protocols, whose rows are apart anyway).
 _TOP_LEVEL = ("encoder", "feature", "head", "decision", "normalise")
-_NESTED = (  # (params key, compared within, label prefix)
-    ("loss_params", "loss", ""),
-    ("pretrain_loss_params", "pretrain_loss", "pretrain "),
-    ("encoder_params", "encoder", ""),
-    ("training", None, ""),
+_NESTED = (  # (params key, compared among results with equal values of, label prefix)
+    ("loss_params", ("protocol", "loss"), ""),
+    ("pretrain_loss_params", ("protocol", "pretrain_loss"), "pretrain "),
+    ("encoder_params", ("protocol", "encoder"), ""),
+    ("training", ("protocol",), ""),
 )
 
 
@@ -77,18 +78,19 @@ class MethodLabeller:
     def __init__(self, results: list[dict]):
         self.top = [k for k in _TOP_LEVEL if len({str(r["params"].get(k)) for r in results}) > 1]
         self.protocol = _differing(results, lambda p: p.get("protocol_params"), lambda p: p["protocol"])
-        self.pretrain = _differing(results, lambda p: {"pretrained with": p.get("pretrain_loss")}, lambda p: p["loss"])
+        self.pretrain = _differing(results, lambda p: {"pretrained with": p.get("pretrain_loss")},
+                                   lambda p: (p["protocol"], p["loss"]))
         self.nested = [(key, within, prefix,
                         _differing(results, lambda p, key=key: p.get(key),
-                                   lambda p, within=within: p.get(within) if within else ""))
+                                   lambda p, within=within: tuple(p.get(k) for k in within)))
                        for key, within, prefix in _NESTED]
 
     def _extras(self, p: dict) -> list[str]:
         extras = [str(p.get(k)) for k in self.top]
-        if self.pretrain.get(p["loss"]):
+        if self.pretrain.get((p["protocol"], p["loss"])):
             extras.append(f"pretrained with {p.get('pretrain_loss')}")
         for key, within, prefix, differing in self.nested:
-            group = p.get(within) if within else ""
+            group = tuple(p.get(k) for k in within)
             extras += [f"{prefix}{k}={_short((p.get(key) or {}).get(k))}" for k in differing.get(group, ())]
         return extras
 

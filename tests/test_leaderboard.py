@@ -79,12 +79,14 @@ def test_loss_parameter_sweeps_are_not_pooled():
                result("fewshot", "ratio_distance", "a", "b", [0.6, 0.7], protocol_params=fewshot,
                       loss_params={"weight": 3, "delta": 0.1}),
                # other losses have other parameters; that alone must not label their rows
-               result("fewshot", "bce_pair", "a", "b", [0.4, 0.5], protocol_params=fewshot, loss_params={"balance": True})]
+               result("fewshot", "bce_pair", "a", "b", [0.4, 0.5], protocol_params=fewshot, loss_params={"balance": True}),
+               # nor does a sweep under another protocol
+               result("oodt", "ratio_distance", "a", "b", [0.3], loss_params={"weight": 1.0, "delta": 0.1})]
     table = summary_table(results)
     # numbers in labels sort by value, in both tables
-    assert list(table.index) == ["fewshot · bce_pair", "fewshot · ratio_distance (weight=0.1)",
+    assert list(table.index) == ["oodt · ratio_distance", "fewshot · bce_pair", "fewshot · ratio_distance (weight=0.1)",
                                  "fewshot · ratio_distance (weight=3)", "fewshot · ratio_distance (weight=10)"]
-    assert table.iloc[1, 0].startswith("55.0") and table.iloc[3, 0].startswith("75.0")
+    assert table.iloc[2, 0].startswith("55.0") and table.iloc[4, 0].startswith("75.0")
     markdown = to_markdown(results)
     assert re.search(r"\| ratio_distance \(weight=0\.1\) +\| +0 \| +55 \|", markdown)
     by_k = markdown[markdown.index("## Few-shot"):]
