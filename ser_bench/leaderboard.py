@@ -16,6 +16,8 @@ from .evaluation import summarise
 from .metrics import mean_ci95
 
 DASH = "–"
+# Split settings that tidy rows carry as columns of their own; they never label a method's variant.
+SPLIT_AXES = ("k", "frozen")
 
 
 def tidy(results: list[dict]):
@@ -30,7 +32,7 @@ def tidy(results: list[dict]):
         for s in r["splits"]:
             rows.append({
                 "cell_id": r["cell_id"], "protocol": p["protocol"], "loss": p["loss"],
-                "variant": labeller.variant(p), "encoder": p["encoder"],
+                "variant": labeller.variant(p, axes=SPLIT_AXES), "encoder": p["encoder"],
                 "feature": p["feature"], "source": p.get("source") or "", "target": p["target"],
                 "seed": p["seed"], "labels": ",".join(p["labels"]), "decision": p["decision"],
                 "normalise": p["normalise"], "split": s["name"], "hash": s.get("hash"), "k": s["info"].get("k"),
@@ -94,16 +96,20 @@ class MethodLabeller:
             extras += [f"{prefix}{k}={_short((p.get(key) or {}).get(k))}" for k in differing.get(group, ())]
         return extras
 
-    def variant(self, p: dict) -> str:
-        """The loss and its differing settings, without the protocol's (for per-k tables)."""
-        extras = self._extras(p)
+    def variant(self, p: dict, axes=()) -> str:
+        """The loss and its differing settings, leaving out protocol settings named in ``axes`` (those a
+        table shows as its own columns, such as few-shot k)."""
+        extras = self._extras(p) + self._protocol_extras(p, axes)
         return p["loss"] + (f" ({', '.join(extras)})" if extras else "")
 
     def method(self, p: dict) -> str:
         """The full row label: protocol · loss (differing settings, differing protocol settings)."""
-        extras = self._extras(p)
-        extras += [f"{k}={_short(p['protocol_params'].get(k))}" for k in self.protocol.get(p["protocol"], ())]
+        extras = self._extras(p) + self._protocol_extras(p)
         return f"{p['protocol']} · {p['loss']}" + (f" ({', '.join(extras)})" if extras else "")
+
+    def _protocol_extras(self, p: dict, axes=()) -> list[str]:
+        return [f"{k}={_short(p['protocol_params'].get(k))}" for k in self.protocol.get(p["protocol"], ())
+                if k not in axes]
 
 
 def _short(value) -> str:
@@ -182,6 +188,15 @@ def fewshot_by_k(results: list[dict]):
     return means.rename_axis(index={"variant": "loss"})
 
 
+def fewshot_by_k_markdown(results: list[dict]) -> str:
+    """:func:`fewshot_by_k` as a markdown table, a dash where a setting has no result; "" if no few-shot."""
+    by_k = fewshot_by_k(results)
+    if by_k is None:
+        return ""
+    frame = by_k.reset_index()
+    return frame.astype(object).where(frame.notna(), None).to_markdown(index=False, missingval=DASH)
+
+
 def settings_header(results: list[dict]) -> list[str]:
     """Bullet lines stating the settings every number depends on."""
     ok = [r for r in results if r.get("status") == "ok"]
@@ -219,9 +234,9 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
              "(few-shot) or held-out speakers (IDT); a single figure has no interval; "
              f"{DASH} = no result for that cell.", "", *settings_header(results), "",
              table.to_markdown(), ""]
-    by_k = fewshot_by_k(results)
-    if by_k is not None:
-        parts += ["## Few-shot UAR % by number of target speakers k", "", by_k.reset_index().to_markdown(index=False), ""]
+    by_k = fewshot_by_k_markdown(results)
+    if by_k:
+        parts += ["## Few-shot UAR % by number of target speakers k", "", by_k, ""]
     if paired:
         from .analysis import paired_against, paired_markdown
 
@@ -252,4 +267,4 @@ def render(folder: Path, fmt: str = "markdown", paired: str | None = None) -> st
     raise SerBenchError(f"unknown format {fmt!r}: use markdown, csv or json")
 
 
-__all__ = ["tidy", "summary_table", "fewshot_by_k", "to_markdown", "render", "mean_ci95"]
+__all__ = ["tidy", "summary_table", "fewshot_by_k", "fewshot_by_k_markdown", "to_markdown", "render", "mean_ci95"]

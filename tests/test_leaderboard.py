@@ -126,3 +126,14 @@ def test_paired_section_compares_every_method_with_the_baseline_on_shared_episod
     assert rows[0].split("|")[9].strip() == "0.0312"
     with pytest.raises(SerBenchError, match="no few-shot results for 'bce'.*bce_pair"):
         to_markdown(results, paired="bce")
+
+
+def test_by_k_table_shows_a_dash_where_a_setting_has_no_result():
+    two = result("fewshot", "bce_pair", "a", "b", [0.5, 0.6])
+    four = result("fewshot", "ratio_distance", "a", "b", [0.7, 0.8])
+    for split in four["splits"]:
+        split["info"]["k"] = 4
+    by_k = to_markdown([two, four]).split("## Few-shot")[1]
+    assert "nan" not in by_k
+    assert re.search(r"\| bce_pair +\| +0 \| +55 +\| +– +\|", by_k)
+    assert re.search(r"\| ratio_distance +\| +0 \| +– +\| +75 +\|", by_k)

@@ -106,7 +106,7 @@ def report(results, out_dir, sources, targets, fixed_k=4, fixed_frozen=0, **_):
 
     from ser_bench.analysis import curves, fewshot_table, paired_comparison, paired_markdown
     from ser_bench.figures import plot_fewshot_curves
-    from ser_bench.leaderboard import fewshot_by_k, settings_header
+    from ser_bench.leaderboard import fewshot_by_k_markdown, settings_header
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -136,7 +136,7 @@ def report(results, out_dir, sources, targets, fixed_k=4, fixed_frozen=0, **_):
                                      "Few-shot fine-tuning: UAR against target speakers (Feng & Chaspari Fig. 2)")
         written += figure
         lines += ["## Figure 2", "", "![UAR against the number of target speakers](figure2.png)", "",
-                  "## Few-shot UAR % by k", "", fewshot_by_k(ok).reset_index().to_markdown(index=False), ""]
+                  "## Few-shot UAR % by k", "", fewshot_by_k_markdown(ok), ""]
     timing = pd.DataFrame([r["timings"] for r in ok]).sum(numeric_only=True)
     lines += ["## Where the time went (summed over cells, seconds of one core)", "",
               "| pre-training | fine-tuning | scoring | cells total |", "|---|---|---|---|",
