@@ -33,10 +33,14 @@ def plot_fewshot_curves(curve_frame, stem: Path, title: str = "") -> list[Path]:
         ax.set_xlabel("target speakers used for fine-tuning (k)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("UAR (%)")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    # One legend under the panels: inside a panel it hides the lowest curves.
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    columns = max(1, len(losses))  # entries run loss by loss and fill columns first: one column per loss
+    rows = -(-len(labels) // columns)
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=columns, frameon=False)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.045 * rows, 1, 1))
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
