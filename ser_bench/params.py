@@ -48,6 +48,13 @@ def _did_you_mean(name: str, names) -> str:
     return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
+def _as_default_type(value, default):
+    """A whole number where the default is a float is that float: ``weight=1`` is ``weight=1.0``."""
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def check_params(what: str, spec, given: dict) -> dict:
     """``given`` with unknown names refused and whole numbers made floats where the default is a float.
 
@@ -59,9 +66,7 @@ def check_params(what: str, spec, given: dict) -> dict:
         if name not in names and not open_ended:
             raise SerBenchError(f"{what} has no parameter {name!r}.{_did_you_mean(name, names)} Its parameters: "
                                 f"{', '.join(sorted(names)) or '(none)'}.")
-        if isinstance(defaults.get(name), float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        out[name] = value
+        out[name] = _as_default_type(value, defaults.get(name))
     return out
 
 
@@ -72,7 +77,5 @@ def check_training(given: dict, defaults: dict) -> dict:
         if name not in defaults:
             raise SerBenchError(f"no training setting {name!r}.{_did_you_mean(name, defaults)} "
                                 f"Settings: {', '.join(sorted(defaults))}.")
-        if isinstance(defaults[name], float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        out[name] = value
+        out[name] = _as_default_type(value, defaults[name])
     return out
