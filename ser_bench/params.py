@@ -43,39 +43,31 @@ def accepted(spec) -> tuple[frozenset, dict, bool]:
     return frozenset(names), defaults, open_ended
 
 
-def _did_you_mean(name: str, names) -> str:
-    close = difflib.get_close_matches(name, sorted(names), n=2, cutoff=0.6)
-    return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-
-
-def _as_default_type(value, default):
-    """A whole number where the default is a float is that float: ``weight=1`` is ``weight=1.0``."""
-    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-def check_params(what: str, spec, given: dict) -> dict:
-    """``given`` with unknown names refused and whole numbers made floats where the default is a float.
-
-    ``what`` names the plugin in messages, e.g. ``"loss 'ratio_distance'"``.
-    """
-    names, defaults, open_ended = accepted(spec)
+def _checked(given: dict, names, defaults: dict, open_ended: bool, unknown) -> dict:
+    """``given`` with names outside ``names`` refused (``unknown(name, hint)`` makes the message) unless
+    ``open_ended``, and whole numbers made floats where the default is a float (``weight=1`` is
+    ``weight=1.0``, the same setting and the same cell)."""
     out = {}
     for name, value in dict(given).items():
         if name not in names and not open_ended:
-            raise SerBenchError(f"{what} has no parameter {name!r}.{_did_you_mean(name, names)} Its parameters: "
-                                f"{', '.join(sorted(names)) or '(none)'}.")
-        out[name] = _as_default_type(value, defaults.get(name))
+            close = difflib.get_close_matches(name, sorted(names), n=2, cutoff=0.6)
+            raise SerBenchError(unknown(name, f" Did you mean {' or '.join(map(repr, close))}?" if close else ""))
+        default = defaults.get(name)
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        out[name] = value
     return out
+
+
+def check_params(what: str, spec, given: dict) -> dict:
+    """A plugin's ``given`` parameters, checked against its factory; ``what`` names it in messages,
+    e.g. ``"loss 'ratio_distance'"``."""
+    names, defaults, open_ended = accepted(spec)
+    return _checked(given, names, defaults, open_ended, lambda name, hint: (
+        f"{what} has no parameter {name!r}.{hint} Its parameters: {', '.join(sorted(names)) or '(none)'}."))
 
 
 def check_training(given: dict, defaults: dict) -> dict:
-    """Training settings: only the known names, whole numbers as floats where the default is a float."""
-    out = {}
-    for name, value in dict(given).items():
-        if name not in defaults:
-            raise SerBenchError(f"no training setting {name!r}.{_did_you_mean(name, defaults)} "
-                                f"Settings: {', '.join(sorted(defaults))}.")
-        out[name] = _as_default_type(value, defaults[name])
-    return out
+    """Training settings, checked against the known ones (``defaults``)."""
+    return _checked(given, defaults, defaults, False, lambda name, hint: (
+        f"no training setting {name!r}.{hint} Settings: {', '.join(sorted(defaults))}."))
