@@ -26,7 +26,7 @@ class Cell:
     labels: tuple = DEFAULT_LABELS
     pretrain_loss: str = "auto"
     head: str = "auto"
-    decision: str = "sum"
+    decision: str = "mean"
     normalise: str = "train"
     protocol_params: dict = field(default_factory=dict)
     loss_params: dict = field(default_factory=dict)

@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "loss, else the loss itself)")
     run_p.add_argument("--head", default="auto", help="evaluation head: siamese, prototype, knn, linear (auto: the "
                        "loss's default)")
-    run_p.add_argument("--decision", default="sum", choices=["sum", "mean"], help="support-set log-probability rule")
+    run_p.add_argument("--decision", default="mean", choices=["sum", "mean"],
+                       help="siamese head: mean (default; fair to unequal support classes) or sum (the paper's log-sum)")
     run_p.add_argument("--normalise", default="train", choices=["train", "corpus", "speaker"])
     run_p.add_argument("--preset", default="paper", choices=sorted(cmd.PRESETS), help="protocol settings preset")
     run_p.add_argument("--protocol-param", action="append", metavar="[PROTOCOL.]KEY=VALUE")

@@ -62,6 +62,16 @@ def siamese(model, x_test, x_support, y_support, n_classes, rule: str = "sum", *
 HEADS = {"siamese": siamese, "prototype": prototype, "knn": knn, "linear": linear}
 
 
+def get_head(registry, name: str):
+    """The prediction function of head ``name``:
+    ``predict(model, x_test, x_support, y_support, n_classes, rule=...) -> class index tensor``."""
+    if name not in HEADS:
+        from .errors import SerBenchError
+
+        raise SerBenchError(f"unknown head {name!r}; heads are {', '.join(HEADS)}")
+    return HEADS[name]
+
+
 def incompatibility(head: str, loss_spec, encoder_spec) -> str | None:
     """Why ``head`` cannot evaluate this loss/encoder pair, or ``None`` when it can."""
     if head not in HEADS:

@@ -94,6 +94,11 @@ class LossSpec:
     A loss object may set ``targets`` (e.g. ``("arousal",)``): the manifest columns it is trained on
     instead of the emotion class index. A ``variant`` parameter is filled from ``name:variant`` on the
     command line (``pml:CircleLoss``).
+
+    ``trains=False`` marks a method with nothing to train by gradient (a classical baseline such as
+    logistic regression on the features): the encoder is used as built and the head does all the
+    fitting on the support set. ``default_encoder`` is the encoder a cell uses when none is named
+    (``--encoder auto``); ``None`` means the Siamese MLP of the paper.
     """
 
     name: str
@@ -105,6 +110,8 @@ class LossSpec:
     output: str = "pair"
     needs_context: bool = False
     default_head: str = "siamese"
+    trains: bool = True
+    default_encoder: Optional[str] = None
 
 
 @dataclass(frozen=True)
