@@ -1,85 +1,77 @@
-"""Evaluation heads: how test clips get a class from the labelled support set.
+"""Evaluation heads: the lookup of head plugins, the fit check, and helpers for head authors.
 
-``siamese`` is the paper's log-sum rule over P(same) and needs a Siamese encoder trained with a pair
-loss; the others work on any embedding: nearest class ``prototype`` (mean support embedding),
-``knn`` (majority of the 5 nearest support clips) and ``linear`` (a logistic-regression probe fitted on
-the standardised support embeddings).
+A head (a :class:`~ser_bench.types.HeadSpec` registered through the ``ser_bench_heads`` hook) says how
+a test clip gets a class from the labelled support set. The core knows no head by name: the built-in
+ones (``siamese``, ``prototype``, ``knn``, ``linear``, ``linear_svm``) live in ``plugins/heads/``.
+Importing this module never imports torch, numpy or scikit-learn.
 """
 from __future__ import annotations
 
-from .decision import predict as siamese_predict
+NEEDS = ("embedding", "pair")
 
 
-def _embed(model, x):
+def embed(model, x):
+    """``model.embed(x)`` without gradients: what a head compares or fits on."""
     import torch
 
     with torch.no_grad():
         return model.embed(x)
 
 
-def prototype(model, x_test, x_support, y_support, n_classes, **_):
-    """Nearest class mean of the support embeddings (Euclidean)."""
+def sklearn_probe(estimator, model, x_test, x_support, y_support):
+    """Fit a scikit-learn classifier on the support embeddings and predict the test clips.
+
+    ``estimator`` is an unfitted classifier (a pipeline is fine). A support set of a single class
+    predicts that class (scikit-learn classifiers refuse to fit one class); only classes present in
+    the support set are ever predicted. Returns a ``LongTensor``.
+    """
     import torch
 
-    z_s, z_t = _embed(model, x_support), _embed(model, x_test)
-    present = torch.unique(y_support)
-    centres = torch.stack([z_s[y_support == c].mean(0) for c in present])
-    return present[torch.cdist(z_t, centres).argmin(1)]
-
-
-def knn(model, x_test, x_support, y_support, n_classes, k: int = 5, **_):
-    """Majority vote of the ``k`` nearest support embeddings (ties: the nearest neighbour's class)."""
-    import torch
-
-    z_s, z_t = _embed(model, x_support), _embed(model, x_test)
-    k = min(k, len(y_support))
-    nearest = torch.cdist(z_t, z_s).topk(k, largest=False).indices
-    votes = torch.zeros(len(z_t), n_classes).scatter_add_(1, y_support[nearest], torch.ones(len(z_t), k))
-    votes[torch.arange(len(z_t)), y_support[nearest[:, 0]]] += 0.5
-    return votes.argmax(1)
-
-
-def linear(model, x_test, x_support, y_support, n_classes, **_):
-    """Logistic regression on the standardised support embeddings."""
-    import torch
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    z_s, z_t = _embed(model, x_support).numpy(), _embed(model, x_test).numpy()
-    labels = y_support.numpy()
-    if len(set(labels)) == 1:
-        return torch.full((len(z_t),), int(labels[0]))
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(z_s, labels)
-    return torch.as_tensor(probe.predict(z_t))
-
-
-def siamese(model, x_test, x_support, y_support, n_classes, rule: str = "sum", **_):
-    """The support-set log-sum rule of :mod:`ser_bench.decision`."""
-    return siamese_predict(model, x_test, x_support, y_support, n_classes, rule)
-
-
-HEADS = {"siamese": siamese, "prototype": prototype, "knn": knn, "linear": linear}
+    labels = y_support.cpu().numpy()
+    present = sorted(set(labels.tolist()))
+    if len(present) == 1 or len(x_test) == 0:
+        return torch.full((len(x_test),), present[0], dtype=torch.long)
+    z_s, z_t = embed(model, x_support).cpu().numpy(), embed(model, x_test).cpu().numpy()
+    return torch.as_tensor(estimator.fit(z_s, labels).predict(z_t), dtype=torch.long)
 
 
 def get_head(registry, name: str):
-    """The prediction function of head ``name``:
-    ``predict(model, x_test, x_support, y_support, n_classes, rule=...) -> class index tensor``."""
-    if name not in HEADS:
-        from .errors import SerBenchError
+    """The prediction function of head ``name``, with the head's ``params`` bound:
+    ``predict(model, x_test, x_support, y_support, n_classes, rule=...) -> class index tensor``.
 
-        raise SerBenchError(f"unknown head {name!r}; heads are {', '.join(HEADS)}")
-    return HEADS[name]
+    An unknown name raises the registry's error (close matches and the full list).
+    """
+    from functools import partial
+
+    spec = registry.get("heads", name)
+    return partial(spec.predict, **dict(spec.params)) if spec.params else spec.predict
 
 
-def incompatibility(head: str, loss_spec, encoder_spec) -> str | None:
-    """Why ``head`` cannot evaluate this loss/encoder pair, or ``None`` when it can."""
-    if head not in HEADS:
-        return f"unknown head {head!r}; heads are {', '.join(HEADS)}"
+def incompatibility(head, loss_spec, encoder_spec) -> str | None:
+    """Why ``head`` (a :class:`~ser_bench.types.HeadSpec`) cannot evaluate this loss/encoder pair, or
+    ``None`` when it can. Decided from ``head.needs``, never from the head's name."""
     if encoder_spec.kind not in loss_spec.encoder_kinds:
         return (f"loss {loss_spec.name!r} trains {'/'.join(loss_spec.encoder_kinds)} encoders, "
                 f"not the {encoder_spec.kind} encoder {encoder_spec.name!r}")
-    if head == "siamese" and (encoder_spec.kind != "siamese" or loss_spec.output != "pair"):
-        return (f"the siamese head needs a Siamese encoder trained with a pair loss; loss {loss_spec.name!r} "
+    if head.needs == "pair" and (encoder_spec.kind != "siamese" or loss_spec.output != "pair"):
+        return (f"the {head.name} head needs a Siamese encoder trained with a pair loss; loss {loss_spec.name!r} "
                 f"trains {loss_spec.output}s and encoder {encoder_spec.name!r} is {encoder_spec.kind}")
+    if head.needs not in NEEDS:
+        return f"head {head.name!r} needs {head.needs!r}, which is none of {', '.join(NEEDS)}"
     return None
+
+
+class _LegacyHeads:
+    """Transitional ``HEADS[name]`` for callers written before heads were plugins; remove once
+    ``evaluation.py`` calls :func:`get_head`."""
+
+    def __getitem__(self, name: str):
+        from .manager import load_registry
+
+        return get_head(load_registry(), name)
+
+
+def __getattr__(name: str):
+    if name == "HEADS":
+        return _LegacyHeads()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

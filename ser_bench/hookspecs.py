@@ -84,3 +84,26 @@ def ser_bench_recipes():
     where ``grid(registry, sources, targets, **options)`` returns cells and ``report(results, out_dir,
     **options)`` writes the paper's tables and figures.
     """
+
+
+@hookspec
+def ser_bench_heads():
+    """Return :class:`~ser_bench.types.HeadSpec` records: how a test clip gets a class from the support set.
+
+    ``predict(model, x_test, x_support, y_support, n_classes, rule="mean", **params)`` returns a
+    ``LongTensor`` of class indices naming only classes present in ``y_support``. Example, a
+    nearest-neighbour head::
+
+        def nearest(model, x_test, x_support, y_support, n_classes, **_):
+            import torch
+            from ser_bench.heads import embed
+
+            z_s, z_t = embed(model, x_support), embed(model, x_test)
+            return y_support[torch.cdist(z_t, z_s).argmin(1)]
+
+        @hookimpl
+        def ser_bench_heads():
+            return [HeadSpec(name="nearest", predict=nearest, summary="class of the nearest support clip")]
+
+    ``needs="pair"`` marks a head that scores pairs with a Siamese encoder's ``pair_logits``.
+    """

@@ -4,6 +4,8 @@
     def test_my_loss():
         check_loss("my_loss")
 
+(``check_head`` and ``check_encoder`` likewise for heads and encoders.)
+
 Each check raises ``AssertionError`` with a message saying what the plugin got wrong.
 """
 from __future__ import annotations
@@ -20,14 +22,59 @@ def _registry(registry):
 def _encoder_for(registry, kinds, input_dim=8):
     for entry in registry.entries("encoders"):
         if entry.spec.kind in kinds:
-            return entry.spec.build(input_dim=input_dim, **entry.spec.params)
-    raise AssertionError(f"no registered encoder of kind {kinds} to test the loss with")
+            model = entry.spec.build(input_dim=input_dim, **entry.spec.params)
+            if any(True for _ in model.parameters()):  # a loss must be tested on something it can train
+                return model
+    raise AssertionError(f"no registered trainable encoder of kind {kinds} to test the loss with")
+
+
+def _blobs(n_per_class=12, classes=(0, 1, 2), dim=8, seed=0):
+    """Well separated Gaussian clusters: (x, y) with ``n_per_class`` clips of each class."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    centres = 6.0 * torch.eye(dim)[: max(classes) + 1]
+    y = torch.tensor([c for c in classes for _ in range(n_per_class)])
+    return centres[y] + torch.randn(len(y), dim, generator=gen), y
+
+
+def _check_defaults(registry, spec) -> None:
+    """``encoder="auto"`` and ``head="auto"`` of a loss give a cell that runs, not a skipped one."""
+    from .cells import DEFAULT_ENCODER
+    from .heads import incompatibility
+
+    encoder_name = spec.default_encoder or DEFAULT_ENCODER
+    encoder, head = registry.get("encoders", encoder_name), registry.get("heads", spec.default_head)
+    reason = incompatibility(head, spec, encoder)
+    assert reason is None, f"loss {spec.name!r}: its default encoder and head do not fit: {reason}"
+
+
+def _check_fitted_by_head(name, spec, registry, loss_fn) -> None:
+    """A method with nothing to train: its build gives an object, and its head does the learning."""
+    import torch
+
+    from .cells import DEFAULT_ENCODER
+    from .heads import get_head
+
+    assert loss_fn is not None, f"loss {name!r} (trains=False): build() must return an object, not None"
+    encoder = registry.get("encoders", spec.default_encoder or DEFAULT_ENCODER)
+    torch.manual_seed(0)
+    model = encoder.build(input_dim=8, **encoder.params)
+    x, y = _blobs()
+    pred = get_head(registry, spec.default_head)(model, x[1::2], x[::2], y[::2], 3, rule="mean")
+    accuracy = (pred == y[1::2]).float().mean().item()
+    assert accuracy > 0.9, (f"loss {name!r} (trains=False) with its default encoder and head reaches only "
+                            f"{accuracy:.2f} accuracy on well separated clusters")
 
 
 def check_loss(name: str, registry=None) -> None:
     """A loss gives a finite scalar whose gradients reach the encoder (and its own weights, if it has
     any), copes with a batch of one class or one sample, is deterministic under a seed, and has
-    JSON-serialisable parameters. ``name`` may carry a variant (``pml:ArcFaceLoss``)."""
+    JSON-serialisable parameters. ``name`` may carry a variant (``pml:ArcFaceLoss``).
+
+    Every loss's default encoder and head must exist and fit it. A loss with ``trains=False`` (a method
+    fitted by its head alone) needs no gradient: its ``build`` must return an object, and its default
+    head on its default encoder must classify well separated clusters."""
     import torch
 
     from .evaluation import build_loss
@@ -38,6 +85,10 @@ def check_loss(name: str, registry=None) -> None:
     spec = registry.get("losses", name)
     params = {**spec.params, **({"variant": variant(name)} if variant(name) else {})}
     json.dumps(params)
+    _check_defaults(registry, spec)
+    if not spec.trains:
+        context = LossContext(num_classes=3, embedding_dim=8, input_dim=8)
+        return _check_fitted_by_head(name, spec, registry, build_loss(registry, name, params, context))
 
     def value(x, y, seed=0):
         torch.manual_seed(seed)
@@ -101,3 +152,51 @@ def check_dataset(name: str, ctx, registry=None, **params) -> None:
     assert not unknown, f"dataset {name!r}: emotions {sorted(unknown)} are not in the common vocabulary"
     assert manifest["path"].is_unique, f"dataset {name!r}: duplicate paths in the manifest"
     assert manifest["speaker"].notna().all(), f"dataset {name!r}: clips without a speaker"
+
+
+class _Features:
+    """The features as the embedding, for checking heads apart from any encoder."""
+
+    def embed(self, x):
+        return x
+
+
+def check_head(name: str, registry=None) -> None:
+    """A head returns one class index (``torch.long``) per test clip, predicts only classes present in
+    the support set, copes with a single support class, is deterministic whatever the global seeds,
+    accepts both decision rules, and (embedding heads) classifies well separated clusters."""
+    import numpy as np
+    import torch
+
+    from .heads import NEEDS, get_head
+
+    registry = _registry(registry)
+    spec = registry.get("heads", name)
+    json.dumps(dict(spec.params))
+    assert spec.needs in NEEDS, f"head {name!r}: needs must be one of {NEEDS}, not {spec.needs!r}"
+    predict = get_head(registry, name)
+    if spec.needs == "pair":
+        torch.manual_seed(0)
+        model = _encoder_for(registry, ("siamese",))
+    else:
+        model = _Features()
+    x, y = _blobs(classes=(0, 2, 3))  # class 1 of 4 has no support clips
+    x_sup, y_sup, x_test, y_test = x[::2], y[::2], x[1::2], y[1::2]
+
+    def run(x_support, y_support, seed=0, rule="mean"):
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        return predict(model, x_test, x_support, y_support, 4, rule=rule)
+
+    pred = run(x_sup, y_sup)
+    assert isinstance(pred, torch.Tensor) and pred.dtype == torch.long, \
+        f"head {name!r} must return a LongTensor, got {type(pred).__name__} {getattr(pred, 'dtype', '')}"
+    assert pred.shape == (len(x_test),), f"head {name!r}: expected shape ({len(x_test)},), got {tuple(pred.shape)}"
+    assert set(pred.tolist()) <= {0, 2, 3}, f"head {name!r} predicts classes absent from the support set"
+    assert torch.equal(pred, run(x_sup, y_sup, seed=1)), f"head {name!r} is not deterministic"
+    run(x_sup, y_sup, rule="sum")
+    single = run(x_sup[y_sup == 2], y_sup[y_sup == 2])
+    assert single.tolist() == [2] * len(x_test), f"head {name!r}: a support set of one class must predict it"
+    if spec.needs == "embedding":
+        accuracy = (pred == y_test).float().mean().item()
+        assert accuracy > 0.9, f"head {name!r} reaches only {accuracy:.2f} accuracy on well separated clusters"

@@ -115,6 +115,26 @@ class LossSpec:
 
 
 @dataclass(frozen=True)
+class HeadSpec:
+    """An evaluation head: how a test clip gets a class from the labelled support set.
+
+    ``predict(model, x_test, x_support, y_support, n_classes, rule="mean", **params)`` returns a
+    ``LongTensor`` of class indices, one per test clip, naming only classes present in ``y_support``
+    (a support set may lack classes, or hold a single one). ``params`` are JSON-able keyword arguments
+    bound to ``predict`` when the head is looked up. ``needs`` says what the model must provide:
+    ``"embedding"`` (only ``model.embed``; any encoder) or ``"pair"`` (a Siamese encoder's
+    ``pair_logits``, trained with a pair loss).
+    """
+
+    name: str
+    predict: Callable[..., Any]
+    summary: str
+    needs: str = "embedding"
+    reference: str = ""
+    params: Params = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ProtocolSpec:
     """An evaluation protocol. ``splits(data, seed, **params)`` returns a list of :class:`Split`.
 
@@ -160,7 +180,8 @@ class RecipeSpec:
 
 
 SINGULAR = {"datasets": "dataset", "features": "feature", "encoders": "encoder", "losses": "loss",
-            "protocols": "protocol", "executors": "executor", "recipes": "recipe"}
+            "protocols": "protocol", "executors": "executor", "recipes": "recipe",
+            "heads": "head"}
 
 SPEC_TYPES = {
     "datasets": DatasetSpec,
@@ -170,6 +191,7 @@ SPEC_TYPES = {
     "protocols": ProtocolSpec,
     "executors": ExecutorSpec,
     "recipes": RecipeSpec,
+    "heads": HeadSpec,
 }
 
 

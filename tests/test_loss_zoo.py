@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from ser_bench.heads import knn, linear, prototype
+from ser_bench.heads import get_head
 from ser_bench.training import fit
 from ser_bench.types import LossContext
 
@@ -127,13 +127,13 @@ def test_dae_objective_is_the_log_of_the_weighted_sum(registry):
     assert dae.embed(x).shape == (4, 8) and len(dae.feature_layers()) == 4
 
 
-def test_embedding_heads_on_separable_clusters():
+def test_embedding_heads_on_separable_clusters(registry):
     support = torch.tensor([[0.0, 0.0], [0.2, 0.0], [5.0, 5.0], [5.2, 5.0], [0.0, 5.0], [0.1, 5.1]])
     labels = torch.tensor([0, 0, 1, 1, 2, 2])
     queries = torch.tensor([[0.1, 0.1], [4.9, 5.2], [0.0, 4.8]])
     model = Identity()
-    for head in (prototype, knn, linear):
-        assert head(model, queries, support, labels, 3).tolist() == [0, 1, 2], head.__name__
+    for name in ("prototype", "knn", "linear", "linear_svm"):
+        assert get_head(registry, name)(model, queries, support, labels, 3).tolist() == [0, 1, 2], name
 
 
 def test_log_ratio_closed_form_equals_the_explicit_triplet_mean(registry):

@@ -1,0 +1,29 @@
+"""linear: logistic regression fitted on the standardised support embeddings.
+
+With the ``identity`` encoder this is the logistic-regression baseline on the (normalised) features
+themselves. scikit-learn's ``LogisticRegression`` (L2, lbfgs, C = 1, unweighted classes), after a
+``StandardScaler`` fitted on the support set only.
+"""
+from __future__ import annotations
+
+from ser_bench import hookimpl
+from ser_bench.types import HeadSpec
+
+
+def predict(model, x_test, x_support, y_support, n_classes, C: float = 1.0, max_iter: int = 1000, **_):
+    """Class predicted by a logistic regression fitted on the support embeddings."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ser_bench.heads import sklearn_probe
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
+    return sklearn_probe(probe, model, x_test, x_support, y_support)
+
+
+@hookimpl
+def ser_bench_heads():
+    return [HeadSpec(name="linear", predict=predict, params={"C": 1.0, "max_iter": 1000},
+                     summary="logistic regression on the standardised support embeddings (scikit-learn)",
+                     reference="Pedregosa et al. (2011), Scikit-learn: machine learning in Python, JMLR")]

@@ -1,0 +1,30 @@
+"""linear_svm: a linear support vector machine fitted on the standardised support embeddings.
+
+With the ``identity`` encoder this is the linear-SVM baseline on the (normalised) features. scikit-learn's
+``LinearSVC`` (squared hinge, one-vs-rest, C = 1) after a ``StandardScaler`` fitted on the support set
+only. Classes are unweighted, as in the ``linear`` head, so the two baselines differ only in the loss.
+"""
+from __future__ import annotations
+
+from ser_bench import hookimpl
+from ser_bench.types import HeadSpec
+
+
+def predict(model, x_test, x_support, y_support, n_classes, C: float = 1.0, max_iter: int = 10000, **_):
+    """Class predicted by a linear SVM fitted on the support embeddings."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    from ser_bench.heads import sklearn_probe
+
+    # A fixed random_state: the dual solver shuffles coordinates, and results must not depend on luck.
+    probe = make_pipeline(StandardScaler(), LinearSVC(C=C, max_iter=max_iter, random_state=0))
+    return sklearn_probe(probe, model, x_test, x_support, y_support)
+
+
+@hookimpl
+def ser_bench_heads():
+    return [HeadSpec(name="linear_svm", predict=predict, params={"C": 1.0, "max_iter": 10000},
+                     summary="linear SVM on the standardised support embeddings (scikit-learn LinearSVC)",
+                     reference="Fan et al. (2008), LIBLINEAR: a library for large linear classification, JMLR")]
