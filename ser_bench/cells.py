@@ -10,6 +10,7 @@ from typing import Any, Optional
 from .training import DEFAULT_TRAINING
 
 DEFAULT_LABELS = ("anger", "happiness", "sadness", "fear")
+DEFAULT_ENCODER = "siamese-mlp"  # what encoder="auto" means for a loss without a default_encoder
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Cell:
     loss: str
     target: str
     source: Optional[str] = None
-    encoder: str = "siamese-mlp"
+    encoder: str = "auto"
     feature: str = "is09-64"
     seed: int = 0
     labels: tuple = DEFAULT_LABELS
@@ -53,8 +54,11 @@ def resolve(cell: Cell, registry) -> Cell:
     """The cell with every plugin's default parameters filled in (explicit settings win), ``auto``
     choices made, and ``skip_reason`` set when the combination cannot run.
 
+    ``encoder="auto"``: the loss's ``default_encoder``, else the paper's Siamese MLP (``siamese-mlp``);
+    the resolved name is what the cell records, so the cell id does not depend on how it was chosen.
     ``pretrain_loss="auto"``: the paper's Siamese pair BCE before a pair loss, else the loss itself.
-    ``head="auto"``: the loss's default head (the log-sum rule for pair losses).
+    ``head="auto"``: the loss's default head (the log-sum rule for pair losses). A head that does not
+    fit the loss and encoder (see :func:`ser_bench.heads.incompatibility`) sets ``skip_reason``.
     """
     from dataclasses import replace
 
@@ -70,13 +74,14 @@ def resolve(cell: Cell, registry) -> Cell:
         return params
 
     loss = registry.get("losses", cell.loss)
-    encoder = registry.get("encoders", cell.encoder)
+    encoder_name = (loss.default_encoder or DEFAULT_ENCODER) if cell.encoder == "auto" else cell.encoder
+    encoder = registry.get("encoders", encoder_name)
     pretrain = cell.pretrain_loss
     if pretrain == "auto":
         pretrain = "bce_pair" if loss.output == "pair" and "siamese" in loss.encoder_kinds else cell.loss
     head = loss.default_head if cell.head == "auto" else cell.head
     pretrain_spec = registry.get("losses", pretrain)
-    reason = incompatibility(head, loss, encoder)
+    reason = incompatibility(registry.get("heads", head), loss, encoder)
     if not reason and encoder.kind not in pretrain_spec.encoder_kinds:
         reason = f"pre-training loss {pretrain!r} cannot train the {encoder.kind} encoder {encoder.name!r}"
 
@@ -89,7 +94,7 @@ def resolve(cell: Cell, registry) -> Cell:
         loss_params=merged("losses", cell.loss, cell.loss_params),
         pretrain_loss=pretrain, head=head, skip_reason=reason or "",
         pretrain_loss_params=merged("losses", pretrain, cell.pretrain_loss_params),
-        encoder_params=merged("encoders", cell.encoder, cell.encoder_params),
+        encoder=encoder_name, encoder_params=merged("encoders", encoder_name, cell.encoder_params),
         training={**DEFAULT_TRAINING, **check_training(cell.training, DEFAULT_TRAINING)},
         dataset_params=datasets,
         labels=tuple(cell.labels),

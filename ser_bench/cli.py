@@ -11,7 +11,7 @@ import sys
 from . import commands as cmd
 from .errors import SerBenchError
 
-KINDS = ("datasets", "features", "encoders", "losses", "protocols", "executors", "recipes")
+KINDS = ("datasets", "features", "encoders", "losses", "heads", "protocols", "executors", "recipes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--source", default="", help="source corpus(es) for oodt/fewshot")
     run_p.add_argument("--target", default="ravdess", help="target corpus(es) (default: ravdess)")
     run_p.add_argument("--protocol", default="oodt,idt,fewshot", help="protocol name(s)")
-    run_p.add_argument("--encoder", default="siamese-mlp")
+    run_p.add_argument("--encoder", default="auto", help="encoder name(s), comma-separated (auto: the loss's "
+                       "default encoder, e.g. identity for logreg, else siamese-mlp)")
     run_p.add_argument("--feature", default="is09-64")
     run_p.add_argument("--seed", default="0", help="seed(s), comma-separated")
     run_p.add_argument("--labels", default="anger,happiness,sadness,fear")
