@@ -1,4 +1,9 @@
-"""Running one cell: protocol splits -> (cached) training -> fine-tuning -> support-set scoring -> metrics."""
+"""Running one cell: protocol splits -> (cached) training -> fine-tuning -> support-set scoring -> metrics.
+
+A split is the unit of state. What a split trains (encoder, loss parameters such as a softmax layer or
+ArcFace proxies, optimiser) is built from that split's training data and seed alone, so a result never
+depends on fold order, on which other splits ran in the same process, or on what the model cache held.
+"""
 from __future__ import annotations
 
 import copy
@@ -10,58 +15,37 @@ import numpy as np
 
 from .cells import Cell
 from .errors import ProtocolError
-from .heads import HEADS
+from .heads import get_head
 from .metrics import classification_metrics, continuous_metrics, mean_ci95
 from .model_cache import code_fingerprint, model_key
 from .normalise import normalise
 from .registry import base_name
+from .splits import (check_speaker_disjoint, episode_hash, parts, sentence_overlap, size, split_hash,
+                     unlabelled_rows)
 from .training import fit, freeze_layers
 from .types import LossContext, ProtocolData, Split
 
+# Bumped when what a cached model entry holds changes (2: the loss's own trained state is stored too).
+CACHE_FORMAT = 2
 
-def split_hash(split: Split) -> str:
-    """SHA-1 of a split's index sets: equal hashes mean identical data."""
-    h = hashlib.sha1()
-    for part in (split.train, split.finetune, split.support, split.test):
-        h.update(repr((part.domain, part.indices) if part else None).encode())
-    return h.hexdigest()[:16]
+__all__ = ["evaluate_cell", "build_loss", "training_targets", "split_hash", "episode_hash",
+           "check_speaker_disjoint", "sentence_overlap", "summarise"]
 
 
-def check_speaker_disjoint(split: Split, manifests: dict) -> list[str]:
-    """Speakers on both the training side and the test side of a split (same domain).
+def _seed(*parts_) -> int:
+    return zlib.crc32("|".join(map(str, parts_)).encode())
 
-    Raises :class:`ProtocolError` when there are any, unless the split allows overlap by design
-    (``info["speaker_overlap_allowed"]``), in which case they are returned to be recorded.
+
+def build_loss(registry, name: str, params: dict, context: LossContext, seed: int | None = None):
+    """The loss object for ``name`` (``name:variant`` allowed), given the run-time context.
+
+    With ``seed``, the global torch generator is seeded first, so a loss with its own parameters
+    (a softmax layer, proxies) starts from weights that depend on that seed alone.
     """
-    test_speakers = set(manifests[split.test.domain]["speaker"].astype(str).iloc[list(split.test.indices)])
-    seen = set()
-    for part in (split.train, split.finetune, split.support):
-        if part is not None and part.domain == split.test.domain:
-            seen |= set(manifests[part.domain]["speaker"].astype(str).iloc[list(part.indices)])
-    overlap = sorted(seen & test_speakers)
-    if overlap and not split.info.get("speaker_overlap_allowed"):
-        raise ProtocolError(f"split {split.name!r} leaks speakers into its test set: {overlap[:10]}")
-    return overlap
+    if seed is not None:
+        import torch
 
-
-def sentence_overlap(split: Split, manifests: dict) -> list[str]:
-    """Sentences (texts) heard on both sides of a split within one corpus; reported, not an error."""
-    test = manifests[split.test.domain]
-    if "sentence" not in test:
-        return []
-    seen = set()
-    for part in (split.train, split.finetune, split.support):
-        if part is not None and part.domain == split.test.domain:
-            seen |= set(test["sentence"].iloc[list(part.indices)].dropna().astype(str))
-    return sorted(seen & set(test["sentence"].iloc[list(split.test.indices)].dropna().astype(str)))
-
-
-def _seed(*parts) -> int:
-    return zlib.crc32("|".join(map(str, parts)).encode())
-
-
-def build_loss(registry, name: str, params: dict, context: LossContext):
-    """The loss object for ``name`` (``name:variant`` allowed), given the run-time context."""
+        torch.manual_seed(int(seed))
     spec = registry.get("losses", base_name(name))
     return spec.build(context=context, **params) if spec.needs_context else spec.build(**params)
 
@@ -80,141 +64,225 @@ def training_targets(manifest, loss_obj, label_index: dict):
     return values[:, 0] if len(targets) == 1 else values
 
 
-def _trained_model(cell, split, xs, ys, encoder, losses, hashes, model_cache, timings, registry):
-    """The model trained on ``split.train``: from the disk cache when an identical one exists."""
+def _gather(values: dict, part):
+    """Rows of ``part`` (one subset or several domains') from ``{domain: tensor}``, concatenated."""
     import torch
 
-    stage = "pretrain" if split.finetune is not None else "loss"
-    loss_name, loss_params = ((cell.pretrain_loss, cell.pretrain_loss_params) if stage == "pretrain"
-                              else (cell.loss, cell.loss_params))
-    domain, idx = split.train.domain, list(split.train.indices)
-    tr = cell.training
-
-    def build():
-        torch.manual_seed(_seed(cell.seed, "init"))
-        return encoder.build(input_dim=xs[domain].shape[1], **cell.encoder_params)
-
-    def train(model):
-        info = fit(model, xs[domain][idx], ys[stage][domain][idx], losses[stage], epochs=tr["epochs"],
-                   batch_size=tr["batch_size"], lr=tr["lr"], weight_decay=tr["weight_decay"],
-                   seed=_seed(cell.seed, "train"))
-        timings["train"] += info["seconds"]
-
-    if model_cache is None:
-        model = build()
-        train(model)
-        return model
-    key = model_key(data=hashes.get(domain), rows=hashlib.sha1(repr(idx).encode()).hexdigest(),
-                    feature=cell.feature, encoder=cell.encoder, encoder_params=cell.encoder_params,
-                    loss=loss_name, loss_params=loss_params, labels=list(cell.labels), normalise=cell.normalise,
-                    training={k: tr[k] for k in ("epochs", "batch_size", "lr", "weight_decay")}, seed=cell.seed,
-                    code=code_fingerprint(encoder.build, fit, registry.get("losses", loss_name).build))
-    start = time.perf_counter()
-    model = model_cache.get_or_train(key, build, train)
-    timings["model_cache"] = timings.get("model_cache", 0.0) + time.perf_counter() - start
-    return model
+    pieces = [values[p.domain][list(p.indices)] for p in parts(part)]
+    return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
 
 
-def _unlabelled(split: Split, manifests: dict) -> list[int]:
-    """Clips of the fine-tuning speakers that are neither labelled nor tested: free unlabelled data."""
-    if split.finetune is None:
-        return []
-    frame = manifests[split.finetune.domain]
-    speakers = set(frame["speaker"].iloc[list(split.finetune.indices)])
-    excluded = set(split.finetune.indices) | (set(split.test.indices) if split.test.domain == split.finetune.domain
-                                               else set())
-    return [i for i in np.flatnonzero(frame["speaker"].isin(speakers).to_numpy()) if i not in excluded]
+def _bundle(model, loss_obj):
+    """One module holding an encoder and, when it has parameters, the loss trained with it."""
+    import torch
+
+    modules = {"model": model}
+    if isinstance(loss_obj, torch.nn.Module):
+        modules["loss"] = loss_obj
+    return torch.nn.ModuleDict(modules)
 
 
-def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: dict | None = None) -> dict:
+class _CellRun:
+    """The state shared by the splits of one cell: data, specs and caches of things that are pure
+    functions of a split's training set (normalised features, models trained on it)."""
+
+    def __init__(self, cell: Cell, data: dict, registry, model_cache, hashes: dict):
+        import torch
+
+        self.cell, self.data, self.registry, self.model_cache, self.hashes = cell, data, registry, model_cache, hashes
+        self.labels = list(cell.labels)
+        self.label_index = {c: i for i, c in enumerate(self.labels)}
+        self.manifests = {d: m for d, (m, _) in data.items()}
+        self.encoder = registry.get("encoders", cell.encoder)
+        self.loss_spec = registry.get("losses", base_name(cell.loss))
+        self.input_dim = next(iter(data.values()))[1].shape[1]
+        with torch.no_grad():
+            probe = self.encoder.build(input_dim=self.input_dim, **cell.encoder_params)
+            embedding_dim = int(probe.embed(torch.zeros(2, self.input_dim)).shape[1])
+        self.context = LossContext(num_classes=len(self.labels), embedding_dim=embedding_dim, input_dim=self.input_dim)
+        self.stages = {"loss": (cell.loss, cell.loss_params), "pretrain": (cell.pretrain_loss, cell.pretrain_loss_params)}
+        # Targets depend on the loss's declared columns, not on its state: a throwaway instance tells them.
+        self.targets = {stage: tuple(getattr(build_loss(registry, n, p, self.context, seed=0), "targets", ("emotion",)))
+                        for stage, (n, p) in self.stages.items()}
+        self.ys = {stage: {d: training_targets(m, _Targets(t), self.label_index) for d, m in self.manifests.items()}
+                   for stage, t in self.targets.items()}
+        self.classes = {d: torch.tensor(m["emotion"].map(self.label_index).to_numpy(), dtype=torch.long)
+                        for d, m in self.manifests.items()}
+        self.normalised: dict = {}
+        self.trained: dict = {}
+        self.timings = {"train": 0.0, "finetune": 0.0, "scoring": 0.0}
+
+    def features(self, split: Split) -> dict:
+        """``{domain: tensor}`` normalised as the cell says, fitted on ``split.train`` only."""
+        import torch
+
+        key = (split.train.domain, split.train.indices)
+        if key not in self.normalised:
+            self.normalised[key] = {d: torch.as_tensor(x) for d, x in normalise(
+                self.data, split.train.domain, split.train.indices, self.cell.normalise).items()}
+        return self.normalised[key]
+
+    def trained_on(self, split: Split, xs: dict):
+        """``(model, loss)`` trained from scratch on ``split.train``: a pure function of those rows and
+        the cell seed, shared by the splits with the same training set, loaded from the disk cache when
+        an identical one exists. Callers must not modify what they get (copy first)."""
+        key = (split.train.domain, split.train.indices)
+        if key not in self.trained:
+            self.trained[key] = self._train(split, xs)
+        return self.trained[key]
+
+    def _train(self, split: Split, xs: dict):
+        import torch
+
+        cell, tr = self.cell, self.cell.training
+        stage = "pretrain" if split.finetune is not None else "loss"
+        loss_name, loss_params = self.stages[stage]
+        domain, idx = split.train.domain, list(split.train.indices)
+        rows = hashlib.sha1(repr(idx).encode()).hexdigest()
+        trains = self.registry.get("losses", base_name(loss_name)).trains
+
+        def build():
+            torch.manual_seed(_seed(cell.seed, "init", domain, rows))
+            model = self.encoder.build(input_dim=self.input_dim, **cell.encoder_params)
+            loss = build_loss(self.registry, loss_name, loss_params, self.context, seed=_seed(cell.seed, "loss", domain, rows))
+            return _bundle(model, loss), loss
+
+        def train(bundle, loss):
+            info = fit(bundle["model"], xs[domain][idx], self.ys[stage][domain][idx], loss, epochs=tr["epochs"],
+                       batch_size=tr["batch_size"], lr=tr["lr"], weight_decay=tr["weight_decay"],
+                       seed=_seed(cell.seed, "train", domain, rows))
+            self.timings["train"] += info["seconds"]
+
+        if not trains:  # a classical baseline: the head fits the support set, nothing to train here
+            bundle, loss = build()
+            return bundle["model"].eval(), loss
+        if self.model_cache is None:
+            bundle, loss = build()
+            train(bundle, loss)
+            return bundle["model"], loss
+        key = model_key(format=CACHE_FORMAT, data=self.hashes.get(domain), rows=rows, feature=cell.feature,
+                        encoder=cell.encoder, encoder_params=cell.encoder_params, loss=loss_name,
+                        loss_params=loss_params, labels=self.labels, normalise=cell.normalise,
+                        training={k: tr[k] for k in ("epochs", "batch_size", "lr", "weight_decay")}, seed=cell.seed,
+                        code=code_fingerprint(self.encoder.build, fit, self.registry.get("losses", base_name(loss_name)).build))
+        built = {}
+
+        def make():
+            built["bundle"], built["loss"] = build()
+            return built["bundle"]
+
+        start = time.perf_counter()
+        bundle = self.model_cache.get_or_train(key, make, lambda b: train(b, built["loss"]))
+        self.timings["model_cache"] = self.timings.get("model_cache", 0.0) + time.perf_counter() - start
+        loss = bundle["loss"] if "loss" in bundle else built["loss"]
+        return bundle["model"], loss
+
+    def finetuned(self, split: Split, xs: dict, model, pretrained_loss):
+        """A copy of ``model`` fine-tuned on ``split.finetune``; returns it and how the loss started."""
+        import torch
+
+        cell = self.cell
+        model = copy.deepcopy(model)
+        freeze_layers(model, split.frozen_layers)
+        if not self.loss_spec.trains:
+            return model, "none"
+        continued = self.stages["loss"] == self.stages["pretrain"]
+        if continued:  # the same objective: keep what it learnt on the source (e.g. its classifier)
+            loss = copy.deepcopy(pretrained_loss)
+        else:
+            loss = build_loss(self.registry, cell.loss, cell.loss_params, self.context, seed=_seed(cell.seed, "loss", split.name))
+        state = ("continued" if continued else "fresh") if isinstance(loss, torch.nn.Module) else "none"
+        extra = unlabelled_rows(split, self.manifests) if hasattr(model, "combine_loss") else None
+        n = size(split.finetune)
+        info = fit(model, _gather(xs, split.finetune), _gather(self.ys["loss"], split.finetune), loss,
+                   steps=cell.training["finetune_steps"], batch_size=n, lr=cell.training["finetune_lr"],
+                   weight_decay=cell.training["weight_decay"], seed=_seed(cell.seed, split.name),
+                   unlabelled=xs[extra[0]][extra[1]] if extra and extra[1] else None)
+        self.timings["finetune"] += info["seconds"]
+        return model, state
+
+    def evaluate(self, split: Split) -> dict:
+        """Train (or reuse), fine-tune, score and measure one split."""
+        cell = self.cell
+        overlap = check_speaker_disjoint(split, self.manifests)
+        xs = self.features(split)
+        model, loss = self.trained_on(split, xs)
+        loss_state = "none"
+        if split.finetune is not None:
+            model, loss_state = self.finetuned(split, xs, model, loss)
+        start = time.perf_counter()
+        x_sup, y_sup = _gather(xs, split.support), _gather(self.classes, split.support)
+        test = list(split.test.indices)
+        x_test = xs[split.test.domain][test]
+        head = get_head(self.registry, cell.head)
+        pred = head(model, x_test, x_sup, y_sup, len(self.labels), rule=cell.decision)
+        self.timings["scoring"] += time.perf_counter() - start
+        metrics = classification_metrics(self.classes[split.test.domain][test].numpy(), pred.numpy(), self.labels)
+        if self.targets["loss"] != ("emotion",):
+            import pandas as pd
+
+            support_rows = pd.concat([self.manifests[p.domain].iloc[list(p.indices)] for p in parts(split.support)])
+            metrics["continuous"] = continuous_metrics(model, x_sup, x_test, support_rows,
+                                                       self.manifests[split.test.domain].iloc[test], self.targets["loss"])
+        counts = np.bincount(y_sup.numpy(), minlength=len(self.labels))
+        present = counts[counts > 0]
+        return {
+            "name": split.name, "info": dict(split.info), "hash": split_hash(split), "episode_hash": episode_hash(split),
+            "frozen_layers": split.frozen_layers,
+            "sizes": {"train": len(split.train.indices), "support": size(split.support), "test": len(test),
+                      "finetune": size(split.finetune)},
+            "support_counts": {label: int(c) for label, c in zip(self.labels, counts)},
+            "support_balanced": bool(len(present) == len(self.labels) and present.min() == present.max()),
+            "loss_state": loss_state,
+            "speaker_overlap": overlap,
+            "sentence_overlap": sentence_overlap(split, self.manifests),
+            "metrics": metrics,
+        }
+
+
+class _Targets:
+    """Stands in for a loss object when only its declared ``targets`` matter."""
+
+    def __init__(self, targets: tuple):
+        self.targets = targets
+
+
+def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: dict | None = None,
+                  split_filter=None) -> dict:
     """Run every split of ``cell``; ``data = {"source"/"target": (manifest, X)}`` already label-filtered.
 
-    ``model_cache`` (a :class:`~ser_bench.model_cache.DiskModelCache`) shares trained models between
-    cells; ``hashes`` maps each domain to its manifest hash (part of the cache key).
-    Returns the ``splits``, ``summary`` and ``timings`` parts of a result.
+    ``model_cache`` (a :class:`~ser_bench.model_cache.DiskModelCache`) shares trained models (and the
+    trained state of their loss) between cells; ``hashes`` maps each domain to its manifest hash (part
+    of the cache key). ``split_filter(splits) -> splits`` may reorder or select splits (tests use it to
+    show that order does not matter). Returns the ``splits``, ``summary`` and ``timings`` parts of a result.
     """
-    import torch
-
-    hashes = hashes or {}
     t0 = time.perf_counter()
-    labels = list(cell.labels)
-    label_index = {c: i for i, c in enumerate(labels)}
-    manifests = {d: m for d, (m, _) in data.items()}
+    run = _CellRun(cell, data, registry, model_cache, hashes or {})
     protocol = registry.get("protocols", cell.protocol)
-    pdata = ProtocolData(target=manifests["target"], source=manifests.get("source"))
+    pdata = ProtocolData(target=run.manifests["target"], source=run.manifests.get("source"))
     splits = protocol.splits(pdata, seed=cell.seed, **cell.protocol_params)
+    if split_filter is not None:
+        splits = split_filter(splits)
     if not splits:
         raise ProtocolError(f"protocol {cell.protocol!r} produced no splits for target {cell.target!r}")
-    encoder = registry.get("encoders", cell.encoder)
-    input_dim = next(iter(data.values()))[1].shape[1]
-    probe = encoder.build(input_dim=input_dim, **cell.encoder_params)
-    with torch.no_grad():
-        embedding_dim = int(probe.embed(torch.zeros(2, input_dim)).shape[1])
-    context = LossContext(num_classes=len(labels), embedding_dim=embedding_dim, input_dim=input_dim)
-    losses = {"loss": build_loss(registry, cell.loss, cell.loss_params, context),
-              "pretrain": build_loss(registry, cell.pretrain_loss, cell.pretrain_loss_params, context)}
-    classes = {d: torch.tensor(m["emotion"].map(label_index).to_numpy(), dtype=torch.long)
-               for d, m in manifests.items()}
-    ys = {stage: {d: training_targets(m, obj, label_index) for d, m in manifests.items()}
-          for stage, obj in losses.items()}
-    head = HEADS[cell.head]
-    trained: dict = {}
-    normalised: dict = {}  # identical training sets train once per cell
-    timings = {"train": 0.0, "finetune": 0.0, "scoring": 0.0}
-    out = []
-    for split in splits:
-        overlap = check_speaker_disjoint(split, manifests)
-        key = (split.train.domain, split.train.indices)
-        if key not in normalised:  # normalisation depends only on the training set
-            normalised[key] = {d: torch.as_tensor(x) for d, x in
-                               normalise(data, split.train.domain, split.train.indices, cell.normalise).items()}
-        xs = normalised[key]
-        if key not in trained:
-            trained[key] = _trained_model(cell, split, xs, ys, encoder, losses, hashes, model_cache, timings,
-                                          registry)
-        model = trained[key]
-        if split.finetune is not None:
-            model = copy.deepcopy(model)
-            freeze_layers(model, split.frozen_layers)
-            domain, idx = split.finetune.domain, list(split.finetune.indices)
-            unlabelled = _unlabelled(split, manifests) if hasattr(model, "combine_loss") else []
-            info = fit(model, xs[domain][idx], ys["loss"][domain][idx], copy.deepcopy(losses["loss"]),
-                       steps=cell.training["finetune_steps"], batch_size=len(idx), lr=cell.training["finetune_lr"],
-                       weight_decay=cell.training["weight_decay"], seed=_seed(cell.seed, split.name),
-                       unlabelled=xs[domain][unlabelled] if unlabelled else None)
-            timings["finetune"] += info["seconds"]
-        ts = time.perf_counter()
-        sup, test = list(split.support.indices), list(split.test.indices)
-        x_sup, x_test = xs[split.support.domain][sup], xs[split.test.domain][test]
-        pred = head(model, x_test, x_sup, classes[split.support.domain][sup], len(labels), rule=cell.decision)
-        timings["scoring"] += time.perf_counter() - ts
-        metrics = classification_metrics(classes[split.test.domain][test].numpy(), pred.numpy(), labels)
-        targets = tuple(getattr(losses["loss"], "targets", ("emotion",)))
-        if targets != ("emotion",):
-            metrics["continuous"] = continuous_metrics(model, x_sup, x_test, manifests[split.support.domain].iloc[sup],
-                                                       manifests[split.test.domain].iloc[test], targets)
-        out.append({
-            "name": split.name, "info": dict(split.info), "hash": split_hash(split),
-            "frozen_layers": split.frozen_layers,
-            "sizes": {"train": len(split.train.indices), "support": len(sup), "test": len(test),
-                      "finetune": len(split.finetune.indices) if split.finetune else 0},
-            "speaker_overlap": overlap,
-            "sentence_overlap": sentence_overlap(split, manifests),
-            "metrics": metrics,
-        })
-    timings["total"] = time.perf_counter() - t0
-    return {"splits": out, "summary": summarise(out), "timings": timings}
+    out = [run.evaluate(split) for split in splits]
+    run.timings["total"] = time.perf_counter() - t0
+    return {"splits": out, "summary": summarise(out), "timings": run.timings}
 
 
 def summarise(splits: list[dict]) -> dict:
-    """Mean and 95 % CI of UAR over repeats (settings averaged within a repeat) or over folds."""
+    """The cell's own summary: mean and 95 % CI of UAR over repeats (settings averaged within a repeat)
+    or folds, and how many splits had unequal support classes. Leaderboards recompute intervals over
+    the unit a claim generalises over (seeds, speakers) from the per-split numbers."""
     groups: dict = {}
     for s in splits:
         groups.setdefault(s["info"].get("repeat", s["name"]), []).append(s["metrics"]["uar"])
     per_unit = [float(np.mean(v)) for v in groups.values()]
     mean, lo, hi = mean_ci95(per_unit)
+    unbalanced = [s["name"] for s in splits if not s.get("support_balanced", True)]
     return {
         "uar": mean, "uar_ci95": [lo, hi], "n_units": len(per_unit), "n_splits": len(splits),
         "accuracy": float(np.mean([s["metrics"]["accuracy"] for s in splits])),
         "macro_f1": float(np.mean([s["metrics"]["macro_f1"] for s in splits])),
+        "unbalanced_support": {"splits": len(unbalanced), "examples": unbalanced[:5]},
     }

@@ -11,7 +11,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterator
 
-SCHEMA_VERSION = 1
+# 2: per-split loss state, support counts and episode hashes; loss state never crosses a split.
+SCHEMA_VERSION = 2
 TRACKED_PACKAGES = ("ser-bench", "torch", "numpy", "pandas", "scipy", "scikit-learn", "opensmile",
                     "pluggy", "pytorch-metric-learning", "espeakng-loader", "soundfile")
 

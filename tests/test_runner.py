@@ -7,7 +7,7 @@ import pytest
 
 from ser_bench import evaluation
 from ser_bench.runner import Grid, expand, run
-from ser_bench.results import load_results
+from ser_bench.results import SCHEMA_VERSION, load_results
 
 from .conftest import FAST_TRAINING, TINY
 
@@ -28,7 +28,7 @@ def test_grid_runs_and_writes_complete_result_files(registry, ctx, tiny_corpora,
     assert len(report.ran) == 6 and not report.failed
     results = {r["params"]["protocol"] + "/" + r["params"]["loss"]: r for r in load_results(tmp_path)}
     fewshot = results["fewshot/ratio_distance"]
-    assert fewshot["schema_version"] == 1 and len(fewshot["splits"]) == 2 * 2 * 2
+    assert fewshot["schema_version"] == SCHEMA_VERSION and len(fewshot["splits"]) == 2 * 2 * 2
     assert fewshot["params"]["loss_params"] == {"weight": 1.0, "delta": 0.1, "balance": True}
     assert fewshot["params"]["protocol_params"]["k"] == [1, 2]
     assert fewshot["data"]["target"]["manifest_hash"] and fewshot["provenance"]["packages"]["torch"]

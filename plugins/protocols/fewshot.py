@@ -7,8 +7,15 @@ test clips against the labelled clips. ``test="speakers"`` (default) tests on th
 so no speaker is on both sides; ``test="samples"`` is the paper's "remaining data" variant, which also
 tests on the k speakers' other clips (recorded as a speaker overlap in the result).
 
-The draw of repeat r for k speakers depends only on (seed, k, r), so the episodes of different losses
-and frozen-layer settings are identical and can be compared pairwise.
+Keeping what the source taught (not in the paper; both default to 0, the paper's setting):
+``rehearsal=R`` mixes R source clips per emotion into fine-tuning alongside the k speakers' clips, so a
+few target clips cannot drag the model away from everything it learnt; ``source_support=S`` adds S
+source clips per emotion to the support set the test clips are scored against. With k = 2 the support
+otherwise holds 8 clips, and a user can see whether adaptation helps at all only against these.
+
+The draw of repeat r for k speakers depends only on (seed, k, r), and the source clips only on
+(seed, k, r) and their own stream, so the episodes of different losses, frozen-layer settings and
+source options share their target clips and can be compared pairwise (equal ``episode_hash``).
 """
 from __future__ import annotations
 
@@ -19,13 +26,27 @@ from ser_bench.errors import ProtocolError
 from ser_bench.types import ProtocolSpec, Split, Subset
 
 
+def source_subset(source, emotions, counts: dict, rng) -> dict:
+    """For each name in ``counts``, a source :class:`Subset` of that many clips per emotion (all when
+    fewer). The draws are nested: a smaller count takes the first clips of the same random order."""
+    import numpy as np
+
+    column = source["emotion"].to_numpy()
+    order = {emo: rng.permutation(np.flatnonzero(column == emo)).tolist() for emo in emotions}
+    return {name: Subset("source", tuple(sorted(int(i) for emo in emotions for i in order[emo][:int(m)])))
+            for name, m in counts.items()}
+
+
 def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1, 2), repeats: int = 10,
-           test: str = "speakers"):
+           test: str = "speakers", rehearsal: int = 0, source_support: int = 0):
     """All episodes, ordered by k, repeat, then frozen layers."""
     import numpy as np
 
     if test not in ("speakers", "samples"):
         raise ProtocolError(f"fewshot: test must be 'speakers' or 'samples', not {test!r}")
+    for name, value in (("rehearsal", rehearsal), ("source_support", source_support)):
+        if int(value) < 0:
+            raise ProtocolError(f"fewshot: {name} is a number of source clips per emotion, >= 0, not {value!r}")
     target = data.target
     speakers_all = sorted(set(target["speaker"].astype(str)))
     emotions = sorted(set(target["emotion"]))
@@ -57,11 +78,17 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
             else:
                 test_idx = tuple(i for i in range(len(target)) if i not in labelled_set)
             shots = Subset("target", tuple(sorted(labelled)))
+            # Its own stream: adding source clips never changes which target clips are drawn.
+            drawn = np.random.default_rng([seed, n, r, zlib.crc32(b"fewshot-source")])
+            extra = source_subset(data.source, emotions, {"rehearsal": rehearsal, "support": source_support}, drawn)
+            finetune = (shots, extra["rehearsal"]) if int(rehearsal) else shots
+            support = (shots, extra["support"]) if int(source_support) else shots
             for f in frozen:
                 out.append(Split(
-                    name=f"k{n}-r{r}-f{f}", train=source, finetune=shots, support=shots,
+                    name=f"k{n}-r{r}-f{f}", train=source, finetune=finetune, support=support,
                     test=Subset("target", test_idx), frozen_layers=int(f),
-                    info={"k": n, "repeat": r, "frozen": int(f), "test": test,
+                    info={"k": n, "repeat": r, "frozen": int(f), "test": test, "rehearsal": int(rehearsal),
+                          "source_support": int(source_support),
                           "speaker_overlap_allowed": test == "samples", "speakers": chosen},
                 ))
     return out
@@ -71,7 +98,8 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
 def ser_bench_protocols():
     return [ProtocolSpec(
         name="fewshot", splits=splits, needs_source=True,
-        params={"k": [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], "frozen": [0, 1, 2], "repeats": 10, "test": "speakers"},
+        params={"k": [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], "frozen": [0, 1, 2], "repeats": 10, "test": "speakers",
+                "rehearsal": 0, "source_support": 0},
         summary="few-shot fine-tuning: k target speakers x 1 clip per emotion, 0/1/2 frozen layers",
         reference="Feng & Chaspari (2020)",
     )]

@@ -1,0 +1,95 @@
+"""What a split is made of: its parts, their identity (hashes), and the leakage checks run on each.
+
+A part of a split (``finetune``, ``support``) is one :class:`~ser_bench.types.Subset` or a tuple of
+them from different domains, e.g. the k target speakers' clips plus source clips rehearsed alongside.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from .errors import ProtocolError
+from .types import Split, Subset
+
+
+def parts(part) -> tuple[Subset, ...]:
+    """The subsets of a split part: ``()`` for ``None``, ``(s,)`` for one subset, the tuple otherwise."""
+    if part is None:
+        return ()
+    return (part,) if isinstance(part, Subset) else tuple(part)
+
+
+def size(part) -> int:
+    """Number of rows in a split part, over all its domains."""
+    return sum(len(p.indices) for p in parts(part))
+
+
+def _digest(*pieces) -> str:
+    h = hashlib.sha1()
+    for piece in pieces:
+        h.update(repr(tuple((p.domain, p.indices) for p in parts(piece))).encode())
+    return h.hexdigest()[:16]
+
+
+def split_hash(split: Split) -> str:
+    """SHA-1 of every index set of a split: equal hashes mean identical data on every side."""
+    return _digest(split.train, split.finetune, split.support, split.test)
+
+
+def episode_hash(split: Split) -> str:
+    """SHA-1 of the test set and the labelled clips drawn from the test domain.
+
+    Two methods evaluated on the same episode draw share it even when one of them also rehearses or
+    supports with source clips, so they can be compared pairwise on identical target data.
+    """
+    domain = split.test.domain
+    own = lambda part: tuple(p for p in parts(part) if p.domain == domain)  # noqa: E731
+    return _digest(own(split.finetune), own(split.support), split.test)
+
+
+def _rows_of(part, domain: str) -> list[int]:
+    return [i for p in parts(part) if p.domain == domain for i in p.indices]
+
+
+def check_speaker_disjoint(split: Split, manifests: dict) -> list[str]:
+    """Speakers on both the training side and the test side of a split (same domain).
+
+    Raises :class:`ProtocolError` when there are any, unless the split allows overlap by design
+    (``info["speaker_overlap_allowed"]``), in which case they are returned to be recorded.
+    """
+    domain = split.test.domain
+    speakers = manifests[domain]["speaker"].astype(str)
+    test_speakers = set(speakers.iloc[list(split.test.indices)])
+    seen = set()
+    for part in (split.train, split.finetune, split.support):
+        seen |= set(speakers.iloc[_rows_of(part, domain)])
+    overlap = sorted(seen & test_speakers)
+    if overlap and not split.info.get("speaker_overlap_allowed"):
+        raise ProtocolError(f"split {split.name!r} leaks speakers into its test set: {overlap[:10]}")
+    return overlap
+
+
+def sentence_overlap(split: Split, manifests: dict) -> list[str]:
+    """Sentences (texts) heard on both sides of a split within one corpus; reported, not an error."""
+    test = manifests[split.test.domain]
+    if "sentence" not in test:
+        return []
+    seen = set()
+    for part in (split.train, split.finetune, split.support):
+        seen |= set(test["sentence"].iloc[_rows_of(part, split.test.domain)].dropna().astype(str))
+    return sorted(seen & set(test["sentence"].iloc[list(split.test.indices)].dropna().astype(str)))
+
+
+def unlabelled_rows(split: Split, manifests: dict) -> tuple[str, list[int]] | None:
+    """Clips of the fine-tuning speakers (test domain) that are neither labelled nor tested: free
+    unlabelled data for semi-supervised encoders. ``(domain, rows)``, or ``None`` without fine-tuning."""
+    domain = split.test.domain
+    labelled = _rows_of(split.finetune, domain)
+    if not labelled:
+        return None
+    frame = manifests[domain]
+    speakers = set(frame["speaker"].iloc[labelled])
+    excluded = set(labelled) | set(split.test.indices)
+    rows = [int(i) for i in np.flatnonzero(frame["speaker"].isin(speakers).to_numpy()) if i not in excluded]
+    return domain, rows
