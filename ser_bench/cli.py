@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--encoder", default="auto", help="encoder name(s), comma-separated (auto: the loss's "
                        "default encoder, e.g. identity for logreg, else siamese-mlp)")
     run_p.add_argument("--feature", default="is09-64")
-    run_p.add_argument("--seed", default="0", help="seed(s), comma-separated")
+    run_p.add_argument("--seed", help="source-model seed(s), comma-separated (default: the preset's, 0,1,2)")
     run_p.add_argument("--labels", default="anger,happiness,sadness,fear")
     run_p.add_argument("--pretrain-loss", default="auto",
                        help="loss of the source model that fine-tuning starts from (auto: bce_pair before a pair "
@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "loss's default)")
     run_p.add_argument("--decision", default="mean", choices=["sum", "mean"],
                        help="siamese head: mean (default; fair to unequal support classes) or sum (the paper's log-sum)")
-    run_p.add_argument("--normalise", default="train", choices=["train", "corpus", "speaker"])
+    run_p.add_argument("--normalise", default="train",
+                       help="feature z-scores fitted on the train data (default), per corpus or per speaker; "
+                            "comma-separated to compare, e.g. train,speaker")
     run_p.add_argument("--preset", default="paper", choices=sorted(cmd.PRESETS), help="protocol settings preset")
     run_p.add_argument("--protocol-param", action="append", metavar="[PROTOCOL.]KEY=VALUE")
     run_p.add_argument("--loss-param", action="append", metavar="[LOSS.]KEY=VALUE")

@@ -8,10 +8,33 @@ from .cli_support import (executor_params_from_args, parse_params, parse_scoped,
                           registry_from_args, run_context, split_csv, tqdm_progress)
 from .errors import SerBenchError
 
-PRESETS = {
-    "demo": {"fewshot": {"k": [2, 4, 8], "repeats": 3}},
-    "paper": {"fewshot": {"k": [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], "repeats": 10, "frozen": [0, 1, 2]}},
+PRESETS = {  # protocol settings, and the source-model seeds a claim is averaged over
+    "demo": {"protocol_params": {"fewshot": {"k": [2, 4, 8], "repeats": 3}}, "seeds": [0, 1, 2]},
+    "paper": {"protocol_params": {"fewshot": {"k": [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], "repeats": 10,
+                                              "frozen": [0, 1, 2]}}, "seeds": [0, 1, 2]},
 }
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0,1,2"`` -> ``[0, 1, 2]``; anything else is an error naming the value."""
+    try:
+        seeds = [int(s) for s in split_csv(text)]
+    except ValueError:
+        raise SerBenchError(f"--seed takes whole numbers separated by commas (e.g. 0,1,2), not {text!r}") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise SerBenchError(f"--seed takes one or more non-negative whole numbers, not {text!r}")
+    return seeds
+
+
+def parse_normalise(text: str) -> list[str]:
+    """``"train,speaker"`` -> the normalisation modes to cross, each checked."""
+    from .normalise import MODES
+
+    modes = split_csv(text)
+    bad = [m for m in modes if m not in MODES]
+    if not modes or bad:
+        raise SerBenchError(f"--normalise takes {', '.join(MODES)} (comma-separated to compare them), not {text!r}")
+    return modes
 
 
 def cmd_plugins(args) -> int:
@@ -39,7 +62,8 @@ def cmd_run(args) -> int:
     registry = registry_from_args(args)
     protocols = split_csv(args.protocol)
     protocol_params = {}
-    for scope, values in PRESETS[args.preset].items():
+    preset = PRESETS[args.preset]
+    for scope, values in preset["protocol_params"].items():
         protocol_params.setdefault(scope, {}).update(values)
     for scope, values in parse_scoped(args.protocol_param, "--protocol-param",
                                  protocols[0] if len(protocols) == 1 else None).items():
@@ -50,13 +74,16 @@ def cmd_run(args) -> int:
         "loss_params": parse_scoped(args.loss_param, "--loss-param", losses[0] if len(losses) == 1 else None),
         "training": parse_params(args.train_param, "--train-param"),
         "dataset_params": parse_scoped(args.dataset_param, "--dataset-param"),
-        "decision": args.decision, "normalise": args.normalise, "labels": tuple(split_csv(args.labels)),
+        "decision": args.decision, "labels": tuple(split_csv(args.labels)),
         "pretrain_loss": args.pretrain_loss, "head": args.head,
     }
-    grid = Grid(protocols=protocols, losses=losses, targets=split_csv(args.target), sources=split_csv(args.source) or [None],
-                encoders=split_csv(args.encoder), features=split_csv(args.feature), seeds=[int(s) for s in split_csv(args.seed)],
-                base=base)
-    cells = expand(grid, registry)
+    seeds = parse_seeds(args.seed) if args.seed is not None else preset["seeds"]
+    cells = []
+    for mode in parse_normalise(args.normalise):  # normalisation is an axis: --normalise train,speaker
+        grid = Grid(protocols=protocols, losses=losses, targets=split_csv(args.target),
+                    sources=split_csv(args.source) or [None], encoders=split_csv(args.encoder),
+                    features=split_csv(args.feature), seeds=seeds, base={**base, "normalise": mode})
+        cells += expand(grid, registry)
     results_dir = Path(args.results)
     ctx = run_context(args)
     try:
@@ -128,7 +155,9 @@ def cmd_reproduce(args) -> int:
 def cmd_leaderboard(args) -> int:
     from .leaderboard import render
 
-    text = render(Path(args.results), args.format, args.paired)
+    # With -o, figures (the critical-difference diagram) go beside the file, where its links point.
+    figure_dir = Path(args.output).parent if args.output and args.format == "markdown" else None
+    text = render(Path(args.results), args.format, args.paired, figure_dir=figure_dir)
     if args.output:
         Path(args.output).write_text(text)
     else:

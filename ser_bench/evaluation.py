@@ -182,10 +182,10 @@ class _CellRun:
         import torch
 
         cell = self.cell
+        if not self.loss_spec.trains:  # nothing is trained, so nothing to freeze: the head refits the support
+            return model, "none"
         model = copy.deepcopy(model)
         freeze_layers(model, split.frozen_layers)
-        if not self.loss_spec.trains:
-            return model, "none"
         continued = self.stages["loss"] == self.stages["pretrain"]
         if continued:  # the same objective: keep what it learnt on the source (e.g. its classifier)
             loss = copy.deepcopy(pretrained_loss)

@@ -28,7 +28,7 @@ class Grid:
     losses: Sequence[str]
     targets: Sequence[str]
     sources: Sequence[Optional[str]] = (None,)
-    encoders: Sequence[str] = ("siamese-mlp",)
+    encoders: Sequence[str] = ("auto",)  # auto: each loss's default encoder
     features: Sequence[str] = ("is09-64",)
     seeds: Sequence[int] = (0,)
     base: dict = field(default_factory=dict)
@@ -44,7 +44,8 @@ def expand(grid: Grid, registry) -> list[Cell]:
             grid.protocols, grid.losses, grid.targets, grid.sources, grid.encoders, grid.features, grid.seeds):
         spec = registry.get("protocols", protocol)
         for kind, name in (("losses", loss), ("datasets", target), ("encoders", encoder), ("features", feature)):
-            registry.get(kind, name)
+            if not (kind == "encoders" and name == "auto"):  # resolved per loss in resolve()
+                registry.get(kind, name)
         if spec.needs_source:
             if not source:
                 raise SerBenchError(f"protocol {protocol!r} needs a source corpus: pass --source NAME")

@@ -61,7 +61,7 @@ def test_run_and_leaderboard_end_to_end(tmp_path, cache_dir, tiny_corpora):
             "--protocol", "oodt,fewshot", "--protocol-param", "fewshot.k=1,2", "--protocol-param", "fewshot.repeats=2",
             "--train-param", "epochs=2", "--train-param", "finetune_steps=3",
             "--dataset-param", "sim-ravdess.speakers=4", "--dataset-param", "sim-crema.speakers=4",
-            "--executor", "serial", "--results", str(results), "--cache-dir", str(cache_dir)]
+            "--executor", "serial", "--seed", "0", "--results", str(results), "--cache-dir", str(cache_dir)]
     proc = run_cli(*args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "fewshot · ratio_distance" in proc.stdout and "sim-crema → sim-ravdess" in proc.stdout
