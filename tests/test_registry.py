@@ -1,6 +1,7 @@
 """The plugin registry: built-ins, entry points, local folders, duplicates, broken plugins, misses."""
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 
@@ -22,10 +23,10 @@ def ser_bench_losses():
 def test_builtins_cover_every_kind(registry):
     assert {"sim-ravdess", "sim-crema", "sim-enterface", "ravdess", "crema", "enterface"} <= set(registry.names("datasets"))
     assert {"bce_pair", "ratio_distance", "cross_entropy", "contrastive", "triplet", "supcon", "multi_similarity",
-            "pml", "continuous_slope", "log_ratio"} <= set(registry.names("losses"))
+            "pml", "continuous_slope", "log_ratio", "logreg", "linear_svm", "softmax_mlp"} <= set(registry.names("losses"))
     assert registry.names("protocols") == ["fewshot", "idt", "oodt"]
     assert {"is09-64", "is09", "egemaps"} <= set(registry.names("features"))
-    assert "siamese-mlp" in registry.names("encoders")
+    assert {"siamese-mlp", "mlp", "identity"} <= set(registry.names("encoders"))
     assert {"serial", "process"} <= set(registry.names("executors"))
     entry = registry.entry("losses", "ratio_distance")
     assert entry.distribution == "ser-bench" and entry.plugin.endswith("ratio_distance")
@@ -88,3 +89,72 @@ def test_broken_entry_point_warns_and_the_rest_still_loads(tmp_path, monkeypatch
     assert "ratio_distance" in registry.names("losses")
     with pytest.raises(PluginLoadError, match="boom"):
         load_registry(PluginSettings(strict=True))
+
+
+LOCAL_HEAD = '''
+from ser_bench import hookimpl
+from ser_bench.types import HeadSpec
+
+
+def predict(model, x_test, x_support, y_support, n_classes, **_):
+    import torch
+
+    from ser_bench.heads import embed
+
+    return y_support[torch.cdist(embed(model, x_test), embed(model, x_support)).argmin(1)]
+
+
+@hookimpl
+def ser_bench_heads():
+    return [HeadSpec(name="nearest_clip", predict=predict, summary="class of the nearest support clip")]
+'''
+
+
+def test_builtin_heads_are_plugins(registry):
+    assert {"siamese", "prototype", "knn", "linear", "linear_svm"} <= set(registry.names("heads"))
+    assert registry.entry("heads", "linear_svm").plugin == "ser_bench_plugins.heads.linear_svm"
+    assert registry.get("heads", "siamese").needs == "pair" and registry.get("heads", "knn").needs == "embedding"
+
+
+def test_unknown_head_suggests_close_matches(registry):
+    from ser_bench.heads import get_head
+
+    with pytest.raises(UnknownPluginError, match="no head called 'linaer'. Did you mean 'linear'"):
+        get_head(registry, "linaer")
+
+
+def test_a_head_from_a_plugins_folder_works_end_to_end(tmp_path):
+    import torch
+
+    from ser_bench.cells import Cell, resolve
+    from ser_bench.heads import get_head
+    from ser_bench.testing import check_head
+
+    (tmp_path / "nearest_clip.py").write_text(LOCAL_HEAD)
+    registry = load_registry(PluginSettings(plugins_dir=str(tmp_path), entry_points=False))
+    assert registry.entry("heads", "nearest_clip").plugin == "local:nearest_clip"
+    check_head("nearest_clip", registry)
+    model = registry.get("encoders", "identity").build(input_dim=2)
+    support, labels = torch.tensor([[0.0, 0.0], [4.0, 4.0]]), torch.tensor([2, 0])
+    pred = get_head(registry, "nearest_clip")(model, torch.tensor([[3.5, 4.2], [0.1, -0.3]]), support, labels, 3)
+    assert pred.tolist() == [0, 2]
+    cell = resolve(Cell("idt", "logreg", "sim-ravdess", head="nearest_clip"), registry)
+    assert cell.head == "nearest_clip" and not cell.skip_reason
+
+
+def test_list_heads_names_every_head(capsys):
+    from ser_bench.cli import main
+
+    assert main(["list", "heads"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("siamese", "prototype", "knn", "linear", "linear_svm"))
+
+
+def test_heads_and_baselines_import_no_heavy_module():
+    modules = ["ser_bench.heads", "ser_bench.cells", *(f"ser_bench_plugins.heads.{h}" for h in
+               ("siamese", "prototype", "knn", "linear", "linear_svm")), "ser_bench_plugins.encoders.identity",
+               "ser_bench_plugins.losses.logreg", "ser_bench_plugins.losses.linear_svm"]
+    code = (f"import importlib, sys\nfor m in {modules!r}:\n    importlib.import_module(m)\n"
+            "heavy = [m for m in ('torch', 'numpy', 'sklearn') if m in sys.modules]\nassert not heavy, heavy\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
