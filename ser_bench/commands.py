@@ -97,6 +97,14 @@ def cmd_run(args) -> int:
           f"{len(report.failed)} failed", file=sys.stderr)
     for cell in report.skipped:
         print(f"  skipped {cell.cell_id()}: {cell.skip_reason}", file=sys.stderr)
+    for result in report.ran:
+        unbalanced = result["summary"].get("unbalanced_support", {}).get("splits", 0)
+        if unbalanced:
+            print(f"  note: {result['cell_id']}: {unbalanced} of {len(result['splits'])} splits scored against "
+                  f"unequal support classes (support_counts in the result); decision="
+                  f"{result['params']['decision']}" + (" favours the smaller classes there" if
+                                                      result["params"]["decision"] == "sum" else ""),
+                  file=sys.stderr)
     for cell, exc in report.failed:
         print(f"  FAILED {cell.cell_id()}: {exc}", file=sys.stderr)
     if not args.no_leaderboard:
