@@ -1,4 +1,4 @@
-"""``ser-bench new loss|encoder|dataset NAME``: write a working one-file plugin and its test.
+"""``ser-bench new loss|encoder|dataset|head NAME``: write a working one-file plugin and its test.
 
 The generated plugin runs as written (it passes the conformance checks); edit its body to make it yours.
 """
@@ -100,6 +100,30 @@ def ser_bench_datasets():
     return [SPEC]
 '''
 
+HEAD = '''"""{name}: <one line on how a test clip gets its class from the support set>."""
+from ser_bench import hookimpl
+from ser_bench.types import HeadSpec
+
+
+def predict(model, x_test, x_support, y_support, n_classes, k: int = 1, **_):
+    """Majority class of the k nearest support clips by cosine similarity (replace with your head)."""
+    import torch
+    import torch.nn.functional as F
+
+    from ser_bench.heads import embed
+
+    z_s, z_t = F.normalize(embed(model, x_support), dim=1), F.normalize(embed(model, x_test), dim=1)
+    nearest = (z_t @ z_s.T).topk(min(k, len(y_support))).indices
+    votes = torch.zeros(len(z_t), n_classes).scatter_add_(1, y_support[nearest], torch.ones(nearest.shape))
+    return votes.argmax(1)
+
+
+@hookimpl
+def ser_bench_heads():
+    return [HeadSpec(name="{name}", predict=predict, params={{"k": 1}}, needs="embedding",
+                     summary="<what it does>", reference="<paper>")]
+'''
+
 TEST = '''"""Conformance test for the {kind} plugin {name!r} (run with pytest)."""
 from pathlib import Path
 
@@ -117,13 +141,15 @@ def test_{ident}_conforms(tmp_path):
 BODIES = {
     "loss": "    check_loss({name!r}, registry)",
     "encoder": "    check_encoder({name!r}, registry)",
+    "head": "    check_head({name!r}, registry)",
     "dataset": ("    import numpy as np\n    import soundfile as sf\n\n    from ser_bench.context import RunContext\n\n"
                 "    clip = tmp_path / {name!r} / \"speaker1\" / \"anger\" / \"a.wav\"\n"
                 "    clip.parent.mkdir(parents=True)\n"
                 "    sf.write(str(clip), np.zeros(16000, dtype=\"float32\"), 16000)\n"
                 "    check_dataset({name!r}, RunContext(data_dirs=[tmp_path], cache_dir=tmp_path / \"cache\"), registry)"),
 }
-TEMPLATES = {"loss": (LOSS, "check_loss"), "encoder": (ENCODER, "check_encoder"), "dataset": (DATASET, "check_dataset")}
+TEMPLATES = {"loss": (LOSS, "check_loss"), "encoder": (ENCODER, "check_encoder"), "dataset": (DATASET, "check_dataset"),
+             "head": (HEAD, "check_head")}
 
 
 def write_plugin(kind: str, name: str, folder: Path, force: bool = False) -> list[Path]:
