@@ -60,18 +60,3 @@ def incompatibility(head, loss_spec, encoder_spec) -> str | None:
         return f"head {head.name!r} needs {head.needs!r}, which is none of {', '.join(NEEDS)}"
     return None
 
-
-class _LegacyHeads:
-    """Transitional ``HEADS[name]`` for callers written before heads were plugins; remove once
-    ``evaluation.py`` calls :func:`get_head`."""
-
-    def __getitem__(self, name: str):
-        from .manager import load_registry
-
-        return get_head(load_registry(), name)
-
-
-def __getattr__(name: str):
-    if name == "HEADS":
-        return _LegacyHeads()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
