@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--repeats", type=int)
     rp.add_argument("--k", help="numbers of target speakers, e.g. 2,4,8")
     rp.add_argument("--frozen", help="frozen-layer settings, e.g. 0,1,2")
-    rp.add_argument("--seed", type=int)
+    rp.add_argument("--seed", help="source-model seeds, comma-separated, e.g. 0,1,2 (default: the recipe's; "
+                    "feng2020 uses 0,1,2)")
     rp.add_argument("--results", help="output folder (default results/RECIPE/SOURCES__TARGETS)")
     rp.set_defaults(func=cmd.cmd_reproduce)
 

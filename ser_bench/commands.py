@@ -124,9 +124,15 @@ def cmd_reproduce(args) -> int:
     sources = split_csv(args.source) or list(recipe.default_sources)
     targets = split_csv(args.target) or list(recipe.default_targets)
     options = {**recipe.options}
-    for key in ("repeats", "seed"):
-        if getattr(args, key) is not None:
-            options[key] = getattr(args, key)
+    if args.repeats is not None:
+        options["repeats"] = args.repeats
+    if args.seed is not None:
+        seeds = parse_seeds(args.seed)
+        if "seeds" in options or len(seeds) > 1:
+            options.pop("seed", None)
+            options["seeds"] = seeds
+        else:  # a recipe that takes one seed
+            options["seed"] = seeds[0]
     for key in ("k", "frozen"):
         if getattr(args, key):
             options[key] = [int(v) for v in split_csv(getattr(args, key))]

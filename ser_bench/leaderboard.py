@@ -6,114 +6,15 @@ there; results with different label sets are never put in one column.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 
 from .errors import SerBenchError
-from .evaluation import summarise
-from .metrics import mean_ci95
+from .stats import describe_n, estimate
+from .tidy import DASH, SPLIT_AXES, MethodLabeller, natural_key, ok_results, tidy  # noqa: F401 (re-exported)
 
-DASH = "–"
-# Split settings that tidy rows carry as columns of their own; they never label a method's variant.
-SPLIT_AXES = ("k", "frozen")
-
-
-def tidy(results: list[dict]):
-    """One row per split of every successful result: settings, split identity and metrics."""
-    import pandas as pd
-
-    ok = [r for r in results if r.get("status") == "ok"]
-    labeller = MethodLabeller(ok)
-    rows = []
-    for r in ok:
-        p = r["params"]
-        for s in r["splits"]:
-            rows.append({
-                "cell_id": r["cell_id"], "protocol": p["protocol"], "loss": p["loss"],
-                "variant": labeller.variant(p, axes=SPLIT_AXES), "encoder": p["encoder"],
-                "feature": p["feature"], "source": p.get("source") or "", "target": p["target"],
-                "seed": p["seed"], "labels": ",".join(p["labels"]), "decision": p["decision"],
-                "normalise": p["normalise"], "split": s["name"], "hash": s.get("hash"), "k": s["info"].get("k"),
-                "frozen": s["info"].get("frozen"), "repeat": s["info"].get("repeat"),
-                "uar": s["metrics"]["uar"], "accuracy": s["metrics"]["accuracy"],
-                "macro_f1": s["metrics"]["macro_f1"],
-            })
-    return pd.DataFrame(rows)
-
-
-# Settings that split a method into its own row when they differ between results: a top-level key,
-# or a nested dict compared among results that share a protocol and the plugin it belongs to (loss
-# weights are compared between runs of the same loss, not across losses, whose parameters differ by
-# nature, nor between protocols, whose rows are apart anyway).
-_TOP_LEVEL = ("encoder", "feature", "head", "decision", "normalise")
-_NESTED = (  # (params key, compared among results with equal values of, label prefix)
-    ("loss_params", ("protocol", "loss"), ""),
-    ("pretrain_loss_params", ("protocol", "pretrain_loss"), "pretrain "),
-    ("encoder_params", ("protocol", "encoder"), ""),
-    ("training", ("protocol",), ""),
-)
-
-
-def _differing(results: list[dict], values, within) -> dict:
-    """For each group (``within(params)``), the keys of ``values(params)`` that differ between results."""
-    seen: dict = {}
-    for r in results:
-        p = r["params"]
-        seen.setdefault(within(p), []).append(values(p) or {})
-    out = {}
-    for group, dicts in seen.items():
-        keys = sorted({k for d in dicts for k in d})
-        out[group] = tuple(k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in dicts}) > 1)
-    return out
-
-
-class MethodLabeller:
-    """Row labels for a set of results: protocol · loss, plus whatever else differs between them.
-
-    Results whose settings differ (few-shot with 3 and with 10 repeats, ratio_distance with weight 0.1
-    and 1, another learning rate, another pre-training loss) get their own rows, labelled by the
-    settings that differ, rather than being pooled into one mean.
-    """
-
-    def __init__(self, results: list[dict]):
-        self.top = [k for k in _TOP_LEVEL if len({str(r["params"].get(k)) for r in results}) > 1]
-        self.protocol = _differing(results, lambda p: p.get("protocol_params"), lambda p: p["protocol"])
-        self.pretrain = _differing(results, lambda p: {"pretrained with": p.get("pretrain_loss")},
-                                   lambda p: (p["protocol"], p["loss"]))
-        self.nested = [(key, within, prefix,
-                        _differing(results, lambda p, key=key: p.get(key),
-                                   lambda p, within=within: tuple(p.get(k) for k in within)))
-                       for key, within, prefix in _NESTED]
-
-    def _extras(self, p: dict) -> list[str]:
-        extras = [str(p.get(k)) for k in self.top]
-        if self.pretrain.get((p["protocol"], p["loss"])):
-            extras.append(f"pretrained with {p.get('pretrain_loss')}")
-        for key, within, prefix, differing in self.nested:
-            group = tuple(p.get(k) for k in within)
-            extras += [f"{prefix}{k}={_short((p.get(key) or {}).get(k))}" for k in differing.get(group, ())]
-        return extras
-
-    def variant(self, p: dict, axes=()) -> str:
-        """The loss and its differing settings, leaving out protocol settings named in ``axes`` (those a
-        table shows as its own columns, such as few-shot k)."""
-        extras = self._extras(p) + self._protocol_extras(p, axes)
-        return p["loss"] + (f" ({', '.join(extras)})" if extras else "")
-
-    def method(self, p: dict) -> str:
-        """The full row label: protocol · loss (differing settings, differing protocol settings)."""
-        extras = self._extras(p) + self._protocol_extras(p)
-        return f"{p['protocol']} · {p['loss']}" + (f" ({', '.join(extras)})" if extras else "")
-
-    def _protocol_extras(self, p: dict, axes=()) -> list[str]:
-        return [f"{k}={_short(p['protocol_params'].get(k))}" for k in self.protocol.get(p["protocol"], ())
-                if k not in axes]
-
-
-def _short(value) -> str:
-    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+PROTOCOL_ORDER = {"oodt": 0, "fewshot": 1, "idt": 2}
 
 
 def _fmt(mean: float, lo: float, hi: float) -> str:
@@ -124,55 +25,78 @@ def _fmt(mean: float, lo: float, hi: float) -> str:
     return f"{100 * mean:.1f} ± {100 * (hi - lo) / 2:.1f}"
 
 
-def summary_table(results: list[dict]):
-    """Rows: method (protocol · loss); columns: ``source → target``; cells: UAR % mean ± 95 % CI half-width.
-
-    Cells of the same settings and different seeds are pooled (units = seed x repeat, or seed x fold).
-    Protocols without a source (IDT) fill every source column of their target, as in the paper's Table 1.
-    """
-    import pandas as pd
-
-    ok = [r for r in results if r.get("status") == "ok"]
+def _check_comparable(ok: list[dict]) -> None:
     if not ok:
         raise SerBenchError("no successful result files found; run `ser-bench run ...` first")
     label_sets = {tuple(r["params"]["labels"]) for r in ok}
     if len(label_sets) > 1:
         raise SerBenchError(f"results use different label sets {sorted(label_sets)}; a leaderboard column "
                             "must compare like with like: put them in separate folders")
+
+
+def summary_table(results: list[dict]):
+    """Rows: method (protocol · loss); columns: ``source → target``, then ``n``; cells: UAR % mean ± 95 % CI
+    half-width over the unit that a claim about that cell generalises over (:mod:`ser_bench.stats`):
+    held-out speakers for IDT, source seeds for OODT, and for few-shot source seeds (two or more) or else
+    the episode draws of the one source model. The ``n`` column states n and the unit.
+
+    Protocols without a source (IDT) fill every source column of their target, as in the paper's Table 1.
+    Rows keep the protocol order oodt, fewshot, idt; within a protocol the best mean over its cells comes
+    first, and a row missing a cell that another row of its protocol has ranks below every complete row.
+    """
+    import pandas as pd
+
+    ok = ok_results(results)
+    _check_comparable(ok)
     labeller = MethodLabeller(ok)
-    groups: dict = {}
-    for r in ok:
-        p = r["params"]
-        groups.setdefault((labeller.method(p), p.get("source") or "", p["target"]), []).append(r)
-    pairs = sorted({(s, t) for (_, s, t) in groups if s})
-    pairs += sorted({("", t) for (_, _, t) in groups} - {("", t) for (_, t) in pairs})
-    methods = sorted({m for (m, _, _) in groups}, key=_method_order)
-    table = pd.DataFrame(DASH, index=methods, columns=[_column(s, t) for s, t in pairs])
-    for (method, source, target), cells in groups.items():
-        splits = [dict(s, info={**s["info"], "repeat": (c["params"]["seed"], s["info"].get("repeat", s["name"]))})
-                  for c in cells for s in c["splits"]]
-        summary = summarise(splits)
-        text = _fmt(summary["uar"], *summary["uar_ci95"])
+    frame = tidy(ok)
+    frame["method"] = [labeller.method(r["params"]) for r in ok for _ in r["splits"]]
+    cells = {(m, s, t): estimate(rows) for (m, s, t), rows in frame.groupby(["method", "source", "target"])}
+    pairs = sorted({(s, t) for (_, s, t) in cells if s})
+    pairs += sorted({("", t) for (_, _, t) in cells} - {("", t) for (_, t) in pairs})
+    columns = [_column(s, t) for s, t in pairs]
+    methods = sorted({m for (m, _, _) in cells})
+    table = pd.DataFrame(DASH, index=methods, columns=columns)
+    means = pd.DataFrame(np.nan, index=methods, columns=columns)
+    units: dict = {}
+    for (method, source, target), est in cells.items():
         for s, t in pairs:
             if t == target and (s == source or not source):
-                table.loc[method, _column(s, t)] = text
+                table.loc[method, _column(s, t)] = _fmt(est.mean, est.lo, est.hi)
+                means.loc[method, _column(s, t)] = est.mean
+                units.setdefault(method, {})[_column(s, t)] = (est.n, est.unit)
+    order = _score_order(means)
+    table = table.loc[order]
+    table["n"] = [_describe_units([units[m][c] for c in columns if c in units[m]]) for m in order]
     table.index.name = "method"
     return table
 
 
+def _score_order(means) -> list[str]:
+    """Protocol order; within a protocol, complete rows first, then by mean over cells, best first."""
+    def key(method):
+        protocol = method.split(" · ")[0]
+        filled = means.loc[[m for m in means.index if m.split(" · ")[0] == protocol]].notna().any()
+        row = means.loc[method]
+        missing = int((filled & row.isna()).sum())
+        return (PROTOCOL_ORDER.get(protocol, 1), missing, -float(row.mean()), natural_key(method))
+    return sorted(means.index, key=key)
+
+
+def _describe_units(found: list[tuple[int, str]]) -> str:
+    """``n = 3 source seeds``; ``n = 24, 12 held-out speakers`` when columns differ in n."""
+    if not found:
+        return DASH
+    units = list(dict.fromkeys(u for _, u in found))
+    if len(units) == 1:
+        counts = list(dict.fromkeys(n for n, _ in found))
+        return describe_n(counts[0], units[0]) if len(counts) == 1 else \
+            f"n = {', '.join(map(str, counts))} {units[0]}"
+    return "; ".join(dict.fromkeys(describe_n(n, u) for n, u in found))
+
+
 def _column(source: str, target: str) -> str:
     return f"{source} → {target}" if source else f"{DASH} → {target}"
-
-
-def natural_key(text: str) -> list:
-    """Sort key that orders numbers by value: weight=3 before weight=10."""
-    parts = re.split(r"(\d+(?:\.\d+)?)", text)
-    return [float(part) if i % 2 else part for i, part in enumerate(parts)]
-
-
-def _method_order(method: str):
-    order = {"oodt": 0, "fewshot": 1, "idt": 2}
-    return (order.get(method.split(" · ")[0], 1), natural_key(method))
 
 
 def fewshot_by_k(results: list[dict]):
@@ -199,7 +123,7 @@ def fewshot_by_k_markdown(results: list[dict]) -> str:
 
 def settings_header(results: list[dict]) -> list[str]:
     """Bullet lines stating the settings every number depends on."""
-    ok = [r for r in results if r.get("status") == "ok"]
+    ok = ok_results(results)
     lines = []
     protocols: dict = {}
     for r in ok:
@@ -208,9 +132,16 @@ def settings_header(results: list[dict]) -> list[str]:
     for name, settings in sorted(protocols.items()):
         lines.append(f"- protocol `{name}`: " + "; ".join(f"`{s}`" for s in sorted(settings)))
     for key in ("labels", "feature", "encoder", "pretrain_loss", "head", "decision", "normalise"):
-        values = sorted({json.dumps(r["params"].get(key)) if isinstance(r["params"].get(key), (list, dict))
-                         else str(r["params"].get(key, "siamese" if key == "head" else "")) for r in ok})
-        lines.append(f"- {key}: {', '.join(values)}")
+        by_value: dict = {}
+        for r in ok:
+            value = r["params"].get(key, "siamese" if key == "head" else "")
+            text = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+            by_value.setdefault(text, set()).add(r["params"]["loss"])
+        if len(by_value) == 1:
+            lines.append(f"- {key}: {next(iter(by_value))}")
+        else:  # which loss used which, since a loss's own default does not label its rows
+            lines.append(f"- {key}: " + "; ".join(f"{v} ({', '.join(sorted(losses))})"
+                                                 for v, losses in sorted(by_value.items())))
     loss_params = sorted({f'{r["params"]["loss"]} {json.dumps(r["params"].get("loss_params") or {}, sort_keys=True)}'
                           for r in ok})
     lines.append(f"- loss parameters: {'; '.join(loss_params)}")
@@ -222,34 +153,68 @@ def settings_header(results: list[dict]) -> list[str]:
     return lines
 
 
-def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paired: str | None = None) -> str:
-    """The full markdown leaderboard: settings, the summary table and the few-shot breakdown by k.
+INTRO = ("UAR in % (unweighted average recall): mean ± half-width of the 95 % t-interval over the unit in the "
+         "*n* column, the unit a claim about the cell generalises over: held-out speakers (IDT, seeds averaged "
+         "within a speaker), source-model seeds (OODT; few-shot with two or more seeds, a seed's value being "
+         "the mean over its episodes) or, for few-shot with one seed, the episode draws of that one source "
+         "model, an interval that does not generalise over source models. One unit: no interval. "
+         f"{DASH} = no result for that cell. Within a protocol, rows are sorted by mean UAR over their cells, "
+         "best first; a row missing a cell ranks below the complete rows.")
+
+
+def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paired: str | None = None,
+                figure_dir: Path | None = None) -> str:
+    """The full markdown leaderboard: settings, the summary table, the few-shot breakdown by k, and the
+    average ranks across settings (when there are two or more blocks and methods to rank).
 
     With ``paired`` (a method name as it appears in the few-shot table, e.g. ``bce_pair``), every other
-    few-shot method is also compared with it on identical episodes (Wilcoxon signed-rank test).
+    few-shot method is also compared with it on identical episodes over the right unit, Holm-corrected
+    over the comparisons shown (:func:`ser_bench.stats.paired_against`). With ``figure_dir`` the
+    critical-difference diagram is written there as ``ranks.png``/``ranks.svg`` and linked.
     """
+    from .sections import paired_markdown
+
     table = summary_table(results)
-    parts = [f"# {title}", "",
-             "UAR in % (unweighted average recall), mean ± half-width of the 95 % t-interval over repeats "
-             "(few-shot) or held-out speakers (IDT); a single figure has no interval; "
-             f"{DASH} = no result for that cell.", "", *settings_header(results), "",
-             table.to_markdown(), ""]
+    parts = [f"# {title}", "", INTRO, "", *settings_header(results), "", table.to_markdown(), ""]
     by_k = fewshot_by_k_markdown(results)
     if by_k:
-        parts += ["## Few-shot UAR % by number of target speakers k", "", by_k, ""]
+        parts += ["## Few-shot UAR % by number of target speakers k",
+                  "", "Means over every episode and seed of each setting (no interval).", "", by_k, ""]
     if paired:
-        from .analysis import paired_against, paired_markdown
+        from .stats import paired_against
+        from .tidy import fewshot_table
 
-        rows = paired_against(results, paired)
+        rows = paired_against(fewshot_table(results), paired)
         parts += [f"## Against {paired}, paired on identical episodes", "",
                   *(paired_markdown(rows) if rows else ["No other method shares episodes with it."]), ""]
+    parts += rank_section(results, figure_dir)
     return "\n".join(parts)
 
 
-def render(folder: Path, fmt: str = "markdown", paired: str | None = None) -> str:
+def rank_section(results: list[dict], figure_dir: Path | None = None) -> list[str]:
+    """Markdown lines of the average-rank section (Demšar 2006), [] when there is nothing to rank; with
+    ``figure_dir``, the critical-difference diagram is written there and linked."""
+    from .ranks import block_scores, rank_analysis
+    from .sections import ranks_markdown
+
+    frame = tidy(results)
+    analysis = rank_analysis(block_scores(frame)) if not frame.empty else None
+    if analysis is None:
+        return []
+    figure = None
+    if figure_dir is not None:
+        from .figures import plot_critical_difference
+
+        plot_critical_difference(analysis.average_ranks, analysis.critical_difference, Path(figure_dir) / "ranks",
+                                 f"Average ranks over {analysis.n_blocks} settings (1 = best)")
+        figure = "ranks.png"
+    return ["## Average ranks across settings (Demšar 2006)", "", *ranks_markdown(analysis, figure)]
+
+
+def render(folder: Path, fmt: str = "markdown", paired: str | None = None, figure_dir: Path | None = None) -> str:
     """The leaderboard of ``folder`` as ``markdown``, ``csv`` (summary table) or ``json`` (tidy rows).
 
-    ``paired`` (markdown only) adds paired comparisons against that method; see :func:`to_markdown`.
+    ``paired`` and ``figure_dir`` (markdown only): see :func:`to_markdown`.
     """
     from .results import load_results
 
@@ -259,7 +224,7 @@ def render(folder: Path, fmt: str = "markdown", paired: str | None = None) -> st
     if paired and fmt != "markdown":
         raise SerBenchError("--paired adds a section to the markdown leaderboard; drop --format or --paired")
     if fmt == "markdown":
-        return to_markdown(results, paired=paired)
+        return to_markdown(results, paired=paired, figure_dir=figure_dir)
     if fmt == "csv":
         return summary_table(results).to_csv()
     if fmt == "json":
@@ -267,4 +232,5 @@ def render(folder: Path, fmt: str = "markdown", paired: str | None = None) -> st
     raise SerBenchError(f"unknown format {fmt!r}: use markdown, csv or json")
 
 
-__all__ = ["tidy", "summary_table", "fewshot_by_k", "fewshot_by_k_markdown", "to_markdown", "render", "mean_ci95"]
+__all__ = ["tidy", "summary_table", "fewshot_by_k", "fewshot_by_k_markdown", "settings_header", "to_markdown",
+           "rank_section", "render"]

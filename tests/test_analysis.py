@@ -1,41 +1,36 @@
-"""Paired comparisons and the trained-model cache."""
+"""Few-shot curves over the right unit, the module boundaries of the statistics, and the model cache."""
 from __future__ import annotations
 
-import numpy as np
+import ast
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import torch
-from scipy.stats import wilcoxon
 
-from ser_bench.analysis import paired_comparison, rank_biserial
+from ser_bench.analysis import curves
 from ser_bench.model_cache import DiskModelCache
 
 
-def episodes(loss, uars, hashes=None):
-    return pd.DataFrame({"pair": "a → b", "loss": loss, "seed": 0, "k": 2, "repeat": range(len(uars)), "frozen": 0,
-                         "uar": uars, "hash": hashes or [f"h{i}" for i in range(len(uars))]})
+def test_curves_have_source_seeds_as_their_unit_when_there_are_several():
+    rows = [{"pair": "a → b", "loss": "bce_pair", "seed": seed, "k": 2, "repeat": r, "frozen": 0,
+             "uar": 0.4 + 0.1 * seed + 0.01 * r} for seed in (0, 1, 2) for r in range(5)]
+    (curve,) = curves(pd.DataFrame(rows)).to_dict("records")
+    assert (curve["n"], curve["unit"]) == (3, "source seeds") and curve["uar"] == pytest.approx(0.52)
+    # seed means 0.42, 0.52, 0.62: half-width t(0.975, 2) * 0.1 / sqrt 3
+    assert (curve["hi"] - curve["lo"]) / 2 == pytest.approx(4.3027 * 0.1 / 3 ** 0.5, rel=1e-4)
+    (one,) = curves(pd.DataFrame([r for r in rows if r["seed"] == 0])).to_dict("records")
+    assert (one["n"], one["unit"]) == (5, "episode draws of one source model")
 
 
-def test_paired_wilcoxon_on_a_constructed_example():
-    base = [0.50, 0.52, 0.48, 0.55, 0.60, 0.40, 0.45, 0.50]
-    diffs = [0.05, 0.03, 0.04, -0.01, 0.06, 0.02, 0.07, 0.08]
-    frame = pd.concat([episodes("bce_pair", base), episodes("ratio_distance", list(np.add(base, diffs)))])
-    (result,) = paired_comparison(frame, "bce_pair", "ratio_distance")
-    assert result["units"] == 8 and result["treatment_better"] == 7 and result["baseline_better"] == 1
-    assert result["mean_difference"] == pytest.approx(np.mean(diffs))
-    assert result["p_value"] == pytest.approx(wilcoxon(diffs).pvalue)
-    # ranks of |d|: 0.01 -> 1 (negative), the rest 2..8 positive: r = (35 - 1) / 36
-    assert result["rank_biserial"] == pytest.approx(34 / 36)
-
-
-def test_unpaired_episodes_are_refused():
-    frame = pd.concat([episodes("bce_pair", [0.5, 0.6]), episodes("ratio_distance", [0.5, 0.7], ["h0", "other"])])
-    with pytest.raises(ValueError, match="not paired"):
-        paired_comparison(frame, "bce_pair", "ratio_distance")
-
-
-def test_rank_biserial_extremes():
-    assert rank_biserial([0.1, 0.2, 0.3]) == 1.0 and rank_biserial([-0.1, -0.2]) == -1.0 and rank_biserial([0, 0]) == 0.0
+def test_leaderboard_and_analysis_do_not_import_evaluation_or_each_other():
+    root = Path(__file__).resolve().parents[1] / "ser_bench"
+    forbidden = {"leaderboard": {"evaluation", "analysis"}, "analysis": {"evaluation", "leaderboard"},
+                 "stats": {"evaluation", "leaderboard", "analysis"}, "ranks": {"evaluation", "leaderboard", "analysis"}}
+    for module, names in forbidden.items():
+        tree = ast.parse((root / f"{module}.py").read_text())
+        imported = {(node.module or "").split(".")[-1] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not imported & names, (module, imported & names)
 
 
 def test_model_cache_trains_once_and_retrains_a_corrupt_entry(tmp_path):

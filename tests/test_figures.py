@@ -16,3 +16,16 @@ def test_redrawing_a_figure_changes_no_byte(tmp_path):
     for a, b in zip(first, second):
         assert a.read_bytes() == b.read_bytes(), a.name
     assert b"ratio_distance, 1 frozen" in first[1].read_bytes()
+
+
+def test_critical_difference_diagram_is_byte_reproducible(tmp_path):
+    from ser_bench.figures import plot_critical_difference
+
+    ranks = pd.Series([1.4, 2.1, 2.9, 3.6], index=["logreg (normalise=speaker)", "softmax_mlp", "bce_pair", "ratio_distance"])
+    first = plot_critical_difference(ranks, 1.25, tmp_path / "one" / "ranks", "Average ranks")
+    second = plot_critical_difference(ranks, 1.25, tmp_path / "two" / "ranks", "Average ranks")
+    assert [p.name for p in first] == ["ranks.png", "ranks.svg"]
+    for a, b in zip(first, second):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    svg = first[1].read_bytes()
+    assert b"CD = 1.25" in svg and b"logreg (normalise=speaker) (1.40)" in svg

@@ -30,10 +30,13 @@ def test_table_layout_interval_and_missing_cells():
         result("idt", "bce_pair", None, "sim-ravdess", [0.8, 0.7]),
     ]
     table = summary_table(results)
-    assert list(table.columns) == ["sim-crema → sim-ravdess", "sim-enterface → sim-ravdess"]
+    assert list(table.columns) == ["sim-crema → sim-ravdess", "sim-enterface → sim-ravdess", "n"]
     assert table.loc["oodt · bce_pair", "sim-crema → sim-ravdess"] == "40.0"
-    # mean 60, sd 10, t(0.975, 2) = 4.303 -> half-width 24.8
+    assert table.loc["oodt · bce_pair", "n"] == "n = 1 source seed"
+    # one seed: the unit is the episode draw; mean 60, sd 10, t(0.975, 2) = 4.303 -> half-width 24.8
     assert table.loc["fewshot · bce_pair", "sim-crema → sim-ravdess"] == "60.0 ± 24.8"
+    assert table.loc["fewshot · bce_pair", "n"] == "n = 3 episode draws of one source model"
+    assert table.loc["idt · bce_pair", "n"] == "n = 2 held-out speakers"
     assert table.loc["fewshot · bce_pair", "sim-enterface → sim-ravdess"] == "–"
     assert table.loc["oodt · bce_pair", "sim-enterface → sim-ravdess"] == "–"
     assert table.loc["idt · bce_pair", "sim-enterface → sim-ravdess"] == table.loc["idt · bce_pair", "sim-crema → sim-ravdess"]
@@ -42,11 +45,13 @@ def test_table_layout_interval_and_missing_cells():
     assert "| method" in markdown and "protocol `fewshot`" in markdown and "by number of target speakers" in markdown
 
 
-def test_seeds_are_pooled_not_averaged_away():
+def test_fewshot_with_several_seeds_has_source_seeds_as_its_unit():
+    # seed means 0.55 and 0.75: n = 2, half-width t(0.975, 1) * 0.1414 / sqrt(2) = 127.1 points, not the
+    # 12.3 of four episodes pooled as if independent
     results = [result("fewshot", "bce_pair", "a", "b", [0.5, 0.6], seed=0),
                result("fewshot", "bce_pair", "a", "b", [0.7, 0.8], seed=1)]
     table = summary_table(results)
-    assert table.iloc[0, 0].startswith("65.0 ± ")
+    assert table.iloc[0, 0] == "65.0 ± 127.1" and table.loc["fewshot · bce_pair", "n"] == "n = 2 source seeds"
 
 
 def test_different_label_sets_are_refused():
@@ -58,7 +63,7 @@ def test_different_label_sets_are_refused():
 def test_a_target_with_only_source_free_results_still_gets_a_column():
     results = [result("fewshot", "bce_pair", "a", "b", [0.5, 0.6]), result("idt", "bce_pair", None, "c", [0.4, 0.5])]
     table = summary_table(results)
-    assert list(table.columns) == ["a → b", "– → c"]
+    assert list(table.columns) == ["a → b", "– → c", "n"]
     assert table.loc["idt · bce_pair", "– → c"].startswith("45.0") and table.loc["idt · bce_pair", "a → b"] == "–"
 
 
@@ -66,8 +71,8 @@ def test_different_protocol_settings_get_their_own_rows():
     results = [result("fewshot", "bce_pair", "a", "b", [0.5, 0.6], protocol_params={"k": [2], "repeats": 2}),
                result("fewshot", "bce_pair", "a", "b", [0.7, 0.8], protocol_params={"k": [4], "repeats": 2}, seed=1)]
     table = summary_table(results)
-    assert list(table.index) == ["fewshot · bce_pair (k=2)", "fewshot · bce_pair (k=4)"]
-    assert table.iloc[0, 0].startswith("55.0") and table.iloc[1, 0].startswith("75.0")
+    assert list(table.index) == ["fewshot · bce_pair (k=4)", "fewshot · bce_pair (k=2)"]  # best first
+    assert table.iloc[0, 0].startswith("75.0") and table.iloc[1, 0].startswith("55.0")
 
 
 def test_loss_parameter_sweeps_are_not_pooled():
@@ -83,10 +88,11 @@ def test_loss_parameter_sweeps_are_not_pooled():
                # nor does a sweep under another protocol
                result("oodt", "ratio_distance", "a", "b", [0.3], loss_params={"weight": 1.0, "delta": 0.1})]
     table = summary_table(results)
-    # numbers in labels sort by value, in both tables
-    assert list(table.index) == ["oodt · ratio_distance", "fewshot · bce_pair", "fewshot · ratio_distance (weight=0.1)",
-                                 "fewshot · ratio_distance (weight=3)", "fewshot · ratio_distance (weight=10)"]
-    assert table.iloc[2, 0].startswith("55.0") and table.iloc[4, 0].startswith("75.0")
+    # sorted by score within a protocol in the summary; numbers in labels sort by value in the by-k table
+    assert list(table.index) == ["oodt · ratio_distance", "fewshot · ratio_distance (weight=10)",
+                                 "fewshot · ratio_distance (weight=3)", "fewshot · ratio_distance (weight=0.1)",
+                                 "fewshot · bce_pair"]
+    assert table.iloc[1, 0].startswith("75.0") and table.iloc[3, 0].startswith("55.0")
     markdown = to_markdown(results)
     assert re.search(r"\| ratio_distance \(weight=0\.1\) +\| +0 \| +55 \|", markdown)
     by_k = markdown[markdown.index("## Few-shot"):]
@@ -100,9 +106,9 @@ def test_training_settings_and_pretraining_losses_split_rows():
                result("fewshot", "ratio_distance", "a", "b", [0.3, 0.4], training={"epochs": 1, "lr": 0.001},
                       pretrain_loss="ratio_distance")]
     assert list(summary_table(results).index) == [
-        "fewshot · ratio_distance (pretrained with bce_pair, lr=0.001)",
-        "fewshot · ratio_distance (pretrained with bce_pair, lr=0.01)",
-        "fewshot · ratio_distance (pretrained with ratio_distance, lr=0.001)"]
+        "fewshot · ratio_distance (pretrained with bce_pair, lr=0.001)",  # 75
+        "fewshot · ratio_distance (pretrained with bce_pair, lr=0.01)",  # 55
+        "fewshot · ratio_distance (pretrained with ratio_distance, lr=0.001)"]  # 35
 
 
 def test_paired_section_compares_every_method_with_the_baseline_on_shared_episodes(tmp_path):
@@ -118,12 +124,15 @@ def test_paired_section_compares_every_method_with_the_baseline_on_shared_episod
                episodes("ratio_distance", [u - 0.02 for u in base], loss_params={"weight": 10})]
     markdown = to_markdown(results, paired="bce_pair")
     section = markdown[markdown.index("## Against bce_pair"):]
-    rows = [line for line in section.splitlines() if line.startswith("| a → b")]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| a → b")]
     assert len(rows) == 2
-    assert "ratio_distance (weight=1) | 6 | +3.0 |" in rows[0] and "| 6 / 0 / 0 |" in rows[0]
-    assert "ratio_distance (weight=10) | 6 | -2.0 |" in rows[1] and "| 0 / 6 / 0 |" in rows[1]
-    # p of an exact two-sided signed-rank test with all 6 differences one way: 2 / 2**6
-    assert rows[0].split("|")[9].strip() == "0.0312"
+    unit = "episode draws of one source model"
+    assert rows[0][1:6] == ["bce_pair", "ratio_distance (weight=1)", "6", unit, "+3.0"] and rows[0][9] == "6 / 0 / 0"
+    assert rows[1][1:6] == ["bce_pair", "ratio_distance (weight=10)", "6", unit, "-2.0"] and rows[1][9] == "0 / 6 / 0"
+    # p of an exact two-sided signed-rank test with all 6 differences one way: 2 / 2**6 = 0.031; Holm over
+    # the two comparisons shown doubles it, so neither is marked significant
+    for row in rows:
+        assert row[11:14] == ["0.0312", "0.0625", "no |"]
     with pytest.raises(SerBenchError, match="no few-shot results for 'bce'.*bce_pair"):
         to_markdown(results, paired="bce")
 
@@ -137,3 +146,76 @@ def test_by_k_table_shows_a_dash_where_a_setting_has_no_result():
     assert "nan" not in by_k
     assert re.search(r"\| bce_pair +\| +0 \| +55 +\| +– +\|", by_k)
     assert re.search(r"\| ratio_distance +\| +0 \| +– +\| +75 +\|", by_k)
+
+
+def test_idt_unit_is_the_held_out_speaker_with_seeds_averaged_within_it():
+    # folds s0, s1 under two seeds: speaker means 0.7 and 0.5 -> n = 2, half-width t(0.975, 1) * 0.1414 / sqrt 2
+    results = [result("idt", "bce_pair", None, "b", [0.8, 0.6], seed=0), result("idt", "bce_pair", None, "b", [0.6, 0.4], seed=1)]
+    table = summary_table(results)
+    assert table.iloc[0, 0] == "60.0 ± 127.1" and table.loc["idt · bce_pair", "n"] == "n = 2 held-out speakers"
+
+
+def test_oodt_unit_is_the_source_seed():
+    three = [result("oodt", "bce_pair", "a", "b", [u], seed=s) for s, u in enumerate([0.4, 0.5, 0.6])]
+    table = summary_table(three)
+    assert table.iloc[0, 0] == "50.0 ± 24.8" and table.iloc[0, 1] == "n = 3 source seeds"
+
+
+def test_fewshot_seed_value_averages_frozen_settings_within_a_draw_and_draws_within_a_seed():
+    def seed_result(seed, uars):  # uars[(k, repeat, frozen)]
+        r = result("fewshot", "bce_pair", "a", "b", [], seed=seed)
+        r["splits"] = [{"name": f"k{k}-r{rep}-f{f}", "info": {"k": k, "repeat": rep, "frozen": f},
+                        "metrics": {"uar": u, "accuracy": u, "macro_f1": u}} for (k, rep, f), u in uars.items()]
+        return r
+
+    one = seed_result(0, {(2, 0, 0): 0.4, (2, 0, 1): 0.6, (4, 0, 0): 0.7, (2, 1, 0): 0.3, (2, 1, 1): 0.5})
+    # one seed: the unit is the draw (k, repeat), frozen settings averaged within it: 0.5, 0.7, 0.4
+    table = summary_table([one])
+    assert table.iloc[0, 0].startswith("53.3 ± ") and table.iloc[0, 1] == "n = 3 episode draws of one source model"
+    # three seeds: each seed's mean over its draws (0.5333, 0.6333, 0.4333) is one unit
+    seeds = [one, seed_result(1, {(2, 0, 0): 0.5, (2, 0, 1): 0.7, (4, 0, 0): 0.8, (2, 1, 0): 0.4, (2, 1, 1): 0.6}),
+             seed_result(2, {(2, 0, 0): 0.3, (2, 0, 1): 0.5, (4, 0, 0): 0.6, (2, 1, 0): 0.2, (2, 1, 1): 0.4})]
+    table = summary_table(seeds)
+    # seed means 53.3, 63.3, 43.3: sd 10, half-width 4.303 * 10 / sqrt 3 = 24.8
+    assert table.iloc[0, 0] == "53.3 ± 24.8" and table.iloc[0, 1] == "n = 3 source seeds"
+
+
+def test_rows_are_sorted_by_score_within_a_protocol_and_a_missing_cell_never_helps():
+    results = [result("oodt", "weak", "a", "b", [0.2]), result("oodt", "weak", "c", "b", [0.2]),
+               result("oodt", "strong", "a", "b", [0.6]), result("oodt", "strong", "c", "b", [0.5]),
+               result("oodt", "lucky", "a", "b", [0.9]),  # no result for c -> b: ranks below complete rows
+               result("fewshot", "bce_pair", "a", "b", [0.1, 0.2]), result("idt", "bce_pair", None, "b", [0.95, 0.9])]
+    table = summary_table(results)
+    assert list(table.index) == ["oodt · strong", "oodt · weak", "oodt · lucky", "fewshot · bce_pair", "idt · bce_pair"]
+
+
+def test_markdown_states_units_and_ranks_methods_across_settings(tmp_path):
+    from ser_bench.cli import main
+
+    results = []
+    for source in ("a", "c"):
+        results += [result("oodt", "bce_pair", source, "b", [0.40]), result("oodt", "logreg", source, "b", [0.55]),
+                    result("oodt", "ratio_distance", source, "b", [0.45])]
+    results += [result("idt", loss, None, "b", [u, u]) for loss, u in
+                (("bce_pair", 0.6), ("logreg", 0.7), ("ratio_distance", 0.5))]
+    results.append(result("fewshot", "bce_pair", "a", "b", [0.5, 0.6]))  # a block with one method: left out
+    markdown = to_markdown(results)
+    assert "n = 1 source seed" in markdown and "n = 2 held-out speakers" in markdown
+    section = markdown[markdown.index("## Average ranks"):]
+    # ranks (logreg, bce_pair, ratio_distance): oodt a, oodt c (1, 3, 2), idt (1, 2, 3); no ties, so
+    # chi² = 12 N / (k (k + 1)) * sum(R²) - 3 N (k + 1) = 3 * (1 + 64/9 + 49/9) - 36 = 4.67
+    assert "(3 blocks)" in section and "Friedman chi² = 4.67" in section
+    assert "| logreg | 1.00 | 3 |" in section and "| bce_pair | 2.67 | 3 |" in section
+    assert section.index("| ratio_distance | 2.33 |") < section.index("| bce_pair | 2.67 |")
+    assert "fewshot a → b, k=2" in section and "ranks.png" not in section
+    for r in results:
+        path = tmp_path / "results" / f"{r['cell_id']}.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(__import__("json").dumps(r))
+    board = tmp_path / "out" / "LEADERBOARD.md"
+    board.parent.mkdir()
+    assert main(["leaderboard", str(tmp_path / "results"), "-o", str(board)]) == 0
+    assert "![Critical-difference diagram" in board.read_text() and "(ranks.png)" in board.read_text()
+    assert (tmp_path / "out" / "ranks.png").exists() and (tmp_path / "out" / "ranks.svg").exists()
+    single = to_markdown([result("oodt", "bce_pair", "a", "b", [0.4]), result("oodt", "logreg", "a", "b", [0.5])])
+    assert "## Average ranks" not in single  # one block: nothing to rank across

@@ -1,0 +1,150 @@
+"""Result files -> one tidy row per split, and the row labels ("methods") every table shares.
+
+Leaderboards, statistics and recipes all start from :func:`tidy`; nothing here computes a statistic.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+DASH = "–"
+# Split settings that tidy rows carry as columns of their own; they never label a method's variant.
+SPLIT_AXES = ("k", "frozen")
+
+
+def ok_results(results: list[dict]) -> list[dict]:
+    """The results whose cell finished."""
+    return [r for r in results if r.get("status") == "ok"]
+
+
+def pair_name(source, target) -> str:
+    """``source → target``; a protocol without a source (IDT) shows a dash for it."""
+    return f"{source or DASH} → {target}"
+
+
+def tidy(results: list[dict]):
+    """One row per split of every successful result: settings, split identity and metrics.
+
+    ``episode_hash`` identifies the target draw and test set of an episode (equal for two methods that
+    differ only in what else they fine-tune on); it is empty for results written before it existed.
+    """
+    import pandas as pd
+
+    ok = ok_results(results)
+    labeller = MethodLabeller(ok)
+    rows = []
+    for r in ok:
+        p = r["params"]
+        variant = labeller.variant(p, axes=SPLIT_AXES)
+        for s in r["splits"]:
+            info = s.get("info", {})
+            rows.append({
+                "cell_id": r["cell_id"], "protocol": p["protocol"], "loss": p["loss"], "variant": variant,
+                "encoder": p["encoder"], "feature": p["feature"], "source": p.get("source") or "",
+                "target": p["target"], "pair": pair_name(p.get("source"), p["target"]), "seed": p["seed"],
+                "labels": ",".join(p["labels"]), "decision": p["decision"], "normalise": p["normalise"],
+                "split": s["name"], "hash": s.get("hash"), "episode_hash": s.get("episode_hash"),
+                "k": info.get("k"), "frozen": info.get("frozen"), "repeat": info.get("repeat"),
+                "uar": s["metrics"]["uar"], "accuracy": s["metrics"]["accuracy"],
+                "macro_f1": s["metrics"]["macro_f1"],
+            })
+    return pd.DataFrame(rows)
+
+
+def fewshot_table(results: list[dict]):
+    """Tidy few-shot rows (one per episode), ``k`` and ``frozen`` as integers."""
+    frame = tidy(results)
+    if frame.empty:
+        return frame
+    frame = frame[frame["protocol"] == "fewshot"].copy()
+    frame["k"] = frame["k"].astype(int)
+    frame["frozen"] = frame["frozen"].astype(int)
+    return frame
+
+
+# Settings that split a method into its own row when they differ between results: a top-level key
+# (compared among results of the same loss, so that a loss's own default encoder or head does not label
+# every row, and a method keeps one name across protocols), or a nested dict compared among results that
+# share a protocol and the plugin it belongs to (loss weights are compared between runs of the same
+# loss, not across losses, whose parameters differ by nature, nor between protocols, whose rows are
+# apart anyway).
+_TOP_LEVEL = ("encoder", "feature", "head", "decision", "normalise")
+_NESTED = (  # (params key, compared among results with equal values of, label prefix)
+    ("loss_params", ("protocol", "loss"), ""),
+    ("pretrain_loss_params", ("protocol", "pretrain_loss"), "pretrain "),
+    ("encoder_params", ("protocol", "encoder"), ""),
+    ("training", ("protocol",), ""),
+)
+
+
+def _differing(results: list[dict], values, within) -> dict:
+    """For each group (``within(params)``), the keys of ``values(params)`` that differ between results."""
+    seen: dict = {}
+    for r in results:
+        p = r["params"]
+        seen.setdefault(within(p), []).append(values(p) or {})
+    out = {}
+    for group, dicts in seen.items():
+        keys = sorted({k for d in dicts for k in d})
+        out[group] = tuple(k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in dicts}) > 1)
+    return out
+
+
+def _off(value) -> bool:
+    """A protocol setting that is switched off (0, false, none): it labels only the results where it is on."""
+    return value is None or value is False or (isinstance(value, (int, float)) and value == 0)
+
+
+class MethodLabeller:
+    """Row labels for a set of results: protocol · loss, plus whatever else differs between them.
+
+    Results whose settings differ (few-shot with 3 and with 10 repeats, ratio_distance with weight 0.1
+    and 1, another learning rate, another pre-training loss, per-speaker normalisation) get their own
+    rows, labelled by the settings that differ, rather than being pooled into one mean. A protocol
+    option that is off in some results (``source_support=0``) labels only those where it is on.
+    """
+
+    def __init__(self, results: list[dict]):
+        self.top = _differing(results, lambda p: {k: p.get(k) for k in _TOP_LEVEL}, lambda p: p["loss"])
+        self.protocol = _differing(results, lambda p: p.get("protocol_params"), lambda p: p["protocol"])
+        self.pretrain = _differing(results, lambda p: {"pretrained with": p.get("pretrain_loss")},
+                                   lambda p: (p["protocol"], p["loss"]))
+        self.nested = [(key, within, prefix,
+                        _differing(results, lambda p, key=key: p.get(key),
+                                   lambda p, within=within: tuple(p.get(k) for k in within)))
+                       for key, within, prefix in _NESTED]
+
+    def _extras(self, p: dict) -> list[str]:
+        extras = [f"{k}={p.get(k)}" for k in self.top.get(p["loss"], ())]
+        if self.pretrain.get((p["protocol"], p["loss"])):
+            extras.append(f"pretrained with {p.get('pretrain_loss')}")
+        for key, within, prefix, differing in self.nested:
+            group = tuple(p.get(k) for k in within)
+            extras += [f"{prefix}{k}={_short((p.get(key) or {}).get(k))}" for k in differing.get(group, ())]
+        return extras
+
+    def variant(self, p: dict, axes=()) -> str:
+        """The loss and its differing settings, leaving out protocol settings named in ``axes`` (those a
+        table shows as its own columns, such as few-shot k)."""
+        extras = self._extras(p) + self._protocol_extras(p, axes)
+        return p["loss"] + (f" ({', '.join(extras)})" if extras else "")
+
+    def method(self, p: dict) -> str:
+        """The full row label: protocol · loss (differing settings, differing protocol settings)."""
+        extras = self._extras(p) + self._protocol_extras(p)
+        return f"{p['protocol']} · {p['loss']}" + (f" ({', '.join(extras)})" if extras else "")
+
+    def _protocol_extras(self, p: dict, axes=()) -> list[str]:
+        params = p.get("protocol_params") or {}
+        return [f"{k}={_short(params.get(k))}" for k in self.protocol.get(p["protocol"], ())
+                if k not in axes and not _off(params.get(k))]
+
+
+def _short(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def natural_key(text: str) -> list:
+    """Sort key that orders numbers by value: weight=3 before weight=10."""
+    parts = re.split(r"(\d+(?:\.\d+)?)", text)
+    return [float(part) if i % 2 else part for i, part in enumerate(parts)]
