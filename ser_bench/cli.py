@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--pretrain-loss", default="auto",
                        help="loss of the source model that fine-tuning starts from (auto: bce_pair before a pair "
                             "loss, else the loss itself)")
-    run_p.add_argument("--head", default="auto", help="evaluation head: siamese, prototype, knn, linear (auto: the "
+    run_p.add_argument("--head", default="auto", help="evaluation head (`ser-bench list heads`; auto: the "
                        "loss's default)")
     run_p.add_argument("--decision", default="mean", choices=["sum", "mean"],
                        help="siamese head: mean (default; fair to unequal support classes) or sum (the paper's log-sum)")
@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--frozen", help="frozen-layer settings, e.g. 0,1,2")
     rp.add_argument("--seed", help="source-model seeds, comma-separated, e.g. 0,1,2 (default: the recipe's; "
                     "feng2020 uses 0,1,2)")
+    rp.add_argument("--baselines", help="baseline methods run beside the paper's, comma-separated (default: the "
+                    "recipe's; feng2020: logreg,linear_svm,softmax_mlp); none: the paper's methods only")
     rp.add_argument("--results", help="output folder (default results/RECIPE/SOURCES__TARGETS)")
     rp.set_defaults(func=cmd.cmd_reproduce)
 
@@ -99,8 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--dataset-param", action="append", metavar="KEY=VALUE")
     ds.set_defaults(func=cmd.cmd_datasets)
 
-    new = sub.add_parser("new", help="write a one-file plugin (loss, encoder or dataset) and its test")
-    new.add_argument("kind", choices=["loss", "encoder", "dataset"])
+    new = sub.add_parser("new", help="write a one-file plugin (loss, encoder, dataset or head) and its test")
+    new.add_argument("kind", choices=["loss", "encoder", "dataset", "head"])
     new.add_argument("name")
     new.add_argument("--dir", help="folder to write to (default: --plugins-dir, else ./ser_bench_local_plugins)")
     new.add_argument("--force", action="store_true", help="overwrite existing files")

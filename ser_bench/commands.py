@@ -133,6 +133,10 @@ def cmd_reproduce(args) -> int:
             options["seeds"] = seeds
         else:  # a recipe that takes one seed
             options["seed"] = seeds[0]
+    if args.baselines is not None:
+        if "baselines" not in options:
+            raise SerBenchError(f"recipe {recipe.name!r} runs no baselines: drop --baselines")
+        options["baselines"] = [] if args.baselines == "none" else split_csv(args.baselines)
     for key in ("k", "frozen"):
         if getattr(args, key):
             options[key] = [int(v) for v in split_csv(getattr(args, key))]
@@ -217,7 +221,7 @@ def cmd_new(args) -> int:
     folder = Path(args.dir or args.plugins_dir or "ser_bench_local_plugins")
     written = write_plugin(args.kind, args.name, folder, args.force)
     print("wrote " + " and ".join(str(p) for p in written))
-    plural = {"loss": "losses", "encoder": "encoders", "dataset": "datasets"}[args.kind]
+    plural = {"loss": "losses", "encoder": "encoders", "dataset": "datasets", "head": "heads"}[args.kind]
     print(f"try it: ser-bench --plugins-dir {folder} list {plural}; pytest {written[1]}")
     return 0
 
