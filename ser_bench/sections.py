@@ -35,8 +35,8 @@ def paired_markdown(rows: list[dict]) -> list[str]:
              "size d_z = mean / sd of the per-seed differences. With one seed the unit is the episode draw of "
              "that one source model: Wilcoxon signed-rank test, effect size = matched-pairs rank-biserial r; such "
              "a p-value says nothing about other source models. 95 % CI: t-interval over the units. "
-             f"p (Holm): adjusted over the {n_tests} tests in this table; *significant* only when it is below "
-             f"{ALPHA}.", "",
+             f"p (Holm): adjusted over the {n_tests} test{'' if n_tests == 1 else 's'} in this table; "
+             f"*significant* only when it is below {ALPHA}.", "",
              "| source → target | baseline | treatment | n | unit | mean difference | 95 % CI | per-seed differences "
              "| effect size | treatment better / worse / tied | statistic | p | p (Holm) | significant |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -57,11 +57,12 @@ def paired_markdown(rows: list[dict]) -> list[str]:
 def ranks_markdown(analysis, figure: str | None = None) -> list[str]:
     """Markdown lines for a :class:`ser_bench.ranks.RankAnalysis`: what a block is, the Friedman test, the
     critical difference, the table of average ranks, what was left out, and the figure's link."""
-    friedman = ("Friedman test: needs three or more methods" if math.isnan(analysis.friedman_statistic)
-                else f"Friedman chi² = {analysis.friedman_statistic:.2f}, p = {_p(analysis.friedman_p)}")
+    friedman = ("No Friedman test (it needs three or more methods)" if math.isnan(analysis.friedman_statistic)
+                else f"Friedman chi² = {analysis.friedman_statistic:.2f}, p = {_p(analysis.friedman_p)} "
+                     "(scipy, corrected for ties)")
     lines = [f"Blocks: each protocol and source → target, and for few-shot each k ({analysis.n_blocks} blocks). "
              "Within a block, methods are ranked by mean UAR over the block's units (1 = best; ties share the "
-             f"average rank). {friedman} (scipy, corrected for ties). Nemenyi critical difference at "
+             f"average rank). {friedman}. Nemenyi critical difference at "
              f"α = {analysis.alpha}: CD = {analysis.critical_difference:.2f}; two methods whose average ranks "
              "differ by more than CD differ significantly over these settings.", "",
              "| method | average rank | n blocks |", "|---|---|---|"]
