@@ -21,7 +21,7 @@ def episodes(loss, uars, seed=0, hashes=None, frozen=0, episode_hashes=None):
 
 
 def test_holm_on_the_textbook_example():
-    # Holm (1979) as on Wikipedia's "Holm-Bonferroni method": p = 0.01, 0.04, 0.03, 0.005 at alpha 0.05.
+    # The worked example of Wikipedia's "Holm-Bonferroni method" article: p = 0.01, 0.04, 0.03, 0.005.
     # Sorted: 0.005 * 4 = 0.02; 0.01 * 3 = 0.03; 0.03 * 2 = 0.06; 0.04 * 1 = 0.04 -> raised to 0.06 (monotone).
     assert holm_adjust([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
     # a comparison without a test is not counted in the family: 0.01 * 2, then max(0.02, 0.04)
