@@ -1,6 +1,7 @@
 """Reading audio into mono float32 at one sample rate, with errors that name the file."""
 from __future__ import annotations
 
+import re
 from math import gcd
 from pathlib import Path
 
@@ -10,35 +11,62 @@ from .errors import BadAudioError
 
 SAMPLE_RATE = 16000
 VIDEO_SUFFIXES = {".avi", ".mp4", ".mkv", ".mov", ".webm"}
+# libsndfile's log line when a chunk's header size disagrees with what the file holds, e.g.
+# "data : 32000 (should be 56)": the header promises more audio than is there, so the file was cut.
+_CHUNK_SIZE = re.compile(r"^\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Read ``path`` (WAV, FLAC, OGG...), average channels to mono, resample to ``sample_rate``.
 
-    Raises :class:`BadAudioError` naming the file when it is empty, truncated or not audio.
+    Raises :class:`BadAudioError` naming the file and the reason when it is empty, truncated (the
+    header promises more audio than the file holds), not audio, holds NaN or infinite samples, or is
+    silent (every sample zero): features of such a clip would be meaningless, so it is never used.
     """
     import soundfile as sf
 
     path = Path(path)
     if path.suffix.lower() in VIDEO_SUFFIXES:
-        return _load_video_audio(path, sample_rate)
+        return check_samples(path, _load_video_audio(path, sample_rate))
     try:
         if path.stat().st_size == 0:
             raise BadAudioError(f"{path}: empty file (0 bytes)")
-        signal, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as fh:
+            _check_complete(path, fh.extra_info)
+            signal = fh.read(dtype="float32", always_2d=True)
+            rate = fh.samplerate
     except BadAudioError:
         raise
     except (RuntimeError, OSError, sf.LibsndfileError) as exc:
         raise BadAudioError(f"{path}: not readable as audio ({exc})") from exc
     if signal.shape[0] == 0:
         raise BadAudioError(f"{path}: contains no samples")
-    mono = signal.mean(axis=1)
+    mono = check_samples(path, signal).mean(axis=1)
     if rate != sample_rate:
         from scipy.signal import resample_poly
 
         g = gcd(int(rate), sample_rate)
         mono = resample_poly(mono, sample_rate // g, int(rate) // g).astype(np.float32)
     return mono
+
+
+def _check_complete(path: Path, log: str) -> None:
+    """Refuse a file whose header promises more audio than it holds (a cut download or copy)."""
+    for chunk, declared, present in _CHUNK_SIZE.findall(log or ""):
+        if int(declared) > int(present):
+            raise BadAudioError(f"{path}: truncated (the header announces {int(declared)} bytes of audio, "
+                                f"the file holds {int(present)})")
+
+
+def check_samples(path, signal: np.ndarray) -> np.ndarray:
+    """``signal`` unchanged, or :class:`BadAudioError` when it holds NaN/inf samples or is all zeros."""
+    finite = np.isfinite(signal)
+    if not finite.all():
+        bad = int((~finite).sum())
+        raise BadAudioError(f"{path}: {bad} of {signal.size} samples are NaN or infinite (a damaged float file)")
+    if not np.any(signal):
+        raise BadAudioError(f"{path}: silent (every sample is zero)")
+    return signal
 
 
 def _load_video_audio(path: Path, sample_rate: int) -> np.ndarray:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,11 @@ def load_config(path: Optional[Path] = None) -> dict:
     return {}
 
 
+class SerBenchWarning(UserWarning):
+    """Something the user should know that does not stop the work: a cache entry recomputed, a result
+    file left out, a split excluded from a mean. The message names the thing and what was done."""
+
+
 class _NullBar:
     def update(self, n: int = 1) -> None:
         pass
@@ -80,6 +86,8 @@ class RunContext:
 
     ``corpus_paths`` maps a dataset name to an explicit folder and wins over ``data_dirs``.
     ``progress(total, desc)`` is a context manager yielding an object with ``update(n)``.
+    ``on_warning(message)``, when given, receives every warning (the CLI prints them); otherwise they
+    are issued as :class:`SerBenchWarning`. Either way they are kept in ``warnings``.
     """
 
     data_dirs: Sequence[Path] = field(default_factory=default_data_dirs)
@@ -89,6 +97,16 @@ class RunContext:
     workers: Optional[int] = None
     skip_bad_files: bool = False
     skipped_files: list = field(default_factory=list)
+    on_warning: Optional[Callable[[str], None]] = None
+    warnings: list = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Report something the user must know but that does not stop the work (kept in ``warnings``)."""
+        self.warnings.append(message)
+        if self.on_warning is not None:
+            self.on_warning(message)
+        else:
+            warnings.warn(message, SerBenchWarning, stacklevel=2)
 
     def report_bad_file(self, path, reason: str) -> None:
         """A loader found a file it cannot use: raise (default) or, with ``skip_bad_files``, record it.

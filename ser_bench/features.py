@@ -47,8 +47,38 @@ class FeatureMatrix:
     cache_hits: int = 0
 
 
-def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[str]) -> list:
-    """Worker body: hash each file; read the cached vector or extract and cache it."""
+def _read_entry(target: Path, dim: int):
+    """The cached vector at ``target``, or ``(None, why)`` when it cannot be trusted as one."""
+    try:
+        vector = np.load(target, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        return None, f"unreadable ({exc})"
+    if vector.ndim != 1 or (dim and vector.shape != (dim,)):
+        return None, f"holds shape {vector.shape}, expected ({dim or 'n'},)"
+    return vector, ""
+
+
+def _write_entry(target: Path, digest: str, vector: np.ndarray) -> str:
+    """Cache ``vector`` atomically; returns a warning instead of failing when the cache cannot take it
+    (the features are computed either way)."""
+    tmp = target.with_name(f".{digest}.{os.getpid()}.tmp.npy")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        np.save(tmp, vector)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        return (f"could not write the feature cache entry {target} ({exc.strerror or exc}); the features "
+                "were computed but will be computed again next time: free space or fix the cache folder")
+    return ""
+
+
+def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[str], dim: int = 0) -> list:
+    """Worker body: hash each file; read the cached vector or extract and cache it.
+
+    Returns ``(status, info, vector, warning)`` per path: status ``hit``, ``new`` or ``error`` (then
+    ``info`` says which file and why). A corrupt cache entry is recomputed and named in ``warning``.
+    """
     extractor = None
     out = []
     for path in paths:
@@ -58,33 +88,42 @@ def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[st
             out.append(("error", f"{path}: cannot read ({exc.strerror or exc})", None, None))
             continue
         target = Path(cache) / digest[:2] / f"{digest}.npy"
+        warning = None
         if target.exists():
-            out.append(("hit", digest, np.load(target), None))
-            continue
+            vector, why = _read_entry(target, dim)
+            if vector is not None and np.isfinite(vector).all():
+                out.append(("hit", digest, vector, None))
+                continue
+            if vector is None:
+                warning = f"feature cache entry {target} (for {path}) was {why}: recomputed"
         try:
             signal = load_audio(path, SAMPLE_RATE)
             if extractor is None:
                 extractor = build(**params)
             vector = np.asarray(extractor(signal, SAMPLE_RATE), dtype=np.float32)
         except BadAudioError as exc:
-            out.append(("error", str(exc), None, None))
+            out.append(("error", str(exc), None, warning))
             continue
         except Exception as exc:  # an extractor failing on one file must not lose the others
-            out.append(("error", f"{path}: feature extraction failed ({exc!r})", None, None))
+            out.append(("error", f"{path}: feature extraction failed ({exc!r})", None, warning))
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{digest}.{os.getpid()}.tmp.npy")
-        np.save(tmp, vector)
-        os.replace(tmp, target)
-        out.append(("new", digest, vector, None))
+        if not np.isfinite(vector).all():  # e.g. a clip too short for the extractor's windows
+            out.append(("error", f"{path}: features came out NaN or infinite ({len(signal)} samples, "
+                                 f"{len(signal) / SAMPLE_RATE:.3f} s: too short or damaged)", None, warning))
+            continue
+        if not dim or vector.shape == (dim,):  # a wrong shape is an error in the caller, never cached
+            warning = "; ".join(filter(None, [warning, _write_entry(target, digest, vector)])) or None
+        out.append(("new", digest, vector, warning))
     return out
 
 
 def extract_features(manifest, spec, params: dict | None, ctx) -> FeatureMatrix:
     """Features for every row of ``manifest`` with the extractor ``spec``.
 
-    Bad files raise :class:`SerBenchError` listing them, unless ``ctx.skip_bad_files``, in which case
+    Bad files (unreadable, truncated, NaN/inf or silent audio, features that come out NaN) raise
+    :class:`SerBenchError` listing each with its reason, unless ``ctx.skip_bad_files``, in which case
     they are reported in :attr:`FeatureMatrix.skipped`. Either way every good file is already cached.
+    A corrupt cache entry is recomputed and named in a warning (``ctx.warn``).
     """
     params = {**spec.params, **(params or {})}
     cache = Path(ctx.cache_dir) / "features" / extractor_key(spec, params)
@@ -95,19 +134,22 @@ def extract_features(manifest, spec, params: dict | None, ctx) -> FeatureMatrix:
     with ctx.progress(len(paths), f"features {spec.name}") as bar:
         if ctx.n_workers <= 1 or len(chunks) <= 1:
             for chunk in chunks:
-                results.extend(_extract_chunk(spec.build, params, str(cache), chunk))
+                results.extend(_extract_chunk(spec.build, params, str(cache), chunk, spec.dim))
                 bar.update(len(chunk))
         else:
             import multiprocessing as mp
 
             with ProcessPoolExecutor(min(ctx.n_workers, len(chunks)), mp_context=mp.get_context("spawn")) as pool:
-                futures = [pool.submit(_extract_chunk, spec.build, params, str(cache), c) for c in chunks]
+                futures = [pool.submit(_extract_chunk, spec.build, params, str(cache), c, spec.dim)
+                           for c in chunks]
                 for fut, chunk in zip(futures, chunks):
                     results.extend(fut.result())
                     bar.update(len(chunk))
     values = np.full((len(paths), spec.dim), np.nan, dtype=np.float32)
     skipped, digests, hits = {}, [], 0
-    for i, (status, info, vector, _) in enumerate(results):
+    for i, (status, info, vector, warning) in enumerate(results):
+        if warning:
+            _warn(ctx, warning)
         if status == "error":
             skipped[i] = info
             digests.append(None)
@@ -128,3 +170,15 @@ def extract_features(manifest, spec, params: dict | None, ctx) -> FeatureMatrix:
         )
     columns = list(getattr(spec, "columns", []) or [])
     return FeatureMatrix(values=values, columns=columns, digests=digests, skipped=skipped, cache_hits=hits)
+
+
+def _warn(ctx, message: str) -> None:
+    warn = getattr(ctx, "warn", None)
+    if warn is not None:
+        warn(message)
+    else:  # a minimal context (plugin tests) without a warning channel
+        import warnings
+
+        from .context import SerBenchWarning
+
+        warnings.warn(message, SerBenchWarning, stacklevel=3)
