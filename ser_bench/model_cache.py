@@ -2,8 +2,8 @@
 
 The key covers everything that determines the weights: the training data (manifest hash and row
 indices), feature, encoder and its parameters, loss and its parameters, training parameters,
-normalisation and seed. Entries are written atomically; a per-key lock makes concurrent workers that
-need the same model train it once.
+normalisation and seed. Entries are written atomically with a checksum; a per-key lock (``filelock``,
+on every platform) makes concurrent workers that need the same model train it once.
 """
 from __future__ import annotations
 
@@ -33,48 +33,96 @@ def model_key(**parts) -> str:
 
 
 class DiskModelCache:
-    """``get_or_train(key, build, train)``: load ``key`` if cached, else build, train, save, return."""
+    """``get_or_train(key, build, train)``: load ``key`` if cached, else build, train, save, return.
+
+    Each entry ``<key>.pt`` has a sidecar ``<key>.pt.sha256`` holding the SHA-256 of its bytes, written
+    with it: an entry that does not match (altered, zeroed, cut) or has no checksum is retrained,
+    never trusted, and named in :attr:`warnings`. A failure to save (a full disk) is a warning too:
+    the trained model is used all the same.
+    """
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         self.hits = 0
         self.misses = 0
+        self.warnings: list[str] = []
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.pt"
 
     @contextlib.contextmanager
     def _lock(self, key: str):
+        from filelock import FileLock
+
         path = self._path(key).with_suffix(".lock")
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w") as fh:
-            try:
-                import fcntl
-
-                fcntl.flock(fh, fcntl.LOCK_EX)
-            except ImportError:  # pragma: no cover - no advisory locks (Windows): may train twice
-                pass
+        with FileLock(str(path)):  # released by the OS if this process dies
             yield
+
+    def _load(self, path: Path):
+        """The verified state dict at ``path``, or ``(None, why)`` when it is absent or cannot be trusted."""
+        import io
+
+        import torch
+
+        if not path.exists():
+            return None, ""
+        sidecar = path.with_name(path.name + ".sha256")
+        try:
+            blob = path.read_bytes()
+            expected = sidecar.read_text().strip() if sidecar.exists() else None
+        except OSError as exc:
+            return None, f"is unreadable ({exc.strerror or exc})"
+        if expected is None:
+            return None, "has no checksum"
+        if hashlib.sha256(blob).hexdigest() != expected:
+            return None, "does not match its checksum (altered or damaged)"
+        try:
+            return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True), ""
+        except Exception as exc:  # noqa: BLE001 - a matching checksum over bytes torch cannot read
+            return None, f"cannot be loaded ({exc.__class__.__name__})"
+
+    def _save(self, path: Path, model) -> None:
+        import io
+
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(model.state_dict(), buffer)
+        blob = buffer.getvalue()
+        sidecar = path.with_name(path.name + ".sha256")
+        tmps = [path.with_name(f".{path.name}.{os.getpid()}.tmp"), sidecar.with_name(f".{sidecar.name}.{os.getpid()}.tmp")]
+        try:
+            tmps[0].write_bytes(blob)
+            tmps[1].write_text(hashlib.sha256(blob).hexdigest() + "\n")
+            # The entry first, then its checksum: a crash in between leaves an entry that fails the check.
+            os.replace(tmps[0], path)
+            os.replace(tmps[1], sidecar)
+        except OSError as exc:
+            for tmp in tmps:
+                tmp.unlink(missing_ok=True)
+            self.warnings.append(f"could not save the model cache entry {path} ({exc.strerror or exc}); the "
+                                 "model was trained and used, and will be trained again next time: free space "
+                                 "or fix the cache folder")
 
     def get_or_train(self, key: str, build, train):
         """The model for ``key``; ``build()`` makes a fresh one and ``train(model)`` fits it in place."""
-        import torch
-
         path = self._path(key)
         with self._lock(key):
             model = build()
-            if path.exists():
+            state, why = self._load(path)
+            if state is not None:
                 try:
-                    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+                    model.load_state_dict(state)
                     model.eval()
                     self.hits += 1
                     return model
-                except Exception:  # noqa: BLE001 - any unreadable entry (truncated, garbage, old format)
-                    path.unlink(missing_ok=True)  # a corrupt entry is retrained, never trusted
+                except Exception:  # noqa: BLE001 - an entry of another shape (code changed under the key)
+                    why = "does not fit the model"
                     model = build()
+            if why:
+                self.warnings.append(f"model cache entry {path} {why}: retrained")
             train(model)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            torch.save(model.state_dict(), tmp)
-            os.replace(tmp, path)
+            self._save(path, model)
             self.misses += 1
             return model
