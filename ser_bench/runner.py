@@ -16,8 +16,10 @@ from .errors import CorpusNotFoundError, SerBenchError
 from .features import extract_features
 from .labels import DIMENSIONS_SOURCE
 from .manager import PluginSettings, load_registry
-from .results import (SCHEMA_VERSION, git_commit, is_done, manifest_hash, now, package_versions,
-                      result_path, write_json_atomic)
+from .results import (SCHEMA_VERSION, CellLocks, ensure_writable, explain_write_error, git_commit,
+                      manifest_hash, now, package_versions, read_result, result_path, write_json_atomic)
+
+WARNINGS_KEY = "_warnings"  # what a worker wants said, carried back in its payload and never written
 
 
 @dataclass
@@ -77,7 +79,11 @@ class CorpusData:
 
 
 def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_params: dict, registry, ctx) -> CorpusData:
-    """Load a corpus, extract (or read cached) features, keep the clips whose emotion is in ``labels``."""
+    """Load a corpus, extract (or read cached) features, keep the clips whose emotion is in ``labels``.
+
+    Files the loader or the extractor could not use are an error naming each, or with
+    ``ctx.skip_bad_files`` left out and listed in :attr:`CorpusData.skipped` (and so in every result).
+    """
     import numpy as np
 
     spec = registry.get("datasets", name)
@@ -85,8 +91,10 @@ def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_param
     manifest = spec.load(ctx, **dataset_params)
     loader_skipped = ctx.skipped_files[already_skipped:]
     matrix = extract_features(manifest, registry.get("features", feature), None, ctx)
-    ok = ~np.isnan(matrix.values).any(axis=1)
-    keep = ok & manifest["emotion"].isin(list(labels)).to_numpy()
+    # Only the files extract_features skipped (and listed, under --skip-bad-files) are left out here:
+    # a clip is never dropped without being named in the result.
+    usable = np.array([d is not None for d in matrix.digests], dtype=bool)
+    keep = usable & manifest["emotion"].isin(list(labels)).to_numpy()
     missing = sorted(set(labels) - set(manifest.loc[keep, "emotion"]))
     if missing:
         raise SerBenchError(f"corpus {name!r} has no clips of {missing}; its emotions are "
@@ -129,7 +137,7 @@ def run_job(job: tuple) -> dict:
     body = evaluate_cell(cell, data, registry, model_cache=cache,
                          hashes={role: c.manifest_hash for role, c in corpora.items()})
     body["timings"]["models_from_cache"] = cache.hits if cache else 0
-    return {
+    payload = {
         "schema_version": SCHEMA_VERSION,
         "cell_id": cell.cell_id(),
         "status": "ok",
@@ -143,6 +151,9 @@ def run_job(job: tuple) -> dict:
                  for role, c in corpora.items()},
         "provenance": {"packages": package_versions(), "git_commit": git_commit()},
     }
+    if cache and cache.warnings:  # carried back to the parent, which reports them; not written
+        payload[WARNINGS_KEY] = list(cache.warnings)
+    return payload
 
 
 def skipped_result(cell: Cell) -> dict:
@@ -153,12 +164,17 @@ def skipped_result(cell: Cell) -> dict:
 
 @dataclass
 class RunReport:
-    """What a run did: cells run, skipped as already done, and failed (with the error)."""
+    """What a run did: cells run, found already done, failed (with the error), skipped (cannot run),
+    recomputed (``(cell, reason)``: a stored result whose data or file no longer held), waited for
+    (computed by another run on the same folder meanwhile), and the warnings issued."""
 
     ran: list = field(default_factory=list)
     already_done: list = field(default_factory=list)
     failed: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
+    recomputed: list = field(default_factory=list)
+    waited: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
 
 def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: str = "process",
@@ -166,25 +182,73 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
         on_result: Callable | None = None, cache_models: bool = True) -> RunReport:
     """Run every cell of ``cells`` not already in ``results_dir``; each result is written as it finishes.
 
-    A failing cell is reported in :attr:`RunReport.failed` and does not stop the others. Trained models
-    are cached under ``ctx.cache_dir/models`` (``cache_models=False`` trains every model afresh).
+    The results and cache folders are checked for writing before anything is computed. A stored result
+    counts as done only when it is readable, of the current schema, and was computed on the data the
+    cell would use now (per role: manifest hash of the clips used, number of clips, skipped files);
+    otherwise the cell is recomputed, the reason is in :attr:`RunReport.recomputed`, and the old file
+    is replaced only by the new result. A file of a newer or unknown schema is never overwritten (the
+    cell fails saying so). A per-cell lock keeps two runs on one folder from computing a cell twice.
+
+    A failing cell is reported in :attr:`RunReport.failed` and does not stop the others; a result that
+    cannot be written (a full disk) stops the run with a :class:`SerBenchError` saying what to free,
+    finished cells kept. Trained models are cached under ``ctx.cache_dir/models``
+    (``cache_models=False`` trains every model afresh).
     """
     settings = settings or PluginSettings.from_env()
+    results_dir = Path(results_dir)
+    ensure_writable(results_dir, "the results folder", "pass another --results folder")
+    ensure_writable(Path(ctx.cache_dir), "the cache folder", "point --cache-dir or SER_BENCH_CACHE_DIR at a "
+                    "writable folder")
     report = RunReport()
-    pending = []
+    first_warning = len(ctx.warnings)
+    todo = []
     for cell in cells:
-        if is_done(results_dir, cell.cell_id()):
-            report.already_done.append(cell)
+        path = result_path(results_dir, cell.cell_id())
+        stored = read_result(path)
+        if stored.kind == "unknown schema":
+            report.failed.append((cell, SerBenchError(newer_file_message(path, stored))))
         elif cell.skip_reason:  # recorded, never crashed or silently run
-            write_json_atomic(result_path(results_dir, cell.cell_id()), skipped_result(cell))
-            report.skipped.append(cell)
+            if stored.kind == "ok" and stored.payload.get("status") == "skipped":
+                report.already_done.append(cell)
+            else:
+                _write(path, skipped_result(cell), report, results_dir)
+                report.skipped.append(cell)
         else:
-            pending.append(cell)
-    if not pending:
-        return report
+            todo.append(cell)
+    if todo:
+        corpora = _prepare(todo, registry, ctx)
+        locks = CellLocks(results_dir)
+        try:
+            mine, elsewhere = [], []
+            for cell in todo:
+                (mine if locks.try_acquire(cell.cell_id()) else elsewhere).append(cell)
+            _run_batch(_still_to_do(mine, corpora, results_dir, locks, report), corpora, registry, ctx,
+                       results_dir, locks, report, executor, executor_params, settings, on_result, cache_models)
+            later = []
+            for cell in elsewhere:  # another run holds these: wait for it, then take what it left
+                report.waited.append(cell)
+                locks.acquire(cell.cell_id())
+                later.append(cell)
+            _run_batch(_still_to_do(later, corpora, results_dir, locks, report), corpora, registry, ctx,
+                       results_dir, locks, report, executor, executor_params, settings, on_result, cache_models)
+        finally:
+            locks.release_all()
+    report.warnings = ctx.warnings[first_warning:]
+    return report
+
+
+def newer_file_message(path: Path, stored) -> str:
+    """Why the result file ``path`` is left alone: its schema is newer than (or unknown to) this version."""
+    return (f"{path} was written with {stored.reason.split(', which')[0]}, which this ser-bench (schema "
+            f"{SCHEMA_VERSION}) cannot read: it is left as it is, not recomputed. Upgrade ser-bench, or "
+            "pass another --results folder.")
+
+
+def _prepare(cells: list, registry, ctx) -> dict:
+    """Every corpus the cells use, prepared once (features come from the cache after the first run)."""
     corpora: dict = {}
     missing: list = []
-    for cell in pending:
+    for cell in cells:
         for role in ("source", "target"):
             key = _corpus_key(cell, role)
             if key and key not in corpora and key[0] not in {m[0] for m in missing}:
@@ -195,21 +259,104 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
                     missing.append((key[0], exc))
     if missing:  # say everything that is missing at once, not one corpus per attempt
         raise CorpusNotFoundError("\n\n".join(str(exc) for _, exc in missing))
-    jobs = []
-    for cell in pending:
-        roles = {role: corpora[_corpus_key(cell, role)] for role in ("target", "source") if getattr(cell, role)}
-        jobs.append((cell, roles, str(Path(ctx.cache_dir) / "models") if cache_models else None, settings))
+    return corpora
+
+
+def _roles(cell: Cell, corpora: dict) -> dict:
+    return {role: corpora[_corpus_key(cell, role)] for role in ("target", "source") if getattr(cell, role)}
+
+
+def _skipped_names(entries) -> list:
+    """Skipped files by file name ("path: reason" entries), so that a moved corpus keeps its identity."""
+    return sorted(Path(str(e).split(": ", 1)[0]).name for e in entries or [])
+
+
+def stale_reason(cell: Cell, stored, corpora: dict) -> str | None:
+    """``None`` when ``stored`` is the cell's result computed on the data it would use now; else why it
+    must be computed ("" for a cell never computed)."""
+    if stored.kind == "missing":
+        return ""
+    if stored.kind == "damaged":
+        return f"its result file was damaged ({stored.reason})"
+    if stored.payload.get("schema_version") != SCHEMA_VERSION:
+        return f"its result was written with schema {stored.payload.get('schema_version')} (now {SCHEMA_VERSION})"
+    if stored.payload.get("status") != "ok":
+        return f"its result file says {stored.payload.get('status')!r}"
+    data = stored.payload.get("data")
+    for role, now in _roles(cell, corpora).items():
+        then = data.get(role) if isinstance(data, dict) else None
+        if not isinstance(then, dict):
+            return f"its result does not record the {role} data it was computed on"
+        name = getattr(cell, role)
+        before = (then.get("clips_used"), len(then.get("skipped_files") or []))
+        after = (len(now.manifest), len(now.skipped))
+        if before != after:
+            return (f"the {role} corpus {name} changed: {before[0]} clips used and {before[1]} files skipped "
+                    f"then, {after[0]} and {after[1]} now")
+        if then.get("manifest_hash") != now.manifest_hash:
+            return f"the {role} corpus {name} changed: same number of clips, different content"
+        if _skipped_names(then.get("skipped_files")) != _skipped_names(now.skipped):
+            return f"the {role} corpus {name} changed: other files are skipped"
+    return None
+
+
+def _still_to_do(cells: list, corpora: dict, results_dir: Path, locks, report: RunReport) -> list:
+    """Of ``cells`` (their locks held), those whose stored result is missing or stale; the others are
+    done and their locks released. Read under the lock, so a cell another run just finished is seen."""
+    out = []
+    for cell in cells:
+        path = result_path(results_dir, cell.cell_id())
+        stored = read_result(path)
+        if stored.kind == "unknown schema":  # written meanwhile by a newer ser-bench
+            report.failed.append((cell, SerBenchError(newer_file_message(path, stored))))
+            locks.release(cell.cell_id())
+            continue
+        reason = stale_reason(cell, stored, corpora)
+        if reason is None:
+            report.already_done.append(cell)
+            locks.release(cell.cell_id())
+            continue
+        if reason:
+            report.recomputed.append((cell, reason))
+        out.append(cell)
+    return out
+
+
+def _write(path: Path, payload: dict, report: RunReport, results_dir: Path) -> None:
+    """Write one result atomically; a failure stops the run saying what is kept and what to do."""
+    try:
+        write_json_atomic(path, payload)
+    except OSError as exc:
+        kept = len(report.ran) + len(report.already_done)
+        raise SerBenchError(
+            f"{explain_write_error(exc, path, 'pass another --results folder')}. {kept} finished cells are "
+            f"safe in {results_dir}/ and no partial file was left; run the same command again to continue "
+            "where it stopped.") from None
+
+
+def _run_batch(cells: list, corpora: dict, registry, ctx, results_dir: Path, locks, report: RunReport,
+               executor: str, executor_params, settings, on_result, cache_models: bool) -> None:
+    if not cells:
+        return
+    model_dir = str(Path(ctx.cache_dir) / "models") if cache_models else None
+    jobs = [(cell, _roles(cell, corpora), model_dir, settings) for cell in cells]
     pool = registry.get("executors", executor).build(workers=ctx.workers, **(executor_params or {}))
     with ctx.progress(len(jobs), "cells") as bar:
         try:
             for job, outcome in pool.map_unordered(run_job, jobs):
+                cell = job[0]
                 if isinstance(outcome, BaseException):
-                    report.failed.append((job[0], outcome))
+                    report.failed.append((cell, outcome))
                 else:
-                    write_json_atomic(result_path(results_dir, outcome["cell_id"]), outcome)
+                    for message in outcome.pop(WARNINGS_KEY, []):
+                        ctx.warn(message)
+                    for item in outcome["summary"].get("excluded_splits", []):
+                        ctx.warn(f"{outcome['cell_id']}: split {item['split']!r} left out of the summary: its "
+                                 f"test set has no {', '.join(item['missing_test_classes'])}")
+                    _write(result_path(results_dir, outcome["cell_id"]), outcome, report, results_dir)
                     report.ran.append(outcome)
                     on_result and on_result(outcome)
+                locks.release(cell.cell_id())
                 bar.update(1)
         finally:
             pool.close()
-    return report
