@@ -25,8 +25,9 @@ from .splits import (check_speaker_disjoint, episode_hash, parts, sentence_overl
 from .training import fit, freeze_layers
 from .types import LossContext, ProtocolData, Split
 
-# Bumped when what a cached model entry holds changes (2: the loss's own trained state is stored too).
-CACHE_FORMAT = 2
+# Bumped when what a cached model entry holds changes (2: the loss's own trained state is stored too;
+# 3: a checksum beside every entry, so entries written before are never read).
+CACHE_FORMAT = 3
 
 __all__ = ["evaluate_cell", "build_loss", "training_targets", "split_hash", "episode_hash",
            "check_speaker_disjoint", "sentence_overlap", "summarise"]
@@ -217,7 +218,11 @@ class _CellRun:
         head = get_head(self.registry, cell.head)
         pred = head(model, x_test, x_sup, y_sup, len(self.labels), rule=cell.decision)
         self.timings["scoring"] += time.perf_counter() - start
-        metrics = classification_metrics(self.classes[split.test.domain][test].numpy(), pred.numpy(), self.labels)
+        truth = self.classes[split.test.domain][test].numpy()
+        metrics = classification_metrics(truth, pred.numpy(), self.labels)
+        # UAR averages recall over the classes present, so a test set lacking some is easier: flagged here,
+        # left out of the cell's summary and of the leaderboards.
+        missing = [label for i, label in enumerate(self.labels) if not (truth == i).any()]
         if self.targets["loss"] != ("emotion",):
             import pandas as pd
 
@@ -236,6 +241,7 @@ class _CellRun:
             "loss_state": loss_state,
             "speaker_overlap": overlap,
             "sentence_overlap": sentence_overlap(split, self.manifests),
+            "missing_test_classes": missing,
             "metrics": metrics,
         }
 
@@ -273,16 +279,26 @@ def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: di
 def summarise(splits: list[dict]) -> dict:
     """The cell's own summary: mean and 95 % CI of UAR over repeats (settings averaged within a repeat)
     or folds, and how many splits had unequal support classes. Leaderboards recompute intervals over
-    the unit a claim generalises over (seeds, speakers) from the per-split numbers."""
+    the unit a claim generalises over (seeds, speakers) from the per-split numbers.
+
+    Splits whose test set lacks some of the label set's classes (``missing_test_classes``) are left out
+    of the means and listed in ``excluded_splits``: their UAR, over fewer classes, is not comparable."""
+    excluded = [{"split": s["name"], "missing_test_classes": list(s["missing_test_classes"])}
+                for s in splits if s.get("missing_test_classes")]
+    kept = [s for s in splits if not s.get("missing_test_classes")]
     groups: dict = {}
-    for s in splits:
+    for s in kept:
         groups.setdefault(s["info"].get("repeat", s["name"]), []).append(s["metrics"]["uar"])
     per_unit = [float(np.mean(v)) for v in groups.values()]
     mean, lo, hi = mean_ci95(per_unit)
     unbalanced = [s["name"] for s in splits if not s.get("support_balanced", True)]
+
+    def average(key):
+        return float(np.mean([s["metrics"][key] for s in kept])) if kept else float("nan")
+
     return {
         "uar": mean, "uar_ci95": [lo, hi], "n_units": len(per_unit), "n_splits": len(splits),
-        "accuracy": float(np.mean([s["metrics"]["accuracy"] for s in splits])),
-        "macro_f1": float(np.mean([s["metrics"]["macro_f1"] for s in splits])),
+        "accuracy": average("accuracy"), "macro_f1": average("macro_f1"),
         "unbalanced_support": {"splits": len(unbalanced), "examples": unbalanced[:5]},
+        "excluded_splits": excluded,
     }

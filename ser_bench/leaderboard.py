@@ -12,7 +12,8 @@ import numpy as np
 
 from .errors import SerBenchError
 from .stats import describe_n, estimate
-from .tidy import DASH, SPLIT_AXES, MethodLabeller, natural_key, ok_results, tidy  # noqa: F401 (re-exported)
+from .tidy import (DASH, SPLIT_AXES, MethodLabeller, degenerate_splits, describe_degenerate,  # noqa: F401
+                   missing_test_classes, natural_key, ok_results, tidy)
 
 PROTOCOL_ORDER = {"oodt": 0, "fewshot": 1, "idt": 2}
 
@@ -50,7 +51,11 @@ def summary_table(results: list[dict]):
     _check_comparable(ok)
     labeller = MethodLabeller(ok)
     frame = tidy(ok)
-    frame["method"] = [labeller.method(r["params"]) for r in ok for _ in r["splits"]]
+    if frame.empty:
+        raise SerBenchError("every split of these results was left out (their test sets lack classes of the "
+                            "label set): nothing to compare")
+    # Row for row with tidy (which leaves out the splits whose test set lacks a class).
+    frame["method"] = [labeller.method(r["params"]) for r in ok for s in r["splits"] if not missing_test_classes(r, s)]
     cells = {(m, s, t): estimate(rows) for (m, s, t), rows in frame.groupby(["method", "source", "target"])}
     pairs = sorted({(s, t) for (_, s, t) in cells if s})
     pairs += sorted({("", t) for (_, _, t) in cells} - {("", t) for (_, t) in pairs})
@@ -188,6 +193,11 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
         parts += [f"## Against {paired}, paired on identical episodes", "",
                   *(paired_markdown(rows) if rows else ["No other method shares episodes with it."]), ""]
     parts += rank_section(results, figure_dir)
+    left_out = describe_degenerate(degenerate_splits(results))
+    if left_out:
+        parts += ["## Splits left out", "", "Their test sets lack classes of the label set, so their UAR (over "
+                  "fewer classes) is not comparable; they are in no mean, interval, test or rank above.", "",
+                  *[f"- {line}" for line in left_out], ""]
     return "\n".join(parts)
 
 
@@ -216,15 +226,25 @@ def render(folder: Path, fmt: str = "markdown", paired: str | None = None, figur
 
     ``paired`` and ``figure_dir`` (markdown only): see :func:`to_markdown`.
     """
+    import warnings
+
+    from .context import SerBenchWarning
     from .results import load_results
 
-    results = load_results(folder)
+    problems: list = []
+    results = load_results(folder, problems)
     if not results:
-        raise SerBenchError(f"no result files under {Path(folder).resolve()}")
+        found = f" ({len(problems)} left out: {'; '.join(map(str, problems))})" if problems else ""
+        raise SerBenchError(f"no usable result files under {Path(folder).resolve()}{found}")
+    for line in describe_degenerate(degenerate_splits(results)):
+        warnings.warn(line, SerBenchWarning, stacklevel=2)
     if paired and fmt != "markdown":
         raise SerBenchError("--paired adds a section to the markdown leaderboard; drop --format or --paired")
     if fmt == "markdown":
-        return to_markdown(results, paired=paired, figure_dir=figure_dir)
+        text = to_markdown(results, paired=paired, figure_dir=figure_dir)
+        if problems:
+            text += "\n".join(["", "## Result files left out", "", *[f"- {p}" for p in problems], ""])
+        return text
     if fmt == "csv":
         return summary_table(results).to_csv()
     if fmt == "json":

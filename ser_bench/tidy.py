@@ -22,11 +22,39 @@ def pair_name(source, target) -> str:
     return f"{source or DASH} → {target}"
 
 
-def tidy(results: list[dict]):
+def missing_test_classes(result: dict, split: dict) -> list:
+    """The label set's classes absent from ``split``'s test set (recorded since ``missing_test_classes``
+    exists, otherwise read off the confusion matrix, whose rows are the true classes)."""
+    if "missing_test_classes" in split:
+        return list(split["missing_test_classes"])
+    confusion = split.get("metrics", {}).get("confusion")
+    labels = result["params"]["labels"]
+    if not confusion or len(confusion) != len(labels):
+        return []
+    return [label for label, row in zip(labels, confusion) if not any(row)]
+
+
+def degenerate_splits(results: list[dict]) -> list[tuple]:
+    """``(cell_id, split name, missing classes)`` of every split of a successful result whose test set
+    lacks some of the label set's classes: UAR over fewer classes is higher by construction, so these
+    are left out of every mean, interval, test and rank (and listed where they are left out)."""
+    return [(r["cell_id"], s["name"], missing) for r in ok_results(results) for s in r["splits"]
+            if (missing := missing_test_classes(r, s))]
+
+
+def describe_degenerate(found: list[tuple]) -> list[str]:
+    """One line per left-out split, naming the cell, the split and the classes its test set lacks."""
+    return [f"{cell_id}: split {split!r} left out: its test set has no {', '.join(missing)}"
+            for cell_id, split, missing in found]
+
+
+def tidy(results: list[dict], include_degenerate: bool = False):
     """One row per split of every successful result: settings, split identity and metrics.
 
     ``episode_hash`` identifies the target draw and test set of an episode (equal for two methods that
     differ only in what else they fine-tune on); it is empty for results written before it existed.
+    Splits whose test set lacks a class (:func:`degenerate_splits`) are left out unless
+    ``include_degenerate``.
     """
     import pandas as pd
 
@@ -37,6 +65,8 @@ def tidy(results: list[dict]):
         p = r["params"]
         variant = labeller.variant(p, axes=SPLIT_AXES)
         for s in r["splits"]:
+            if not include_degenerate and missing_test_classes(r, s):
+                continue
             info = s.get("info", {})
             rows.append({
                 "cell_id": r["cell_id"], "protocol": p["protocol"], "loss": p["loss"], "variant": variant,

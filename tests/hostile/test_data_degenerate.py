@@ -1,0 +1,59 @@
+"""Case 3: a fold whose test set lacks classes of the label set (its UAR averages fewer classes, 1.0 for a
+one-emotion speaker) is recorded, left out of the cell summary and of every leaderboard statistic, and
+named wherever it is left out."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ser_bench.context import SerBenchWarning
+from ser_bench.leaderboard import render, summary_table
+from ser_bench.results import load_results
+from ser_bench.tidy import tidy
+
+from .conftest import make_ctx, run_idt, write_tree
+
+
+@pytest.fixture(scope="module")
+def degenerate(registry, clean_tree, cache_dir, tmp_path_factory):
+    """An IDT result where speaker 04 has anger clips only: fold loso-04 cannot measure sadness."""
+    root = tmp_path_factory.mktemp("degenerate")
+    tree = write_tree(root / "ravdess")
+    write_tree(tree, actors=(4,), emotions=("anger",))
+    ctx = make_ctx(tree, cache_dir)
+    report = run_idt(registry, ctx, root / "results")
+    return report, root / "results"
+
+
+def test_the_fold_is_recorded_excluded_from_the_summary_and_named(degenerate):
+    report, _ = degenerate
+    (result,) = report.ran
+    splits = {s["name"]: s for s in result["splits"]}
+    assert splits["loso-04"]["missing_test_classes"] == ["sadness"]
+    assert all(not s["missing_test_classes"] for name, s in splits.items() if name != "loso-04")
+    summary = result["summary"]
+    assert summary["excluded_splits"] == [{"split": "loso-04", "missing_test_classes": ["sadness"]}]
+    others = [s["metrics"]["uar"] for name, s in splits.items() if name != "loso-04"]
+    assert summary["uar"] == pytest.approx(np.mean(others)) and summary["n_units"] == 3
+    assert any("loso-04" in w and "sadness" in w and result["cell_id"] in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("written_before_the_field", [False, True])
+def test_leaderboards_leave_the_fold_out_and_list_it(written_before_the_field, degenerate, tmp_path):
+    _, folder = degenerate
+    (path,) = folder.glob("*.json")
+    payload = json.loads(path.read_text())
+    if written_before_the_field:  # older results: the confusion matrix tells which classes were absent
+        for split in payload["splits"]:
+            del split["missing_test_classes"]
+    (tmp_path / path.name).write_text(json.dumps(payload))
+    results = load_results(tmp_path)
+    assert len(tidy(results)) == 3 and len(tidy(results, include_degenerate=True)) == 4
+    others = [s["metrics"]["uar"] for s in payload["splits"] if s["name"] != "loso-04"]
+    table = summary_table(results)
+    assert table.iloc[0, 0].startswith(f"{100 * np.mean(others):.1f} ±") and table.iloc[0]["n"] == "n = 3 held-out speakers"
+    with pytest.warns(SerBenchWarning, match="loso-04"):
+        board = render(tmp_path)
+    assert "## Splits left out" in board and "split 'loso-04' left out: its test set has no sadness" in board
