@@ -7,6 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
+from .errors import SerBenchError
 from .training import DEFAULT_TRAINING
 
 DEFAULT_LABELS = ("anger", "happiness", "sadness", "fear")
@@ -59,19 +60,35 @@ def resolve(cell: Cell, registry) -> Cell:
     ``pretrain_loss="auto"``: the paper's Siamese pair BCE before a pair loss, else the loss itself.
     ``head="auto"``: the loss's default head (the log-sum rule for pair losses). A head that does not
     fit the loss and encoder (see :func:`ser_bench.heads.incompatibility`) sets ``skip_reason``.
+
+    Everything a user can get wrong is refused here, before any corpus is loaded, with a
+    :class:`SerBenchError` saying what and how to fix it: unknown names, parameters of the wrong type or
+    out of range (:mod:`ser_bench.params`), a label set that is empty, repeats a label, holds fewer
+    than two or a name outside the vocabulary, and a ``:variant`` on a plugin that takes none.
     """
     from dataclasses import replace
 
     from .heads import incompatibility
-    from .params import check_params, check_training
-    from .registry import SINGULAR, variant
+    from .params import accepted, check_labels, check_params, check_training
+    from .registry import SINGULAR, base_name, variant
+
+    def no_variant(kind, name, spec):
+        """``name:variant`` only for a plugin that takes a ``variant`` (``pml:CircleLoss``); for any
+        other the text after ':' would be silently dropped (``knn:x`` ran as ``knn``)."""
+        if variant(name) is not None and "variant" not in accepted(spec)[0]:
+            raise SerBenchError(f"{SINGULAR[kind]} {name!r}: {base_name(name)!r} takes no variant; drop "
+                                f"':{variant(name)}' (only plugins with a 'variant' parameter, e.g. pml:CircleLoss, "
+                                "take one).")
 
     def merged(kind, name, given):
         spec = registry.get(kind, name)
+        no_variant(kind, name, spec)
         params = {**dict(spec.params), **check_params(f"{SINGULAR[kind]} {name!r}", spec, given)}
         if variant(name) is not None:
             params["variant"] = variant(name)
         return params
+
+    check_labels(cell.labels)
 
     loss = registry.get("losses", cell.loss)
     encoder_name = (loss.default_encoder or DEFAULT_ENCODER) if cell.encoder == "auto" else cell.encoder
@@ -81,7 +98,9 @@ def resolve(cell: Cell, registry) -> Cell:
         pretrain = "bce_pair" if loss.output == "pair" and "siamese" in loss.encoder_kinds else cell.loss
     head = loss.default_head if cell.head == "auto" else cell.head
     pretrain_spec = registry.get("losses", pretrain)
-    reason = incompatibility(registry.get("heads", head), loss, encoder)
+    head_spec = registry.get("heads", head)
+    no_variant("heads", head, head_spec)
+    reason = incompatibility(head_spec, loss, encoder)
     if not reason and encoder.kind not in pretrain_spec.encoder_kinds:
         reason = f"pre-training loss {pretrain!r} cannot train the {encoder.kind} encoder {encoder.name!r}"
 

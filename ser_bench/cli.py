@@ -6,10 +6,13 @@ Heavy modules (torch, opensmile, pandas) are imported inside the commands that n
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
 from . import commands as cmd
-from .errors import SerBenchError
+from .cli_support import whole_number
+from .errors import Interrupted, SerBenchError, exit_status
 
 KINDS = ("datasets", "features", "encoders", "losses", "heads", "protocols", "executors", "recipes")
 
@@ -27,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--corpus-path", action="append", metavar="NAME=DIR", help="where one corpus is")
     data.add_argument("--config", help="config file (default ./ser-bench.toml, ~/.config/ser-bench/config.toml)")
     data.add_argument("--cache-dir", help="feature and simulation cache (env SER_BENCH_CACHE_DIR)")
-    data.add_argument("--workers", type=int, help="worker processes (default: every core)")
+    data.add_argument("--workers", type=whole_number(1, "the number of worker processes; leave it out to use "
+                                                     "every core"), help="worker processes (default: every core)")
     data.add_argument("--skip-bad-files", action="store_true", help="leave out unusable files, listed in results")
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--executor", default="process", help="serial, process (default) or ray")
@@ -68,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("recipe", help="e.g. feng2020 (`ser-bench list recipes`)")
     rp.add_argument("--source", help="source corpora, comma-separated (default: the paper's)")
     rp.add_argument("--target", help="target corpora (default: the paper's)")
-    rp.add_argument("--repeats", type=int)
+    rp.add_argument("--repeats", type=whole_number(1, "few-shot draws per setting"),
+                    help="few-shot draws per (k, frozen) setting (default: the recipe's; feng2020 uses 10)")
     rp.add_argument("--k", help="numbers of target speakers, e.g. 2,4,8")
     rp.add_argument("--frozen", help="frozen-layer settings, e.g. 0,1,2")
     rp.add_argument("--seed", help="source-model seeds, comma-separated, e.g. 0,1,2 (default: the recipe's; "
@@ -111,21 +116,67 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="write a simulated corpus tree")
     sim.add_argument("corpus", help="sim-ravdess, sim-crema or sim-enterface")
     sim.add_argument("--out", required=True, help="output folder (the tree goes under OUT/simulated/)")
-    sim.add_argument("--speakers", type=int)
-    sim.add_argument("--seed", type=int, default=0)
-    sim.add_argument("--workers", type=int)
+    sim.add_argument("--speakers", type=whole_number(1, "the number of simulated speakers"))
+    sim.add_argument("--seed", type=whole_number(0, "the simulation seed"), default=0)
+    sim.add_argument("--workers", type=whole_number(1, "the number of worker processes; leave it out to use "
+                                                       "every core"))
     sim.set_defaults(func=cmd.cmd_simulate)
     return parser
 
 
+def _on_sigterm(signum, frame):
+    # Once: a second SIGTERM while cleaning up stops at once (the workers still exit with us).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise Interrupted(signum)
+
+
 def main(argv=None) -> int:
-    """Entry point of the ``ser-bench`` console script."""
+    """Entry point of the ``ser-bench`` console script.
+
+    Exit status: 0 done, 1 some cells failed, 2 a usage or input error (the message says what to
+    change), 130 after Ctrl-C and 143 after SIGTERM (finished cells kept either way), 141 when the
+    reader of standard output went away (``ser-bench leaderboard | head``).
+    """
     args = build_parser().parse_args(argv)
+    # SIGTERM (kill, a scheduler, a container stopping) is handled like Ctrl-C: finished cells kept,
+    # workers stopped, one clear message instead of dying mid-write without a word.
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe must surface here, not in the interpreter's exit flush
+        return code
     except SerBenchError as exc:
         print(f"ser-bench: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _stdout_gone()
+    except KeyboardInterrupt as exc:
+        print("\ninterrupted", file=sys.stderr)
+        return exit_status(exc)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _stdout_gone() -> int:
+    """The reader of our output has gone (``| head``): stop quietly, as ``cat`` or ``grep`` would.
+
+    Python's own recipe: point standard output at the null device so that the interpreter's final
+    flush does not raise again. 141 = 128 + SIGPIPE, the status a shell reports for any Unix tool in
+    that place, so ``set -o pipefail`` scripts see the same as with ``cat``.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (captured output in tests)
+        pass
+    return 128 + 13
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .cli_support import (executor_params_from_args, parse_params, parse_scoped, plugin_settings,
-                          registry_from_args, run_context, split_csv, tqdm_progress)
-from .errors import SerBenchError
+from .cli_support import (executor_params_from_args, names, parse_labels, parse_params, parse_scoped,
+                          plugin_settings, registry_from_args, run_context, split_csv, tqdm_progress, whole_numbers)
+from .errors import SerBenchError, exit_status
 
 PRESETS = {  # protocol settings, and the source-model seeds a claim is averaged over
     "demo": {"protocol_params": {"fewshot": {"k": [2, 4, 8], "repeats": 3}}, "seeds": [0, 1, 2]},
@@ -17,13 +17,38 @@ PRESETS = {  # protocol settings, and the source-model seeds a claim is averaged
 
 def parse_seeds(text: str) -> list[int]:
     """``"0,1,2"`` -> ``[0, 1, 2]``; anything else is an error naming the value."""
-    try:
-        seeds = [int(s) for s in split_csv(text)]
-    except ValueError:
-        raise SerBenchError(f"--seed takes whole numbers separated by commas (e.g. 0,1,2), not {text!r}") from None
-    if not seeds or any(s < 0 for s in seeds):
-        raise SerBenchError(f"--seed takes one or more non-negative whole numbers, not {text!r}")
-    return seeds
+    return whole_numbers(text, "--seed", 0)
+
+
+def check_scoped(registry, kind: str, scoped: dict, option: str) -> None:
+    """Every ``SCOPE.KEY=VALUE`` of ``option`` checked up front against the plugin it names, also for
+    plugins this run does not use (a typo there would otherwise be ignored without a word)."""
+    from .params import check_params
+    from .types import SINGULAR
+
+    for scope, values in scoped.items():
+        try:
+            spec = registry.get(kind, scope)
+        except SerBenchError as exc:
+            raise SerBenchError(f"{option} {scope}.KEY=VALUE: {exc}") from None
+        check_params(f"{option} {SINGULAR[kind]} {scope!r}", spec, values)
+
+
+def check_executor(registry, name: str, params: dict) -> None:
+    """The executor and its ``--executor-param`` settings, checked before any corpus is loaded."""
+    from .params import check_params
+
+    spec = registry.get("executors", name)
+    if "workers" in params:
+        raise SerBenchError("set the number of workers with --workers N, not --executor-param workers=N")
+    check_params(f"--executor-param executor {name!r}", spec, params)
+
+
+def interrupted(exc: KeyboardInterrupt, folder) -> int:
+    """Say that the run stopped and how to continue; the exit status (130 Ctrl-C, 143 SIGTERM)."""
+    print(f"\ninterrupted: finished cells are saved in {folder}/; run the same command again to "
+          "continue where it stopped.", file=sys.stderr)
+    return exit_status(exc)
 
 
 def parse_normalise(text: str) -> list[str]:
@@ -38,6 +63,7 @@ def parse_normalise(text: str) -> list[str]:
 
 
 def cmd_plugins(args) -> int:
+    """``ser-bench plugins``: every registered plugin with its kind, distribution and version."""
     from tabulate import tabulate
 
     from .types import SINGULAR
@@ -48,6 +74,7 @@ def cmd_plugins(args) -> int:
 
 
 def cmd_list(args) -> int:
+    """``ser-bench list KIND``: the plugins of one kind with their summaries."""
     registry = registry_from_args(args)
     for entry in registry.entries(args.kind):
         print(f"{entry.spec.name:<18} {entry.spec.summary}")
@@ -55,12 +82,15 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
+    """``ser-bench run``: check every setting, run the grid's cells not yet done, print the leaderboard."""
+    from .params import check_training
+    from .training import DEFAULT_TRAINING
     from .runner import Grid, expand, run
     from .leaderboard import to_markdown
     from .results import load_results
 
     registry = registry_from_args(args)
-    protocols = split_csv(args.protocol)
+    protocols = names(args.protocol, "--protocol")
     protocol_params = {}
     preset = PRESETS[args.preset]
     for scope, values in preset["protocol_params"].items():
@@ -68,31 +98,35 @@ def cmd_run(args) -> int:
     for scope, values in parse_scoped(args.protocol_param, "--protocol-param",
                                  protocols[0] if len(protocols) == 1 else None).items():
         protocol_params.setdefault(scope, {}).update(values)
-    losses = split_csv(args.loss)
+    losses = names(args.loss, "--loss")
     base = {
         "protocol_params": protocol_params,
         "loss_params": parse_scoped(args.loss_param, "--loss-param", losses[0] if len(losses) == 1 else None),
         "training": parse_params(args.train_param, "--train-param"),
         "dataset_params": parse_scoped(args.dataset_param, "--dataset-param"),
-        "decision": args.decision, "labels": tuple(split_csv(args.labels)),
+        "decision": args.decision, "labels": parse_labels(args.labels),
         "pretrain_loss": args.pretrain_loss, "head": args.head,
     }
+    check_training(base["training"], DEFAULT_TRAINING, "--train-param")
+    check_scoped(registry, "protocols", protocol_params, "--protocol-param")
+    check_scoped(registry, "losses", base["loss_params"], "--loss-param")
+    check_scoped(registry, "datasets", base["dataset_params"], "--dataset-param")
+    executor_params = executor_params_from_args(args)
+    check_executor(registry, args.executor, executor_params)
     seeds = parse_seeds(args.seed) if args.seed is not None else preset["seeds"]
     cells = []
     for mode in parse_normalise(args.normalise):  # normalisation is an axis: --normalise train,speaker
-        grid = Grid(protocols=protocols, losses=losses, targets=split_csv(args.target),
-                    sources=split_csv(args.source) or [None], encoders=split_csv(args.encoder),
-                    features=split_csv(args.feature), seeds=seeds, base={**base, "normalise": mode})
+        grid = Grid(protocols=protocols, losses=losses, targets=names(args.target, "--target"),
+                    sources=split_csv(args.source) or [None], encoders=names(args.encoder, "--encoder"),
+                    features=names(args.feature, "--feature"), seeds=seeds, base={**base, "normalise": mode})
         cells += expand(grid, registry)
     results_dir = Path(args.results)
     ctx = run_context(args)
     try:
         report = run(cells, registry, ctx, results_dir, executor=args.executor,
-                     executor_params=executor_params_from_args(args), settings=plugin_settings(args))
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: finished cells are saved in {results_dir}/; run the same command again to "
-              "continue where it stopped.", file=sys.stderr)
-        return 130
+                     executor_params=executor_params, settings=plugin_settings(args))
+    except KeyboardInterrupt as exc:
+        return interrupted(exc, results_dir)
     print(f"{len(report.ran)} cells run, {len(report.already_done)} already in {results_dir}/, "
           f"{len(report.failed)} failed", file=sys.stderr)
     for cell in report.skipped:
@@ -114,6 +148,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
+    """``ser-bench reproduce RECIPE``: rerun a paper's experiment and write its tables and figures."""
+    from .params import check_training
+    from .training import DEFAULT_TRAINING
     import time
 
     from .results import load_results
@@ -137,26 +174,28 @@ def cmd_reproduce(args) -> int:
         if "baselines" not in options:
             raise SerBenchError(f"recipe {recipe.name!r} runs no baselines: drop --baselines")
         options["baselines"] = [] if args.baselines == "none" else split_csv(args.baselines)
-    for key in ("k", "frozen"):
-        if getattr(args, key):
-            options[key] = [int(v) for v in split_csv(getattr(args, key))]
+    for key, low in (("k", 1), ("frozen", 0)):
+        if getattr(args, key) is not None:
+            options[key] = whole_numbers(getattr(args, key), f"--{key}", low)
     base = dict(options.get("base", {}))
     if args.train_param:
         base["training"] = parse_params(args.train_param, "--train-param")
+        check_training(base["training"], DEFAULT_TRAINING, "--train-param")
     if args.dataset_param:
         base["dataset_params"] = parse_scoped(args.dataset_param, "--dataset-param")
+        check_scoped(registry, "datasets", base["dataset_params"], "--dataset-param")
     options["base"] = base
+    executor_params = executor_params_from_args(args)
+    check_executor(registry, args.executor, executor_params)
     cells = recipe.cells(registry, sources, targets, **options)
     out_dir = Path(args.results or Path("results") / recipe.name / f"{'+'.join(sources)}__{'+'.join(targets)}")
     ctx = run_context(args)
     start = time.perf_counter()
     try:
-        report = run(cells, registry, ctx, out_dir, executor=args.executor, executor_params=executor_params_from_args(args),
+        report = run(cells, registry, ctx, out_dir, executor=args.executor, executor_params=executor_params,
                      settings=plugin_settings(args))
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: finished cells are saved in {out_dir}/; run the same command again to continue.",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return interrupted(exc, out_dir)
     wall = time.perf_counter() - start
     print(f"{len(report.ran)} cells run, {len(report.already_done)} already in {out_dir}/, {len(report.failed)} "
           f"failed; {wall:.0f} s", file=sys.stderr)
@@ -171,6 +210,7 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_leaderboard(args) -> int:
+    """``ser-bench leaderboard``: the leaderboard of a results folder."""
     from .leaderboard import render
 
     # With -o, figures (the critical-difference diagram) go beside the file, where its links point.
@@ -184,6 +224,7 @@ def cmd_leaderboard(args) -> int:
 
 
 def cmd_datasets(args) -> int:
+    """``ser-bench datasets [check NAME]``: every corpus and where it is, or the problems of one copy."""
     from .checks import check_corpus, describe
 
     registry = registry_from_args(args)
@@ -196,9 +237,10 @@ def cmd_datasets(args) -> int:
                                           read_audio=not args.no_audio)
         for problem in problems:
             print(problem)
-        errors = sum(p.severity == "error" for p in problems)
+        count = {level: sum(p.severity == level for p in problems) for level in ("error", "warning", "note")}
+        errors = count["error"]
         print(f"{spec.name}: {len(manifest)} clips of {manifest['speaker'].nunique()} speakers checked; "
-              f"{errors} errors, {len(problems) - errors} warnings")
+              f"{errors} errors, {count['warning']} warnings, {count['note']} notes")
         return 1 if errors else 0
     for entry in registry.entries("datasets"):
         info = describe(entry.spec, ctx)
@@ -216,6 +258,7 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_new(args) -> int:
+    """``ser-bench new KIND NAME``: write a one-file plugin and its test."""
     from .scaffold import write_plugin
 
     folder = Path(args.dir or args.plugins_dir or "ser_bench_local_plugins")
@@ -227,6 +270,7 @@ def cmd_new(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    """``ser-bench simulate CORPUS``: write a simulated corpus tree."""
     from .context import RunContext
 
     registry = registry_from_args(args)

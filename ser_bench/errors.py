@@ -7,6 +7,8 @@ class SerBenchError(Exception):
 
 
 class UnknownPluginError(SerBenchError, KeyError):
+    """No plugin of that kind and name (the message lists close matches and every name)."""
+
     def __str__(self) -> str:  # KeyError would quote the message
         return self.args[0]
 
@@ -29,3 +31,17 @@ class BadAudioError(SerBenchError):
 
 class ProtocolError(SerBenchError):
     pass
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop asked for by a signal other than Ctrl-C (SIGTERM): handled exactly like Ctrl-C (finished
+    cells kept, the same message), but the exit status still says which signal it was."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
+
+
+def exit_status(interruption: KeyboardInterrupt) -> int:
+    """The shell's convention, 128 + the signal number: 130 after Ctrl-C (SIGINT), 143 after SIGTERM."""
+    return 128 + getattr(interruption, "signum", 2)

@@ -37,6 +37,7 @@ class DatasetSpec:
     expected_speakers: tuple[str, ...] = ()  # speaker ids of a complete copy, when fixed
     expected_per_speaker: Mapping[str, int] = field(default_factory=dict)  # emotion -> clips per speaker
     expected_clips: int = 0
+    bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.params.Range, checked up front
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class EncoderSpec:
     kind: str = "siamese"
     params: Params = field(default_factory=dict)
     reference: str = ""
+    bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.params.Range, checked up front
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class LossSpec:
     default_head: str = "siamese"
     trains: bool = True
     default_encoder: Optional[str] = None
+    bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.params.Range, checked up front
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ class ProtocolSpec:
     params: Params = field(default_factory=dict)
     needs_source: bool = False
     reference: str = ""
+    bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.params.Range, checked up front
 
 
 @dataclass(frozen=True)

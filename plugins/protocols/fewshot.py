@@ -23,6 +23,7 @@ import zlib
 
 from ser_bench import hookimpl
 from ser_bench.errors import ProtocolError
+from ser_bench.params import at_least
 from ser_bench.types import ProtocolSpec, Split, Subset
 
 
@@ -51,6 +52,7 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
     speakers_all = sorted(set(target["speaker"].astype(str)))
     emotions = sorted(set(target["emotion"]))
     ks = [int(v) for v in (k if isinstance(k, (list, tuple)) else [k])]
+    frozen = frozen if isinstance(frozen, (list, tuple)) else [frozen]  # frozen=0 is frozen=[0]
     limit = len(speakers_all) - (1 if test == "speakers" else 0)
     bad = [v for v in ks if v < 1 or v > limit]
     if bad:
@@ -100,6 +102,9 @@ def ser_bench_protocols():
         name="fewshot", splits=splits, needs_source=True,
         params={"k": [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], "frozen": [0, 1, 2], "repeats": 10, "test": "speakers",
                 "rehearsal": 0, "source_support": 0},
+        bounds={"k": at_least(1), "frozen": at_least(0, "0: fine-tune every layer"), "repeats": at_least(1),
+                "rehearsal": at_least(0, "0: no source clips in fine-tuning"),
+                "source_support": at_least(0, "0: support set of target clips only")},
         summary="few-shot fine-tuning: k target speakers x 1 clip per emotion, 0/1/2 frozen layers",
         reference="Feng & Chaspari (2020)",
     )]
