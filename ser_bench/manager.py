@@ -4,6 +4,7 @@ Loading never imports torch or opensmile: plugin modules keep heavy imports insi
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.metadata as md
 import importlib.util
@@ -11,6 +12,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Optional, Sequence
 
 import pluggy
@@ -105,6 +107,32 @@ def build_plugin_manager(settings: PluginSettings | None = None) -> tuple[pluggy
     return pm, origin
 
 
+def _specs(returned, kind: str) -> tuple[list, str]:
+    """(the specs a ``ser_bench_<kind>`` hook returned, ``""``) or ([], what is wrong with them).
+
+    A hook returns a list (or any iterable) of spec records, or ``None`` for none; a dict, a string,
+    a bare spec or a record of another kind is a plugin bug that must not take the tool down.
+    """
+    expected = SPEC_TYPES[kind].__name__
+    if returned is None:
+        return [], ""
+    if isinstance(returned, (Mapping, str, bytes)) or dataclasses.is_dataclass(returned) \
+            or not isinstance(returned, Iterable):
+        return [], (f"its ser_bench_{kind} hook returned {type(returned).__name__}; it must return a list of "
+                    f"{expected} records")
+    try:
+        specs = list(returned)
+    except Exception as exc:  # a generator that raises half-way
+        return [], f"its ser_bench_{kind} hook's result could not be read: {exc!r}"
+    for spec in specs:
+        if not isinstance(spec, SPEC_TYPES[kind]):
+            return [], (f"its ser_bench_{kind} hook returned a {type(spec).__name__} in its list; every item "
+                        f"must be a {expected}")
+        if not isinstance(spec.name, str) or not spec.name:
+            return [], f"its ser_bench_{kind} hook returned a {expected} whose name is {spec.name!r}, not a name"
+    return specs, ""
+
+
 def load_registry(settings: PluginSettings | None = None) -> Registry:
     """Build the :class:`Registry` by calling every plugin's hooks, recording who registered what."""
     settings = settings or PluginSettings.from_env()
@@ -116,11 +144,18 @@ def load_registry(settings: PluginSettings | None = None) -> Registry:
             plugin = pm.get_name(impl.plugin)
             dist, version = origin.get(plugin, ("?", "?"))
             try:
-                specs = list(impl.function() or [])
+                returned = impl.function()
             except Exception as exc:
                 if plugin.startswith(BUILTIN_PACKAGE):
                     raise
                 _fail(settings, f"plugin {plugin} raised in its {kind} hook: {exc!r}", exc)
+                continue
+            specs, problem = _specs(returned, kind)
+            if problem:
+                if plugin.startswith(BUILTIN_PACKAGE):
+                    raise TypeError(f"built-in plugin {plugin}: {problem}")
+                where = dist if version in ("-", "?") else f"{dist} {version}"
+                _fail(settings, f"plugin {plugin} ({where}): {problem}", TypeError(problem))
                 continue
             for spec in specs:
                 registry.add(Entry(kind=kind, spec=spec, plugin=plugin, distribution=dist, version=version))
