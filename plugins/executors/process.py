@@ -2,20 +2,66 @@
 
 One thread per worker because the networks are small: parallelism across cells beats parallelism
 inside one tiny matrix product, and it keeps N workers from fighting over N cores.
+
+Workers never outlive the run. Each watches its parent and exits as soon as the parent is gone,
+even after ``kill -9`` (which leaves the parent no chance to clean up); when the run stops early
+(Ctrl-C, SIGTERM, an error) the cells in progress are abandoned and the workers stopped at once
+rather than waited for.
 """
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 from ser_bench import hookimpl
 from ser_bench.types import ExecutorSpec
 
 
-def _init_worker() -> None:
+def exit_with_parent(parent_pid: int | None = None, poll: float = 0.5) -> None:
+    """In a worker process: start a daemon thread that ends this process when its parent dies.
+
+    It waits on ``multiprocessing.parent_process().sentinel``, which the operating system makes
+    ready when the parent is gone (the end of a pipe only the parent holds on POSIX, the parent's
+    process handle on Windows), so it works after ``kill -9`` and costs nothing while waiting. Outside
+    a multiprocessing child it polls whether ``parent_pid`` is still this process's parent instead.
+    A parent that died before this call is noticed at once.
+    """
+    import multiprocessing as mp
+
+    parent = mp.parent_process()
+
+    def watch() -> None:
+        if parent is not None:
+            from multiprocessing.connection import wait
+
+            wait([parent.sentinel])
+        else:
+            while os.getppid() == parent_pid:
+                time.sleep(poll)
+        os._exit(1)  # no cleanup: the parent that would receive our results is gone
+
+    if parent is not None or parent_pid is not None:
+        threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _init_worker(parent_pid: int) -> None:
+    exit_with_parent(parent_pid)  # first, so a parent killed while torch loads is noticed
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
 
     torch.set_num_threads(1)
+
+
+def stop_workers(pool) -> None:
+    """Terminate the processes of a ``ProcessPoolExecutor`` now, abandoning the items they run."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
 
 
 class ProcessExecutor:
@@ -26,26 +72,36 @@ class ProcessExecutor:
         self._pool = None
 
     def map_unordered(self, fn, items):
+        """Yield ``(item, result or exception)`` as each item finishes; stopped early (an exception
+        in the caller, Ctrl-C, SIGTERM, the generator closed), the workers are stopped at once."""
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         items = list(items)
         if not items:
             return
-        self._pool = ProcessPoolExecutor(min(self.workers, len(items)), mp_context=mp.get_context("spawn"),
-                                         initializer=_init_worker)
-        futures = {self._pool.submit(fn, item): item for item in items}
+        pool = self._pool = ProcessPoolExecutor(min(self.workers, len(items)), mp_context=mp.get_context("spawn"),
+                                                initializer=_init_worker, initargs=(os.getpid(),))
+        futures = {pool.submit(fn, item): item for item in items}
         try:
             for fut in as_completed(futures):
                 exc = fut.exception()
                 yield futures[fut], (exc if exc is not None else fut.result())
+        except BaseException:
+            # Waiting for the cells in progress could take minutes after a SIGTERM, and their results
+            # would not be written anyway.
+            stop_workers(pool)
+            raise
         finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the pool; cells still running are abandoned (a finished map has nothing left)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            stop_workers(pool)
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 @hookimpl
