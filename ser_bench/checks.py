@@ -1,9 +1,12 @@
-"""Validating a corpus copy: counts per speaker and emotion, unreadable files, odd names, duplicates.
+"""Validating a corpus copy: counts per speaker and emotion, unreadable and truncated files (with the
+length the header announces and the length found), odd names, duplicates, and notes on files that are
+usable but converted on reading (stereo, another sample rate, 8- or 24-bit samples).
 
 Used by ``ser-bench datasets check NAME``; every problem names the file (or speaker) it concerns.
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +14,8 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding: ``severity`` is ``error`` (the file cannot be used) or ``warning`` (counts differ)."""
+    """One finding: ``severity`` is ``error`` (the file cannot be used), ``warning`` (counts differ) or
+    ``note`` (usable, but converted on reading: stereo, another sample rate, 8 or 24 bits)."""
 
     severity: str
     where: str
@@ -21,17 +25,80 @@ class Problem:
         return f"{self.severity.upper():7} {self.where}: {self.message}"
 
 
-def _audio_problem(path: str) -> str | None:
+# libsndfile's log line for a chunk whose header size disagrees with the file, "data : 32000 (should be 56)".
+_DATA_SIZE = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+_BLOCK_ALIGN = re.compile(r"Block Align\s*:\s*(\d+)")
+_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
+
+
+def _truncation(info) -> str | None:
+    """"truncated: the header announces N samples (s), the file holds M (s)" when the header promises
+    more audio than the file holds (a cut download or copy), else ``None``."""
+    for declared, present in _DATA_SIZE.findall(info.extra_info or ""):
+        if int(declared) > int(present):
+            align = _BLOCK_ALIGN.search(info.extra_info)
+            frame = int(align.group(1)) if align else _BYTES.get(info.subtype, 2) * max(1, info.channels)
+            expected = int(declared) // max(1, frame)
+            rate = info.samplerate or 1
+            return (f"truncated: the header announces {expected} samples ({expected / rate:.2f} s), the file "
+                    f"holds {info.frames} ({info.frames / rate:.2f} s); copy or download it again")
+    return None
+
+
+def _format_notes(info) -> list[tuple[str, str]]:
+    """(kind, text) for what is usable but unusual: ser-bench converts it, a reader should know."""
+    from .audio import SAMPLE_RATE
+
+    notes = []
+    if info.channels > 1:
+        notes.append(("channels", f"{info.channels} channels (averaged to mono)"))
+    if info.samplerate != SAMPLE_RATE:
+        notes.append(("rate", f"{info.samplerate} Hz (resampled to {SAMPLE_RATE} Hz)"))
+    if info.subtype in ("PCM_U8", "PCM_S8"):
+        notes.append(("depth", "8-bit samples (256 levels: coarse; features may be noisier than from 16-bit)"))
+    elif info.subtype == "PCM_24":
+        notes.append(("depth", "24-bit samples (read at full precision; corpora usually ship 16-bit: a "
+                               "converted copy may give slightly different numbers)"))
+    return notes
+
+
+def _inspect_audio(path: str) -> tuple[str | None, list]:
+    """(why the file cannot be used, or ``None``; notes on its format)."""
+    import soundfile as sf
+
     from .audio import load_audio
     from .errors import BadAudioError
 
+    notes = []
+    try:
+        info = sf.info(path)
+    except Exception:  # not readable by libsndfile (a video, or no audio at all): load_audio says why
+        info = None
+    if info is not None:
+        truncated = _truncation(info)
+        if truncated:
+            return truncated, []
+        notes = _format_notes(info)
     try:
         signal = load_audio(path)
     except BadAudioError as exc:
-        return str(exc).split(": ", 1)[-1]
+        return str(exc).split(": ", 1)[-1], notes
     if len(signal) < 1600:
-        return f"only {len(signal)} samples (< 0.1 s)"
-    return None
+        return f"only {len(signal)} samples (< 0.1 s)", notes
+    return None, notes
+
+
+def _note_problems(paths, notes_per_file) -> list[Problem]:
+    """One note per kind of format finding, naming the first file and how many share it."""
+    by_kind: dict = defaultdict(list)
+    for path, notes in zip(paths, notes_per_file):
+        for kind, text in notes:
+            by_kind[(kind, text)].append(path)
+    problems = []
+    for (_, text), files in sorted(by_kind.items(), key=lambda item: item[1][0]):
+        others = f" (and {len(files) - 1} other files)" if len(files) > 1 else ""
+        problems.append(Problem("note", files[0], f"{text}{others}"))
+    return problems
 
 
 def check_corpus(spec, ctx, params: dict | None = None, read_audio: bool = True) -> tuple[object, list[Problem]]:
@@ -50,15 +117,16 @@ def check_corpus(spec, ctx, params: dict | None = None, read_audio: bool = True)
     paths = list(manifest["path"])
     with ctx.progress(len(paths), f"checking {spec.name}") as bar, ThreadPoolExecutor(ctx.n_workers) as pool:
         def inspect(path):
-            result = (_audio_problem(path) if read_audio else None, file_digest(path))
+            result = (_inspect_audio(path) if read_audio else (None, []), file_digest(path))
             bar.update(1)
             return result
         inspected = list(pool.map(inspect, paths))
     by_digest = defaultdict(list)
-    for path, (problem, digest) in zip(paths, inspected):
+    for path, ((problem, _), digest) in zip(paths, inspected):
         if problem:
             problems.append(Problem("error", path, problem))
         by_digest[digest].append(path)
+    problems += _note_problems(paths, [notes for (_, notes), _ in inspected])
     for copies in by_digest.values():
         if len(copies) > 1:
             problems.append(Problem("warning", copies[0], f"identical content to {', '.join(copies[1:])}"))
