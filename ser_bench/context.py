@@ -55,6 +55,14 @@ class SerBenchWarning(UserWarning):
     file left out, a split excluded from a mean. The message names the thing and what was done."""
 
 
+def warn(ctx, message: str) -> None:
+    """``ctx.warn(message)``, or a :class:`SerBenchWarning` for a context without one (a plugin's own)."""
+    if callable(getattr(ctx, "warn", None)):
+        ctx.warn(message)
+    else:
+        warnings.warn(message, SerBenchWarning, stacklevel=3)
+
+
 class _NullBar:
     def update(self, n: int = 1) -> None:
         pass

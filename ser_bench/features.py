@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .audio import SAMPLE_RATE, load_audio
+from .context import warn
 from .errors import BadAudioError, SerBenchError
 
 CHUNK = 64
@@ -149,7 +150,7 @@ def extract_features(manifest, spec, params: dict | None, ctx) -> FeatureMatrix:
     skipped, digests, hits = {}, [], 0
     for i, (status, info, vector, warning) in enumerate(results):
         if warning:
-            _warn(ctx, warning)
+            warn(ctx, warning)
         if status == "error":
             skipped[i] = info
             digests.append(None)
@@ -171,14 +172,3 @@ def extract_features(manifest, spec, params: dict | None, ctx) -> FeatureMatrix:
     columns = list(getattr(spec, "columns", []) or [])
     return FeatureMatrix(values=values, columns=columns, digests=digests, skipped=skipped, cache_hits=hits)
 
-
-def _warn(ctx, message: str) -> None:
-    warn = getattr(ctx, "warn", None)
-    if warn is not None:
-        warn(message)
-    else:  # a minimal context (plugin tests) without a warning channel
-        import warnings
-
-        from .context import SerBenchWarning
-
-        warnings.warn(message, SerBenchWarning, stacklevel=3)

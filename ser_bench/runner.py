@@ -13,6 +13,7 @@ from typing import Callable, Optional, Sequence
 
 from .cells import Cell, resolve
 from .errors import CorpusNotFoundError, SerBenchError
+from .context import warn
 from .features import extract_features
 from .labels import DIMENSIONS_SOURCE
 from .manager import PluginSettings, load_registry
@@ -101,8 +102,12 @@ def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_param
                             f"{sorted(manifest['emotion'].unique())}. Choose another label set with --labels.")
     kept = manifest[keep].reset_index(drop=True)
     digests = [d for d, k in zip(matrix.digests, keep) if k]
-    return CorpusData(manifest=kept, features=matrix.values[keep],
-                      skipped=sorted(loader_skipped) + sorted(matrix.skipped.values()),
+    skipped = sorted(loader_skipped) + sorted(matrix.skipped.values())
+    if skipped:  # allowed by --skip-bad-files, and said at run time as well as in every result
+        more = f"; ... and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        warn(ctx, f"corpus {name!r}: {len(skipped)} files left out (--skip-bad-files), listed in the "
+                   f"skipped_files of every result that uses it: {'; '.join(skipped[:3])}{more}")
+    return CorpusData(manifest=kept, features=matrix.values[keep], skipped=skipped,
                       manifest_hash=manifest_hash(kept, digests), n_clips_total=len(manifest),
                       label_map=dict(spec.label_map))
 

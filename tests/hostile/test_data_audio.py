@@ -80,3 +80,4 @@ def test_a_damaged_clip_is_an_error_or_skipped_and_listed_never_dropped(kind, re
     skipped = result["data"]["target"]["skipped_files"]
     assert len(skipped) == 1 and VICTIM.split("/")[1] in skipped[0] and words in skipped[0]
     assert result["data"]["target"]["clips_used"] == 23
+    assert any(VICTIM.split("/")[1] in w and "--skip-bad-files" in w for w in report.warnings)
