@@ -102,12 +102,17 @@ def tqdm_progress(total: int, desc: str):
         yield bar
 
 
+def print_warning(message: str) -> None:
+    """How the command line shows a run's warnings: one ``warning:`` line each on standard error."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def run_context(args):
     """The run context from, in order of precedence, the command line, the config file and the environment."""
     from .context import RunContext, default_data_dirs, load_config, null_progress
 
     config = load_config(getattr(args, "config", None))
-    kwargs = {"progress": null_progress if args.quiet else tqdm_progress,
+    kwargs = {"progress": null_progress if args.quiet else tqdm_progress, "on_warning": print_warning,
               "skip_bad_files": getattr(args, "skip_bad_files", False), "workers": getattr(args, "workers", None)}
     dirs = [Path(d) for d in (getattr(args, "data_dir", None) or [])]
     dirs += [Path(d).expanduser() for d in config.get("data_dirs", [])]

@@ -44,6 +44,15 @@ def check_executor(registry, name: str, params: dict) -> None:
     check_params(f"--executor-param executor {name!r}", spec, params)
 
 
+def print_changes(report) -> None:
+    """Cells recomputed because what they were computed on changed, and cells another run computed
+    while this one waited: one line each, on standard error."""
+    for cell, reason in getattr(report, "recomputed", []):
+        print(f"  recomputed {cell.cell_id()}: {reason}", file=sys.stderr)
+    for cell in getattr(report, "waited", []):
+        print(f"  waited for another run computing {cell.cell_id()} in the same folder", file=sys.stderr)
+
+
 def interrupted(exc: KeyboardInterrupt, folder) -> int:
     """Say that the run stopped and how to continue; the exit status (130 Ctrl-C, 143 SIGTERM)."""
     print(f"\ninterrupted: finished cells are saved in {folder}/; run the same command again to "
@@ -139,6 +148,7 @@ def cmd_run(args) -> int:
                   f"{result['params']['decision']}" + (" favours the smaller classes there" if
                                                       result["params"]["decision"] == "sum" else ""),
                   file=sys.stderr)
+    print_changes(report)
     for cell, exc in report.failed:
         print(f"  FAILED {cell.cell_id()}: {exc}", file=sys.stderr)
     if not args.no_leaderboard:
@@ -199,6 +209,7 @@ def cmd_reproduce(args) -> int:
     wall = time.perf_counter() - start
     print(f"{len(report.ran)} cells run, {len(report.already_done)} already in {out_dir}/, {len(report.failed)} "
           f"failed; {wall:.0f} s", file=sys.stderr)
+    print_changes(report)
     for cell, exc in report.failed:
         print(f"  FAILED {cell.cell_id()}: {exc}", file=sys.stderr)
     wanted = {c.cell_id() for c in cells}

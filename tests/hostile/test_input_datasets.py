@@ -41,3 +41,17 @@ def test_a_malformed_corpus_path_shows_a_corpus_path_example(capsys, tmp_path):
     err = capsys.readouterr().err
     assert code == 2 and "--corpus-path 'ravdess' is not KEY=VALUE" in err
     assert "e.g. --corpus-path ravdess=/data/RAVDESS" in err and "k=2,4,8" not in err
+
+
+def test_a_rerun_on_a_repaired_copy_says_which_cell_was_recomputed_and_why(copy_tree, cache_dir, tmp_path, capsys):
+    damaged, clean = copy_tree("damaged"), copy_tree("clean")
+    (damaged / clip_name(1, "sadness", 2)).write_bytes(b"RIFF")
+    argv = ["-q", "run", "--executor", "serial", "--target", "ravdess", "--protocol", "idt", "--loss", "logreg",
+            "--labels", "anger,sadness", "--seed", "0", "--results", str(tmp_path / "results"), "--cache-dir",
+            str(cache_dir), "--skip-bad-files", "--no-leaderboard"]
+    assert main([*argv, "--corpus-path", f"ravdess={damaged}"]) == 0
+    assert "warning: corpus 'ravdess': 1 files left out" in capsys.readouterr().err
+    assert main([*argv, "--corpus-path", f"ravdess={clean}"]) == 0
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("  recomputed ")]
+    assert "idt__logreg__none__ravdess__seed0__" in line and "changed" in line  # the reason is the runner's
