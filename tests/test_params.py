@@ -39,3 +39,26 @@ def test_adapters_that_take_any_keyword_still_accept_their_own(registry):
     cell = resolve(Cell("fewshot", "pml:CircleLoss", "sim-ravdess", source="sim-crema", encoder="mlp",
                         loss_params={"m": 0.4, "gamma": 80}), registry)
     assert cell.loss_params["m"] == 0.4 and cell.loss_params["variant"] == "CircleLoss"
+
+
+def test_bounds_a_plugin_declares_are_checked_and_weights_are_never_negative(registry):
+    from ser_bench.params import above, check_params
+    from ser_bench.types import LossSpec
+
+    spec = LossSpec(name="margin_loss", build=lambda margin=0.2, aux_weight=0.5: None, summary="x",
+                    params={"margin": 0.2}, bounds={"margin": above(0, "0 would never separate classes")})
+    assert check_params("loss 'margin_loss'", spec, {"margin": "0.3"}) == {"margin": 0.3}
+    with pytest.raises(SerBenchError, match=r"margin=0 is out of range\. margin takes a number > 0 \(0 would never"):
+        check_params("loss 'margin_loss'", spec, {"margin": 0})
+    with pytest.raises(SerBenchError, match=r"aux_weight=-1 is out of range\. aux_weight takes a number >= 0"):
+        check_params("loss 'margin_loss'", spec, {"aux_weight": -1})
+    with pytest.raises(SerBenchError, match="reconstruction_weight=-0.5 is out of range"):
+        resolve(Cell("idt", "bce_pair", "sim-ravdess", encoder="dae", encoder_params={"reconstruction_weight": -0.5}),
+                registry)
+
+
+def test_a_library_caller_gets_the_same_label_checks(registry):
+    with pytest.raises(SerBenchError, match="labels 'anger' names one emotion"):
+        resolve(Cell("idt", "bce_pair", "sim-ravdess", labels=("anger",)), registry)
+    with pytest.raises(SerBenchError, match="'angry' is not an emotion of the common vocabulary. Did you mean 'anger'"):
+        resolve(Cell("idt", "bce_pair", "sim-ravdess", labels=("angry", "sadness")), registry)
