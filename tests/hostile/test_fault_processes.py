@@ -100,11 +100,14 @@ def test_kill_9_of_the_main_process_leaves_no_worker_behind(long_run):
     assert not left, {pid: family[pid] for pid in left}
 
 
-def test_sigterm_stops_the_run_like_ctrl_c(long_run):
+@pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
+def test_sigterm_stops_the_run_like_ctrl_c(long_run, signum, status):
+    """SIGINT to the main process alone (``kill -INT``; Ctrl-C reaches the workers too) must not wait
+    for the cells in progress either."""
     proc, family = long_run
-    os.kill(proc.pid, signal.SIGTERM)
+    os.kill(proc.pid, signum)
     _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 143, err
+    assert proc.returncode == status, err
     assert "Traceback" not in err
     assert "interrupted: finished cells are saved in" in err and "run the same command again" in err
     left = survivors(family, within=5)
