@@ -71,15 +71,16 @@ def parse_labels(text: str, what: str = "--labels") -> tuple:
     return check_labels([t.strip() for t in (text or "").split(",") if t.strip()], what)
 
 
-def whole_numbers(text: str, what: str, low: int) -> list[int]:
-    """``"2,4,8"`` -> ``[2, 4, 8]``: one or more whole numbers >= ``low``, or an error naming ``what``."""
+def whole_numbers(text: str, what: str, low: int, example: str = "") -> list[int]:
+    """``"2,4,8"`` -> ``[2, 4, 8]``: one or more whole numbers >= ``low``, or an error naming ``what``
+    (and showing ``example``)."""
     parts = split_csv(text)
     if parts and all(re.fullmatch(r"[+-]?[0-9]+", p, re.ASCII) for p in parts):
         values = [int(p) for p in parts]
         if all(v >= low for v in values):
             return values
-    raise SerBenchError(f"{what} takes whole numbers >= {low}, comma-separated (e.g. {what} {low},{low + 2}), "
-                        f"not {text!r}")
+    example = example or f"{low},{low + 1}"
+    raise SerBenchError(f"{what} takes whole numbers >= {low}, comma-separated (e.g. {what} {example}), not {text!r}")
 
 
 def whole_number(low: int, meaning: str):

@@ -17,7 +17,7 @@ PRESETS = {  # protocol settings, and the source-model seeds a claim is averaged
 
 def parse_seeds(text: str) -> list[int]:
     """``"0,1,2"`` -> ``[0, 1, 2]``; anything else is an error naming the value."""
-    return whole_numbers(text, "--seed", 0)
+    return whole_numbers(text, "--seed", 0, "0,1,2")
 
 
 def check_scoped(registry, kind: str, scoped: dict, option: str) -> None:
@@ -184,9 +184,9 @@ def cmd_reproduce(args) -> int:
         if "baselines" not in options:
             raise SerBenchError(f"recipe {recipe.name!r} runs no baselines: drop --baselines")
         options["baselines"] = [] if args.baselines == "none" else split_csv(args.baselines)
-    for key, low in (("k", 1), ("frozen", 0)):
+    for key, low, example in (("k", 1, "2,4,8"), ("frozen", 0, "0,1,2")):
         if getattr(args, key) is not None:
-            options[key] = whole_numbers(getattr(args, key), f"--{key}", low)
+            options[key] = whole_numbers(getattr(args, key), f"--{key}", low, example)
     base = dict(options.get("base", {}))
     if args.train_param:
         base["training"] = parse_params(args.train_param, "--train-param")
