@@ -243,9 +243,12 @@ def cmd_datasets(args) -> int:
     if args.action == "check":
         if not args.name:
             raise SerBenchError("usage: ser-bench datasets check NAME (see `ser-bench datasets`)")
+        from .params import check_params
+
         spec = registry.get("datasets", args.name)
-        manifest, problems = check_corpus(spec, ctx, parse_params(args.dataset_param, "--dataset-param"),
-                                          read_audio=not args.no_audio)
+        params = check_params(f"--dataset-param dataset {spec.name!r}", spec,
+                              parse_params(args.dataset_param, "--dataset-param"))
+        manifest, problems = check_corpus(spec, ctx, params, read_audio=not args.no_audio)
         for problem in problems:
             print(problem)
         count = {level: sum(p.severity == level for p in problems) for level in ("error", "warning", "note")}

@@ -55,3 +55,10 @@ def test_a_rerun_on_a_repaired_copy_says_which_cell_was_recomputed_and_why(copy_
     err = capsys.readouterr().err
     (line,) = [line for line in err.splitlines() if line.startswith("  recomputed ")]
     assert "idt__logreg__none__ravdess__seed0__" in line and "changed" in line  # the reason is the runner's
+
+
+def test_datasets_check_checks_its_dataset_params(capsys, tmp_path):
+    code = main(["datasets", "check", "sim-ravdess", "--dataset-param", "speakers=abc", "--cache-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "speakers='abc' is not a whole number" in err and "e.g. speakers=24" in err
+    assert not (tmp_path / "simulated").exists()
