@@ -130,6 +130,23 @@ def _on_sigterm(signum, frame):
     raise Interrupted(signum)
 
 
+def _warnings_on_one_line() -> None:
+    """ser-bench's own warnings print as ``ser-bench: warning: ...``, without Python's file:line prefix."""
+    import warnings
+
+    from .context import SerBenchWarning
+
+    show = warnings.showwarning
+
+    def one_line(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, SerBenchWarning):
+            print(f"ser-bench: warning: {message}", file=sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = one_line
+
+
 def main(argv=None) -> int:
     """Entry point of the ``ser-bench`` console script.
 
@@ -138,6 +155,7 @@ def main(argv=None) -> int:
     reader of standard output went away (``ser-bench leaderboard | head``).
     """
     args = build_parser().parse_args(argv)
+    _warnings_on_one_line()
     # SIGTERM (kill, a scheduler, a container stopping) is handled like Ctrl-C: finished cells kept,
     # workers stopped, one clear message instead of dying mid-write without a word.
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None

@@ -18,6 +18,7 @@ import numpy as np
 from .audio import SAMPLE_RATE, load_audio
 from .context import warn
 from .errors import BadAudioError, SerBenchError
+from .workers import exit_with_parent
 
 CHUNK = 64
 
@@ -140,7 +141,8 @@ def extract_features(manifest, spec, params: dict | None, ctx) -> FeatureMatrix:
         else:
             import multiprocessing as mp
 
-            with ProcessPoolExecutor(min(ctx.n_workers, len(chunks)), mp_context=mp.get_context("spawn")) as pool:
+            with ProcessPoolExecutor(min(ctx.n_workers, len(chunks)), mp_context=mp.get_context("spawn"),
+                                     initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
                 futures = [pool.submit(_extract_chunk, spec.build, params, str(cache), c, spec.dim)
                            for c in chunks]
                 for fut, chunk in zip(futures, chunks):

@@ -38,6 +38,10 @@ def fit(model, x, y, loss_fn, *, steps: int | None = None, epochs: int | None = 
     """
     import torch
 
+    if (steps is None and (epochs is None or epochs < 1)) or (steps is not None and steps < 0) or batch_size < 1:
+        # resolve() refuses these for the CLI and recipes; library callers get the same guard here.
+        raise ValueError(f"fit needs epochs >= 1 or steps >= 0, and batch_size >= 1 (got epochs={epochs}, "
+                         f"steps={steps}, batch_size={batch_size})")
     start = time.perf_counter()
     gen = torch.Generator().manual_seed(int(seed))
     torch.manual_seed(int(seed))

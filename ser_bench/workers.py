@@ -1,0 +1,49 @@
+"""Worker processes that never outlive the process that started them.
+
+Shared by the process executor and the feature-extraction pool: each worker watches its parent and
+exits as soon as the parent is gone, even after ``kill -9``; a pool stopped early is terminated, not
+waited for.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+
+def exit_with_parent(parent_pid: int | None = None, poll: float = 0.5) -> None:
+    """In a worker process: start a daemon thread that ends this process when its parent dies.
+
+    It waits on ``multiprocessing.parent_process().sentinel``, which the operating system makes
+    ready when the parent is gone (the end of a pipe only the parent holds on POSIX, the parent's
+    process handle on Windows), so it works after ``kill -9`` and costs nothing while waiting. Outside
+    a multiprocessing child it polls whether ``parent_pid`` is still this process's parent instead.
+    A parent that died before this call is noticed at once.
+    """
+    import multiprocessing as mp
+
+    parent = mp.parent_process()
+
+    def watch() -> None:
+        if parent is not None:
+            from multiprocessing.connection import wait
+
+            wait([parent.sentinel])
+        else:
+            while os.getppid() == parent_pid:
+                time.sleep(poll)
+        os._exit(1)  # no cleanup: the parent that would receive our results is gone
+
+    if parent is not None or parent_pid is not None:
+        threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def stop_workers(pool) -> None:
+    """Terminate the processes of a ``ProcessPoolExecutor`` now, abandoning the items they run."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
