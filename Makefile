@@ -23,8 +23,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/ser-bench run --loss bce_pair,ratio_distance --source sim-crema --target sim-ravdess \
-		--preset demo --results demo-results
+	$(BIN)/ser-bench run --loss bce_pair,ratio_distance,logreg,linear_svm,softmax_mlp --source sim-crema \
+		--target sim-ravdess --preset demo --results demo-results
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
