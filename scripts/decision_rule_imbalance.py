@@ -87,7 +87,7 @@ def markdown_table(summary) -> str:
 
 
 def write_readme(path: Path, table: str, notes: str) -> None:
-    """Replace the table between the markers, keeping any prose around it (a fresh file gets a stub)."""
+    """Replace the table between the markers, keeping any prose around it (a fresh file gets a title and the table)."""
     block = f"{TABLE_START}\n{notes}\n\n{table}\n{TABLE_END}"
     if path.exists() and TABLE_START in (text := path.read_text()) and TABLE_END in text:
         head, rest = text.split(TABLE_START, 1)

@@ -271,12 +271,12 @@ def explain_write_error(exc: OSError, path: Path, change: str) -> str:
 
     reason = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        todo = f"free space on the disk holding {Path(path).parent} (or {change})"
+        remedy = f"free space on the disk holding {Path(path).parent} (or {change})"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        todo = f"make {Path(path).parent} writable (or {change})"
+        remedy = f"make {Path(path).parent} writable (or {change})"
     else:
-        todo = change
-    return f"could not write {path} ({reason}): {todo}"
+        remedy = change
+    return f"could not write {path} ({reason}): {remedy}"
 
 
 class CellLocks:

@@ -206,7 +206,7 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
                     "writable folder")
     report = RunReport()
     first_warning = len(ctx.warnings)
-    todo = []
+    to_run = []
     for cell in cells:
         path = result_path(results_dir, cell.cell_id())
         stored = read_result(path)
@@ -219,13 +219,13 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
                 _write(path, skipped_result(cell), report, results_dir)
                 report.skipped.append(cell)
         else:
-            todo.append(cell)
-    if todo:
-        corpora = _prepare(todo, registry, ctx)
+            to_run.append(cell)
+    if to_run:
+        corpora = _prepare(to_run, registry, ctx)
         locks = CellLocks(results_dir)
         try:
             mine, elsewhere = [], []
-            for cell in todo:
+            for cell in to_run:
                 (mine if locks.try_acquire(cell.cell_id()) else elsewhere).append(cell)
             _run_batch(_still_to_do(mine, corpora, results_dir, locks, report), corpora, registry, ctx,
                        results_dir, locks, report, executor, executor_params, settings, on_result, cache_models)
