@@ -35,6 +35,15 @@ def sklearn_probe(estimator, model, x_test, x_support, y_support):
     return torch.as_tensor(estimator.fit(z_s, labels).predict(z_t), dtype=torch.long)
 
 
+def standardised_probe(classifier, model, x_test, x_support, y_support):
+    """:func:`sklearn_probe` with ``classifier`` behind a ``StandardScaler`` fitted on the support set
+    only: the shape of every linear head."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return sklearn_probe(make_pipeline(StandardScaler(), classifier), model, x_test, x_support, y_support)
+
+
 def get_head(registry, name: str):
     """The prediction function of head ``name``, with the head's ``params`` bound:
     ``predict(model, x_test, x_support, y_support, n_classes, rule=...) -> class index tensor``.

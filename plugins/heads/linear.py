@@ -13,14 +13,10 @@ from ser_bench.types import HeadSpec
 def predict(model, x_test, x_support, y_support, n_classes, C: float = 1.0, max_iter: int = 1000, **_):
     """Class predicted by a logistic regression fitted on the support embeddings."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
-    from ser_bench.heads import sklearn_probe
+    from ser_bench.heads import standardised_probe
 
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
-    return sklearn_probe(probe, model, x_test, x_support, y_support)
-
+    return standardised_probe(LogisticRegression(C=C, max_iter=max_iter), model, x_test, x_support, y_support)
 
 @hookimpl
 def ser_bench_heads():

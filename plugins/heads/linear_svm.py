@@ -12,15 +12,13 @@ from ser_bench.types import HeadSpec
 
 def predict(model, x_test, x_support, y_support, n_classes, C: float = 1.0, max_iter: int = 10000, **_):
     """Class predicted by a linear SVM fitted on the support embeddings."""
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
 
-    from ser_bench.heads import sklearn_probe
+    from ser_bench.heads import standardised_probe
 
     # A fixed random_state: the dual solver shuffles coordinates, and results must not depend on luck.
-    probe = make_pipeline(StandardScaler(), LinearSVC(C=C, max_iter=max_iter, random_state=0))
-    return sklearn_probe(probe, model, x_test, x_support, y_support)
+    classifier = LinearSVC(C=C, max_iter=max_iter, random_state=0)
+    return standardised_probe(classifier, model, x_test, x_support, y_support)
 
 
 @hookimpl
