@@ -18,4 +18,5 @@ BUILTIN_MODULES = [
     "executors.serial", "executors.process", "executors.ray_executor",
     "recipes.feng2020",
     "heads.siamese", "heads.prototype", "heads.knn", "heads.linear", "heads.linear_svm",
+    "channels.telephone", "channels.opus", "channels.mp3", "channels.noise", "channels.reverb",
 ]

@@ -1,6 +1,7 @@
 """Reading audio into mono float32 at one sample rate, with errors that name the file."""
 from __future__ import annotations
 
+import hashlib
 import re
 from math import gcd
 from pathlib import Path
@@ -42,12 +43,40 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     if signal.shape[0] == 0:
         raise BadAudioError(f"{path}: contains no samples")
     mono = check_samples(path, signal).mean(axis=1)
-    if rate != sample_rate:
-        from scipy.signal import resample_poly
+    return resample(mono, int(rate), sample_rate)
 
-        g = gcd(int(rate), sample_rate)
-        mono = resample_poly(mono, sample_rate // g, int(rate) // g).astype(np.float32)
-    return mono
+
+def resample(signal: np.ndarray, rate: int, to_rate: int) -> np.ndarray:
+    """``signal`` at ``rate`` Hz resampled to ``to_rate`` Hz (polyphase, with scipy's anti-aliasing
+    filter), as float32; unchanged when the rates agree."""
+    if int(rate) == int(to_rate):
+        return np.asarray(signal, dtype=np.float32)
+    from scipy.signal import resample_poly
+
+    g = gcd(int(rate), int(to_rate))
+    return resample_poly(signal, int(to_rate) // g, int(rate) // g).astype(np.float32)
+
+
+def channel_seed(content_digest: str, position: int, name: str) -> int:
+    """The seed of the ``position``-th channel of a chain for one clip: drawn from the clip's content,
+    so the same clip through the same channels always comes out the same, whatever the run or worker."""
+    blob = f"{content_digest}/{position}/{name}".encode()
+    return int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "little")
+
+
+def apply_channels(signal: np.ndarray, sample_rate: int, chain, content_digest: str) -> np.ndarray:
+    """``signal`` passed through ``chain`` (``(name, apply)`` pairs, ``apply`` built by a
+    :class:`~ser_bench.types.ChannelSpec`) in order, and brought back to ``sample_rate``.
+
+    A channel that returns no samples or NaN/infinite ones raises ``ValueError`` naming it.
+    """
+    rate = sample_rate
+    for position, (name, apply) in enumerate(chain):
+        signal, rate = apply(np.asarray(signal, dtype=np.float32), rate, channel_seed(content_digest, position, name))
+        signal = np.asarray(signal, dtype=np.float32)
+        if signal.ndim != 1 or not len(signal) or not np.isfinite(signal).all():
+            raise ValueError(f"channel {name!r} returned {signal.shape} samples, not a finite mono signal")
+    return resample(signal, rate, sample_rate)
 
 
 def _check_complete(path: Path, log: str) -> None:

@@ -1,7 +1,9 @@
 """Feature extraction over a manifest: parallel over the cores, cached on disk by audio content.
 
-The cache key of a clip is (extractor name, version, parameters, BLAKE2 hash of the file's bytes), so
-renaming or moving a corpus keeps its cache, and editing a file invalidates only that file.
+The cache key of a clip is (extractor name, version, parameters, the channels the audio passes through
+with their versions and parameters, BLAKE2 hash of the file's bytes), so renaming or moving a corpus
+keeps its cache, editing a file invalidates only that file, and ``ravdess+telephone`` is cached apart
+from ``ravdess``.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, load_audio
+from .audio import SAMPLE_RATE, apply_channels, load_audio
 from .context import warn
 from .errors import BadAudioError, SerBenchError
 from .workers import exit_with_parent
@@ -32,10 +34,16 @@ def file_digest(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def extractor_key(spec, params: dict) -> str:
-    """Folder name for one extractor configuration in the cache."""
+def extractor_key(spec, params: dict, channels: Sequence = ()) -> str:
+    """Folder name for one extractor configuration in the cache; ``channels``
+    (:class:`~ser_bench.domains.AppliedChannel`) add their names, versions and parameters."""
     blob = json.dumps(params, sort_keys=True)
-    return f"{spec.name}-v{spec.version}-{hashlib.sha1(blob.encode()).hexdigest()[:8]}"
+    key = f"{spec.name}-v{spec.version}-{hashlib.sha1(blob.encode()).hexdigest()[:8]}"
+    if channels:
+        records = json.dumps([c.record() for c in channels], sort_keys=True)
+        names = "+".join(f"{c.name}-v{c.version}" for c in channels)
+        key += f"+{names}-{hashlib.sha1(records.encode()).hexdigest()[:8]}"
+    return key
 
 
 @dataclass
@@ -75,13 +83,15 @@ def _write_entry(target: Path, digest: str, vector: np.ndarray) -> str:
     return ""
 
 
-def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[str], dim: int = 0) -> list:
-    """Worker body: hash each file; read the cached vector or extract and cache it.
+def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[str], dim: int = 0,
+                   channels: Sequence = ()) -> list:
+    """Worker body: hash each file; read the cached vector or extract (after ``channels``) and cache it.
 
     Returns ``(status, info, vector, warning)`` per path: status ``hit``, ``new`` or ``error`` (then
     ``info`` says which file and why). A corrupt cache entry is recomputed and named in ``warning``.
     """
     extractor = None
+    chain = [(c.name, c.build(**c.params)) for c in channels]
     out = []
     for path in paths:
         try:
@@ -100,6 +110,8 @@ def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[st
                 warning = f"feature cache entry {target} (for {path}) was {why}: recomputed"
         try:
             signal = load_audio(path, SAMPLE_RATE)
+            if chain:
+                signal = apply_channels(signal, SAMPLE_RATE, chain, digest)
             if extractor is None:
                 extractor = build(**params)
             vector = np.asarray(extractor(signal, SAMPLE_RATE), dtype=np.float32)
@@ -119,8 +131,9 @@ def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[st
     return out
 
 
-def extract_features(manifest, spec, params: dict | None, ctx) -> FeatureMatrix:
-    """Features for every row of ``manifest`` with the extractor ``spec``.
+def extract_features(manifest, spec, params: dict | None, ctx, channels: Sequence = ()) -> FeatureMatrix:
+    """Features for every row of ``manifest`` with the extractor ``spec``, of the audio passed through
+    ``channels`` (:class:`~ser_bench.domains.AppliedChannel`, in order) when given.
 
     Bad files (unreadable, truncated, NaN/inf or silent audio, features that come out NaN) raise
     :class:`SerBenchError` listing each with its reason, unless ``ctx.skip_bad_files``, in which case
@@ -128,22 +141,24 @@ def extract_features(manifest, spec, params: dict | None, ctx) -> FeatureMatrix:
     A corrupt cache entry is recomputed and named in a warning (``ctx.warn``).
     """
     params = {**spec.params, **(params or {})}
-    cache = Path(ctx.cache_dir) / "features" / extractor_key(spec, params)
+    channels = tuple(channels)
+    cache = Path(ctx.cache_dir) / "features" / extractor_key(spec, params, channels)
     cache.mkdir(parents=True, exist_ok=True)
     paths = [str(p) for p in manifest["path"]]
     chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
     results: list = []
-    with ctx.progress(len(paths), f"features {spec.name}") as bar:
+    label = "+".join([spec.name, *(c.name for c in channels)])
+    with ctx.progress(len(paths), f"features {label}") as bar:
         if ctx.n_workers <= 1 or len(chunks) <= 1:
             for chunk in chunks:
-                results.extend(_extract_chunk(spec.build, params, str(cache), chunk, spec.dim))
+                results.extend(_extract_chunk(spec.build, params, str(cache), chunk, spec.dim, channels))
                 bar.update(len(chunk))
         else:
             import multiprocessing as mp
 
             with ProcessPoolExecutor(min(ctx.n_workers, len(chunks)), mp_context=mp.get_context("spawn"),
                                      initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
-                futures = [pool.submit(_extract_chunk, spec.build, params, str(cache), c, spec.dim)
+                futures = [pool.submit(_extract_chunk, spec.build, params, str(cache), c, spec.dim, channels)
                            for c in chunks]
                 for fut, chunk in zip(futures, chunks):
                     results.extend(fut.result())

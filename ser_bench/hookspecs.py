@@ -107,3 +107,23 @@ def ser_bench_heads():
 
     ``needs="pair"`` marks a head that scores pairs with a Siamese encoder's ``pair_logits``.
     """
+
+
+@hookspec
+def ser_bench_channels():
+    """Return :class:`~ser_bench.types.ChannelSpec` records: recording channels for corpus expressions
+    such as ``ravdess+telephone`` or ``crema+noise:snr=10``.
+
+    ``build(**params)`` returns ``apply(signal, sample_rate, seed) -> (signal, sample_rate)``; a random
+    channel draws only from ``seed`` (derived from the clip's content). Example, a gain::
+
+        def build(db=-6.0):
+            def apply(signal, sample_rate, seed):
+                return signal * 10 ** (db / 20), sample_rate
+            return apply
+
+        @hookimpl
+        def ser_bench_channels():
+            return [ChannelSpec(name="gain", build=build, params={"db": -6.0}, version="1",
+                                summary="a fixed gain in dB")]
+    """

@@ -9,14 +9,20 @@ from .errors import DuplicatePluginError, UnknownPluginError
 from .types import SINGULAR, SPEC_TYPES
 
 
+def _is_corpus_expression(name: str) -> bool:
+    # In "ravdess+noise:snr=10" the ':' separates a channel's parameters, it is not a variant.
+    return "[" in name or "+" in name.split(":", 1)[0]
+
+
 def base_name(name: str) -> str:
-    """``"pml:CircleLoss"`` -> ``"pml"``: a plugin name with an optional ``:variant``."""
-    return name.split(":", 1)[0]
+    """``"pml:CircleLoss"`` -> ``"pml"``: a plugin name with an optional ``:variant`` (a corpus
+    expression such as ``ravdess+noise:snr=10`` is returned whole: it has no variant)."""
+    return name if _is_corpus_expression(name) else name.split(":", 1)[0]
 
 
 def variant(name: str) -> str | None:
-    """``"pml:CircleLoss"`` -> ``"CircleLoss"``; ``None`` without a variant."""
-    return name.split(":", 1)[1] if ":" in name else None
+    """``"pml:CircleLoss"`` -> ``"CircleLoss"``; ``None`` without a variant (and for corpus expressions)."""
+    return name.split(":", 1)[1] if ":" in name and not _is_corpus_expression(name) else None
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,23 @@ class Registry:
         self._entries[entry.kind][entry.spec.name] = entry
 
     def get(self, kind: str, name: str) -> Any:
-        """The spec called ``name``; an unknown name raises with close matches and the full list."""
+        """The spec called ``name``; an unknown name raises with close matches and the full list.
+
+        A dataset name may be a corpus expression (``ravdess[sex=female]+telephone``, see
+        :mod:`ser_bench.domains`): the spec returned is a view of the base corpus named by the expression.
+        """
         return self.entry(kind, name).spec
 
     def entry(self, kind: str, name: str) -> Entry:
         """Like :meth:`get` but returns the :class:`Entry` with provenance."""
         if kind not in self._entries:
             raise UnknownPluginError(f"unknown plugin kind {kind!r}; kinds are: {', '.join(self._entries)}")
+        if kind == "datasets" and _is_corpus_expression(name):  # a view: ravdess[sex=female]+telephone
+            from .domains import corpus_view, parse
+
+            base = self.entry(kind, parse(name).base)
+            return Entry(kind=kind, spec=corpus_view(self, name), plugin=base.plugin,
+                         distribution=base.distribution, version=base.version)
         if name not in self._entries[kind] and base_name(name) in self._entries[kind]:
             return self._entries[kind][base_name(name)]  # name:variant, the variant is a parameter
         try:

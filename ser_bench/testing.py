@@ -4,7 +4,7 @@
     def test_my_loss():
         check_loss("my_loss")
 
-(``check_head`` and ``check_encoder`` likewise for heads and encoders.)
+(``check_head``, ``check_encoder`` and ``check_channel`` likewise for heads, encoders and channels.)
 
 Each check raises ``AssertionError`` with a message saying what the plugin got wrong.
 """
@@ -200,3 +200,46 @@ def check_head(name: str, registry=None) -> None:
     if spec.needs == "embedding":
         accuracy = (pred == y_test).float().mean().item()
         assert accuracy > 0.9, f"head {name!r} reaches only {accuracy:.2f} accuracy on well separated clusters"
+
+
+def _speech_like(sample_rate: int, seconds: float = 1.0, seed: int = 0):
+    """A voiced test signal: a 140 Hz harmonic series under a syllable-rate envelope, plus a little noise."""
+    import numpy as np
+
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    voice = sum(np.sin(2 * np.pi * 140 * h * t) / h for h in range(1, 30) if 140 * h < sample_rate / 2)
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)
+    noise = 0.01 * np.random.default_rng(seed).standard_normal(len(t))
+    return (0.3 * voice / np.max(np.abs(voice)) * envelope + noise).astype(np.float32)
+
+
+def check_channel(name: str, registry=None) -> None:
+    """A channel's defaults are JSON-able and it has a version; what it builds takes
+    ``(signal, sample_rate, seed)`` at 16 and 22.05 kHz and returns a finite mono float signal with a
+    sample rate, of about the input's duration, without changing its input; the same seed gives the
+    same output."""
+    import numpy as np
+
+    spec = _registry(registry).get("channels", name)
+    json.dumps(dict(spec.params))
+    assert isinstance(spec.version, str) and spec.version, f"channel {name!r}: version must be a non-empty string"
+    apply = spec.build(**spec.params)
+    assert callable(apply), f"channel {name!r}: build() must return apply(signal, sample_rate, seed)"
+    for rate in (16000, 22050):
+        signal = _speech_like(rate)
+        before = signal.copy()
+        returned = apply(signal, rate, 1234)
+        assert isinstance(returned, tuple) and len(returned) == 2, \
+            f"channel {name!r}: apply must return (signal, sample_rate), got {type(returned).__name__}"
+        out, out_rate = returned
+        out = np.asarray(out)
+        assert np.array_equal(signal, before), f"channel {name!r} changed its input array in place"
+        assert isinstance(out_rate, (int, np.integer)) and out_rate > 0, \
+            f"channel {name!r}: sample rate {out_rate!r} is not a positive whole number"
+        assert out.ndim == 1 and np.isfinite(out).all(), f"channel {name!r}: output is not a finite mono signal"
+        seconds = len(out) / out_rate
+        assert abs(seconds - len(signal) / rate) < 0.05, \
+            f"channel {name!r}: {len(signal) / rate:.2f} s in, {seconds:.2f} s out"
+        assert np.any(out), f"channel {name!r} returned silence for speech-like input"
+        again, _ = apply(signal.copy(), rate, 1234)
+        assert np.array_equal(out, np.asarray(again)), f"channel {name!r}: the same seed gave another output"

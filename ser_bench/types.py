@@ -183,9 +183,28 @@ class RecipeSpec:
     reference: str = ""
 
 
+@dataclass(frozen=True)
+class ChannelSpec:
+    """A recording channel that audio passes through before feature extraction (``ravdess+telephone``).
+
+    ``build(**params)`` returns ``apply(signal, sample_rate, seed) -> (signal, sample_rate)``: mono float32
+    in, mono float32 out. ``seed`` is drawn from the clip's content, so a random channel (noise, a
+    synthetic room) gives the same output for the same clip every time. ``version`` is part of the
+    feature cache key: bump it whenever the same audio would come out differently.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    summary: str
+    version: str
+    params: Params = field(default_factory=dict)
+    bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.params.Range, checked up front
+    reference: str = ""
+
+
 SINGULAR = {"datasets": "dataset", "features": "feature", "encoders": "encoder", "losses": "loss",
             "protocols": "protocol", "executors": "executor", "recipes": "recipe",
-            "heads": "head"}
+            "heads": "head", "channels": "channel"}
 
 SPEC_TYPES = {
     "datasets": DatasetSpec,
@@ -196,6 +215,7 @@ SPEC_TYPES = {
     "executors": ExecutorSpec,
     "recipes": RecipeSpec,
     "heads": HeadSpec,
+    "channels": ChannelSpec,
 }
 
 

@@ -1,0 +1,1 @@
+"""Built-in recording channels for corpus expressions (``ravdess+telephone``): one channel per file."""

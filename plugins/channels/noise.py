@@ -1,0 +1,26 @@
+"""noise: white Gaussian noise added at a given signal-to-noise ratio (over the whole clip)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ser_bench import hookimpl
+from ser_bench.types import ChannelSpec
+
+
+def build(snr: float = 20.0):
+    """``apply(signal, sample_rate, seed)``: ``signal`` plus noise whose power is ``snr`` dB below the
+    clip's mean power; the noise is drawn from ``seed`` (the clip's content), so it is the same every run."""
+
+    def apply(signal, sample_rate, seed):
+        noise = np.random.default_rng(seed).standard_normal(len(signal))
+        power = float(np.mean(np.square(signal, dtype=np.float64)))
+        scale = np.sqrt(power / 10 ** (snr / 10) / np.mean(np.square(noise)))
+        return (signal + scale * noise).astype(np.float32), sample_rate
+    return apply
+
+
+@hookimpl
+def ser_bench_channels():
+    return [ChannelSpec(
+        name="noise", build=build, version="1", params={"snr": 20.0},
+        summary="white noise at a given SNR in dB (noise:snr=10), seeded by the clip's content")]
