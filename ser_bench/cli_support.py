@@ -28,11 +28,26 @@ def _value(text: str):
     return text
 
 
+def _split_pair(pair: str) -> tuple[str, str, str]:
+    """``KEY=VALUE`` split at the ``=`` that ends the key. A key may be scoped by a corpus expression
+    holding ``=`` itself (``sim-ravdess[half=1].speakers=4``, ``crema+noise:snr=10.speakers=8``): the
+    key ends at the first ``=`` outside brackets that is not a channel parameter's."""
+    depth = 0
+    for i, char in enumerate(pair):
+        depth += (char == "[") - (char == "]")
+        if char == "=" and depth <= 0:
+            key = pair[:i]
+            if "+" in key and not re.fullmatch(r"[A-Za-z_]\w*", key.rpartition(".")[2]):
+                continue  # "+noise:snr=": a channel parameter inside the scope
+            return key, "=", pair[i + 1:]
+    return pair.partition("=")
+
+
 def parse_params(pairs, what: str, raw: bool = False) -> dict:
     """``["k=2,4", "repeats=3"]`` -> ``{"k": [2, 4], "repeats": 3}`` (``raw``: values kept as text)."""
     out = {}
     for pair in pairs or []:
-        key, sep, value = pair.partition("=")
+        key, sep, value = _split_pair(pair)
         if not sep or not key.strip():
             raise SerBenchError(f"{what} {pair!r} is not KEY=VALUE; e.g. {what} {EXAMPLES.get(what, 'key=value')}")
         out[key.strip()] = value.strip() if raw else _value(value.strip())

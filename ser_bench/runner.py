@@ -14,6 +14,7 @@ from typing import Callable, Optional, Sequence
 from .cells import Cell, resolve
 from .errors import CorpusNotFoundError, SerBenchError
 from .context import warn
+from .domains import check_speakers_disjoint, describe as describe_domain
 from .features import extract_features
 from .labels import DIMENSIONS_SOURCE
 from .manager import PluginSettings, load_registry
@@ -84,14 +85,19 @@ def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_param
 
     Files the loader or the extractor could not use are an error naming each, or with
     ``ctx.skip_bad_files`` left out and listed in :attr:`CorpusData.skipped` (and so in every result).
+    A corpus expression (``ravdess[sex=female]+telephone``) is loaded filtered, and its channels are
+    applied to the audio before the features are extracted (and cached apart).
     """
     import numpy as np
+
+    from .domains import view_of
 
     spec = registry.get("datasets", name)
     already_skipped = len(ctx.skipped_files)
     manifest = spec.load(ctx, **dataset_params)
     loader_skipped = ctx.skipped_files[already_skipped:]
-    matrix = extract_features(manifest, registry.get("features", feature), None, ctx)
+    matrix = extract_features(manifest, registry.get("features", feature), None, ctx,
+                              channels=view_of(spec).channels)
     # Only the files extract_features skipped (and listed, under --skip-bad-files) are left out here:
     # a clip is never dropped without being named in the result.
     usable = np.array([d is not None for d in matrix.digests], dtype=bool)
@@ -152,7 +158,8 @@ def run_job(job: tuple) -> dict:
         "data": {role: {"dataset": getattr(cell, role), "manifest_hash": c.manifest_hash,
                         "clips_used": len(c.manifest), "clips_in_corpus": c.n_clips_total,
                         "speakers": int(c.manifest["speaker"].nunique()), "skipped_files": c.skipped,
-                        "label_map": c.label_map, "dimensions": DIMENSIONS_SOURCE}
+                        "label_map": c.label_map, "dimensions": DIMENSIONS_SOURCE,
+                        "domain": describe_domain(registry, getattr(cell, role))}
                  for role, c in corpora.items()},
         "provenance": {"packages": package_versions(), "git_commit": git_commit()},
     }
@@ -264,6 +271,10 @@ def _prepare(cells: list, registry, ctx) -> dict:
                     missing.append((key[0], exc))
     if missing:  # say everything that is missing at once, not one corpus per attempt
         raise CorpusNotFoundError("\n\n".join(str(exc) for _, exc in missing))
+    for cell in cells:  # before any training: a source sharing speakers with its target is refused
+        if cell.source:
+            check_speakers_disjoint(cell.source, corpora[_corpus_key(cell, "source")].manifest,
+                                    cell.target, corpora[_corpus_key(cell, "target")].manifest)
     return corpora
 
 
