@@ -37,11 +37,19 @@ class Cell:
     training: dict = field(default_factory=lambda: dict(DEFAULT_TRAINING))
     dataset_params: dict = field(default_factory=dict)  # dataset name -> params
     skip_reason: str = ""  # set when the combination cannot run; the result records it
+    head_params: dict = field(default_factory=dict)  # over the head's defaults (e.g. a tuned C)
+    tuning: dict = field(default_factory=dict)  # {"trials", "validation_speakers", "space", ...}; {}: not tuned
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-able form (the ``params`` of a result file)."""
+        """Plain JSON-able form (the ``params`` of a result file).
+
+        Settings added after 0.2 (``head_params``, ``tuning``) appear only when set, so the cell ids
+        of results computed before them are unchanged."""
         d = asdict(self)
         d["labels"] = list(self.labels)
+        for late in ("head_params", "tuning"):
+            if not d[late]:
+                del d[late]
         return d
 
     def cell_id(self) -> str:
@@ -100,6 +108,7 @@ def resolve(cell: Cell, registry) -> Cell:
     pretrain_spec = registry.get("losses", pretrain)
     head_spec = registry.get("heads", head)
     no_variant("heads", head, head_spec)
+    head_params = check_params(f"head {head!r}", head_spec, cell.head_params) if cell.head_params else {}
     reason = incompatibility(head_spec, loss, encoder)
     if not reason and encoder.kind not in pretrain_spec.encoder_kinds:
         reason = f"pre-training loss {pretrain!r} cannot train the {encoder.kind} encoder {encoder.name!r}"
@@ -107,6 +116,12 @@ def resolve(cell: Cell, registry) -> Cell:
     datasets = {}
     for name in filter(None, {cell.source, cell.target}):
         datasets[name] = merged("datasets", name, cell.dataset_params.get(name, {}))
+    tuning = {}
+    if cell.tuning:
+        from .tuning import resolve_tuning
+
+        tuning = resolve_tuning(cell.tuning, registry, protocol=cell.protocol, loss=cell.loss,
+                                encoder=encoder_name, head=head)
     return replace(
         cell,
         protocol_params=merged("protocols", cell.protocol, cell.protocol_params),
@@ -117,4 +132,5 @@ def resolve(cell: Cell, registry) -> Cell:
         training={**DEFAULT_TRAINING, **check_training(cell.training, DEFAULT_TRAINING)},
         dataset_params=datasets,
         labels=tuple(cell.labels),
+        head_params=head_params, tuning=tuning,
     )

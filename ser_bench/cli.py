@@ -14,7 +14,7 @@ from . import commands as cmd
 from .cli_support import whole_number
 from .errors import Interrupted, SerBenchError, exit_status
 
-KINDS = ("datasets", "features", "encoders", "losses", "heads", "protocols", "executors", "recipes")
+KINDS = ("datasets", "features", "encoders", "losses", "heads", "protocols", "executors", "recipes", "channels")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--preset", default="paper", choices=sorted(cmd.PRESETS), help="protocol settings preset")
     run_p.add_argument("--protocol-param", action="append", metavar="[PROTOCOL.]KEY=VALUE")
     run_p.add_argument("--loss-param", action="append", metavar="[LOSS.]KEY=VALUE")
+    run_p.add_argument("--tune", type=whole_number(0, "the number of tuning trials per cell"), metavar="TRIALS",
+                       help="tune every method with Optuna for TRIALS trials on validation speakers before "
+                            "testing (same budget for all; the defaults are the first trial)")
+    run_p.add_argument("--search", action="append", metavar="SCOPE.NAME=RANGE",
+                       help="override a tuning range: training.lr=1e-4..1e-2:log, loss.weight=0.1|1|10, "
+                            "training.epochs=20..120:step=10, or =off to keep a setting fixed")
+    run_p.add_argument("--validation-speakers", type=whole_number(0, "the number of validation speakers"),
+                       metavar="N", help="speakers set aside for tuning (source speakers for oodt, target "
+                       "speakers, then left out of testing, for idt and fewshot; default: a quarter). Given "
+                       "without --tune, the default settings run on the same test speakers as a tuned run")
     run_p.add_argument("--results", default="results", help="results folder (default: results/)")
     run_p.add_argument("--no-leaderboard", action="store_true")
     run_p.set_defaults(func=cmd.cmd_run)

@@ -90,6 +90,28 @@ def cmd_list(args) -> int:
     return 0
 
 
+def load_config_quietly(args) -> dict:
+    """The config file's contents (``{}`` without one)."""
+    from .context import load_config
+
+    return load_config(getattr(args, "config", None))
+
+
+def tuning_settings(args, config: dict) -> dict:
+    """``--tune``, ``--validation-speakers`` and the search overrides of the config file's ``[search]``
+    table and of ``--search`` (which wins), as a cell's tuning settings; ``{}`` when neither is given."""
+    search = {str(k): str(v) for k, v in (config.get("search") or {}).items()}
+    search.update(parse_params(args.search, "--search", raw=True))
+    if args.search and not args.tune:
+        raise SerBenchError("--search sets what --tune searches: add --tune TRIALS")
+    if args.tune is None and args.validation_speakers is None:
+        return {}
+    out = {"trials": int(args.tune or 0), "validation_speakers": int(args.validation_speakers or 0)}
+    if search and out["trials"]:
+        out["search"] = search
+    return out
+
+
 def cmd_run(args) -> int:
     """``ser-bench run``: check every setting, run the grid's cells not yet done, print the leaderboard."""
     from .params import check_training
@@ -116,6 +138,9 @@ def cmd_run(args) -> int:
         "decision": args.decision, "labels": parse_labels(args.labels),
         "pretrain_loss": args.pretrain_loss, "head": args.head,
     }
+    tuning = tuning_settings(args, load_config_quietly(args))
+    if tuning:
+        base["tuning"] = tuning
     check_training(base["training"], DEFAULT_TRAINING, "--train-param")
     check_scoped(registry, "protocols", protocol_params, "--protocol-param")
     check_scoped(registry, "losses", base["loss_params"], "--loss-param")

@@ -215,7 +215,7 @@ class _CellRun:
         x_sup, y_sup = _gather(xs, split.support), _gather(self.classes, split.support)
         test = list(split.test.indices)
         x_test = xs[split.test.domain][test]
-        head = get_head(self.registry, cell.head)
+        head = get_head(self.registry, cell.head, cell.head_params)
         pred = head(model, x_test, x_sup, y_sup, len(self.labels), rule=cell.decision)
         self.timings["scoring"] += time.perf_counter() - start
         truth = self.classes[split.test.domain][test].numpy()
@@ -254,16 +254,27 @@ class _Targets:
 
 
 def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: dict | None = None,
-                  split_filter=None) -> dict:
+                  split_filter=None, tuning_store=None) -> dict:
     """Run every split of ``cell``; ``data = {"source"/"target": (manifest, X)}`` already label-filtered.
 
     ``model_cache`` (a :class:`~ser_bench.model_cache.DiskModelCache`) shares trained models (and the
     trained state of their loss) between cells; ``hashes`` maps each domain to its manifest hash (part
     of the cache key). ``split_filter(splits) -> splits`` may reorder or select splits (tests use it to
     show that order does not matter). Returns the ``splits``, ``summary`` and ``timings`` parts of a result.
+
+    A cell with ``tuning`` settings is first tuned on its protocol's validation splits (see
+    :mod:`ser_bench.tuning`; trials never use the model cache, and their journal goes to
+    ``tuning_store``); the target speakers those splits touch are then left out of its test splits
+    (also with 0 trials, so that a default-settings cell pairs with a tuned one). The result then also
+    holds ``tuning`` (the record) and ``params_as_run`` (the cell as evaluated: rerunning it gives the
+    same numbers without tuning again).
     """
     t0 = time.perf_counter()
-    run = _CellRun(cell, data, registry, model_cache, hashes or {})
+    hashes = dict(hashes or {})
+    extra = {}
+    if cell.tuning:
+        cell, data, hashes, extra = _tuned(cell, data, registry, hashes, tuning_store)
+    run = _CellRun(cell, data, registry, model_cache, hashes)
     protocol = registry.get("protocols", cell.protocol)
     pdata = ProtocolData(target=run.manifests["target"], source=run.manifests.get("source"))
     splits = protocol.splits(pdata, seed=cell.seed, **cell.protocol_params)
@@ -272,8 +283,35 @@ def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: di
     if not splits:
         raise ProtocolError(f"protocol {cell.protocol!r} produced no splits for target {cell.target!r}")
     out = [run.evaluate(split) for split in splits]
+    if extra:
+        run.timings["tuning"] = extra["tuning"].get("seconds", 0.0)
     run.timings["total"] = time.perf_counter() - t0
-    return {"splits": out, "summary": summarise(out), "timings": run.timings}
+    return {"splits": out, "summary": summarise(out), "timings": run.timings, **extra}
+
+
+def _tuned(cell: Cell, data: dict, registry, hashes: dict, store):
+    """Tune ``cell`` (when it asks for trials) and set its validation speakers aside: the cell as it
+    will be evaluated, the data and hashes without those speakers, and the result's extra parts."""
+    from dataclasses import replace
+
+    from .tuning import apply, tune, validation_plan, without_speakers
+
+    val_splits, reserved = validation_plan(cell, data, registry)
+
+    def scorer(trial_cell):
+        trial = _CellRun(trial_cell, data, registry, None, hashes)  # trial models are never cached
+        return lambda split: trial.evaluate(split)["metrics"]["uar"]
+
+    if cell.tuning.get("trials"):
+        record = tune(cell, data, registry, val_splits, store=store, evaluate_split=scorer)
+        final = apply(cell, record["best_values"])
+    else:
+        record = {"trials": 0, "validation_splits": [s.name for s in val_splits]}
+        final = cell
+    record["reserved_target_speakers"] = sorted(reserved)
+    data, hashes = without_speakers(data, hashes, reserved)
+    as_run = replace(final, tuning={**cell.tuning, "trials": 0})
+    return final, data, hashes, {"tuning": record, "params_as_run": as_run.as_dict()}
 
 
 def summarise(splits: list[dict]) -> dict:

@@ -44,8 +44,9 @@ def standardised_probe(classifier, model, x_test, x_support, y_support):
     return sklearn_probe(make_pipeline(StandardScaler(), classifier), model, x_test, x_support, y_support)
 
 
-def get_head(registry, name: str):
-    """The prediction function of head ``name``, with the head's ``params`` bound:
+def get_head(registry, name: str, params: dict | None = None):
+    """The prediction function of head ``name``, with the head's ``params`` bound (its defaults, then
+    ``params``, e.g. a tuned ``C``):
     ``predict(model, x_test, x_support, y_support, n_classes, rule=...) -> class index tensor``.
 
     An unknown name raises the registry's error (close matches and the full list).
@@ -53,7 +54,8 @@ def get_head(registry, name: str):
     from functools import partial
 
     spec = registry.get("heads", name)
-    return partial(spec.predict, **dict(spec.params)) if spec.params else spec.predict
+    bound = {**dict(spec.params), **dict(params or {})}
+    return partial(spec.predict, **bound) if bound else spec.predict
 
 
 def incompatibility(head, loss_spec, encoder_spec) -> str | None:

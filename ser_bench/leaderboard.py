@@ -152,9 +152,27 @@ def settings_header(results: list[dict]) -> list[str]:
     lines.append(f"- loss parameters: {'; '.join(loss_params)}")
     trainings = sorted({json.dumps(r["params"]["training"], sort_keys=True) for r in ok})
     lines.append(f"- training: {'; '.join(trainings)}")
+    lines += tuning_lines(ok)
     seeds = sorted({r["params"]["seed"] for r in ok})
     lines.append(f"- seeds: {', '.join(map(str, seeds))}; result files: {len(ok)}"
                  + (f" ({len(results) - len(ok)} not ok, shown as {DASH})" if len(results) > len(ok) else ""))
+    return lines
+
+
+def tuning_lines(ok: list[dict]) -> list[str]:
+    """What "tuned N" and "default" mean in the rows, when any result was tuned or set speakers aside."""
+    tuned = sorted({(r["params"].get("tuning") or {}).get("trials", 0) for r in ok if r["params"].get("tuning")})
+    if not tuned:
+        return []
+    budgets = ", ".join(str(t) for t in tuned if t)
+    lines = [f"- tuning: rows marked *tuned N* were tuned with Optuna (TPE, seeded by the cell seed) for N trials "
+             f"({budgets or 'none'}) on validation speakers only, the defaults being the first trial; rows marked "
+             "*default* run the default settings on the same test speakers. Held-out source speakers validate "
+             "oodt; target speakers set aside validate idt and fewshot and are left out of their tests."]
+    spaces = sorted({json.dumps((r.get("tuning") or {}).get("space") or {}, sort_keys=True)
+                     for r in ok if (r["params"].get("tuning") or {}).get("trials")})
+    if spaces:
+        lines.append(f"- search spaces: {'; '.join(spaces)}")
     return lines
 
 

@@ -65,7 +65,20 @@ def expand(grid: Grid, registry) -> list[Cell]:
         if cell.cell_id() not in seen:
             seen.add(cell.cell_id())
             cells.append(cell)
+    _check_search_taken(cells, (grid.base.get("tuning") or {}).get("search") or {}, registry)
     return cells
+
+
+def _check_search_taken(cells: list, search: dict, registry) -> None:
+    """Every tuning override names a setting of at least one cell's plugins: each cell takes the ones
+    its own plugins have (``loss.weight`` tunes ratio_distance, not bce_pair), and one that no cell
+    takes is a typo that would otherwise tune nothing."""
+    from .tuning import unknown_setting
+
+    for key in search:
+        problems = [unknown_setting(key, registry, loss=c.loss, encoder=c.encoder, head=c.head) for c in cells]
+        if problems and all(problems):
+            raise SerBenchError(problems[0])
 
 
 @dataclass
@@ -140,12 +153,13 @@ def run_job(job: tuple) -> dict:
     from .evaluation import evaluate_cell
     from .model_cache import DiskModelCache
 
-    cell, corpora, model_dir, settings = job
+    cell, corpora, model_dir, settings, tuning_dir = job
     torch.set_num_threads(1)
     registry = _worker_registry(settings)
     data = {role: (c.manifest, c.features) for role, c in corpora.items()}
     cache = DiskModelCache(model_dir) if model_dir else None
-    body = evaluate_cell(cell, data, registry, model_cache=cache,
+    store = Path(tuning_dir) / f"{cell.cell_id()}.journal" if tuning_dir and cell.tuning else None
+    body = evaluate_cell(cell, data, registry, model_cache=cache, tuning_store=store,
                          hashes={role: c.manifest_hash for role, c in corpora.items()})
     body["timings"]["models_from_cache"] = cache.hits if cache else 0
     payload = {
@@ -163,8 +177,9 @@ def run_job(job: tuple) -> dict:
                  for role, c in corpora.items()},
         "provenance": {"packages": package_versions(), "git_commit": git_commit()},
     }
-    if cache and cache.warnings:  # carried back to the parent, which reports them; not written
-        payload[WARNINGS_KEY] = list(cache.warnings)
+    said = (list(cache.warnings) if cache else []) + list(body.get("tuning", {}).pop("warnings", []))
+    if said:  # carried back to the parent, which reports them; not written
+        payload[WARNINGS_KEY] = said
     return payload
 
 
@@ -355,8 +370,11 @@ def _run_batch(cells: list, corpora: dict, registry, ctx, results_dir: Path, loc
     if not cells:
         return
     model_dir = str(Path(ctx.cache_dir) / "models") if cache_models else None
-    jobs = [(cell, _roles(cell, corpora), model_dir, settings) for cell in cells]
+    # Tuning journals live beside the results, so that an interrupted tuning resumes with them.
+    tuning_dir = str(results_dir / ".tuning")
+    jobs = [(cell, _roles(cell, corpora), model_dir, settings, tuning_dir) for cell in cells]
     pool = registry.get("executors", executor).build(workers=ctx.workers, **(executor_params or {}))
+    said: set = set()  # every worker on a node without the cache folder says the same: once is enough
     with ctx.progress(len(jobs), "cells") as bar:
         try:
             for job, outcome in pool.map_unordered(run_job, jobs):
@@ -365,7 +383,9 @@ def _run_batch(cells: list, corpora: dict, registry, ctx, results_dir: Path, loc
                     report.failed.append((cell, outcome))
                 else:
                     for message in outcome.pop(WARNINGS_KEY, []):
-                        ctx.warn(message)
+                        if message not in said:
+                            said.add(message)
+                            ctx.warn(message)
                     for item in outcome["summary"].get("excluded_splits", []):
                         ctx.warn(f"{outcome['cell_id']}: split {item['split']!r} left out of the summary: its "
                                  f"test set has no {', '.join(item['missing_test_classes'])}")

@@ -93,3 +93,33 @@ def unlabelled_rows(split: Split, manifests: dict) -> tuple[str, list[int]] | No
     excluded = set(labelled) | set(split.test.indices)
     rows = [int(i) for i in np.flatnonzero(frame["speaker"].isin(speakers).to_numpy()) if i not in excluded]
     return domain, rows
+
+
+def choose_speakers(manifest, n: int, seed: int, stream: str, minimum: int = 2) -> list[str]:
+    """``n`` speakers of ``manifest`` drawn from the stream ``(seed, stream)`` (0: a quarter of them, at
+    least ``minimum``), sorted. Tuning uses it to pick validation speakers; the draw depends on nothing
+    else, so every method of a grid is tuned and tested on the same speakers."""
+    import zlib
+
+    speakers = sorted(set(manifest["speaker"].astype(str)))
+    wanted = int(n) if n else max(minimum, round(len(speakers) / 4))
+    if wanted < minimum or wanted >= len(speakers):
+        raise ProtocolError(f"{wanted} validation speakers impossible with {len(speakers)} speakers: choose "
+                            f"between {minimum} and {len(speakers) - 1} (--validation-speakers)")
+    rng = np.random.default_rng([int(seed), zlib.crc32(stream.encode())])
+    return sorted(rng.choice(speakers, size=wanted, replace=False).tolist())
+
+
+def rows_of_speakers(manifest, speakers) -> tuple[int, ...]:
+    """Row indices of ``manifest`` whose speaker is in ``speakers``."""
+    return tuple(int(i) for i in np.flatnonzero(manifest["speaker"].astype(str).isin(list(speakers)).to_numpy()))
+
+
+def speakers_touched(splits, manifests: dict, domain: str = "target") -> set[str]:
+    """Every speaker of ``domain`` that any part (train, fine-tune, support, test) of ``splits`` uses."""
+    frame = manifests[domain]["speaker"].astype(str)
+    rows = set()
+    for split in splits:
+        for part in (split.train, split.finetune, split.support, split.test):
+            rows.update(_rows_of(part, domain))
+    return set(frame.iloc[sorted(rows)]) if rows else set()

@@ -73,6 +73,7 @@ def tidy(results: list[dict], include_degenerate: bool = False):
                 "encoder": p["encoder"], "feature": p["feature"], "source": p.get("source") or "",
                 "target": p["target"], "pair": pair_name(p.get("source"), p["target"]), "seed": p["seed"],
                 "labels": ",".join(p["labels"]), "decision": p["decision"], "normalise": p["normalise"],
+                "tuning_trials": (p.get("tuning") or {}).get("trials", 0),
                 "split": s["name"], "hash": s.get("hash"), "episode_hash": s.get("episode_hash"),
                 "k": info.get("k"), "frozen": info.get("frozen"), "repeat": info.get("repeat"),
                 "uar": s["metrics"]["uar"], "accuracy": s["metrics"]["accuracy"],
@@ -135,6 +136,7 @@ class MethodLabeller:
     """
 
     def __init__(self, results: list[dict]):
+        self.tuning_shown = any(r["params"].get("tuning") for r in results)
         self.top = _differing(results, lambda p: {k: p.get(k) for k in _TOP_LEVEL}, lambda p: p["loss"])
         self.protocol = _differing(results, lambda p: p.get("protocol_params"), lambda p: p["protocol"])
         self.pretrain = _differing(results, lambda p: {"pretrained with": p.get("pretrain_loss")},
@@ -146,6 +148,9 @@ class MethodLabeller:
 
     def _extras(self, p: dict) -> list[str]:
         extras = [f"{k}={p.get(k)}" for k in self.top.get(p["loss"], ())]
+        if self.tuning_shown:  # every row says whether it was tuned, and with what budget
+            trials = (p.get("tuning") or {}).get("trials", 0)
+            extras.append(f"tuned {trials}" if trials else ("default" if p.get("tuning") else "all speakers"))
         if self.pretrain.get((p["protocol"], p["loss"])):
             extras.append(f"pretrained with {p.get('pretrain_loss')}")
         for key, within, prefix, differing in self.nested:

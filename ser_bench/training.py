@@ -13,6 +13,16 @@ DEFAULT_TRAINING = {
     "finetune_lr": 1e-3,
 }
 
+# What `run --tune` varies in the training settings unless told otherwise (ser_bench.search syntax).
+# Each range holds its default, so the defaults can be the first trial of every search.
+TRAINING_SEARCH_SPACE = {
+    "lr": "1e-4..1e-2:log",
+    "epochs": "20..120:step=10",
+    "weight_decay": "1e-6..1e-2:log",
+    "finetune_lr": "1e-4..1e-2:log",
+    "finetune_steps": "20..120:step=10",
+}
+
 
 def freeze_layers(model, n: int) -> None:
     """Stop gradients into the first ``n`` of ``model.feature_layers()`` (an error if it has fewer)."""

@@ -74,6 +74,7 @@ class EncoderSpec:
     params: Params = field(default_factory=dict)
     reference: str = ""
     bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.params.Range, checked up front
+    search_space: Mapping[str, str] = field(default_factory=dict)  # param -> range text (ser_bench.search)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class LossSpec:
     trains: bool = True
     default_encoder: Optional[str] = None
     bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.params.Range, checked up front
+    search_space: Mapping[str, str] = field(default_factory=dict)  # param -> range text (ser_bench.search)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class HeadSpec:
     needs: str = "embedding"
     reference: str = ""
     params: Params = field(default_factory=dict)
+    search_space: Mapping[str, str] = field(default_factory=dict)  # param -> range text (ser_bench.search)
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,12 @@ class ProtocolSpec:
     """An evaluation protocol. ``splits(data, seed, **params)`` returns a list of :class:`Split`.
 
     ``data`` is a :class:`ProtocolData`; protocols only choose indices, they never train.
+
+    ``validation(data, seed, speakers, **params)`` (optional; without it the protocol cannot be tuned)
+    returns the splits hyperparameter tuning scores its trials on, built like the protocol's own but
+    from validation speakers only: held-out *source* speakers, or ``speakers`` target speakers (0: the
+    protocol's choice). Every target speaker a validation split touches is left out of the protocol's
+    test splits by the runner, so no test speaker is ever seen while tuning.
     """
 
     name: str
@@ -151,6 +160,7 @@ class ProtocolSpec:
     needs_source: bool = False
     reference: str = ""
     bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.params.Range, checked up front
+    validation: Optional[Callable[..., list]] = None
 
 
 @dataclass(frozen=True)

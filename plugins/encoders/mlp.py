@@ -39,4 +39,5 @@ def build(input_dim: int, hidden=(64, 32, 16)):
 @hookimpl
 def ser_bench_encoders():
     return [EncoderSpec(name="mlp", build=build, kind="embedding", params={"hidden": [64, 32, 16]},
+                        search_space={"hidden": "[64,32,16]|[64,32,32]|[128,64,32]|[128,64,64]"},
                         summary="embedding MLP 64-32-16 for embedding and classifier losses")]

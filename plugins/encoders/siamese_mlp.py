@@ -48,6 +48,8 @@ def ser_bench_encoders():
     return [EncoderSpec(
         name="siamese-mlp", build=build, kind="siamese",
         params={"hidden": [64, 32, 16], "decision_hidden": 16},
+        # The last size is the embedding the losses shape; the paper's 64-32-16 is the first option.
+        search_space={"hidden": "[64,32,16]|[64,32,32]|[128,64,32]|[128,64,64]"},
         summary="Siamese MLP 64-32-16 with a 16-unit decision layer on |g(a)-g(b)|",
         reference="Feng & Chaspari (2020), A Siamese Neural Network with Modified Distance Loss "
                   "for Transfer Learning in Speech Emotion Recognition",

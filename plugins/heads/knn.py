@@ -25,6 +25,6 @@ def predict(model, x_test, x_support, y_support, n_classes, k: int = 5, **_):
 
 @hookimpl
 def ser_bench_heads():
-    return [HeadSpec(name="knn", predict=predict, params={"k": 5},
+    return [HeadSpec(name="knn", predict=predict, params={"k": 5}, search_space={"k": "1..15:int"},
                      summary="majority of the k nearest support embeddings (k = 5)",
                      reference="Cover & Hart (1967), Nearest neighbor pattern classification")]

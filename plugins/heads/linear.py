@@ -21,5 +21,6 @@ def predict(model, x_test, x_support, y_support, n_classes, C: float = 1.0, max_
 @hookimpl
 def ser_bench_heads():
     return [HeadSpec(name="linear", predict=predict, params={"C": 1.0, "max_iter": 1000},
+                     search_space={"C": "0.001..100:log"},
                      summary="logistic regression on the standardised support embeddings (scikit-learn)",
                      reference="Pedregosa et al. (2011), Scikit-learn: machine learning in Python, JMLR")]

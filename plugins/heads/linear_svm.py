@@ -24,5 +24,6 @@ def predict(model, x_test, x_support, y_support, n_classes, C: float = 1.0, max_
 @hookimpl
 def ser_bench_heads():
     return [HeadSpec(name="linear_svm", predict=predict, params={"C": 1.0, "max_iter": 10000},
+                     search_space={"C": "0.001..100:log"},
                      summary="linear SVM on the standardised support embeddings (scikit-learn LinearSVC)",
                      reference="Fan et al. (2008), LIBLINEAR: a library for large linear classification, JMLR")]

@@ -11,6 +11,7 @@ SPEC = pml_loss_spec(
     "contrastive", "ContrastiveLoss", {"pos_margin": 0.0, "neg_margin": 1.0}, distance="LpDistance",
     summary="contrastive loss on all pairs (pytorch-metric-learning)",
     reference="Hadsell, Chopra & LeCun (2006), CVPR",
+    search_space={"pos_margin": "0.0..0.5", "neg_margin": "0.25..2:log"},
 )
 
 

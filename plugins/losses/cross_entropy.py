@@ -37,6 +37,6 @@ def build(context, label_smoothing: float = 0.0):
 @hookimpl
 def ser_bench_losses():
     return [LossSpec(name="cross_entropy", build=build, params={"label_smoothing": 0.0}, needs_context=True,
-                     output="embedding", default_head="linear", encoder_kinds=("siamese", "embedding"),
+                     search_space={"label_smoothing": "0.0..0.3"}, output="embedding", default_head="linear", encoder_kinds=("siamese", "embedding"),
                      summary="softmax classifier (cross-entropy), the supervised reference",
                      reference="the standard supervised baseline")]

@@ -12,6 +12,7 @@ SPEC = pml_loss_spec(
     distance="CosineSimilarity", miner="MultiSimilarityMiner", miner_params={"epsilon": 0.1},
     summary="multi-similarity loss with its miner (pytorch-metric-learning)",
     reference="Wang et al. (2019), CVPR",
+    search_space={"alpha": "0.5..10:log", "beta": "10..100:log", "base": "0.1..1.0"},
 )
 
 

@@ -73,11 +73,12 @@ def make_pml_loss(loss_name: str, loss_params: dict | None = None, *, context=No
 
 
 def pml_loss_spec(name: str, pml_class: str, defaults: dict, *, distance: str, miner: str | None = None,
-                  miner_params: dict | None = None, summary: str, reference: str):
+                  miner_params: dict | None = None, summary: str, reference: str, search_space: dict | None = None):
     """A :class:`~ser_bench.types.LossSpec` for one PML loss with its default distance and miner.
 
     The spec's parameters are the PML loss's keyword arguments plus ``distance``, ``distance_params``,
     ``miner`` and ``miner_params`` (class names and keyword arguments from pytorch-metric-learning).
+    ``search_space`` holds the ranges ``run --tune`` searches (see :mod:`ser_bench.search`).
     """
     from ser_bench.types import LossSpec
 
@@ -88,4 +89,5 @@ def pml_loss_spec(name: str, pml_class: str, defaults: dict, *, distance: str, m
     params = {**defaults, "distance": distance, "distance_params": {}, "miner": miner,
               "miner_params": dict(miner_params or {})}
     return LossSpec(name=name, build=build, params=params, output="embedding", default_head="prototype",
-                    encoder_kinds=("siamese", "embedding"), summary=summary, reference=reference)
+                    encoder_kinds=("siamese", "embedding"), summary=summary, reference=reference,
+                    search_space=dict(search_space or {}))

@@ -46,6 +46,7 @@ def build(weight: float = 1.0, delta: float = 0.1, balance: bool = True):
 def ser_bench_losses():
     return [LossSpec(
         name="ratio_distance", build=build, params={"weight": 1.0, "delta": 0.1, "balance": True},
+        search_space={"weight": "0.01..10:log", "delta": "0.02..0.5:log"},
         summary="pair BCE + ratio distance loss (D_d+D_s)/(D_d-D_s), guarded for D_d < D_s",
         reference="Feng & Chaspari (2020), Eq. 1",
     )]

@@ -11,6 +11,7 @@ SPEC = pml_loss_spec(
     "supcon", "SupConLoss", {"temperature": 0.1}, distance="CosineSimilarity",
     summary="supervised contrastive loss (pytorch-metric-learning)",
     reference="Khosla et al. (2020), Supervised Contrastive Learning, NeurIPS",
+    search_space={"temperature": "0.02..1:log"},
 )
 
 

@@ -12,6 +12,7 @@ SPEC = pml_loss_spec(
     miner_params={"margin": 0.2, "type_of_triplets": "semihard"},
     summary="triplet margin loss, semi-hard mining (pytorch-metric-learning)",
     reference="Schroff, Kalenichenko & Philbin (2015), FaceNet, CVPR",
+    search_space={"margin": "0.05..1:log"},
 )
 
 

@@ -96,10 +96,35 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
     return out
 
 
+VALIDATION_REPEATS = 3  # episodes per k when tuning: enough to rank settings, a third of the paper's 10
+
+
+def validation(data, seed: int, speakers: int = 0, k=(2,), repeats: int = 10, **params):
+    """Tuning episodes drawn like the protocol's own, but only among ``speakers`` target speakers set
+    aside for validation (0: a quarter, at least 2): k capped at their number minus one, at most
+    :data:`VALIDATION_REPEATS` repeats. The runner leaves these speakers out of the test episodes."""
+    from ser_bench.splits import choose_speakers, rows_of_speakers
+    from ser_bench.types import ProtocolData
+
+    chosen = choose_speakers(data.target, speakers, seed, "fewshot-validation")
+    rows = rows_of_speakers(data.target, chosen)
+    view = data.target.iloc[list(rows)].reset_index(drop=True)
+    ks = sorted({min(int(v), len(chosen) - 1) for v in (k if isinstance(k, (list, tuple)) else [k])})
+    inner = splits(ProtocolData(target=view, source=data.source), seed=seed, k=ks,
+                   repeats=min(int(repeats), VALIDATION_REPEATS), **params)
+    back = lambda s: Subset("target", tuple(rows[i] for i in s.indices)) if s.domain == "target" else s  # noqa: E731
+
+    def remap(part):
+        return tuple(back(p) for p in part) if isinstance(part, tuple) else back(part)
+
+    return [Split(name=f"val-{s.name}", train=s.train, finetune=remap(s.finetune), support=remap(s.support),
+                  test=back(s.test), frozen_layers=s.frozen_layers, info=dict(s.info)) for s in inner]
+
+
 @hookimpl
 def ser_bench_protocols():
     return [ProtocolSpec(
-        name="fewshot", splits=splits, needs_source=True,
+        name="fewshot", splits=splits, needs_source=True, validation=validation,
         params={"k": [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], "frozen": [0, 1, 2], "repeats": 10, "test": "speakers",
                 "rehearsal": 0, "source_support": 0},
         bounds={"k": at_least(1), "frozen": at_least(0, "0: fine-tune every layer"), "repeats": at_least(1),

@@ -13,8 +13,20 @@ def splits(data, seed: int):
                   test=Subset("target", tuple(range(len(data.target)))), info={})]
 
 
+def validation(data, seed: int, speakers: int = 0):
+    """Tuning split: train on the source without ``speakers`` held-out source speakers (0: a quarter),
+    score those speakers' clips against the rest. No target clip is used, as in the protocol itself."""
+    from ser_bench.splits import choose_speakers, rows_of_speakers
+
+    held = choose_speakers(data.source, speakers, seed, "oodt-validation")
+    test = rows_of_speakers(data.source, held)
+    rest = tuple(i for i in range(len(data.source)) if i not in set(test))
+    return [Split(name="val-oodt", train=Subset("source", rest), support=Subset("source", rest),
+                  test=Subset("source", test), info={"validation_speakers": held})]
+
+
 @hookimpl
 def ser_bench_protocols():
-    return [ProtocolSpec(name="oodt", splits=splits, needs_source=True,
+    return [ProtocolSpec(name="oodt", splits=splits, needs_source=True, validation=validation,
                          summary="out-of-domain training: source only, tested on the whole target",
                          reference="Feng & Chaspari (2020)")]
