@@ -70,7 +70,8 @@ def folder_problem(folder: Path, private: bool = False) -> str:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        return exc.strerror or str(exc)
+        blocking = next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()), None)
+        return f"{blocking} is a file, not a folder" if blocking else (exc.strerror or str(exc))
     return ""
 
 
