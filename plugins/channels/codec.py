@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from ser_bench.audio import resample
 from ser_bench.errors import SerBenchError
 
 
@@ -32,6 +33,9 @@ def round_trip(signal: np.ndarray, sample_rate: int, codec: str, container: str,
     """``signal`` encoded with ``codec`` at ``bit_rate`` bit/s in a ``container`` held in memory, decoded
     again, and returned at ``sample_rate`` with its original length (the codec's padding cut off)."""
     import av
+    import numpy as np  # here, not at the top: registering a channel must not import numpy
+
+    from ser_bench.audio import resample
 
     pcm = np.clip(resample(signal, sample_rate, codec_rate), -1.0, 1.0)
     encoded = io.BytesIO()

@@ -1,8 +1,6 @@
 """noise: white Gaussian noise added at a given signal-to-noise ratio (over the whole clip)."""
 from __future__ import annotations
 
-import numpy as np
-
 from ser_bench import hookimpl
 from ser_bench.types import ChannelSpec
 
@@ -10,6 +8,7 @@ from ser_bench.types import ChannelSpec
 def build(snr: float = 20.0):
     """``apply(signal, sample_rate, seed)``: ``signal`` plus noise whose power is ``snr`` dB below the
     clip's mean power; the noise is drawn from ``seed`` (the clip's content), so it is the same every run."""
+    import numpy as np  # here, not at the top: registering a channel must not import numpy
 
     def apply(signal, sample_rate, seed):
         noise = np.random.default_rng(seed).standard_normal(len(signal))

@@ -5,17 +5,23 @@ seconds is the standard statistical room model (Schroeder 1962; Lehmann & Johans
 """
 from __future__ import annotations
 
-import numpy as np
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from ser_bench import hookimpl
 from ser_bench.params import Range, at_least
 from ser_bench.types import ChannelSpec
 
-DECAY_60_DB = np.log(1000.0)  # amplitude falls by 1000 (60 dB) over rt60
+DECAY_60_DB = math.log(1000.0)  # amplitude falls by 1000 (60 dB) over rt60
 
 
 def impulse_response(rt60: float, sample_rate: int, seed: int, direct: float = 1.0) -> np.ndarray:
     """A direct path of amplitude ``direct`` and a noise tail decaying 60 dB in ``rt60`` s (1.2 x rt60 long)."""
+    import numpy as np  # here, not at the top: registering a channel must not import numpy
+
     t = np.arange(max(2, int(1.2 * rt60 * sample_rate))) / sample_rate
     tail = np.random.default_rng(seed).standard_normal(len(t)) * np.exp(-DECAY_60_DB * t / rt60)
     tail *= 1.0 / np.sqrt(np.sum(tail ** 2))  # unit energy: ``direct`` sets the direct-to-reverberant ratio
@@ -26,6 +32,7 @@ def impulse_response(rt60: float, sample_rate: int, seed: int, direct: float = 1
 def build(rt60: float = 0.5, direct: float = 1.0):
     """``apply(signal, sample_rate, seed)``: ``signal`` convolved with :func:`impulse_response` (drawn
     from ``seed``), cut to its length and scaled back to its RMS, so the room changes and not the level."""
+    import numpy as np
     from scipy.signal import fftconvolve
 
     def apply(signal, sample_rate, seed):

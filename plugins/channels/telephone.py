@@ -5,10 +5,12 @@ is brought back to the input rate, so features see a band-limited, quantised sig
 """
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from ser_bench import hookimpl
-from ser_bench.audio import resample
 from ser_bench.params import above
 from ser_bench.types import ChannelSpec
 
@@ -17,6 +19,8 @@ MU = 255  # North-American / Japanese G.711: 8 bits, mu = 255
 
 def mu_law_round_trip(signal: np.ndarray, bits: int = 8) -> np.ndarray:
     """``signal`` (in [-1, 1]) compressed with the mu-law curve, quantised to ``2**bits`` levels, expanded."""
+    import numpy as np  # here, not at the top: registering a channel must not import numpy
+
     x = np.clip(signal, -1.0, 1.0)
     compressed = np.sign(x) * np.log1p(MU * np.abs(x)) / np.log1p(MU)
     levels = 2 ** bits - 1
@@ -29,6 +33,7 @@ def build(low_hz: float = 300.0, high_hz: float = 3400.0, rate: int = 8000, bits
     (4th-order Butterworth, causal like a line), mu-law at ``bits``, and back to ``sample_rate``."""
     from scipy.signal import butter, sosfilt
 
+    from ser_bench.audio import resample  # here: ser_bench.audio imports numpy
     from ser_bench.errors import SerBenchError
 
     if not 0 < low_hz < high_hz < rate / 2:

@@ -1,13 +1,17 @@
 """Shared openSMILE functional extractor used by the is09, is09-64 and egemaps feature plugins."""
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class OpenSmileFunctionals:
     """Utterance-level openSMILE functionals, optionally restricted to columns with given suffixes."""
 
     def __init__(self, feature_set: str, suffixes: tuple[str, ...] = ()) -> None:
+        import numpy as np  # here, not at the top: registering a feature must not import numpy
         import opensmile
 
         self._smile = opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, feature_set),

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Channel:
 
 def spectral_tilt(y: np.ndarray, tilt: float) -> np.ndarray:
     """Brighten (tilt > 0, first-difference boost) or darken (tilt < 0, one-pole low-pass) a signal."""
+    import numpy as np  # here, not at the top: registering the sim corpora must not import numpy
     from scipy.signal import lfilter
 
     if tilt > 0:
@@ -34,6 +36,7 @@ def spectral_tilt(y: np.ndarray, tilt: float) -> np.ndarray:
 def apply_channel(y: np.ndarray, sr: int, channel: Channel, rng: np.random.Generator,
                   gain_db: float = 0.0, snr_offset_db: float = 0.0) -> np.ndarray:
     """Pass clean speech ``y`` through the room, the microphone band and the noise floor."""
+    import numpy as np
     from scipy.signal import butter, fftconvolve, lfilter, sosfilt
 
     pad = np.zeros(int(sr * rng.uniform(0.15, 0.4)), dtype=np.float32)

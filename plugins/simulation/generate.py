@@ -16,9 +16,10 @@ import os
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from .channel import Channel, apply_channel, spectral_tilt
 from .prosody import EMOTION_CUES, TAKE_JITTER, make_speaker, render
@@ -54,6 +55,8 @@ class CorpusStyle:
 
 
 def _rng(*parts) -> np.random.Generator:
+    import numpy as np  # here, not at the top: registering the sim corpora must not import numpy
+
     return np.random.default_rng([zlib.crc32(str(p).encode()) for p in parts])
 
 

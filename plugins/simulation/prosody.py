@@ -9,8 +9,10 @@ Magnitudes are our choice, set so a plain classifier is clearly above chance but
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 # Deltas at intensity 1: relative speaking rate, pitch and range (eSpeak 0-100 units), relative
 # volume, and spectral tilt (positive = brighter, i.e. more vocal effort).
@@ -64,6 +66,8 @@ class Rendering:
 
 def make_speaker(rng: np.random.Generator, language_voice: str, gender: str) -> Speaker:
     """Draw a speaker: an eSpeak voice variant of the right sex, a baseline and an expressiveness."""
+    import numpy as np  # here, not at the top: registering the sim corpora must not import numpy
+
     variant = f"m{rng.integers(1, 8)}" if gender == "male" else f"f{rng.integers(1, 6)}"
     base_pitch = rng.normal(40 if gender == "male" else 62, 6)
     offsets = {
@@ -87,6 +91,8 @@ def render(speaker: Speaker, emotion: str, intensity: float, rng: np.random.Gene
     """Settings for one take of ``emotion`` at ``intensity`` (1 = normal) by ``speaker``.
 
     ``bias`` shifts cues (a corpus's acting convention for this emotion)."""
+    import numpy as np
+
     cues = EMOTION_CUES[emotion]
     scale = speaker.expressiveness * intensity
     bias = bias or {}
