@@ -115,7 +115,11 @@ def resolve(cell: Cell, registry) -> Cell:
 
     datasets = {}
     for name in filter(None, {cell.source, cell.target}):
-        datasets[name] = merged("datasets", name, cell.dataset_params.get(name, {}))
+        # A view (ravdess[sex=female]+telephone) takes its base corpus's parameters unless given its own.
+        from .domains import base_corpus
+
+        given = cell.dataset_params.get(name, cell.dataset_params.get(base_corpus(name), {}))
+        datasets[name] = merged("datasets", name, given)
     tuning = {}
     if cell.tuning:
         from .tuning import resolve_tuning

@@ -196,3 +196,21 @@ def test_run_tune_on_the_command_line_labels_rows(tmp_path, cache_dir, capsys):
     assert "add --tune TRIALS" in capsys.readouterr().err
     assert main(["run", "--protocol", "idt", "--loss", "bce_pair", "--target", "sim-ravdess", "--tune", "2",
                  "--search", "training.epochs=3..1", "--results", str(tmp_path)]) == 2
+
+
+def test_search_ranges_come_from_the_config_file(tmp_path, monkeypatch):
+    import argparse
+
+    from ser_bench.commands import tuning_settings
+
+    args = argparse.Namespace(search=["training.lr=off"], tune=4, validation_speakers=None)
+    config = {"search": {"training.epochs": "20..80:step=10", "training.lr": "1e-3..1e-2:log"}}
+    assert tuning_settings(args, config) == {"trials": 4, "validation_speakers": 0,
+                                             "search": {"training.epochs": "20..80:step=10", "training.lr": "off"}}
+
+
+def test_views_take_their_base_corpus_parameters(registry):
+    cell = resolve(Cell(protocol="oodt", loss="bce_pair", source="sim-crema[half=1]", target="sim-ravdess[half=2]",
+                        dataset_params={"sim-crema": {"speakers": 4}, "sim-ravdess[half=2]": {"speakers": 6}}), registry)
+    assert cell.dataset_params["sim-crema[half=1]"]["speakers"] == 4
+    assert cell.dataset_params["sim-ravdess[half=2]"]["speakers"] == 6
