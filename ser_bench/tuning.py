@@ -183,7 +183,11 @@ def tune(cell, data: dict, registry, splits: list, *, store: Path | None = None,
         score = evaluate_split(apply(cell, values))
         per_split = []
         for i, split in enumerate(splits):
-            per_split.append(float(score(split)))
+            try:
+                per_split.append(float(score(split)))
+            except _NOT_NUMBERS as exc:  # kept in the history; the trial counts as failed, the search goes on
+                trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
+                raise
             trial.set_user_attr("per_split", per_split)
             trial.report(float(np.mean(per_split)), i)
             if trial.should_prune():
@@ -195,8 +199,9 @@ def tune(cell, data: dict, registry, splits: list, *, store: Path | None = None,
         study.optimize(objective, n_trials=remaining, catch=_NOT_NUMBERS)
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not finished:
-        raise SerBenchError(f"{cell.cell_id()}: every tuning trial failed; see the trial errors by running with a "
-                            "smaller --search range, or run untuned")
+        errors = sorted({t.user_attrs.get("error", "") for t in study.trials} - {""})
+        raise SerBenchError(f"{cell.cell_id()}: every tuning trial failed ({'; '.join(errors[:3]) or 'no error kept'}); "
+                            "narrow the ranges with --search SCOPE.NAME=LOW..HIGH, or run untuned")
     best = study.best_trial
     return {
         "trials": trials, "space": space, "sampler": f"TPESampler(seed={cell.seed}, multivariate=True)",
@@ -206,6 +211,7 @@ def tune(cell, data: dict, registry, splits: list, *, store: Path | None = None,
         "history": [{"number": t.number, "state": t.state.name, "value": t.value,
                      "values": {k: _from_trial_value(ranges[k], v) for k, v in t.params.items()},
                      "per_split": t.user_attrs.get("per_split", []),
+                     **({"error": t.user_attrs["error"]} if "error" in t.user_attrs else {}),
                      "seconds": (t.duration.total_seconds() if t.duration else None)} for t in study.trials],
         "validation_splits": [s.name for s in splits],
         "seconds": time.perf_counter() - start,

@@ -214,3 +214,30 @@ def test_views_take_their_base_corpus_parameters(registry):
                         dataset_params={"sim-crema": {"speakers": 4}, "sim-ravdess[half=2]": {"speakers": 6}}), registry)
     assert cell.dataset_params["sim-crema[half=1]"]["speakers"] == 4
     assert cell.dataset_params["sim-ravdess[half=2]"]["speakers"] == 6
+
+
+def test_failed_trials_are_kept_and_all_failing_is_an_error(registry, data):
+    cell = tuned_cell(registry, "oodt", trials=3)
+    splits, _ = tuning.validation_plan(cell, data, registry)
+    calls = {"n": 0}
+
+    def diverging(trial_cell):
+        calls["n"] += 1
+
+        def score(split):
+            if calls["n"] == 2:
+                raise FloatingPointError("loss is nan")
+            return 0.5
+        return score
+
+    record = tuning.tune(cell, data, registry, splits, evaluate_split=diverging)
+    assert [t["state"] for t in record["history"]] == ["COMPLETE", "FAIL", "COMPLETE"]
+    assert record["history"][1]["error"] == "FloatingPointError: loss is nan"
+
+    def always(trial_cell):
+        def score(split):
+            raise FloatingPointError("loss is nan")
+        return score
+
+    with pytest.raises(SerBenchError, match="every tuning trial failed .FloatingPointError: loss is nan"):
+        tuning.tune(cell, data, registry, splits, evaluate_split=always)
