@@ -71,67 +71,8 @@ def unit_values(rows):
 def estimate(rows) -> Estimate:
     """Mean UAR and 95 % t-interval over the unit of :func:`unit_values`."""
     values, unit = unit_values(rows)
-    mean, lo, hi = _mean_ci95(values.to_numpy())
+    mean, lo, hi = mean_ci95(values.to_numpy())
     return Estimate(mean, lo, hi, len(values), unit, {str(k): float(v) for k, v in values.items()})
-
-
-def _mean_ci95(values) -> tuple[float, float, float]:
-    """:func:`ser_bench.metrics.mean_ci95` with :func:`t_quantile` for scipy's ``t.ppf``: every
-    leaderboard cell has an interval, and importing ``scipy.stats`` for it would cost a short
-    ``ser-bench leaderboard`` most of its time."""
-    v = np.asarray([x for x in values if x is not None], dtype=float)
-    if len(v) == 0:
-        return math.nan, math.nan, math.nan
-    m = float(v.mean())
-    if len(v) < 2:
-        return m, math.nan, math.nan
-    half = float(t_quantile(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
-    return m, m - half, m + half
-
-
-def t_cdf(t: float, df: int) -> float:
-    """Student's t distribution function for a whole number ``df`` of degrees of freedom, from the
-    closed forms of P(|T| < t) (Abramowitz & Stegun 26.7.3-4)."""
-    theta = math.atan2(abs(t), math.sqrt(df))
-    sin, cos2 = math.sin(theta), math.cos(theta) ** 2
-    terms = [1.0]
-    if df % 2:
-        for j in range(1, (df - 1) // 2):
-            terms.append(terms[-1] * cos2 * (2 * j) / (2 * j + 1))
-        inside = 2 / math.pi * (theta + (sin * math.cos(theta) * math.fsum(terms) if df > 1 else 0.0))
-    else:
-        for j in range(1, df // 2):
-            terms.append(terms[-1] * cos2 * (2 * j - 1) / (2 * j))
-        inside = sin * math.fsum(terms)
-    return 0.5 + math.copysign(inside / 2, t)
-
-
-def _t_density(t: float, df: int) -> float:
-    return math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
-                    - (df + 1) / 2 * math.log1p(t * t / df))
-
-
-def t_quantile(p: float, df: int) -> float:
-    """The ``p`` quantile (``p`` > 0.5) of Student's t with a whole number ``df`` of degrees of freedom:
-    scipy's ``t.ppf(p, df)`` to within a few units in the last place, without importing scipy.
-    Newton's method on :func:`t_cdf`, kept inside a bracket that always holds the root."""
-    lo, hi = 0.0, 1.0
-    while t_cdf(hi, df) < p:
-        lo, hi = hi, 2 * hi
-    t = (lo + hi) / 2
-    for _ in range(200):
-        excess = t_cdf(t, df) - p
-        if excess > 0:
-            hi = t
-        else:
-            lo = t
-        step = t - excess / _t_density(t, df)
-        if not lo < step < hi:
-            step = (lo + hi) / 2
-        if abs(step - t) <= 1e-15 * t:
-            return step
-        t = step
-    return t
 
 
 def describe_n(n: int, unit: str) -> str:
