@@ -6,7 +6,6 @@ scikit-learn, openSMILE); ``leaderboard`` imports no torch, scikit-learn or open
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
