@@ -3,7 +3,7 @@ once both are tuned, and average ranks of the tuned methods; one leaderboard per
 
     python scripts/reality_check_summary.py results/reality-check
 
-Writes ``<folder>/<case>/leaderboard.md`` and ``<folder>/summary.md``, and prints the summary. Every
+Writes ``<folder>/<case>/LEADERBOARD.md`` and ``<folder>/SUMMARY.md``, and prints the summary. Every
 difference is paired on the unit a claim generalises over (source seeds for transfer, each seed's value
 the mean over its episodes and k; held-out speakers for in-domain), tested with a one-sample t-test on
 the paired differences, and Holm-corrected over every comparison of its table.
@@ -72,7 +72,7 @@ def main(folder: Path) -> str:
         results = load_results(case_dir)
         if not results:
             continue
-        (case_dir / "leaderboard.md").write_text(to_markdown(results, title=f"Reality check: {case_dir.name}"))
+        (case_dir / "LEADERBOARD.md").write_text(to_markdown(results, title=f"Reality check: {case_dir.name}"))
         frame = tidy(results)
         frame["tuned"] = frame["tuning_trials"] > 0
         frames[case_dir.name] = frame
@@ -106,7 +106,7 @@ def main(folder: Path) -> str:
              *comparison_table(ratio_vs_base, "base", "ratio_distance"), ""]
     lines += rank_lines(frames)
     text = "\n".join(lines) + "\n"
-    (folder / "summary.md").write_text(text)
+    (folder / "SUMMARY.md").write_text(text)
     return text
 
 

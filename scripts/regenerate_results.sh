@@ -54,6 +54,10 @@ done
 # What the decision rule does when support classes are unbalanced (fixed models, varied support).
 $PY scripts/decision_rule_imbalance.py --ravdess "$RAVDESS" --out results/decision-rule
 
+# Every method tuned with the same budget beside its defaults (writes its own boards and SUMMARY.md).
+rm -rf results/reality-check
+scripts/reality_check.sh "$RAVDESS"
+
 for d in results/sim-demo results/ravdess-idt; do
     $SB leaderboard "$d" -o "$d/LEADERBOARD.md"
 done
