@@ -90,13 +90,6 @@ def cmd_list(args) -> int:
     return 0
 
 
-def load_config_quietly(args) -> dict:
-    """The config file's contents (``{}`` without one)."""
-    from .context import load_config
-
-    return load_config(getattr(args, "config", None))
-
-
 def tuning_settings(args, config: dict) -> dict:
     """``--tune``, ``--validation-speakers`` and the search overrides of the config file's ``[search]``
     table and of ``--search`` (which wins), as a cell's tuning settings; ``{}`` when neither is given."""
@@ -138,7 +131,9 @@ def cmd_run(args) -> int:
         "decision": args.decision, "labels": parse_labels(args.labels),
         "pretrain_loss": args.pretrain_loss, "head": args.head,
     }
-    tuning = tuning_settings(args, load_config_quietly(args))
+    from .context import load_config
+
+    tuning = tuning_settings(args, load_config(getattr(args, "config", None)))
     if tuning:
         base["tuning"] = tuning
     check_training(base["training"], DEFAULT_TRAINING, "--train-param")

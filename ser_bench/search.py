@@ -51,6 +51,14 @@ class Range:
         """Whether ``value`` (a default, say) lies in the range."""
         return isinstance(value, (int, float)) and not isinstance(value, bool) and self.low <= value <= self.high
 
+    def to_trial(self, value):
+        """``value`` as Optuna stores it (to enqueue a known trial)."""
+        return value
+
+    def from_trial(self, stored):
+        """The setting an Optuna-stored value stands for."""
+        return stored
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -60,17 +68,25 @@ class Choice:
 
     def suggest(self, trial, name: str):
         """This choice's value for ``trial``."""
-        return json.loads(trial.suggest_categorical(name, [json.dumps(o) for o in self.options]))
+        return self.from_trial(trial.suggest_categorical(name, [self.to_trial(o) for o in self.options]))
 
     def distribution(self):
         """The matching ``optuna.distributions.CategoricalDistribution``."""
         from optuna.distributions import CategoricalDistribution
 
-        return CategoricalDistribution([json.dumps(o) for o in self.options])
+        return CategoricalDistribution([self.to_trial(o) for o in self.options])
 
     def admits(self, value) -> bool:
         """Whether ``value`` is one of the options."""
         return json.dumps(value) in {json.dumps(o) for o in self.options}
+
+    def to_trial(self, value):
+        """``value`` as Optuna stores it: its JSON text (options may be lists)."""
+        return json.dumps(value)
+
+    def from_trial(self, stored):
+        """The option an Optuna-stored text stands for."""
+        return json.loads(stored) if isinstance(stored, str) else stored
 
 
 def parse(text: str, what: str = "search range"):
@@ -137,10 +153,11 @@ def declared_space(registry, *, loss: str, encoder: str, head: str) -> dict[str,
     return space
 
 
-def cell_space(declared: dict, overrides: dict, *, finetunes: bool, trains: bool) -> dict[str, str]:
+def cell_space(declared: dict, overrides: dict, *, trains: bool) -> dict[str, str]:
     """The space a cell is tuned over: the declared one with ``overrides`` applied (``"off"`` removes a
-    key), without fine-tuning settings when the protocol does not fine-tune and without training
-    settings for a method that trains nothing by gradient (they would change nothing)."""
+    key), without training settings for a method that trains nothing by gradient (they would change
+    nothing). Fine-tuning settings stay: :func:`ser_bench.tuning.tune` drops them when no validation
+    split fine-tunes."""
     space = dict(declared)
     for key, value in overrides.items():
         split_key(key)
@@ -152,7 +169,7 @@ def cell_space(declared: dict, overrides: dict, *, finetunes: bool, trains: bool
     out = {}
     for key, value in sorted(space.items()):
         scope, name = split_key(key)
-        if scope == "training" and (not trains or (name.startswith("finetune") and not finetunes)):
+        if scope == "training" and not trains:
             continue
         out[key] = value
     return out

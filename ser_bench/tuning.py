@@ -44,13 +44,12 @@ def resolve_tuning(given: dict, registry, *, protocol: str, loss: str, encoder: 
         raise SerBenchError(f"protocol {protocol!r} declares no validation splits, so it cannot be tuned "
                             "without seeing its test speakers; run it untuned (leave out --tune)")
     loss_spec = registry.get("losses", loss.split(":", 1)[0])
-    # Fine-tuning settings stay in the space here; tune() drops them when no validation split fine-tunes.
     # A grid's --search overrides name settings of some of its plugins: each cell takes those its own have
     # (the command line checks that every override is taken by some cell).
     overrides = {k: v for k, v in dict(given.get("search") or {}).items()
                  if not unknown_setting(k, registry, loss=loss, encoder=encoder, head=head)}
     space = given.get("space") or cell_space(declared_space(registry, loss=loss, encoder=encoder, head=head),
-                                             overrides, finetunes=True, trains=loss_spec.trains)
+                                             overrides, trains=loss_spec.trains)
     for key in space:
         if (problem := unknown_setting(key, registry, loss=loss, encoder=encoder, head=head)):
             raise SerBenchError(problem)
@@ -176,7 +175,7 @@ def tune(cell, data: dict, registry, splits: list, *, store: Path | None = None,
                                 storage=_storage(store, warnings), study_name=cell.cell_id(), load_if_exists=True)
     done = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
     if not study.trials:  # the defaults go first: tuning can only keep or beat them on validation
-        study.enqueue_trial({k: _as_trial_value(ranges[k], v) for k, v in current_values(cell, space).items()})
+        study.enqueue_trial({k: ranges[k].to_trial(v) for k, v in current_values(cell, space).items()})
 
     def objective(trial):
         values = {key: r.suggest(trial, key) for key, r in ranges.items()}
@@ -205,11 +204,11 @@ def tune(cell, data: dict, registry, splits: list, *, store: Path | None = None,
     best = study.best_trial
     return {
         "trials": trials, "space": space, "sampler": f"TPESampler(seed={cell.seed}, multivariate=True)",
-        "pruner": "MedianPruner", "best_values": {k: _from_trial_value(ranges[k], best.params[k]) for k in ranges},
+        "pruner": "MedianPruner", "best_values": {k: ranges[k].from_trial(best.params[k]) for k in ranges},
         "best_value": float(best.value), "best_trial": best.number,
         "default_value": _default_value(study),
         "history": [{"number": t.number, "state": t.state.name, "value": t.value,
-                     "values": {k: _from_trial_value(ranges[k], v) for k, v in t.params.items()},
+                     "values": {k: ranges[k].from_trial(v) for k, v in t.params.items()},
                      "per_split": t.user_attrs.get("per_split", []),
                      **({"error": t.user_attrs["error"]} if "error" in t.user_attrs else {}),
                      "seconds": (t.duration.total_seconds() if t.duration else None)} for t in study.trials],
@@ -223,18 +222,3 @@ def _default_value(study):
     first = next((t for t in study.trials if t.number == 0), None)
     return float(first.value) if first is not None and first.value is not None else None
 
-
-def _as_trial_value(r, value):
-    import json
-
-    from .search import Choice
-
-    return json.dumps(value) if isinstance(r, Choice) else value
-
-
-def _from_trial_value(r, value):
-    import json
-
-    from .search import Choice
-
-    return json.loads(value) if isinstance(r, Choice) and isinstance(value, str) else value

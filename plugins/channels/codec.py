@@ -56,3 +56,19 @@ def round_trip(signal: np.ndarray, sample_rate: int, codec: str, container: str,
     out_signal = resample(np.concatenate(decoded) if decoded else np.zeros(0, np.float32), codec_rate, sample_rate)
     length = len(signal)
     return np.pad(out_signal[:length], (0, max(0, length - len(out_signal))))
+
+
+def codec_build(channel: str, codec: str, container: str, rates: tuple, default_bitrate: int):
+    """The ``build(bitrate, rate)`` of a codec channel: checks the encoder and the rate up front, and
+    returns ``apply(signal, sample_rate, seed)`` doing the round trip (deterministic: no seed used)."""
+    def build(bitrate: int = default_bitrate, rate: int = 16000):
+        """``apply(signal, sample_rate, seed)``: encode at ``bitrate`` bit/s and ``rate`` Hz, decode back."""
+        require(codec, channel)
+        if rate not in rates:
+            raise SerBenchError(f"channel {channel!r}: rate={rate} is not a rate {codec} codes at; use one of "
+                                f"{', '.join(map(str, rates))}")
+
+        def apply(signal, sample_rate, seed):
+            return round_trip(signal, sample_rate, codec, container, rate, bitrate), sample_rate
+        return apply
+    return build

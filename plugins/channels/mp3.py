@@ -5,24 +5,10 @@ from ser_bench import hookimpl
 from ser_bench.params import Range
 from ser_bench.types import ChannelSpec
 
-from .codec import require, round_trip
+from .codec import codec_build
 
-CODEC = "libmp3lame"
 RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)  # MPEG-1/2/2.5 layer III rates
-
-
-def build(bitrate: int = 24000, rate: int = 16000):
-    """``apply(signal, sample_rate, seed)``: encode at ``bitrate`` bit/s and ``rate`` Hz, decode back."""
-    from ser_bench.errors import SerBenchError
-
-    require(CODEC, "mp3")
-    if rate not in RATES:
-        raise SerBenchError(f"channel 'mp3': rate={rate} is not an MP3 sample rate; use one of "
-                            f"{', '.join(map(str, RATES))}")
-
-    def apply(signal, sample_rate, seed):
-        return round_trip(signal, sample_rate, CODEC, "mp3", rate, bitrate), sample_rate
-    return apply
+build = codec_build("mp3", "libmp3lame", "mp3", RATES, default_bitrate=24000)
 
 
 @hookimpl

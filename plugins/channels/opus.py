@@ -9,24 +9,10 @@ from ser_bench import hookimpl
 from ser_bench.params import Range, above
 from ser_bench.types import ChannelSpec
 
-from .codec import require, round_trip
+from .codec import codec_build
 
-CODEC = "libopus"
 RATES = (8000, 12000, 16000, 24000, 48000)  # the rates Opus codes at
-
-
-def build(bitrate: int = 12000, rate: int = 16000):
-    """``apply(signal, sample_rate, seed)``: encode at ``bitrate`` bit/s and ``rate`` Hz, decode back."""
-    from ser_bench.errors import SerBenchError
-
-    require(CODEC, "opus")
-    if rate not in RATES:
-        raise SerBenchError(f"channel 'opus': rate={rate} is not a rate Opus codes at; use one of "
-                            f"{', '.join(map(str, RATES))}")
-
-    def apply(signal, sample_rate, seed):
-        return round_trip(signal, sample_rate, CODEC, "ogg", rate, bitrate), sample_rate
-    return apply
+build = codec_build("opus", "libopus", "ogg", RATES, default_bitrate=12000)
 
 
 @hookimpl
