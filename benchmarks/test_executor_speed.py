@@ -13,9 +13,9 @@ import itertools
 
 import pytest
 
-from ser_bench.context import RunContext
-from ser_bench.manager import PluginSettings, load_registry
-from ser_bench.runner import Grid, expand, run
+from ser_bench.plugin_api.context import RunContext
+from ser_bench.plugin_api.manager import PluginSettings, load_registry
+from ser_bench.running.runner import Grid, expand, run
 
 TINY = {"sim-ravdess": {"speakers": 4}, "sim-crema": {"speakers": 4}}
 TRAINING = {"epochs": 10, "batch_size": 64, "finetune_steps": 5}

@@ -5,21 +5,17 @@ Run: ``make benchmark``. Quote medians and ratios from one run (machines here ar
 from __future__ import annotations
 
 import copy
-import shutil
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-import soundfile as sf
 import torch
 
-from ser_bench.context import RunContext
-from ser_bench.decision import predict
-from ser_bench.features import extract_features
-from ser_bench.manager import PluginSettings, load_registry
-from ser_bench.model_cache import DiskModelCache
-from ser_bench.training import DEFAULT_TRAINING, fit, freeze_layers
+from ser_bench.plugin_api.context import RunContext
+from ser_bench.model.decision import predict
+from ser_bench.data.features import extract_features
+from ser_bench.plugin_api.manager import PluginSettings, load_registry
+from ser_bench.model.model_cache import DiskModelCache
+from ser_bench.model.training import DEFAULT_TRAINING, fit, freeze_layers
 from ser_bench_plugins.encoders.siamese_mlp import build as build_siamese
 from ser_bench_plugins.losses.bce_pair import build as build_bce
 from ser_bench_plugins.losses.ratio_distance import build as build_ratio

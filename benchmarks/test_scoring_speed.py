@@ -8,7 +8,7 @@ import pytest
 import torch
 from naive import naive_class_scores, naive_pair_bce
 
-from ser_bench.decision import class_scores
+from ser_bench.model.decision import class_scores
 from ser_bench_plugins.encoders.siamese_mlp import build
 from ser_bench_plugins.losses.bce_pair import build as build_bce
 

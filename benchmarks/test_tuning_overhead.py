@@ -14,9 +14,11 @@ import pandas as pd
 import pytest
 import torch
 
-from ser_bench import evaluation, tuning
-from ser_bench.cells import Cell, resolve
-from ser_bench.manager import PluginSettings, load_registry
+from ser_bench.running import evaluation
+
+from ser_bench.running import tuning
+from ser_bench.running.cells import Cell, resolve
+from ser_bench.plugin_api.manager import PluginSettings, load_registry
 
 LABELS = ("anger", "happiness", "sadness", "fear")
 

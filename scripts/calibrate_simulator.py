@@ -15,9 +15,9 @@ from sklearn.metrics import recall_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ser_bench.context import RunContext
-from ser_bench.features import extract_features
-from ser_bench.manager import load_registry
+from ser_bench.plugin_api.context import RunContext
+from ser_bench.data.features import extract_features
+from ser_bench.plugin_api.manager import load_registry
 
 LABELS = ["anger", "happiness", "sadness", "fear"]
 

@@ -105,9 +105,9 @@ def train_model(registry, x, y, seed: int):
     """The paper's Siamese MLP trained with pair BCE on ``x, y`` (DEFAULT_TRAINING, seeded)."""
     import torch
 
-    from ser_bench.evaluation import build_loss
-    from ser_bench.training import DEFAULT_TRAINING, fit
-    from ser_bench.types import LossContext
+    from ser_bench.running.evaluation import build_loss
+    from ser_bench.model.training import DEFAULT_TRAINING, fit
+    from ser_bench.plugin_api.types import LossContext
 
     encoder = registry.get("encoders", ENCODER)
     loss_spec = registry.get("losses", LOSS)
@@ -129,9 +129,9 @@ def evaluate_case(case: str, registry, train, test, seeds=SEEDS, ratios=RATIOS, 
     z-normalised on the training rows. Returns one row per seed, ratio, draw and rule."""
     import torch
 
-    from ser_bench.decision import predict
-    from ser_bench.metrics import classification_metrics
-    from ser_bench.normalise import normalise
+    from ser_bench.model.decision import predict
+    from ser_bench.model.metrics import classification_metrics
+    from ser_bench.data.normalise import normalise
 
     index = {c: i for i, c in enumerate(LABELS)}
     domains = {"train": train, "test": test}
@@ -205,9 +205,9 @@ def main(argv=None) -> None:
     import pandas as pd
     import torch
 
-    from ser_bench.context import RunContext
-    from ser_bench.manager import PluginSettings, load_registry
-    from ser_bench.runner import prepare_corpus
+    from ser_bench.plugin_api.context import RunContext
+    from ser_bench.plugin_api.manager import PluginSettings, load_registry
+    from ser_bench.running.runner import prepare_corpus
 
     torch.set_num_threads(1)
     start = time.perf_counter()

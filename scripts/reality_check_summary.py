@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import ttest_1samp
 
-from ser_bench.leaderboard import to_markdown
-from ser_bench.metrics import mean_ci95
-from ser_bench.ranks import rank_analysis
-from ser_bench.results import load_results
-from ser_bench.stats import estimate, holm_adjust, unit_values
-from ser_bench.tidy import tidy
+from ser_bench.reporting.leaderboard import to_markdown
+from ser_bench.results.summary import mean_ci95
+from ser_bench.reporting.ranks import rank_analysis
+from ser_bench.results.store import load_results
+from ser_bench.reporting.stats import estimate, holm_adjust, unit_values
+from ser_bench.reporting.tidy import tidy
 
 PROTOCOLS = ("oodt", "fewshot", "idt")
 

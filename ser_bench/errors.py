@@ -45,3 +45,8 @@ class Interrupted(KeyboardInterrupt):
 def exit_status(interruption: KeyboardInterrupt) -> int:
     """The shell's convention, 128 + the signal number: 130 after Ctrl-C (SIGINT), 143 after SIGTERM."""
     return 128 + getattr(interruption, "signum", 2)
+
+
+class SerBenchWarning(UserWarning):
+    """Something the user should know that does not stop the work: a cache entry recomputed, a result
+    file left out, a split excluded from a mean. The message names the thing and what was done."""

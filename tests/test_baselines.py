@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ser_bench.cells import Cell, resolve
+from ser_bench.running.cells import Cell, resolve
 from ser_bench.errors import ProtocolError, SerBenchError
-from ser_bench.heads import get_head
-from ser_bench.training import fit, freeze_layers
-from ser_bench.types import LossContext
+from ser_bench.model.heads import get_head
+from ser_bench.model.training import fit, freeze_layers
+from ser_bench.plugin_api.types import LossContext
 
 
 def blobs(n_per_class, seed, classes=4, dim=20, spread=1.0):
@@ -90,8 +90,8 @@ def test_a_head_that_does_not_fit_a_baseline_is_a_recorded_skip(registry):
 
 
 def test_baselines_run_idt_and_oodt_on_the_same_splits_as_any_loss(registry, ctx, tiny_corpora, tmp_path):
-    from ser_bench.results import load_results
-    from ser_bench.runner import run
+    from ser_bench.results.store import load_results
+    from ser_bench.running.runner import run
 
     from .conftest import FAST_TRAINING, TINY
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ser_bench.audio import SAMPLE_RATE, apply_channels
-from ser_bench.context import RunContext
-from ser_bench.domains import view_of
+from ser_bench.data.audio import SAMPLE_RATE, apply_channels
+from ser_bench.plugin_api.context import RunContext
+from ser_bench.data.domains import view_of
 from ser_bench.errors import SerBenchError
-from ser_bench.features import extract_features
-from ser_bench.manager import PluginSettings, load_registry
-from ser_bench.testing import _speech_like, check_channel
-from ser_bench.types import FeatureSpec
+from ser_bench.data.features import extract_features
+from ser_bench.plugin_api.manager import PluginSettings, load_registry
+from ser_bench.plugin_api.testing import _speech_like, check_channel
+from ser_bench.plugin_api.types import FeatureSpec
 
 REGISTRY = load_registry(PluginSettings(entry_points=False))
 

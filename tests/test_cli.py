@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from ser_bench.cli import main
+from ser_bench.cli.main import main
 
 
 def run_cli(*args, cwd=None, env=None):
@@ -18,7 +18,7 @@ def run_cli(*args, cwd=None, env=None):
 
 @pytest.mark.parametrize("argv", [["--help"], ["plugins"], ["list", "losses"], ["list", "datasets"]])
 def test_fast_commands_do_not_import_torch_or_opensmile(argv):
-    code = ("import sys\nfrom ser_bench.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+    code = ("import sys\nfrom ser_bench.cli.main import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in ('torch', 'opensmile', 'pytorch_metric_learning') if m in sys.modules]\n"
             "assert not heavy, heavy\n" % argv)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ser_bench.manager import PluginSettings, load_registry
-from ser_bench.testing import check_dataset, check_encoder, check_head, check_loss
+from ser_bench.plugin_api.manager import PluginSettings, load_registry
+from ser_bench.plugin_api.testing import check_dataset, check_encoder, check_head, check_loss
 
 from .conftest import TINY
 
@@ -38,7 +38,7 @@ def test_simulated_dataset_conformance(name, ctx):
 def test_a_broken_loss_fails_conformance():
     from dataclasses import replace
 
-    from ser_bench.registry import Entry, Registry
+    from ser_bench.plugin_api.registry import Entry, Registry
 
     registry = Registry()
     for entry in REGISTRY.entries():
@@ -51,7 +51,7 @@ def test_a_broken_loss_fails_conformance():
 
 
 def _with(kind, spec):
-    from ser_bench.registry import Entry, Registry
+    from ser_bench.plugin_api.registry import Entry, Registry
 
     registry = Registry()
     for entry in REGISTRY.entries():
@@ -83,7 +83,7 @@ def _nearest_with_a_defect(defect):
     ("random", "not deterministic"), ("float", "LongTensor"),
 ])
 def test_broken_heads_fail_conformance(defect, message):
-    from ser_bench.types import HeadSpec
+    from ser_bench.plugin_api.types import HeadSpec
 
     registry = _with("heads", HeadSpec(name="broken", predict=_nearest_with_a_defect(defect), summary="broken"))
     with pytest.raises(AssertionError, match=message):
@@ -101,6 +101,6 @@ def test_a_fitted_baseline_must_say_what_its_build_returns_and_fit_its_defaults(
 
 
 def test_a_correct_nearest_neighbour_head_passes():
-    from ser_bench.types import HeadSpec
+    from ser_bench.plugin_api.types import HeadSpec
 
     check_head("fine", _with("heads", HeadSpec(name="fine", predict=_nearest_with_a_defect(None), summary="fine")))

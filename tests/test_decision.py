@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from ser_bench.decision import class_scores, predict
+from ser_bench.model.decision import class_scores, predict
 
 
 class DistanceModel(torch.nn.Module):

@@ -20,9 +20,9 @@ from .conftest import FAST_TRAINING, TINY
 SCRIPT = """
 import json, sys
 from pathlib import Path
-from ser_bench.context import RunContext
-from ser_bench.manager import PluginSettings, load_registry
-from ser_bench.runner import Grid, expand, run
+from ser_bench.plugin_api.context import RunContext
+from ser_bench.plugin_api.manager import PluginSettings, load_registry
+from ser_bench.running.runner import Grid, expand, run
 
 cache, results, base = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
 registry = load_registry(PluginSettings(entry_points=False))

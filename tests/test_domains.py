@@ -11,11 +11,11 @@ import sys
 import pandas as pd
 import pytest
 
-from ser_bench.cells import Cell
-from ser_bench.context import RunContext
-from ser_bench.domains import (Filter, check_speakers_disjoint, describe, parse, speaker_halves, view_of)
-from ser_bench.errors import SerBenchError, UnknownPluginError
-from ser_bench.registry import base_name, variant
+from ser_bench.running.cells import Cell
+from ser_bench.plugin_api.context import RunContext
+from ser_bench.data.domains import (Filter, check_speakers_disjoint, describe, parse, speaker_halves, view_of)
+from ser_bench.errors import SerBenchError
+from ser_bench.plugin_api.registry import base_name, variant
 
 from .conftest import SHARED_DATA, TINY
 
@@ -115,7 +115,7 @@ def test_halves_are_speaker_disjoint_and_balanced_by_sex_even_with_odd_groups():
 
 
 def test_filters_commute_because_halves_come_from_the_whole_corpus(registry):
-    from ser_bench.domains import select
+    from ser_bench.data.domains import select
 
     frame = manifest({"01": "male", "02": "female", "03": "male", "04": "female"})
     one = select(frame, parse("x[sex=female][half=1]"))
@@ -124,7 +124,7 @@ def test_filters_commute_because_halves_come_from_the_whole_corpus(registry):
 
 
 def test_sex_and_gender_name_the_same_column_and_unknown_columns_and_values_are_explained():
-    from ser_bench.domains import select
+    from ser_bench.data.domains import select
 
     frame = manifest({"01": "male", "02": "female"})
     assert select(frame, parse("x[sex=male]")).equals(select(frame, parse("x[gender=male]")))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ser_bench.errors import SerBenchError
-from ser_bench.features import extract_features
+from ser_bench.data.features import extract_features
 
 
 def test_is09_64_has_exactly_the_mean_and_std_columns(registry):

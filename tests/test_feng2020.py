@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ser_bench.cli import build_parser
+from ser_bench.cli.main import build_parser
 
 SOURCES, TARGET = ("sim-crema", "sim-enterface"), "sim-ravdess"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ser_bench.figures import plot_fewshot_curves
+from ser_bench.reporting.figures import plot_fewshot_curves
 
 
 def test_redrawing_a_figure_changes_no_byte(tmp_path):
@@ -19,7 +19,7 @@ def test_redrawing_a_figure_changes_no_byte(tmp_path):
 
 
 def test_critical_difference_diagram_is_byte_reproducible(tmp_path):
-    from ser_bench.figures import plot_critical_difference
+    from ser_bench.reporting.figures import plot_critical_difference
 
     ranks = pd.Series([1.4, 2.1, 2.9, 3.6], index=["logreg (normalise=speaker)", "softmax_mlp", "bce_pair", "ratio_distance"])
     first = plot_critical_difference(ranks, 1.25, tmp_path / "one" / "ranks", "Average ranks")

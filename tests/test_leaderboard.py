@@ -6,7 +6,7 @@ import re
 import pytest
 
 from ser_bench.errors import SerBenchError
-from ser_bench.leaderboard import summary_table, to_markdown
+from ser_bench.reporting.leaderboard import summary_table, to_markdown
 
 
 def result(protocol, loss, source, target, uars, labels=("anger", "happiness", "sadness", "fear"), seed=0,
@@ -190,7 +190,7 @@ def test_rows_are_sorted_by_score_within_a_protocol_and_a_missing_cell_never_hel
 
 
 def test_markdown_states_units_and_ranks_methods_across_settings(tmp_path):
-    from ser_bench.cli import main
+    from ser_bench.cli.main import main
 
     results = []
     for source in ("a", "c"):

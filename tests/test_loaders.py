@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from ser_bench.context import RunContext
+from ser_bench.plugin_api.context import RunContext
 from ser_bench.errors import SerBenchError
-from ser_bench.labels import CIRCUMPLEX, add_dimensions
+from ser_bench.data.labels import CIRCUMPLEX, add_dimensions
 
 from .conftest import SHARED_DATA
 
@@ -85,7 +85,7 @@ def test_enterface_tree_with_spaces_extra_level_and_avi_audio(registry, tmp_path
                 out.mux(packet)
     manifest = registry.get("datasets", "enterface").load(context(tmp_path, enterface=root))
     assert list(manifest["speaker"]) == ["s1", "s6"] and list(manifest["emotion"]) == ["anger", "fear"]
-    from ser_bench.audio import load_audio
+    from ser_bench.data.audio import load_audio
 
     signal = load_audio(files[1])
     assert signal.ndim == 1 and abs(len(signal) - 1600) <= 2
@@ -130,7 +130,7 @@ def test_dimensions_follow_the_table_and_intensity():
 
 
 def test_datasets_check_reports_each_problem_with_its_path(registry, tmp_path):
-    from ser_bench.checks import check_corpus
+    from ser_bench.data.checks import check_corpus
 
     root = tmp_path / "RAVDESS"
     for actor in (1, 2):

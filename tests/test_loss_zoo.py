@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from ser_bench.heads import get_head
-from ser_bench.training import fit
-from ser_bench.types import LossContext
+from ser_bench.model.heads import get_head
+from ser_bench.model.training import fit
+from ser_bench.plugin_api.types import LossContext
 
 Z = torch.tensor([[1.0, 0.0], [0.6, 0.8], [-1.0, 0.0]])  # unit vectors
 Y = torch.tensor([0, 0, 1])

@@ -10,8 +10,8 @@ import threading
 import pytest
 import torch
 
-from ser_bench import model_cache
-from ser_bench.model_cache import DiskModelCache, folder_problem
+from ser_bench.model import model_cache
+from ser_bench.model.model_cache import DiskModelCache, folder_problem
 
 
 def build():

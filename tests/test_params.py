@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from ser_bench.cells import Cell, resolve
+from ser_bench.running.cells import Cell, resolve
 from ser_bench.errors import SerBenchError
-from ser_bench.manager import load_registry
+from ser_bench.plugin_api.manager import load_registry
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +42,8 @@ def test_adapters_that_take_any_keyword_still_accept_their_own(registry):
 
 
 def test_bounds_a_plugin_declares_are_checked_and_weights_are_never_negative(registry):
-    from ser_bench.params import above, check_params
-    from ser_bench.types import LossSpec
+    from ser_bench.plugin_api.params import above, check_params
+    from ser_bench.plugin_api.types import LossSpec
 
     spec = LossSpec(name="margin_loss", build=lambda margin=0.2, aux_weight=0.5: None, summary="x",
                     params={"margin": 0.2}, bounds={"margin": above(0, "0 would never separate classes")})

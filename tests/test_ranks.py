@@ -6,8 +6,8 @@ import math
 import pandas as pd
 import pytest
 
-from ser_bench.ranks import block_scores, cliques, rank_analysis
-from ser_bench.tidy import tidy
+from ser_bench.reporting.ranks import block_scores, cliques, rank_analysis
+from ser_bench.reporting.tidy import tidy
 
 # Demšar (2006), Table 6: ranks of C4.5, C4.5+m, C4.5+cf and C4.5+m+cf on 14 data sets (ties averaged).
 DEMSAR_RANKS = [

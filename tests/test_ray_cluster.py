@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from ser_bench.context import RunContext
-from ser_bench.runner import Grid, expand, run
+from ser_bench.plugin_api.context import RunContext
+from ser_bench.running.runner import Grid, expand, run
 
 from .conftest import FAST_TRAINING, TINY
 

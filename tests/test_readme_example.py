@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ser_bench.manager import PluginSettings, load_registry
-from ser_bench.testing import check_loss
+from ser_bench.plugin_api.manager import PluginSettings, load_registry
+from ser_bench.plugin_api.testing import check_loss
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

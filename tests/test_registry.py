@@ -8,11 +8,11 @@ import textwrap
 import pytest
 
 from ser_bench.errors import DuplicatePluginError, PluginLoadError, UnknownPluginError
-from ser_bench.manager import PluginSettings, PluginWarning, load_registry
+from ser_bench.plugin_api.manager import PluginSettings, PluginWarning, load_registry
 
 LOCAL_LOSS = '''
 from ser_bench import hookimpl
-from ser_bench.types import LossSpec
+from ser_bench.plugin_api.types import LossSpec
 
 @hookimpl
 def ser_bench_losses():
@@ -93,13 +93,13 @@ def test_broken_entry_point_warns_and_the_rest_still_loads(tmp_path, monkeypatch
 
 LOCAL_HEAD = '''
 from ser_bench import hookimpl
-from ser_bench.types import HeadSpec
+from ser_bench.plugin_api.types import HeadSpec
 
 
 def predict(model, x_test, x_support, y_support, n_classes, **_):
     import torch
 
-    from ser_bench.heads import embed
+    from ser_bench.model.heads import embed
 
     return y_support[torch.cdist(embed(model, x_test), embed(model, x_support)).argmin(1)]
 
@@ -117,7 +117,7 @@ def test_builtin_heads_are_plugins(registry):
 
 
 def test_unknown_head_suggests_close_matches(registry):
-    from ser_bench.heads import get_head
+    from ser_bench.model.heads import get_head
 
     with pytest.raises(UnknownPluginError, match="no head called 'linaer'. Did you mean 'linear'"):
         get_head(registry, "linaer")
@@ -126,9 +126,9 @@ def test_unknown_head_suggests_close_matches(registry):
 def test_a_head_from_a_plugins_folder_works_end_to_end(tmp_path):
     import torch
 
-    from ser_bench.cells import Cell, resolve
-    from ser_bench.heads import get_head
-    from ser_bench.testing import check_head
+    from ser_bench.running.cells import Cell, resolve
+    from ser_bench.model.heads import get_head
+    from ser_bench.plugin_api.testing import check_head
 
     (tmp_path / "nearest_clip.py").write_text(LOCAL_HEAD)
     registry = load_registry(PluginSettings(plugins_dir=str(tmp_path), entry_points=False))
@@ -143,7 +143,7 @@ def test_a_head_from_a_plugins_folder_works_end_to_end(tmp_path):
 
 
 def test_list_heads_names_every_head(capsys):
-    from ser_bench.cli import main
+    from ser_bench.cli.main import main
 
     assert main(["list", "heads"]) == 0
     out = capsys.readouterr().out
@@ -151,7 +151,7 @@ def test_list_heads_names_every_head(capsys):
 
 
 def test_heads_and_baselines_import_no_heavy_module():
-    modules = ["ser_bench.heads", "ser_bench.cells", *(f"ser_bench_plugins.heads.{h}" for h in
+    modules = ["ser_bench.model.heads", "ser_bench.running.cells", *(f"ser_bench_plugins.heads.{h}" for h in
                ("siamese", "prototype", "knn", "linear", "linear_svm")), "ser_bench_plugins.encoders.identity",
                "ser_bench_plugins.losses.logreg", "ser_bench_plugins.losses.linear_svm"]
     code = (f"import importlib, sys\nfor m in {modules!r}:\n    importlib.import_module(m)\n"

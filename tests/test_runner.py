@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from ser_bench import evaluation
-from ser_bench.runner import Grid, expand, run
-from ser_bench.results import SCHEMA_VERSION, load_results
+from ser_bench.running import evaluation
+from ser_bench.running.runner import Grid, expand, run
+from ser_bench.results.store import SCHEMA_VERSION, load_results
 
 from .conftest import FAST_TRAINING, TINY
 
@@ -98,7 +98,7 @@ def test_missing_corpora_are_all_named_before_any_work(registry, ctx, tmp_path):
 def test_skipped_files_are_listed_in_the_result(registry, tmp_path, tiny_corpora):
     import pandas as pd
 
-    from ser_bench.context import RunContext
+    from ser_bench.plugin_api.context import RunContext
 
     clips = tiny_corpora["sim-ravdess"]
     clips = clips[clips["emotion"].isin(["anger", "happiness", "sadness", "fear"])]

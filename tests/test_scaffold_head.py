@@ -4,8 +4,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from ser_bench.manager import PluginSettings, load_registry
-from ser_bench.scaffold import write_plugin
+from ser_bench.plugin_api.manager import PluginSettings, load_registry
+from ser_bench.plugin_api.scaffold import write_plugin
 
 
 def test_a_scaffolded_head_passes_its_own_test_and_registers(tmp_path):

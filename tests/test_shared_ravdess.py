@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ser_bench.audio import load_audio
+from ser_bench.data.audio import load_audio
 from ser_bench_plugins.datasets import ravdess
 
 from .conftest import SHARED_DATA

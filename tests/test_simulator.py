@@ -53,7 +53,7 @@ def test_emotions_move_prosody_in_the_documented_directions():
 
 
 def test_generated_tree_is_cached(registry, cache_dir, tiny_corpora):
-    from ser_bench.context import RunContext
+    from ser_bench.plugin_api.context import RunContext
 
     first = tiny_corpora["sim-ravdess"]["path"].iloc[5]
     before = __import__("os").stat(first).st_mtime_ns

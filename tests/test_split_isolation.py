@@ -10,17 +10,17 @@ from dataclasses import replace
 
 import pytest
 
-from ser_bench import evaluation
-from ser_bench.cells import Cell, resolve
-from ser_bench.model_cache import DiskModelCache
-from ser_bench.runner import prepare_corpus
+from ser_bench.running import evaluation
+from ser_bench.running.cells import Cell, resolve
+from ser_bench.model.model_cache import DiskModelCache
+from ser_bench.running.runner import prepare_corpus
 
 from .conftest import FAST_TRAINING, TINY
 
 
 @pytest.fixture(scope="module")
 def data(registry, tiny_corpora, cache_dir):
-    from ser_bench.context import RunContext
+    from ser_bench.plugin_api.context import RunContext
 
     ctx = RunContext(data_dirs=[], cache_dir=cache_dir, workers=2)
     out = {}

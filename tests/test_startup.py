@@ -20,7 +20,7 @@ DEMO = Path(__file__).resolve().parents[1] / "results" / "sim-demo"
 # imported (as JSON on the last line). SystemExit is caught: --help exits after printing.
 PROBE = """
 import contextlib, io, json, sys
-from ser_bench.cli import main
+from ser_bench.cli.main import main
 with contextlib.redirect_stdout(io.StringIO()):
     try:
         code = main(sys.argv[2:])

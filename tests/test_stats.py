@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy.stats import ttest_1samp, wilcoxon
 
-from ser_bench.stats import (DRAWS, SEEDS, estimate, holm, holm_adjust, paired_against, paired_comparison,
+from ser_bench.reporting.stats import (DRAWS, SEEDS, estimate, holm, holm_adjust, paired_against, paired_comparison,
                              rank_biserial)
 
 

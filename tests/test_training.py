@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ser_bench.training import fit
+from ser_bench.model.training import fit
 
 
 class Recorder(torch.nn.Module):

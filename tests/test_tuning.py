@@ -6,12 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from ser_bench import evaluation, tuning
-from ser_bench.cells import Cell, resolve
+from ser_bench.running import evaluation
+
+from ser_bench.running import tuning
+from ser_bench.running.cells import Cell, resolve
 from ser_bench.errors import SerBenchError
-from ser_bench.runner import prepare_corpus, run
-from ser_bench.search import Choice, Range, parse
-from ser_bench.splits import parts
+from ser_bench.running.runner import prepare_corpus, run
+from ser_bench.plugin_api.search import Choice, Range, parse
+from ser_bench.running.splits import parts
 
 from .conftest import FAST_TRAINING, TINY
 
@@ -23,7 +25,7 @@ CHEAP = {"training.epochs": "2..4:int", "training.finetune_steps": "2..6:int", "
 
 @pytest.fixture(scope="module")
 def data(registry, tiny_corpora, cache_dir):
-    from ser_bench.context import RunContext
+    from ser_bench.plugin_api.context import RunContext
 
     ctx = RunContext(data_dirs=[], cache_dir=cache_dir, workers=2)
     out = {}
@@ -143,7 +145,7 @@ def test_an_interrupted_tuning_resumes_from_its_journal(registry, data, tmp_path
 
 
 def test_tuning_errors_say_what_to_do(registry):
-    from ser_bench.runner import Grid, expand
+    from ser_bench.running.runner import Grid, expand
 
     grid = Grid(protocols=["oodt"], losses=["ratio_distance", "bce_pair"], targets=["sim-ravdess"],
                 sources=["sim-crema"], base={"tuning": {"trials": 2, "search": {"loss.wieght": "0.1..1"}}})
@@ -154,7 +156,7 @@ def test_tuning_errors_say_what_to_do(registry):
     assert [("loss.weight" in c.tuning["space"]) for c in cells] == [True, False]
     assert cells[0].tuning["space"]["loss.weight"] == "0.1..1"
     with pytest.raises(SerBenchError, match="validation speakers impossible"):
-        from ser_bench.splits import choose_speakers
+        from ser_bench.running.splits import choose_speakers
         import pandas as pd
 
         choose_speakers(pd.DataFrame({"speaker": ["a", "b"]}), 2, 0, "x")
@@ -177,7 +179,7 @@ def test_baselines_tune_their_head(registry):
 
 
 def test_run_tune_on_the_command_line_labels_rows(tmp_path, cache_dir, capsys):
-    from ser_bench.cli import main
+    from ser_bench.cli.main import main
 
     args = ["-q", "run", "--protocol", "oodt", "--loss", "bce_pair", "--source", "sim-crema", "--target", "sim-ravdess",
             "--dataset-param", "sim-crema.speakers=4", "--dataset-param", "sim-ravdess.speakers=4",
@@ -201,7 +203,7 @@ def test_run_tune_on_the_command_line_labels_rows(tmp_path, cache_dir, capsys):
 def test_search_ranges_come_from_the_config_file(tmp_path, monkeypatch):
     import argparse
 
-    from ser_bench.commands import tuning_settings
+    from ser_bench.cli.commands import tuning_settings
 
     args = argparse.Namespace(search=["training.lr=off"], tune=4, validation_speakers=None)
     config = {"search": {"training.epochs": "20..80:step=10", "training.lr": "1e-3..1e-2:log"}}

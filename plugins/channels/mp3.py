@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.params import Range
-from ser_bench.types import ChannelSpec
+from ser_bench.plugin_api.params import Range
+from ser_bench.plugin_api.types import ChannelSpec
 
 from .codec import codec_build
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.types import ChannelSpec
+from ser_bench.plugin_api.types import ChannelSpec
 
 
 def build(snr: float = 20.0):

@@ -6,8 +6,8 @@ which keeps the words and smooths fine spectral detail. Valin, Vos & Terriberry 
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.params import Range, above
-from ser_bench.types import ChannelSpec
+from ser_bench.plugin_api.params import Range, above
+from ser_bench.plugin_api.types import ChannelSpec
 
 from .codec import codec_build
 

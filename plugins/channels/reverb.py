@@ -12,8 +12,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 from ser_bench import hookimpl
-from ser_bench.params import Range, at_least
-from ser_bench.types import ChannelSpec
+from ser_bench.plugin_api.params import Range, at_least
+from ser_bench.plugin_api.types import ChannelSpec
 
 DECAY_60_DB = math.log(1000.0)  # amplitude falls by 1000 (60 dB) over rt60
 

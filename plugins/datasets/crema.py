@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.corpus import audio_files, manifest_from_files
-from ser_bench.types import DatasetSpec
+from ser_bench.data.corpus import audio_files, manifest_from_files
+from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happiness", "NEU": "neutral",
             "SAD": "sadness"}

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from ser_bench import hookimpl
 from ser_bench.errors import SerBenchError
-from ser_bench.labels import VOCABULARY, add_dimensions
-from ser_bench.types import DatasetSpec
+from ser_bench.data.labels import VOCABULARY, add_dimensions
+from ser_bench.plugin_api.types import DatasetSpec
 
 
 def load(ctx, path: str = "", name: str = "csv", label_map: dict | None = None):

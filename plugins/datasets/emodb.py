@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.corpus import audio_files, manifest_from_files
-from ser_bench.types import DatasetSpec
+from ser_bench.data.corpus import audio_files, manifest_from_files
+from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness", "T": "sadness",
             "N": "neutral"}

@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.corpus import audio_files, manifest_from_files
-from ser_bench.types import DatasetSpec
+from ser_bench.data.corpus import audio_files, manifest_from_files
+from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"an": "anger", "di": "disgust", "fe": "fear", "ha": "happiness", "sa": "sadness", "su": "surprise"}
 _NAME = re.compile(r"^s_?(\d+)_([a-z]{2})_(\d+)$", re.IGNORECASE)
@@ -23,7 +23,7 @@ def parse_name(path: Path) -> dict:
     """Fields of an eNTERFACE file name (the speaker and emotion come from the name, not the folders)."""
     m = _NAME.match(path.stem)
     if not m:
-        raise ValueError(f"not an eNTERFACE'05 name (expected sN_xx_K, e.g. s1_an_1.avi)")
+        raise ValueError("not an eNTERFACE'05 name (expected sN_xx_K, e.g. s1_an_1.avi)")
     subject, code, sentence = m.groups()
     if code.lower() not in EMOTIONS:
         raise ValueError(f"unknown eNTERFACE emotion code {code!r} ({', '.join(EMOTIONS)})")

@@ -2,7 +2,7 @@
 
 Layout ``Actor_XX/03-01-EE-II-SS-RR-AA.wav``: modality, vocal channel (01 speech, 02 song), emotion,
 intensity (01 normal, 02 strong), statement, repetition, actor (odd = male). 24 actors x 60 clips.
-The originals are 48 kHz and a few are stereo: :func:`ser_bench.audio.load_audio` downmixes and
+The originals are 48 kHz and a few are stereo: :func:`ser_bench.data.audio.load_audio` downmixes and
 resamples. Livingstone & Russo (2018), PLoS ONE 13(5): e0196391.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.corpus import audio_files, manifest_from_files
-from ser_bench.types import DatasetSpec
+from ser_bench.data.corpus import audio_files, manifest_from_files
+from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"01": "neutral", "02": "calm", "03": "happiness", "04": "sadness", "05": "anger",
             "06": "fear", "07": "disgust", "08": "surprise"}

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.corpus import audio_files, manifest_from_files
-from ser_bench.types import DatasetSpec
+from ser_bench.data.corpus import audio_files, manifest_from_files
+from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "happiness", "neutral": "neutral",
             "ps": "surprise", "pleasant_surprise": "surprise", "pleasant_surprised": "surprise", "sad": "sadness"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ser_bench import hookimpl
-from ser_bench.types import EncoderSpec
+from ser_bench.plugin_api.types import EncoderSpec
 
 
 @lru_cache(maxsize=None)
@@ -28,7 +28,7 @@ def module_class():
                 layers.append(nn.ReLU())
         return layers
 
-    from ser_bench.modules import block_encoder
+    from ser_bench.model.modules import block_encoder
 
     class DenoisingAutoencoder(block_encoder()):
         def __init__(self, input_dim: int, hidden=(40, 20, 10), latent: int = 8, noise: float = 0.1,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ser_bench import hookimpl
-from ser_bench.types import EncoderSpec
+from ser_bench.plugin_api.types import EncoderSpec
 
 
 @lru_cache(maxsize=None)

@@ -9,14 +9,14 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ser_bench import hookimpl
-from ser_bench.types import EncoderSpec
+from ser_bench.plugin_api.types import EncoderSpec
 
 
 @lru_cache(maxsize=None)
 def module_class():
     from torch import nn
 
-    from ser_bench.modules import block_encoder
+    from ser_bench.model.modules import block_encoder
 
     class EmbeddingMLP(block_encoder()):
         def __init__(self, input_dim: int, hidden=(64, 32, 16)) -> None:

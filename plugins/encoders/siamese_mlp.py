@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ser_bench import hookimpl
-from ser_bench.types import EncoderSpec
+from ser_bench.plugin_api.types import EncoderSpec
 
 
 @lru_cache(maxsize=None)
@@ -17,7 +17,7 @@ def module_class():
     """The ``torch.nn.Module`` class, created on first use so that listing plugins never imports torch."""
     from torch import nn
 
-    from ser_bench.modules import block_encoder
+    from ser_bench.model.modules import block_encoder
 
     class SiameseMLP(block_encoder()):
         """Siamese MLP: ``embed`` gives g(x), ``pair_logits`` the logit of P(same class) for pairs."""

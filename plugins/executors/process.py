@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 
 from ser_bench import hookimpl
-from ser_bench.workers import exit_with_parent, stop_workers
-from ser_bench.types import ExecutorSpec
+from ser_bench.plugin_api.workers import exit_with_parent, stop_workers
+from ser_bench.plugin_api.types import ExecutorSpec
 
 
 def _init_worker(parent_pid: int) -> None:

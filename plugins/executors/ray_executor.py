@@ -6,7 +6,7 @@ every node's CPUs; results come back to the driver, which writes them, so the no
 filesystem for results. Corpora are prepared (features extracted) on the driver and travel in the jobs;
 a corpus that several cells use is put in Ray's object store once. Trained models are cached by the
 workers under the cache folder the driver names, or on a node-local folder where that one is not
-usable on their node (see :class:`ser_bench.model_cache.DiskModelCache`).
+usable on their node (see :class:`ser_bench.model.model_cache.DiskModelCache`).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from collections import Counter
 
 from ser_bench import __version__, hookimpl
 from ser_bench.errors import SerBenchError
-from ser_bench.types import ExecutorSpec
+from ser_bench.plugin_api.types import ExecutorSpec
 
 INSTALL = "install the driver's ser-bench ({version}, with the same plugins) on every node: pip install 'ser-bench[ray]'"
 

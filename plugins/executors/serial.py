@@ -1,6 +1,6 @@
 """serial: run cells one after another in this process (debugging, tiny grids, tests)."""
 from ser_bench import hookimpl
-from ser_bench.types import ExecutorSpec
+from ser_bench.plugin_api.types import ExecutorSpec
 
 
 class SerialExecutor:

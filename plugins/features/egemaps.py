@@ -1,6 +1,6 @@
 """egemaps: the 88 eGeMAPSv02 functionals (Eyben et al. 2016), as used by Das et al. (2022)."""
 from ser_bench import hookimpl
-from ser_bench.types import FeatureSpec
+from ser_bench.plugin_api.types import FeatureSpec
 
 from .opensmile_functionals import OpenSmileFunctionals
 

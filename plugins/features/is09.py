@@ -1,6 +1,6 @@
 """is09: all 384 INTERSPEECH 2009 Emotion Challenge functionals (openSMILE >= 2.6)."""
 from ser_bench import hookimpl
-from ser_bench.types import FeatureSpec
+from ser_bench.plugin_api.types import FeatureSpec
 
 from .opensmile_functionals import OpenSmileFunctionals
 

@@ -4,7 +4,7 @@ RMS energy, zero-crossing rate, voicing probability, F0 and MFCC 1-12, and their
 and standard deviation over the utterance (openSMILE >= 2.6, INTERSPEECH 2009 challenge set).
 """
 from ser_bench import hookimpl
-from ser_bench.types import FeatureSpec
+from ser_bench.plugin_api.types import FeatureSpec
 
 from .opensmile_functionals import OpenSmileFunctionals
 

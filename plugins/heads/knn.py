@@ -6,14 +6,14 @@ the support set receive votes, so only they are predicted; k shrinks to the supp
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.types import HeadSpec
+from ser_bench.plugin_api.types import HeadSpec
 
 
 def predict(model, x_test, x_support, y_support, n_classes, k: int = 5, **_):
     """Majority class of the ``k`` nearest support clips (ties: the nearest clip's class)."""
     import torch
 
-    from ser_bench.heads import embed
+    from ser_bench.model.heads import embed
 
     z_s, z_t = embed(model, x_support), embed(model, x_test)
     k = min(int(k), len(y_support))

@@ -7,14 +7,14 @@ themselves. scikit-learn's ``LogisticRegression`` (L2, lbfgs, C = 1, unweighted 
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.types import HeadSpec
+from ser_bench.plugin_api.types import HeadSpec
 
 
 def predict(model, x_test, x_support, y_support, n_classes, C: float = 1.0, max_iter: int = 1000, **_):
     """Class predicted by a logistic regression fitted on the support embeddings."""
     from sklearn.linear_model import LogisticRegression
 
-    from ser_bench.heads import standardised_probe
+    from ser_bench.model.heads import standardised_probe
 
     return standardised_probe(LogisticRegression(C=C, max_iter=max_iter), model, x_test, x_support, y_support)
 

@@ -7,14 +7,14 @@ only. Classes are unweighted, as in the ``linear`` head, so the two baselines di
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.types import HeadSpec
+from ser_bench.plugin_api.types import HeadSpec
 
 
 def predict(model, x_test, x_support, y_support, n_classes, C: float = 1.0, max_iter: int = 10000, **_):
     """Class predicted by a linear SVM fitted on the support embeddings."""
     from sklearn.svm import LinearSVC
 
-    from ser_bench.heads import standardised_probe
+    from ser_bench.model.heads import standardised_probe
 
     # A fixed random_state: the dual solver shuffles coordinates, and results must not depend on luck.
     classifier = LinearSVC(C=C, max_iter=max_iter, random_state=0)

@@ -6,14 +6,14 @@ present in the support set have a prototype, so only they are predicted.
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.types import HeadSpec
+from ser_bench.plugin_api.types import HeadSpec
 
 
 def predict(model, x_test, x_support, y_support, n_classes, **_):
     """Class of the nearest support-class mean embedding."""
     import torch
 
-    from ser_bench.heads import embed
+    from ser_bench.model.heads import embed
 
     z_s, z_t = embed(model, x_support), embed(model, x_test)
     present = torch.unique(y_support)

@@ -8,12 +8,12 @@ with a pair loss (its ``pair_logits`` must mean "same emotion").
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.types import HeadSpec
+from ser_bench.plugin_api.types import HeadSpec
 
 
 def predict(model, x_test, x_support, y_support, n_classes, rule: str = "mean", **_):
     """Class of each test clip by the log-sum (``rule="sum"``) or log-mean rule over its support pairs."""
-    from ser_bench.decision import predict as decide
+    from ser_bench.model.decision import predict as decide
 
     return decide(model, x_test, x_support, y_support, n_classes, rule)
 

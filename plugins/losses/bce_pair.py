@@ -6,8 +6,8 @@ as different-class pairs in total (with 4 balanced classes only a quarter of pai
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.pairs import all_pairs
-from ser_bench.types import LossSpec
+from ser_bench.model.pairs import all_pairs
+from ser_bench.plugin_api.types import LossSpec
 
 
 def pair_bce(model, z, y, balance: bool = True):

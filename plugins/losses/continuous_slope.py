@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from ser_bench import hookimpl
 from ser_bench.errors import SerBenchError
-from ser_bench.pairs import all_pairs
-from ser_bench.types import LossSpec
+from ser_bench.model.pairs import all_pairs
+from ser_bench.plugin_api.types import LossSpec
 
 DIMENSIONS = {"arousal": ("arousal",), "valence": ("valence",), "both": ("arousal", "valence")}
 

@@ -8,7 +8,7 @@ marker as ``logreg``.
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.types import LossSpec
+from ser_bench.plugin_api.types import LossSpec
 
 from .logreg import NoGradientTraining
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ser_bench import hookimpl
 from ser_bench.errors import SerBenchError
-from ser_bench.types import LossSpec
+from ser_bench.plugin_api.types import LossSpec
 
 DIMENSIONS = {"arousal": ("arousal",), "valence": ("valence",), "both": ("arousal", "valence")}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ser_bench import hookimpl
 from ser_bench.errors import SerBenchError
-from ser_bench.types import LossSpec
+from ser_bench.plugin_api.types import LossSpec
 
 
 class NoGradientTraining:

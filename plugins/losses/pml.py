@@ -7,7 +7,7 @@ optimised with the encoder. Musgrave, Belongie & Lim (2020), PyTorch Metric Lear
 """
 from ser_bench import hookimpl
 from ser_bench.errors import SerBenchError
-from ser_bench.types import LossSpec
+from ser_bench.plugin_api.types import LossSpec
 
 from .pml_base import make_pml_loss
 

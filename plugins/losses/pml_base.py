@@ -74,13 +74,13 @@ def make_pml_loss(loss_name: str, loss_params: dict | None = None, *, context=No
 
 def pml_loss_spec(name: str, pml_class: str, defaults: dict, *, distance: str, miner: str | None = None,
                   miner_params: dict | None = None, summary: str, reference: str, search_space: dict | None = None):
-    """A :class:`~ser_bench.types.LossSpec` for one PML loss with its default distance and miner.
+    """A :class:`~ser_bench.plugin_api.types.LossSpec` for one PML loss with its default distance and miner.
 
     The spec's parameters are the PML loss's keyword arguments plus ``distance``, ``distance_params``,
     ``miner`` and ``miner_params`` (class names and keyword arguments from pytorch-metric-learning).
-    ``search_space`` holds the ranges ``run --tune`` searches (see :mod:`ser_bench.search`).
+    ``search_space`` holds the ranges ``run --tune`` searches (see :mod:`ser_bench.plugin_api.search`).
     """
-    from ser_bench.types import LossSpec
+    from ser_bench.plugin_api.types import LossSpec
 
     def build(distance=distance, distance_params=None, miner=miner, miner_params=None, **loss_params):
         return make_pml_loss(pml_class, loss_params, distance=distance, distance_params=distance_params,

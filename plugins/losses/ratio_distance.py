@@ -13,8 +13,8 @@ gradients always push different classes apart and same classes together) and bou
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.pairs import all_pairs, pair_distances
-from ser_bench.types import LossSpec
+from ser_bench.model.pairs import all_pairs, pair_distances
+from ser_bench.plugin_api.types import LossSpec
 
 from .bce_pair import pair_bce
 

@@ -7,7 +7,7 @@ A strong, simple baseline: a metric-learning loss earns its row by beating it.
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.types import LossSpec
+from ser_bench.plugin_api.types import LossSpec
 
 from .cross_entropy import build
 

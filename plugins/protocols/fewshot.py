@@ -23,8 +23,8 @@ import zlib
 
 from ser_bench import hookimpl
 from ser_bench.errors import ProtocolError
-from ser_bench.params import at_least
-from ser_bench.types import ProtocolSpec, Split, Subset
+from ser_bench.plugin_api.params import at_least
+from ser_bench.plugin_api.types import ProtocolSpec, Split, Subset
 
 
 def source_subset(source, emotions, counts: dict, rng) -> dict:
@@ -103,8 +103,8 @@ def validation(data, seed: int, speakers: int = 0, k=(2,), repeats: int = 10, **
     """Tuning episodes drawn like the protocol's own, but only among ``speakers`` target speakers set
     aside for validation (0: a quarter, at least 2): k capped at their number minus one, at most
     :data:`VALIDATION_REPEATS` repeats. The runner leaves these speakers out of the test episodes."""
-    from ser_bench.splits import choose_speakers, rows_of_speakers
-    from ser_bench.types import ProtocolData
+    from ser_bench.running.splits import choose_speakers, rows_of_speakers
+    from ser_bench.plugin_api.types import ProtocolData
 
     chosen = choose_speakers(data.target, speakers, seed, "fewshot-validation")
     rows = rows_of_speakers(data.target, chosen)

@@ -3,7 +3,7 @@
 Feng & Chaspari (2020), Table 1 row 1: no target label is used.
 """
 from ser_bench import hookimpl
-from ser_bench.types import ProtocolSpec, Split, Subset
+from ser_bench.plugin_api.types import ProtocolSpec, Split, Subset
 
 
 def splits(data, seed: int):
@@ -16,7 +16,7 @@ def splits(data, seed: int):
 def validation(data, seed: int, speakers: int = 0):
     """Tuning split: train on the source without ``speakers`` held-out source speakers (0: a quarter),
     score those speakers' clips against the rest. No target clip is used, as in the protocol itself."""
-    from ser_bench.splits import choose_speakers, rows_of_speakers
+    from ser_bench.running.splits import choose_speakers, rows_of_speakers
 
     held = choose_speakers(data.source, speakers, seed, "oodt-validation")
     test = rows_of_speakers(data.source, held)

@@ -25,7 +25,7 @@ import json
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.types import RecipeSpec
+from ser_bench.plugin_api.types import RecipeSpec
 
 # Table 1 of the paper: UAR % on RAVDESS (4 emotions), by source corpus.
 PAPER_TABLE1 = {
@@ -51,7 +51,7 @@ PROTOCOL_NAMES = {"oodt": "OODT", "idt": "IDT (LOSO)", "fewshot": "few-shot"}
 def cells(registry, sources, targets, repeats=10, k=OPTIONS["k"], frozen=OPTIONS["frozen"], seeds=(0, 1, 2),
           base=None, seed=None, baselines=BASELINES, baseline_normalise=("train", "speaker"), source_support=8, **_):
     """The grid's cells (see the module docstring). ``seed`` (one int) is accepted for ``seeds=[seed]``."""
-    from ser_bench.runner import Grid, expand
+    from ser_bench.running.runner import Grid, expand
 
     base = dict(base or {})
     seeds = [int(seed)] if seed is not None else [int(s) for s in seeds]
@@ -123,9 +123,9 @@ def table_rows(results, baselines=BASELINES, source_support=8):
 def table1(results, sources, target, fixed_k, fixed_frozen, baselines=BASELINES, source_support=8):
     """Rows of Table 1 for one target: fixed-setting, all-settings and best-of (diagnostic) figures, the
     unit of n, and the paper's figure."""
-    from ser_bench.analysis import curves
-    from ser_bench.stats import describe_n, estimate
-    from ser_bench.tidy import tidy
+    from ser_bench.reporting.analysis import curves
+    from ser_bench.reporting.stats import describe_n, estimate
+    from ser_bench.reporting.tidy import tidy
 
     rows = []
     for label, paper_row, wanted in table_rows(results, baselines, source_support):
@@ -159,7 +159,7 @@ def table1(results, sources, target, fixed_k, fixed_frozen, baselines=BASELINES,
 def paired_rows(frame):
     """The ratio distance loss against the pair BCE on identical episodes, per source -> target, across
     source seeds, Holm-corrected over these comparisons."""
-    from ser_bench.stats import holm, paired_comparison
+    from ser_bench.reporting.stats import holm, paired_comparison
 
     paper = frame[frame["loss"].isin(PAPER_LOSSES) & (frame["decision"] == "sum")]
     return holm(paired_comparison(paper, "bce_pair", "ratio_distance", column="loss")) if not paper.empty else []
@@ -170,11 +170,11 @@ def report(results, out_dir, sources, targets, fixed_k=4, fixed_frozen=0, baseli
     their paths."""
     import pandas as pd
 
-    from ser_bench.analysis import curves
-    from ser_bench.figures import plot_fewshot_curves
-    from ser_bench.leaderboard import fewshot_by_k_markdown, rank_section, settings_header
-    from ser_bench.sections import paired_markdown
-    from ser_bench.tidy import fewshot_table, ok_results
+    from ser_bench.reporting.analysis import curves
+    from ser_bench.reporting.figures import plot_fewshot_curves
+    from ser_bench.reporting.leaderboard import fewshot_by_k_markdown, rank_section, settings_header
+    from ser_bench.reporting.sections import paired_markdown
+    from ser_bench.reporting.tidy import fewshot_table, ok_results
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_bench.context import RunContext
-from ser_bench.runner import Grid, expand, run
+from ser_bench.plugin_api.context import RunContext
+from ser_bench.running.runner import Grid, expand, run
 
 RATE = 16000
 EMOTION_CODES = {"anger": "05", "sadness": "04"}

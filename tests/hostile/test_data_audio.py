@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_bench.audio import load_audio
+from ser_bench.data.audio import load_audio
 from ser_bench.errors import BadAudioError, SerBenchError
 
 from .conftest import RATE, clip_name, make_ctx, run_idt

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import torch
 
-from ser_bench.features import extract_features
-from ser_bench.model_cache import DiskModelCache
+from ser_bench.data.features import extract_features
+from ser_bench.model.model_cache import DiskModelCache
 
 from .conftest import make_ctx, run_idt
 
@@ -87,8 +87,7 @@ def test_a_model_cache_entry_failing_its_checksum_is_retrained(damage, tmp_path)
 def test_the_model_cache_lock_is_filelock_and_trains_once(tmp_path):
     import inspect
 
-    from ser_bench import model_cache
-
+    from ser_bench.model import model_cache
     assert "fcntl" not in inspect.getsource(model_cache) and "FileLock" in inspect.getsource(model_cache)
     calls = []
 

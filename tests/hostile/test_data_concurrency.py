@@ -9,8 +9,8 @@ import subprocess
 import sys
 import threading
 
-from ser_bench import evaluation
-from ser_bench.results import LOCKS, CellLocks, scan_results
+from ser_bench.running import evaluation
+from ser_bench.results.store import LOCKS, CellLocks, scan_results
 
 from .conftest import idt_cells, make_ctx, run_idt
 

@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from ser_bench.context import SerBenchWarning
-from ser_bench.leaderboard import render, summary_table
-from ser_bench.results import load_results
-from ser_bench.tidy import tidy
+from ser_bench.errors import SerBenchWarning
+from ser_bench.reporting.leaderboard import render, summary_table
+from ser_bench.results.store import load_results
+from ser_bench.reporting.tidy import tidy
 
 from .conftest import make_ctx, run_idt, write_tree
 

@@ -8,8 +8,7 @@ import shutil
 
 import pytest
 
-from ser_bench import evaluation
-
+from ser_bench.running import evaluation
 from .conftest import clip_name, make_ctx, run_idt
 
 VICTIM = clip_name(1, "sadness", 2)

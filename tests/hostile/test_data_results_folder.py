@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ser_bench.context import SerBenchWarning
-from ser_bench.leaderboard import render, summary_table
-from ser_bench.results import SCHEMA_VERSION, load_results, scan_results
+from ser_bench.errors import SerBenchWarning
+from ser_bench.reporting.leaderboard import render, summary_table
+from ser_bench.results.store import SCHEMA_VERSION, load_results, scan_results
 
 from .conftest import make_ctx, run_idt
 

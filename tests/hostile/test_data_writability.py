@@ -11,7 +11,11 @@ import tempfile
 
 import pytest
 
-from ser_bench import evaluation, results as results_module, runner
+from ser_bench.running import evaluation
+
+from ser_bench.results import store as results_module
+
+from ser_bench.running import runner
 from ser_bench.errors import SerBenchError
 
 from .conftest import idt_cells, make_ctx, run_idt

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import soundfile as sf
 
-from ser_bench.cli import main
+from ser_bench.cli.main import main
 
 from .conftest import clip_name
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ser_bench.cli import main
-from ser_bench.manager import PluginWarning
+from ser_bench.cli.main import main
+from ser_bench.plugin_api.manager import PluginWarning
 
 RETURNS = {
     "a dict": ('{"name": "wrongly_named"}', "returned dict; it must return a list of LossSpec records"),
@@ -23,7 +23,7 @@ RETURNS = {
 def write_plugin(folder, returned: str):
     folder.mkdir(exist_ok=True)
     (folder / "wrongly.py").write_text(
-        "from ser_bench import hookimpl\nfrom ser_bench.types import EncoderSpec, LossSpec\n\n\n"
+        "from ser_bench import hookimpl\nfrom ser_bench.plugin_api.types import EncoderSpec, LossSpec\n\n\n"
         f"@hookimpl\ndef ser_bench_losses():\n    return {returned}\n")
     return folder
 

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ser_bench.cells import Cell, resolve
-from ser_bench.cli_support import parse_labels, parse_params, parse_scoped
+from ser_bench.running.cells import Cell, resolve
+from ser_bench.cli.options import parse_labels, parse_params, parse_scoped
 from ser_bench.errors import SerBenchError
-from ser_bench.labels import VOCABULARY
-from ser_bench.params import check_training
-from ser_bench.training import DEFAULT_TRAINING
+from ser_bench.data.labels import VOCABULARY
+from ser_bench.plugin_api.params import check_training
+from ser_bench.model.training import DEFAULT_TRAINING
 
 # Any text, and text that looks like what a user would type for a number or a list of numbers.
 TEXT = st.one_of(

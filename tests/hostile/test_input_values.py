@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ser_bench.cli import main
+from ser_bench.cli.main import main
 
 
 @pytest.fixture()
@@ -143,8 +143,8 @@ def test_a_variant_on_a_loss_without_variants_is_refused(cli):
 def test_a_bare_number_where_a_list_is_expected_is_a_one_element_list(registry):
     import pandas as pd
 
-    from ser_bench.cells import Cell, resolve
-    from ser_bench.types import ProtocolData
+    from ser_bench.running.cells import Cell, resolve
+    from ser_bench.plugin_api.types import ProtocolData
 
     cell = resolve(Cell("fewshot", "bce_pair", "sim-ravdess", source="sim-crema",
                         protocol_params={"frozen": 0, "k": 1, "repeats": 1}), registry)

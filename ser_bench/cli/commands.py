@@ -1,0 +1,325 @@
+"""The ``ser-bench`` sub-commands. Each takes the parsed arguments and returns an exit code."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ser_bench.cli.options import (executor_params_from_args, names, parse_labels, parse_params, parse_scoped,
+                          plugin_settings, registry_from_args, run_context, split_csv, tqdm_progress, whole_numbers)
+from ser_bench.errors import SerBenchError, exit_status
+
+PRESETS = {  # protocol settings, and the source-model seeds a claim is averaged over
+    "demo": {"protocol_params": {"fewshot": {"k": [2, 4, 8], "repeats": 3}}, "seeds": [0, 1, 2]},
+    "paper": {"protocol_params": {"fewshot": {"k": [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], "repeats": 10,
+                                              "frozen": [0, 1, 2]}}, "seeds": [0, 1, 2]},
+}
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0,1,2"`` -> ``[0, 1, 2]``; anything else is an error naming the value."""
+    return whole_numbers(text, "--seed", 0, "0,1,2")
+
+
+def check_scoped(registry, kind: str, scoped: dict, option: str) -> None:
+    """Every ``SCOPE.KEY=VALUE`` of ``option`` checked up front against the plugin it names, also for
+    plugins this run does not use (a typo there would otherwise be ignored without a word)."""
+    from ser_bench.plugin_api.params import check_params
+    from ser_bench.plugin_api.types import SINGULAR
+
+    for scope, values in scoped.items():
+        try:
+            spec = registry.get(kind, scope)
+        except SerBenchError as exc:
+            raise SerBenchError(f"{option} {scope}.KEY=VALUE: {exc}") from None
+        check_params(f"{option} {SINGULAR[kind]} {scope!r}", spec, values)
+
+
+def check_executor(registry, name: str, params: dict) -> None:
+    """The executor and its ``--executor-param`` settings, checked before any corpus is loaded."""
+    from ser_bench.plugin_api.params import check_params
+
+    spec = registry.get("executors", name)
+    if "workers" in params:
+        raise SerBenchError("set the number of workers with --workers N, not --executor-param workers=N")
+    check_params(f"--executor-param executor {name!r}", spec, params)
+
+
+def print_changes(report) -> None:
+    """Cells recomputed because what they were computed on changed, and cells another run computed
+    while this one waited: one line each, on standard error."""
+    for cell, reason in getattr(report, "recomputed", []):
+        print(f"  recomputed {cell.cell_id()}: {reason}", file=sys.stderr)
+    for cell in getattr(report, "waited", []):
+        print(f"  waited for another run computing {cell.cell_id()} in the same folder", file=sys.stderr)
+
+
+def interrupted(exc: KeyboardInterrupt, folder) -> int:
+    """Say that the run stopped and how to continue; the exit status (130 Ctrl-C, 143 SIGTERM)."""
+    print(f"\ninterrupted: finished cells are saved in {folder}/; run the same command again to "
+          "continue where it stopped.", file=sys.stderr)
+    return exit_status(exc)
+
+
+def parse_normalise(text: str) -> list[str]:
+    """``"train,speaker"`` -> the normalisation modes to cross, each checked."""
+    from ser_bench.data.normalise import MODES
+
+    modes = split_csv(text)
+    bad = [m for m in modes if m not in MODES]
+    if not modes or bad:
+        raise SerBenchError(f"--normalise takes {', '.join(MODES)} (comma-separated to compare them), not {text!r}")
+    return modes
+
+
+def cmd_plugins(args) -> int:
+    """``ser-bench plugins``: every registered plugin with its kind, distribution and version."""
+    from tabulate import tabulate
+
+    from ser_bench.plugin_api.types import SINGULAR
+
+    rows = [(SINGULAR[e.kind], e.spec.name, e.distribution, e.version, e.plugin) for e in registry_from_args(args).entries()]
+    print(tabulate(rows, headers=["kind", "name", "distribution", "version", "plugin module"]))
+    return 0
+
+
+def cmd_list(args) -> int:
+    """``ser-bench list KIND``: the plugins of one kind with their summaries."""
+    registry = registry_from_args(args)
+    for entry in registry.entries(args.kind):
+        print(f"{entry.spec.name:<18} {entry.spec.summary}")
+    return 0
+
+
+def tuning_settings(args, config: dict) -> dict:
+    """``--tune``, ``--validation-speakers`` and the search overrides of the config file's ``[search]``
+    table and of ``--search`` (which wins), as a cell's tuning settings; ``{}`` when neither is given."""
+    search = {str(k): str(v) for k, v in (config.get("search") or {}).items()}
+    search.update(parse_params(args.search, "--search", raw=True))
+    if args.search and not args.tune:
+        raise SerBenchError("--search sets what --tune searches: add --tune TRIALS")
+    if args.tune is None and args.validation_speakers is None:
+        return {}
+    out = {"trials": int(args.tune or 0), "validation_speakers": int(args.validation_speakers or 0)}
+    if search and out["trials"]:
+        out["search"] = search
+    return out
+
+
+def cmd_run(args) -> int:
+    """``ser-bench run``: check every setting, run the grid's cells not yet done, print the leaderboard."""
+    from ser_bench.plugin_api.params import check_training
+    from ser_bench.model.training import DEFAULT_TRAINING
+    from ser_bench.running.runner import Grid, expand, run
+    from ser_bench.reporting.leaderboard import to_markdown
+    from ser_bench.results.store import load_results
+
+    registry = registry_from_args(args)
+    protocols = names(args.protocol, "--protocol")
+    protocol_params = {}
+    preset = PRESETS[args.preset]
+    for scope, values in preset["protocol_params"].items():
+        protocol_params.setdefault(scope, {}).update(values)
+    for scope, values in parse_scoped(args.protocol_param, "--protocol-param",
+                                 protocols[0] if len(protocols) == 1 else None).items():
+        protocol_params.setdefault(scope, {}).update(values)
+    losses = names(args.loss, "--loss")
+    base = {
+        "protocol_params": protocol_params,
+        "loss_params": parse_scoped(args.loss_param, "--loss-param", losses[0] if len(losses) == 1 else None),
+        "training": parse_params(args.train_param, "--train-param"),
+        "dataset_params": parse_scoped(args.dataset_param, "--dataset-param"),
+        "decision": args.decision, "labels": parse_labels(args.labels),
+        "pretrain_loss": args.pretrain_loss, "head": args.head,
+    }
+    from ser_bench.plugin_api.context import load_config
+
+    tuning = tuning_settings(args, load_config(getattr(args, "config", None)))
+    if tuning:
+        base["tuning"] = tuning
+    check_training(base["training"], DEFAULT_TRAINING, "--train-param")
+    check_scoped(registry, "protocols", protocol_params, "--protocol-param")
+    check_scoped(registry, "losses", base["loss_params"], "--loss-param")
+    check_scoped(registry, "datasets", base["dataset_params"], "--dataset-param")
+    executor_params = executor_params_from_args(args)
+    check_executor(registry, args.executor, executor_params)
+    seeds = parse_seeds(args.seed) if args.seed is not None else preset["seeds"]
+    cells = []
+    for mode in parse_normalise(args.normalise):  # normalisation is an axis: --normalise train,speaker
+        grid = Grid(protocols=protocols, losses=losses, targets=names(args.target, "--target"),
+                    sources=split_csv(args.source) or [None], encoders=names(args.encoder, "--encoder"),
+                    features=names(args.feature, "--feature"), seeds=seeds, base={**base, "normalise": mode})
+        cells += expand(grid, registry)
+    results_dir = Path(args.results)
+    ctx = run_context(args)
+    try:
+        report = run(cells, registry, ctx, results_dir, executor=args.executor,
+                     executor_params=executor_params, settings=plugin_settings(args))
+    except KeyboardInterrupt as exc:
+        return interrupted(exc, results_dir)
+    print(f"{len(report.ran)} cells run, {len(report.already_done)} already in {results_dir}/, "
+          f"{len(report.failed)} failed", file=sys.stderr)
+    for cell in report.skipped:
+        print(f"  skipped {cell.cell_id()}: {cell.skip_reason}", file=sys.stderr)
+    for result in report.ran:
+        unbalanced = result["summary"].get("unbalanced_support", {}).get("splits", 0)
+        if unbalanced:
+            print(f"  note: {result['cell_id']}: {unbalanced} of {len(result['splits'])} splits scored against "
+                  f"unequal support classes (support_counts in the result); decision="
+                  f"{result['params']['decision']}" + (" favours the smaller classes there" if
+                                                      result["params"]["decision"] == "sum" else ""),
+                  file=sys.stderr)
+    print_changes(report)
+    for cell, exc in report.failed:
+        print(f"  FAILED {cell.cell_id()}: {exc}", file=sys.stderr)
+    if not args.no_leaderboard:
+        wanted = {c.cell_id() for c in cells}
+        print(to_markdown([r for r in load_results(results_dir) if r["cell_id"] in wanted]))
+    return 1 if report.failed else 0
+
+
+def cmd_reproduce(args) -> int:
+    """``ser-bench reproduce RECIPE``: rerun a paper's experiment and write its tables and figures."""
+    from ser_bench.plugin_api.params import check_training
+    from ser_bench.model.training import DEFAULT_TRAINING
+    import time
+
+    from ser_bench.results.store import load_results
+    from ser_bench.running.runner import run
+
+    registry = registry_from_args(args)
+    recipe = registry.get("recipes", args.recipe)
+    sources = split_csv(args.source) or list(recipe.default_sources)
+    targets = split_csv(args.target) or list(recipe.default_targets)
+    options = {**recipe.options}
+    if args.repeats is not None:
+        options["repeats"] = args.repeats
+    if args.seed is not None:
+        seeds = parse_seeds(args.seed)
+        if "seeds" in options or len(seeds) > 1:
+            options.pop("seed", None)
+            options["seeds"] = seeds
+        else:  # a recipe that takes one seed
+            options["seed"] = seeds[0]
+    if args.baselines is not None:
+        if "baselines" not in options:
+            raise SerBenchError(f"recipe {recipe.name!r} runs no baselines: drop --baselines")
+        options["baselines"] = [] if args.baselines == "none" else split_csv(args.baselines)
+    for key, low, example in (("k", 1, "2,4,8"), ("frozen", 0, "0,1,2")):
+        if getattr(args, key) is not None:
+            options[key] = whole_numbers(getattr(args, key), f"--{key}", low, example)
+    base = dict(options.get("base", {}))
+    if args.train_param:
+        base["training"] = parse_params(args.train_param, "--train-param")
+        check_training(base["training"], DEFAULT_TRAINING, "--train-param")
+    if args.dataset_param:
+        base["dataset_params"] = parse_scoped(args.dataset_param, "--dataset-param")
+        check_scoped(registry, "datasets", base["dataset_params"], "--dataset-param")
+    options["base"] = base
+    executor_params = executor_params_from_args(args)
+    check_executor(registry, args.executor, executor_params)
+    cells = recipe.cells(registry, sources, targets, **options)
+    out_dir = Path(args.results or Path("results") / recipe.name / f"{'+'.join(sources)}__{'+'.join(targets)}")
+    ctx = run_context(args)
+    start = time.perf_counter()
+    try:
+        report = run(cells, registry, ctx, out_dir, executor=args.executor, executor_params=executor_params,
+                     settings=plugin_settings(args))
+    except KeyboardInterrupt as exc:
+        return interrupted(exc, out_dir)
+    wall = time.perf_counter() - start
+    print(f"{len(report.ran)} cells run, {len(report.already_done)} already in {out_dir}/, {len(report.failed)} "
+          f"failed; {wall:.0f} s", file=sys.stderr)
+    print_changes(report)
+    for cell, exc in report.failed:
+        print(f"  FAILED {cell.cell_id()}: {exc}", file=sys.stderr)
+    wanted = {c.cell_id() for c in cells}
+    results = [r for r in load_results(out_dir) if r["cell_id"] in wanted]
+    written = recipe.report(results, out_dir, sources=sources, targets=targets, **options)
+    print((out_dir / "LEADERBOARD.md").read_text() if (out_dir / "LEADERBOARD.md").exists() else "")
+    print("wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def cmd_leaderboard(args) -> int:
+    """``ser-bench leaderboard``: the leaderboard of a results folder."""
+    from ser_bench.reporting.leaderboard import render
+
+    # With -o, figures (the critical-difference diagram) go beside the file, where its links point.
+    figure_dir = Path(args.output).parent if args.output and args.format == "markdown" else None
+    text = render(Path(args.results), args.format, args.paired, figure_dir=figure_dir)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    """``ser-bench datasets [check NAME]``: every corpus and where it is, or the problems of one copy."""
+    from ser_bench.data.checks import check_corpus, describe
+
+    registry = registry_from_args(args)
+    ctx = run_context(args)
+    if args.action == "check":
+        if not args.name:
+            raise SerBenchError("usage: ser-bench datasets check NAME (see `ser-bench datasets`)")
+        from ser_bench.plugin_api.params import check_params
+
+        spec = registry.get("datasets", args.name)
+        params = check_params(f"--dataset-param dataset {spec.name!r}", spec,
+                              parse_params(args.dataset_param, "--dataset-param"))
+        manifest, problems = check_corpus(spec, ctx, params, read_audio=not args.no_audio)
+        for problem in problems:
+            print(problem)
+        count = {level: sum(p.severity == level for p in problems) for level in ("error", "warning", "note")}
+        errors = count["error"]
+        print(f"{spec.name}: {len(manifest)} clips of {manifest['speaker'].nunique()} speakers checked; "
+              f"{errors} errors, {count['warning']} warnings, {count['note']} notes")
+        return 1 if errors else 0
+    for entry in registry.entries("datasets"):
+        info = describe(entry.spec, ctx)
+        print(f"{info['name']}: {info['status']}")
+        if info.get("clips"):
+            print(f"    {info['clips']} clips, {info.get('speakers') or '?'} speakers; labels: {', '.join(info['labels'])}")
+        for place in info.get("looked_in", []):
+            print(f"    looked in {place}")
+        if not entry.spec.simulated:
+            print(f"    licence: {info['licence']}; obtain from {info['homepage']}")
+            print(f"    cite: {info['reference']}")
+    print("\nPoint ser-bench at a corpus with --data-dir DIR, --corpus-path NAME=DIR or ser-bench.toml "
+          "(see the README).")
+    return 0
+
+
+def cmd_new(args) -> int:
+    """``ser-bench new KIND NAME``: write a one-file plugin and its test."""
+    from ser_bench.plugin_api.scaffold import write_plugin
+
+    folder = Path(args.dir or args.plugins_dir or "ser_bench_local_plugins")
+    written = write_plugin(args.kind, args.name, folder, args.force)
+    print("wrote " + " and ".join(str(p) for p in written))
+    plural = {"loss": "losses", "encoder": "encoders", "dataset": "datasets", "head": "heads"}[args.kind]
+    print(f"try it: ser-bench --plugins-dir {folder} list {plural}; pytest {written[1]}")
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    """``ser-bench simulate CORPUS``: write a simulated corpus tree."""
+    from ser_bench.plugin_api.context import RunContext
+
+    registry = registry_from_args(args)
+    spec = registry.get("datasets", args.corpus)
+    if not spec.simulated:
+        sims = [e.spec.name for e in registry.entries("datasets") if e.spec.simulated]
+        raise SerBenchError(f"{args.corpus!r} is not a simulated corpus; choose one of {', '.join(sims)}")
+    params = {"seed": args.seed, **({"speakers": args.speakers} if args.speakers else {})}
+    from ser_bench.plugin_api.context import null_progress
+
+    ctx = RunContext(cache_dir=Path(args.out), progress=null_progress if args.quiet else tqdm_progress,
+                     workers=args.workers)
+    manifest = spec.load(ctx, **params)
+    root = Path(manifest["path"].iloc[0])
+    print(f"{len(manifest)} clips of {manifest['speaker'].nunique()} speakers written under {Path(args.out) / 'simulated'}")
+    return 0 if root.exists() else 1
+
+

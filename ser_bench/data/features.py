@@ -1,0 +1,191 @@
+"""Feature extraction over a manifest: parallel over the cores, cached on disk by audio content.
+
+The cache key of a clip is (extractor name, version, parameters, the channels the audio passes through
+with their versions and parameters, BLAKE2 hash of the file's bytes), so renaming or moving a corpus
+keeps its cache, editing a file invalidates only that file, and ``ravdess+telephone`` is cached apart
+from ``ravdess``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ser_bench.data.audio import SAMPLE_RATE, apply_channels, load_audio
+from ser_bench.plugin_api.context import warn
+from ser_bench.errors import BadAudioError, SerBenchError
+from ser_bench.plugin_api.workers import exit_with_parent
+
+CHUNK = 64
+
+
+def file_digest(path: str | Path) -> str:
+    """BLAKE2b-160 of a file's bytes."""
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def extractor_key(spec, params: dict, channels: Sequence = ()) -> str:
+    """Folder name for one extractor configuration in the cache; ``channels``
+    (:class:`~ser_bench.data.domains.AppliedChannel`) add their names, versions and parameters."""
+    blob = json.dumps(params, sort_keys=True)
+    key = f"{spec.name}-v{spec.version}-{hashlib.sha1(blob.encode()).hexdigest()[:8]}"
+    if channels:
+        records = json.dumps([c.record() for c in channels], sort_keys=True)
+        names = "+".join(f"{c.name}-v{c.version}" for c in channels)
+        key += f"+{names}-{hashlib.sha1(records.encode()).hexdigest()[:8]}"
+    return key
+
+
+@dataclass
+class FeatureMatrix:
+    """Features of a manifest: ``values[i]`` belongs to manifest row ``i`` unless ``i`` is in ``skipped``."""
+
+    values: np.ndarray
+    columns: list
+    digests: list
+    skipped: dict = field(default_factory=dict)  # row index -> reason
+    cache_hits: int = 0
+
+
+def _read_entry(target: Path, dim: int):
+    """The cached vector at ``target``, or ``(None, why)`` when it cannot be trusted as one."""
+    try:
+        vector = np.load(target, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        return None, f"unreadable ({exc})"
+    if vector.ndim != 1 or (dim and vector.shape != (dim,)):
+        return None, f"holds shape {vector.shape}, expected ({dim or 'n'},)"
+    return vector, ""
+
+
+def _write_entry(target: Path, digest: str, vector: np.ndarray) -> str:
+    """Cache ``vector`` atomically; returns a warning instead of failing when the cache cannot take it
+    (the features are computed either way)."""
+    tmp = target.with_name(f".{digest}.{os.getpid()}.tmp.npy")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        np.save(tmp, vector)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        return (f"could not write the feature cache entry {target} ({exc.strerror or exc}); the features "
+                "were computed but will be computed again next time: free space or fix the cache folder")
+    return ""
+
+
+def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[str], dim: int = 0,
+                   channels: Sequence = ()) -> list:
+    """Worker body: hash each file; read the cached vector or extract (after ``channels``) and cache it.
+
+    Returns ``(status, info, vector, warning)`` per path: status ``hit``, ``new`` or ``error`` (then
+    ``info`` says which file and why). A corrupt cache entry is recomputed and named in ``warning``.
+    """
+    extractor = None
+    chain = [(c.name, c.build(**c.params)) for c in channels]
+    out = []
+    for path in paths:
+        try:
+            digest = file_digest(path)
+        except OSError as exc:
+            out.append(("error", f"{path}: cannot read ({exc.strerror or exc})", None, None))
+            continue
+        target = Path(cache) / digest[:2] / f"{digest}.npy"
+        warning = None
+        if target.exists():
+            vector, why = _read_entry(target, dim)
+            if vector is not None and np.isfinite(vector).all():
+                out.append(("hit", digest, vector, None))
+                continue
+            if vector is None:
+                warning = f"feature cache entry {target} (for {path}) was {why}: recomputed"
+        try:
+            signal = load_audio(path, SAMPLE_RATE)
+            if chain:
+                signal = apply_channels(signal, SAMPLE_RATE, chain, digest)
+            if extractor is None:
+                extractor = build(**params)
+            vector = np.asarray(extractor(signal, SAMPLE_RATE), dtype=np.float32)
+        except BadAudioError as exc:
+            out.append(("error", str(exc), None, warning))
+            continue
+        except Exception as exc:  # an extractor failing on one file must not lose the others
+            out.append(("error", f"{path}: feature extraction failed ({exc!r})", None, warning))
+            continue
+        if not np.isfinite(vector).all():  # e.g. a clip too short for the extractor's windows
+            out.append(("error", f"{path}: features came out NaN or infinite ({len(signal)} samples, "
+                                 f"{len(signal) / SAMPLE_RATE:.3f} s: too short or damaged)", None, warning))
+            continue
+        if not dim or vector.shape == (dim,):  # a wrong shape is an error in the caller, never cached
+            warning = "; ".join(filter(None, [warning, _write_entry(target, digest, vector)])) or None
+        out.append(("new", digest, vector, warning))
+    return out
+
+
+def extract_features(manifest, spec, params: dict | None, ctx, channels: Sequence = ()) -> FeatureMatrix:
+    """Features for every row of ``manifest`` with the extractor ``spec``, of the audio passed through
+    ``channels`` (:class:`~ser_bench.data.domains.AppliedChannel`, in order) when given.
+
+    Bad files (unreadable, truncated, NaN/inf or silent audio, features that come out NaN) raise
+    :class:`SerBenchError` listing each with its reason, unless ``ctx.skip_bad_files``, in which case
+    they are reported in :attr:`FeatureMatrix.skipped`. Either way every good file is already cached.
+    A corrupt cache entry is recomputed and named in a warning (``ctx.warn``).
+    """
+    params = {**spec.params, **(params or {})}
+    channels = tuple(channels)
+    cache = Path(ctx.cache_dir) / "features" / extractor_key(spec, params, channels)
+    cache.mkdir(parents=True, exist_ok=True)
+    paths = [str(p) for p in manifest["path"]]
+    chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    results: list = []
+    label = "+".join([spec.name, *(c.name for c in channels)])
+    with ctx.progress(len(paths), f"features {label}") as bar:
+        if ctx.n_workers <= 1 or len(chunks) <= 1:
+            for chunk in chunks:
+                results.extend(_extract_chunk(spec.build, params, str(cache), chunk, spec.dim, channels))
+                bar.update(len(chunk))
+        else:
+            import multiprocessing as mp
+
+            with ProcessPoolExecutor(min(ctx.n_workers, len(chunks)), mp_context=mp.get_context("spawn"),
+                                     initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
+                futures = [pool.submit(_extract_chunk, spec.build, params, str(cache), c, spec.dim, channels)
+                           for c in chunks]
+                for fut, chunk in zip(futures, chunks):
+                    results.extend(fut.result())
+                    bar.update(len(chunk))
+    values = np.full((len(paths), spec.dim), np.nan, dtype=np.float32)
+    skipped, digests, hits = {}, [], 0
+    for i, (status, info, vector, warning) in enumerate(results):
+        if warning:
+            warn(ctx, warning)
+        if status == "error":
+            skipped[i] = info
+            digests.append(None)
+            continue
+        if vector.shape != (spec.dim,):
+            raise SerBenchError(f"feature {spec.name!r} returned shape {vector.shape} for {paths[i]}, "
+                                f"expected ({spec.dim},)")
+        values[i] = vector
+        digests.append(info)
+        hits += status == "hit"
+    if skipped and not ctx.skip_bad_files:
+        listing = "\n  ".join(list(skipped.values())[:20])
+        more = f"\n  ... and {len(skipped) - 20} more" if len(skipped) > 20 else ""
+        raise SerBenchError(
+            f"{len(skipped)} of {len(paths)} files could not be used:\n  {listing}{more}\n"
+            "Fix or remove them, or pass --skip-bad-files to continue without them "
+            "(features of the other files are cached and will not be recomputed)."
+        )
+    columns = list(getattr(spec, "columns", []) or [])
+    return FeatureMatrix(values=values, columns=columns, digests=digests, skipped=skipped, cache_hits=hits)
+

@@ -1,0 +1,73 @@
+"""Evaluation heads: the lookup of head plugins, the fit check, and helpers for head authors.
+
+A head (a :class:`~ser_bench.plugin_api.types.HeadSpec` registered through the ``ser_bench_heads`` hook) says how
+a test clip gets a class from the labelled support set. The core knows no head by name: the built-in
+ones (``siamese``, ``prototype``, ``knn``, ``linear``, ``linear_svm``) live in ``plugins/heads/``.
+Importing this module never imports torch, numpy or scikit-learn.
+"""
+from __future__ import annotations
+
+NEEDS = ("embedding", "pair")
+
+
+def embed(model, x):
+    """``model.embed(x)`` without gradients: what a head compares or fits on."""
+    import torch
+
+    with torch.no_grad():
+        return model.embed(x)
+
+
+def sklearn_probe(estimator, model, x_test, x_support, y_support):
+    """Fit a scikit-learn classifier on the support embeddings and predict the test clips.
+
+    ``estimator`` is an unfitted classifier (a pipeline is fine). A support set of a single class
+    predicts that class (scikit-learn classifiers refuse to fit one class); only classes present in
+    the support set are ever predicted. Returns a ``LongTensor``.
+    """
+    import torch
+
+    labels = y_support.cpu().numpy()
+    present = sorted(set(labels.tolist()))
+    if len(present) == 1 or len(x_test) == 0:
+        return torch.full((len(x_test),), present[0], dtype=torch.long)
+    z_s, z_t = embed(model, x_support).cpu().numpy(), embed(model, x_test).cpu().numpy()
+    return torch.as_tensor(estimator.fit(z_s, labels).predict(z_t), dtype=torch.long)
+
+
+def standardised_probe(classifier, model, x_test, x_support, y_support):
+    """:func:`sklearn_probe` with ``classifier`` behind a ``StandardScaler`` fitted on the support set
+    only: the shape of every linear head."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return sklearn_probe(make_pipeline(StandardScaler(), classifier), model, x_test, x_support, y_support)
+
+
+def get_head(registry, name: str, params: dict | None = None):
+    """The prediction function of head ``name``, with the head's ``params`` bound (its defaults, then
+    ``params``, e.g. a tuned ``C``):
+    ``predict(model, x_test, x_support, y_support, n_classes, rule=...) -> class index tensor``.
+
+    An unknown name raises the registry's error (close matches and the full list).
+    """
+    from functools import partial
+
+    spec = registry.get("heads", name)
+    bound = {**dict(spec.params), **dict(params or {})}
+    return partial(spec.predict, **bound) if bound else spec.predict
+
+
+def incompatibility(head, loss_spec, encoder_spec) -> str | None:
+    """Why ``head`` (a :class:`~ser_bench.plugin_api.types.HeadSpec`) cannot evaluate this loss/encoder pair, or
+    ``None`` when it can. Decided from ``head.needs``, never from the head's name."""
+    if encoder_spec.kind not in loss_spec.encoder_kinds:
+        return (f"loss {loss_spec.name!r} trains {'/'.join(loss_spec.encoder_kinds)} encoders, "
+                f"not the {encoder_spec.kind} encoder {encoder_spec.name!r}")
+    if head.needs == "pair" and (encoder_spec.kind != "siamese" or loss_spec.output != "pair"):
+        return (f"the {head.name} head needs a Siamese encoder trained with a pair loss; loss {loss_spec.name!r} "
+                f"trains {loss_spec.output}s and encoder {encoder_spec.name!r} is {encoder_spec.kind}")
+    if head.needs not in NEEDS:
+        return f"head {head.name!r} needs {head.needs!r}, which is none of {', '.join(NEEDS)}"
+    return None
+

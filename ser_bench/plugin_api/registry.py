@@ -1,0 +1,102 @@
+"""Name -> spec lookup for each plugin kind, with provenance of who registered what."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from ser_bench.errors import DuplicatePluginError, UnknownPluginError
+from ser_bench.plugin_api.types import SINGULAR, SPEC_TYPES
+
+
+def _is_corpus_expression(name: str) -> bool:
+    # In "ravdess+noise:snr=10" the ':' separates a channel's parameters, it is not a variant.
+    return "[" in name or "+" in name.split(":", 1)[0]
+
+
+def base_name(name: str) -> str:
+    """``"pml:CircleLoss"`` -> ``"pml"``: a plugin name with an optional ``:variant`` (a corpus
+    expression such as ``ravdess+noise:snr=10`` is returned whole: it has no variant)."""
+    return name if _is_corpus_expression(name) else name.split(":", 1)[0]
+
+
+def variant(name: str) -> str | None:
+    """``"pml:CircleLoss"`` -> ``"CircleLoss"``; ``None`` without a variant (and for corpus expressions)."""
+    return name.split(":", 1)[1] if ":" in name and not _is_corpus_expression(name) else None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered spec and where it came from (plugin name, distribution, version)."""
+
+    kind: str
+    spec: Any
+    plugin: str
+    distribution: str
+    version: str
+
+
+class Registry:
+    """Specs by kind and name. Built by :func:`ser_bench.plugin_api.manager.load_registry`."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in SPEC_TYPES}
+
+    def add(self, entry: Entry) -> None:
+        """Register one spec; a second spec with the same kind and name is an error naming both."""
+        expected = SPEC_TYPES[entry.kind]
+        if not isinstance(entry.spec, expected):
+            raise TypeError(
+                f"plugin {entry.plugin!r} returned {type(entry.spec).__name__} from its {entry.kind} hook; "
+                f"expected {expected.__name__}"
+            )
+        existing = self._entries[entry.kind].get(entry.spec.name)
+        if existing is not None:
+            raise DuplicatePluginError(
+                f"two plugins register the {SINGULAR[entry.kind]} {entry.spec.name!r}: "
+                f"{existing.plugin} ({existing.distribution}) and {entry.plugin} ({entry.distribution}). "
+                "Uninstall or rename one of them."
+            )
+        self._entries[entry.kind][entry.spec.name] = entry
+
+    def get(self, kind: str, name: str) -> Any:
+        """The spec called ``name``; an unknown name raises with close matches and the full list.
+
+        A dataset name may be a corpus expression (``ravdess[sex=female]+telephone``, see
+        :mod:`ser_bench.data.domains`): the spec returned is a view of the base corpus named by the expression.
+        """
+        return self.entry(kind, name).spec
+
+    def entry(self, kind: str, name: str) -> Entry:
+        """Like :meth:`get` but returns the :class:`Entry` with provenance."""
+        if kind not in self._entries:
+            raise UnknownPluginError(f"unknown plugin kind {kind!r}; kinds are: {', '.join(self._entries)}")
+        if kind == "datasets" and _is_corpus_expression(name):  # a view: ravdess[sex=female]+telephone
+            from ser_bench.data.domains import corpus_view, parse
+
+            base = self.entry(kind, parse(name).base)
+            return Entry(kind=kind, spec=corpus_view(self, name), plugin=base.plugin,
+                         distribution=base.distribution, version=base.version)
+        if name not in self._entries[kind] and base_name(name) in self._entries[kind]:
+            return self._entries[kind][base_name(name)]  # name:variant, the variant is a parameter
+        try:
+            return self._entries[kind][name]
+        except KeyError:
+            names = sorted(self._entries[kind])
+            close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise UnknownPluginError(
+                f"no {SINGULAR[kind]} called {name!r}.{hint} Available: {', '.join(names) or '(none)'}. "
+                "`ser-bench plugins` lists every plugin and where it comes from."
+            ) from None
+
+    def names(self, kind: str) -> list[str]:
+        """Sorted names registered for ``kind``."""
+        return sorted(self._entries[kind])
+
+    def entries(self, kind: str | None = None) -> Iterator[Entry]:
+        """All entries, or those of one kind, sorted by kind then name."""
+        kinds = [kind] if kind else list(self._entries)
+        for k in kinds:
+            for name in sorted(self._entries[k]):
+                yield self._entries[k][name]

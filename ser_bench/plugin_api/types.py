@@ -1,0 +1,263 @@
+"""Frozen records that plugin hooks return, and the plain values that flow between stages.
+
+Hooks return *specs*: a name, JSON-able default parameters, human text, and a factory. Factories are
+called at run time with the context they need (input size, number of classes, ...), so a spec never
+holds a live model or a loaded corpus.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
+
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A corpus. ``load(ctx, **params)`` returns a manifest DataFrame.
+
+    ``load(ctx, **params)`` finds the corpus with ``ctx.find_corpus`` and reports unusable files with
+    ``ctx.report_bad_file``. The manifest has one row per clip with columns ``path, speaker, emotion,
+    corpus, language`` and, when the corpus records them, ``sentence, intensity, gender, arousal,
+    valence``. ``emotion`` uses the common vocabulary (:data:`ser_bench.data.labels.VOCABULARY`); the
+    ``expected_*`` fields describe a complete copy for ``ser-bench datasets check``.
+    """
+
+    name: str
+    load: Callable[..., Any]
+    summary: str
+    params: Params = field(default_factory=dict)
+    folder_names: tuple[str, ...] = ()
+    simulated: bool = False
+    homepage: str = ""
+    licence: str = ""
+    reference: str = ""
+    language: str = "en"
+    label_map: Mapping[str, str] = field(default_factory=dict)  # corpus code -> common vocabulary
+    expected_speakers: tuple[str, ...] = ()  # speaker ids of a complete copy, when fixed
+    expected_per_speaker: Mapping[str, int] = field(default_factory=dict)  # emotion -> clips per speaker
+    expected_clips: int = 0
+    bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.plugin_api.params.Range, checked up front
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """An acoustic feature extractor.
+
+    ``build(**params)`` returns an object with ``columns`` (list of names) and
+    ``__call__(signal, sample_rate) -> 1-d numpy array``. ``version`` is part of the cache key: bump it
+    whenever the same audio would give different numbers.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    summary: str
+    version: str
+    dim: int
+    params: Params = field(default_factory=dict)
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """A trainable network. ``build(input_dim, **params)`` returns a ``torch.nn.Module``.
+
+    Every encoder provides ``embed(x)``; ``"siamese"`` ones also ``pair_logits(z_a, z_b)`` (scored with the
+    support-set log-sum rule) and ``feature_layers()`` (what few-shot fine-tuning may freeze). An encoder
+    with ``combine_loss(x, metric_loss, unlabelled)`` adds its own objective (e.g. reconstruction).
+    """
+
+    name: str
+    build: Callable[..., Any]
+    summary: str
+    kind: str = "siamese"
+    params: Params = field(default_factory=dict)
+    reference: str = ""
+    bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.plugin_api.params.Range, checked up front
+    search_space: Mapping[str, str] = field(default_factory=dict)  # param -> range text (ser_bench.plugin_api.search)
+
+
+@dataclass(frozen=True)
+class LossContext:
+    """Run-time facts a loss factory may need (classifier and proxy losses size their weights by them)."""
+
+    num_classes: int
+    embedding_dim: int
+    input_dim: int
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """A training objective. ``build(**params)`` returns ``loss(model, x, y) -> scalar tensor``.
+
+    With ``needs_context`` the factory is called as ``build(context=LossContext(...), **params)``. A
+    loss that is a ``torch.nn.Module`` has its own parameters optimised with the encoder's. ``output``
+    says what the loss trains: ``"pair"`` (a Siamese encoder's same/different decision, scored with the
+    support-set log-sum rule) or ``"embedding"`` (scored by nearest prototype, k-NN or a linear probe).
+    A loss object may set ``targets`` (e.g. ``("arousal",)``): the manifest columns it is trained on
+    instead of the emotion class index. A ``variant`` parameter is filled from ``name:variant`` on the
+    command line (``pml:CircleLoss``).
+
+    ``trains=False`` marks a method with nothing to train by gradient (a classical baseline such as
+    logistic regression on the features): the encoder is used as built and the head does all the
+    fitting on the support set. ``default_encoder`` is the encoder a cell uses when none is named
+    (``--encoder auto``); ``None`` means the Siamese MLP of the paper.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    summary: str
+    params: Params = field(default_factory=dict)
+    reference: str = ""
+    encoder_kinds: tuple[str, ...] = ("siamese",)
+    output: str = "pair"
+    needs_context: bool = False
+    default_head: str = "siamese"
+    trains: bool = True
+    default_encoder: Optional[str] = None
+    bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.plugin_api.params.Range, checked up front
+    search_space: Mapping[str, str] = field(default_factory=dict)  # param -> range text (ser_bench.plugin_api.search)
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """An evaluation head: how a test clip gets a class from the labelled support set.
+
+    ``predict(model, x_test, x_support, y_support, n_classes, rule="mean", **params)`` returns a
+    ``LongTensor`` of class indices, one per test clip, naming only classes present in ``y_support``
+    (a support set may lack classes, or hold a single one). ``params`` are JSON-able keyword arguments
+    bound to ``predict`` when the head is looked up. ``needs`` says what the model must provide:
+    ``"embedding"`` (only ``model.embed``; any encoder) or ``"pair"`` (a Siamese encoder's
+    ``pair_logits``, trained with a pair loss).
+    """
+
+    name: str
+    predict: Callable[..., Any]
+    summary: str
+    needs: str = "embedding"
+    reference: str = ""
+    params: Params = field(default_factory=dict)
+    search_space: Mapping[str, str] = field(default_factory=dict)  # param -> range text (ser_bench.plugin_api.search)
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """An evaluation protocol. ``splits(data, seed, **params)`` returns a list of :class:`Split`.
+
+    ``data`` is a :class:`ProtocolData`; protocols only choose indices, they never train.
+
+    ``validation(data, seed, speakers, **params)`` (optional; without it the protocol cannot be tuned)
+    returns the splits hyperparameter tuning scores its trials on, built like the protocol's own but
+    from validation speakers only: held-out *source* speakers, or ``speakers`` target speakers (0: the
+    protocol's choice). Every target speaker a validation split touches is left out of the protocol's
+    test splits by the runner, so no test speaker is ever seen while tuning.
+    """
+
+    name: str
+    splits: Callable[..., list]
+    summary: str
+    params: Params = field(default_factory=dict)
+    needs_source: bool = False
+    reference: str = ""
+    bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.plugin_api.params.Range, checked up front
+    validation: Optional[Callable[..., list]] = None
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """Where cells run. ``build(workers=None)`` returns an object with
+    ``map_unordered(fn, items) -> iterator of (item, result_or_exception)`` and ``close()``."""
+
+    name: str
+    build: Callable[..., Any]
+    summary: str
+    params: Params = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    """A published experiment to reproduce in one command (``ser-bench reproduce NAME``).
+
+    ``cells(registry, sources, targets, **options)`` returns the grid's :class:`~ser_bench.running.cells.Cell`
+    list; ``report(results, out_dir, **options)`` writes the paper-shaped tables and figures from the
+    result payloads and returns the paths written. ``options`` holds the defaults (repeats, k, ...).
+    """
+
+    name: str
+    cells: Callable[..., list]
+    report: Callable[..., list]
+    summary: str
+    options: Params = field(default_factory=dict)
+    default_sources: tuple[str, ...] = ()
+    default_targets: tuple[str, ...] = ()
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """A recording channel that audio passes through before feature extraction (``ravdess+telephone``).
+
+    ``build(**params)`` returns ``apply(signal, sample_rate, seed) -> (signal, sample_rate)``: mono float32
+    in, mono float32 out. ``seed`` is drawn from the clip's content, so a random channel (noise, a
+    synthetic room) gives the same output for the same clip every time. ``version`` is part of the
+    feature cache key: bump it whenever the same audio would come out differently.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    summary: str
+    version: str
+    params: Params = field(default_factory=dict)
+    bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.plugin_api.params.Range, checked up front
+    reference: str = ""
+
+
+SINGULAR = {"datasets": "dataset", "features": "feature", "encoders": "encoder", "losses": "loss",
+            "protocols": "protocol", "executors": "executor", "recipes": "recipe",
+            "heads": "head", "channels": "channel"}
+
+SPEC_TYPES = {
+    "datasets": DatasetSpec,
+    "features": FeatureSpec,
+    "encoders": EncoderSpec,
+    "losses": LossSpec,
+    "protocols": ProtocolSpec,
+    "executors": ExecutorSpec,
+    "recipes": RecipeSpec,
+    "heads": HeadSpec,
+    "channels": ChannelSpec,
+}
+
+
+@dataclass(frozen=True)
+class Subset:
+    """Row indices into one domain's manifest (``"source"`` or ``"target"``)."""
+
+    domain: str
+    indices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Split:
+    """One fold or episode of a protocol.
+
+    ``train`` is fitted from scratch (or reused from the cache when identical), ``finetune`` continues
+    from it with the first ``frozen_layers`` layers frozen, and each ``test`` sample is scored against
+    ``support``. ``info`` holds the settings that identify the split (fold speaker, k, repeat, ...).
+    """
+
+    name: str
+    train: Subset
+    support: Subset
+    test: Subset
+    finetune: Optional[Subset] = None
+    frozen_layers: int = 0
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProtocolData:
+    """What a protocol sees: the manifests (label-filtered) of the target and, optionally, the source."""
+
+    target: Any
+    source: Any = None

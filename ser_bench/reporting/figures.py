@@ -1,0 +1,107 @@
+"""Figures from result files (matplotlib, no display needed)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def plot_fewshot_curves(curve_frame, stem: Path, title: str = "") -> list[Path]:
+    """UAR against the number of target speakers: one panel per source → target, one line per loss and
+    frozen-layer setting, 95 % CI bands. Writes ``stem.png`` and ``stem.svg``; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pairs = sorted(curve_frame["pair"].unique())
+    fig, axes = plt.subplots(1, len(pairs), figsize=(5.2 * len(pairs), 4), squeeze=False, sharey=True)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = ["-", "--", ":", "-."]
+    losses = sorted(curve_frame["loss"].unique())
+    for ax, pair in zip(axes[0], pairs):
+        sub = curve_frame[curve_frame["pair"] == pair]
+        for li, loss in enumerate(losses):
+            for frozen in sorted(sub["frozen"].unique()):
+                line = sub[(sub["loss"] == loss) & (sub["frozen"] == frozen)].sort_values("k")
+                if line.empty:
+                    continue
+                colour = colours[int(frozen) % len(colours)]
+                ax.plot(line["k"], 100 * line["uar"], styles[li % len(styles)], color=colour, marker="o",
+                        markersize=3, label=f"{loss}, {frozen} frozen")
+                ax.fill_between(line["k"], 100 * line["lo"], 100 * line["hi"], color=colour, alpha=0.12)
+        ax.set_xticks(sorted(sub["k"].unique()))
+        ax.set_title(pair)
+        ax.set_xlabel("target speakers used for fine-tuning (k)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("UAR (%)")
+    # One legend under the panels: inside a panel it hides the lowest curves.
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    columns = max(1, len(losses))  # entries run loss by loss and fill columns first: one column per loss
+    rows = -(-len(labels) // columns)
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=columns, frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.045 * rows, 1, 1))
+    return _save(fig, stem)
+
+
+def _save(fig, stem, tight: bool = False) -> list[Path]:
+    """Write ``stem.png`` and ``stem.svg`` and close the figure (``tight``: crop to what is drawn,
+    labels outside the axes included)."""
+    import matplotlib.pyplot as plt
+
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    # Fixed ids and no timestamp, so that regenerating a figure from the same results changes no byte.
+    with plt.rc_context({"svg.hashsalt": "ser-bench"}):
+        extra = {"bbox_inches": "tight", "pad_inches": 0.1} if tight else {}
+        fig.savefig(paths[0], dpi=150, metadata={"Software": None}, **extra)
+        fig.savefig(paths[1], metadata={"Date": None}, **extra)
+    plt.close(fig)
+    return paths
+
+
+def plot_critical_difference(average_ranks, cd: float, stem: Path, title: str = "") -> list[Path]:
+    """Demšar's critical-difference diagram: methods on an axis of average rank (1 = best, on the left),
+    the CD drawn to scale above it, and a bar joining methods whose average ranks differ by less than
+    the CD (not significantly different by the Nemenyi test). Writes ``stem.png`` and ``stem.svg``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ser_bench.reporting.ranks import cliques
+
+    names, values = list(average_ranks.index), [float(v) for v in average_ranks]
+    k = len(names)
+    half = (k + 1) // 2
+    groups = cliques(average_ranks, cd)
+    rows = max(half, k - half)
+    bottom = -(0.5 + 0.32 * (rows - 1) + 0.25 * len(groups)) - 0.3
+    fig, ax = plt.subplots(figsize=(8, 0.9 * (1.6 - bottom)))
+    low, high = 1, max(k, 2)
+    ax.set_xlim(low - 0.4, high + 0.4)
+    ax.set_ylim(bottom, 1.6)
+    ax.axis("off")
+    ax.hlines(0, low, high, color="black", linewidth=1)
+    for tick in range(low, high + 1):
+        ax.vlines(tick, 0, 0.12, color="black", linewidth=1)
+        ax.text(tick, 0.2, str(tick), ha="center", va="bottom", fontsize=9)
+    if cd == cd:  # not NaN
+        ax.hlines(0.95, low, low + cd, color="black", linewidth=1.5)
+        ax.vlines([low, low + cd], 0.85, 1.05, color="black", linewidth=1.5)
+        ax.text(low + cd / 2, 1.1, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=9)
+    for i, (name, value) in enumerate(zip(names, values)):
+        left = i < half
+        depth = -(0.5 + 0.32 * (i if left else k - 1 - i)) - 0.25 * len(groups)
+        end = low - 0.3 if left else high + 0.3
+        ax.plot([value, value, end], [0, depth, depth], color="black", linewidth=0.8)
+        ax.text(end + (-0.05 if left else 0.05), depth, f"{name} ({value:.2f})", ha="right" if left else "left",
+                va="center", fontsize=8)
+    for g, (first, last) in enumerate(groups):
+        y = -0.15 - 0.25 * g
+        ax.plot([values[first] - 0.03, values[last] + 0.03], [y, y], color="black", linewidth=3,
+                solid_capstyle="round")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, stem, tight=True)

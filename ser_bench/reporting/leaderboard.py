@@ -1,0 +1,274 @@
+"""Leaderboards: a pure function of a results folder -> tidy DataFrame -> markdown/csv/json tables.
+
+A cell that is missing (or failed) shows as a dash, never as a smaller mean over what happens to be
+there; results with different label sets are never put in one column.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ser_bench.errors import SerBenchError
+from ser_bench.reporting.stats import describe_n, estimate
+from ser_bench.reporting.tidy import (DASH, SPLIT_AXES, MethodLabeller, degenerate_splits, describe_degenerate,  # noqa: F401
+                   missing_test_classes, natural_key, ok_results, tidy)
+
+PROTOCOL_ORDER = {"oodt": 0, "fewshot": 1, "idt": 2}
+
+
+def _fmt(mean: float, lo: float, hi: float) -> str:
+    if np.isnan(mean):
+        return DASH
+    if np.isnan(lo):
+        return f"{100 * mean:.1f}"
+    return f"{100 * mean:.1f} ± {100 * (hi - lo) / 2:.1f}"
+
+
+def _check_comparable(ok: list[dict]) -> None:
+    if not ok:
+        raise SerBenchError("no successful result files found; run `ser-bench run ...` first")
+    label_sets = {tuple(r["params"]["labels"]) for r in ok}
+    if len(label_sets) > 1:
+        raise SerBenchError(f"results use different label sets {sorted(label_sets)}; a leaderboard column "
+                            "must compare like with like: put them in separate folders")
+
+
+def summary_table(results: list[dict]):
+    """Rows: method (protocol · loss); columns: ``source → target``, then ``n``; cells: UAR % mean ± 95 % CI
+    half-width over the unit that a claim about that cell generalises over (:mod:`ser_bench.reporting.stats`):
+    held-out speakers for IDT, source seeds for OODT, and for few-shot source seeds (two or more) or else
+    the episode draws of the one source model. The ``n`` column states n and the unit.
+
+    Protocols without a source (IDT) fill every source column of their target, as in the paper's Table 1.
+    Rows keep the protocol order oodt, fewshot, idt; within a protocol the best mean over its cells comes
+    first, and a row missing a cell that another row of its protocol has ranks below every complete row.
+    """
+    import pandas as pd
+
+    ok = ok_results(results)
+    _check_comparable(ok)
+    labeller = MethodLabeller(ok)
+    frame = tidy(ok)
+    if frame.empty:
+        raise SerBenchError("every split of these results was left out (their test sets lack classes of the "
+                            "label set): nothing to compare")
+    # Row for row with tidy (which leaves out the splits whose test set lacks a class).
+    frame["method"] = [labeller.method(r["params"]) for r in ok for s in r["splits"] if not missing_test_classes(r, s)]
+    cells = {(m, s, t): estimate(rows) for (m, s, t), rows in frame.groupby(["method", "source", "target"])}
+    pairs = sorted({(s, t) for (_, s, t) in cells if s})
+    pairs += sorted({("", t) for (_, _, t) in cells} - {("", t) for (_, t) in pairs})
+    columns = [_column(s, t) for s, t in pairs]
+    methods = sorted({m for (m, _, _) in cells})
+    table = pd.DataFrame(DASH, index=methods, columns=columns)
+    means = pd.DataFrame(np.nan, index=methods, columns=columns)
+    units: dict = {}
+    for (method, source, target), est in cells.items():
+        for s, t in pairs:
+            if t == target and (s == source or not source):
+                table.loc[method, _column(s, t)] = _fmt(est.mean, est.lo, est.hi)
+                means.loc[method, _column(s, t)] = est.mean
+                units.setdefault(method, {})[_column(s, t)] = (est.n, est.unit)
+    order = _score_order(means)
+    table = table.loc[order]
+    table["n"] = [_describe_units([units[m][c] for c in columns if c in units[m]]) for m in order]
+    table.index.name = "method"
+    return table
+
+
+def _score_order(means) -> list[str]:
+    """Protocol order; within a protocol, complete rows first, then by mean over cells, best first."""
+    def key(method):
+        protocol = method.split(" · ")[0]
+        filled = means.loc[[m for m in means.index if m.split(" · ")[0] == protocol]].notna().any()
+        row = means.loc[method]
+        missing = int((filled & row.isna()).sum())
+        return (PROTOCOL_ORDER.get(protocol, 1), missing, -float(row.mean()), natural_key(method))
+    return sorted(means.index, key=key)
+
+
+def _describe_units(found: list[tuple[int, str]]) -> str:
+    """``n = 3 source seeds``; ``n = 24, 12 held-out speakers`` when columns differ in n."""
+    if not found:
+        return DASH
+    units = list(dict.fromkeys(u for _, u in found))
+    if len(units) == 1:
+        counts = list(dict.fromkeys(n for n, _ in found))
+        return describe_n(counts[0], units[0]) if len(counts) == 1 else \
+            f"n = {', '.join(map(str, counts))} {units[0]}"
+    return "; ".join(dict.fromkeys(describe_n(n, u) for n, u in found))
+
+
+def _column(source: str, target: str) -> str:
+    return f"{source} → {target}" if source else f"{DASH} → {target}"
+
+
+def fewshot_by_k(results: list[dict]):
+    """UAR % by number of target speakers k (columns) for each source → target, loss and frozen layers."""
+    frame = tidy(results)
+    if frame.empty or "fewshot" not in set(frame["protocol"]):
+        return None
+    frame = frame[frame["protocol"] == "fewshot"]
+    frame = frame.assign(setting=frame["source"] + " → " + frame["target"], frozen=frame["frozen"].astype(int),
+                         k=frame["k"].astype(int))
+    means = frame.groupby(["setting", "variant", "frozen", "k"])["uar"].mean().mul(100).round(1).unstack("k")
+    means = means.loc[sorted(means.index, key=lambda row: (row[0], natural_key(row[1]), row[2]))]
+    return means.rename_axis(index={"variant": "loss"})
+
+
+def fewshot_by_k_markdown(results: list[dict]) -> str:
+    """:func:`fewshot_by_k` as a markdown table, a dash where a setting has no result; "" if no few-shot."""
+    by_k = fewshot_by_k(results)
+    if by_k is None:
+        return ""
+    frame = by_k.reset_index()
+    return frame.astype(object).where(frame.notna(), None).to_markdown(index=False, missingval=DASH)
+
+
+def settings_header(results: list[dict]) -> list[str]:
+    """Bullet lines stating the settings every number depends on."""
+    ok = ok_results(results)
+    lines = []
+    protocols: dict = {}
+    for r in ok:
+        protocols.setdefault(r["params"]["protocol"], set()).add(json.dumps(r["params"]["protocol_params"],
+                                                                            sort_keys=True))
+    for name, settings in sorted(protocols.items()):
+        lines.append(f"- protocol `{name}`: " + "; ".join(f"`{s}`" for s in sorted(settings)))
+    for key in ("labels", "feature", "encoder", "pretrain_loss", "head", "decision", "normalise"):
+        by_value: dict = {}
+        for r in ok:
+            value = r["params"].get(key, "siamese" if key == "head" else "")
+            text = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+            by_value.setdefault(text, set()).add(r["params"]["loss"])
+        if len(by_value) == 1:
+            lines.append(f"- {key}: {next(iter(by_value))}")
+        else:  # which loss used which, since a loss's own default does not label its rows
+            lines.append(f"- {key}: " + "; ".join(f"{v} ({', '.join(sorted(losses))})"
+                                                 for v, losses in sorted(by_value.items())))
+    loss_params = sorted({f'{r["params"]["loss"]} {json.dumps(r["params"].get("loss_params") or {}, sort_keys=True)}'
+                          for r in ok})
+    lines.append(f"- loss parameters: {'; '.join(loss_params)}")
+    trainings = sorted({json.dumps(r["params"]["training"], sort_keys=True) for r in ok})
+    lines.append(f"- training: {'; '.join(trainings)}")
+    lines += tuning_lines(ok)
+    seeds = sorted({r["params"]["seed"] for r in ok})
+    lines.append(f"- seeds: {', '.join(map(str, seeds))}; result files: {len(ok)}"
+                 + (f" ({len(results) - len(ok)} not ok, shown as {DASH})" if len(results) > len(ok) else ""))
+    return lines
+
+
+def tuning_lines(ok: list[dict]) -> list[str]:
+    """What "tuned N" and "default" mean in the rows, when any result was tuned or set speakers aside."""
+    tuned = sorted({(r["params"].get("tuning") or {}).get("trials", 0) for r in ok if r["params"].get("tuning")})
+    if not tuned:
+        return []
+    budgets = ", ".join(str(t) for t in tuned if t)
+    lines = [f"- tuning: rows marked *tuned N* were tuned with Optuna (TPE, seeded by the cell seed) for N trials "
+             f"({budgets or 'none'}) on validation speakers only, the defaults being the first trial; rows marked "
+             "*default* run the default settings on the same test speakers. Held-out source speakers validate "
+             "oodt; target speakers set aside validate idt and fewshot and are left out of their tests."]
+    spaces = sorted({json.dumps((r.get("tuning") or {}).get("space") or {}, sort_keys=True)
+                     for r in ok if (r["params"].get("tuning") or {}).get("trials")})
+    if spaces:
+        lines.append(f"- search spaces: {'; '.join(spaces)}")
+    return lines
+
+
+INTRO = ("UAR in % (unweighted average recall): mean ± half-width of the 95 % t-interval over the unit in the "
+         "*n* column, the unit a claim about the cell generalises over: held-out speakers (IDT, seeds averaged "
+         "within a speaker), source-model seeds (OODT; few-shot with two or more seeds, a seed's value being "
+         "the mean over its episodes) or, for few-shot with one seed, the episode draws of that one source "
+         "model, an interval that does not generalise over source models. One unit: no interval. "
+         f"{DASH} = no result for that cell. Within a protocol, rows are sorted by mean UAR over their cells, "
+         "best first; a row missing a cell ranks below the complete rows.")
+
+
+def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paired: str | None = None,
+                figure_dir: Path | None = None) -> str:
+    """The full markdown leaderboard: settings, the summary table, the few-shot breakdown by k, and the
+    average ranks across settings (when there are two or more blocks and methods to rank).
+
+    With ``paired`` (a method name as it appears in the few-shot table, e.g. ``bce_pair``), every other
+    few-shot method is also compared with it on identical episodes over the right unit, Holm-corrected
+    over the comparisons shown (:func:`ser_bench.reporting.stats.paired_against`). With ``figure_dir`` the
+    critical-difference diagram is written there as ``ranks.png``/``ranks.svg`` and linked.
+    """
+    from ser_bench.reporting.sections import paired_markdown
+
+    table = summary_table(results)
+    parts = [f"# {title}", "", INTRO, "", *settings_header(results), "", table.to_markdown(), ""]
+    by_k = fewshot_by_k_markdown(results)
+    if by_k:
+        parts += ["## Few-shot UAR % by number of target speakers k",
+                  "", "Means over every episode and seed of each setting (no interval).", "", by_k, ""]
+    if paired:
+        from ser_bench.reporting.stats import paired_against
+        from ser_bench.reporting.tidy import fewshot_table
+
+        rows = paired_against(fewshot_table(results), paired)
+        parts += [f"## Against {paired}, paired on identical episodes", "",
+                  *(paired_markdown(rows) if rows else ["No other method shares episodes with it."]), ""]
+    parts += rank_section(results, figure_dir)
+    left_out = describe_degenerate(degenerate_splits(results))
+    if left_out:
+        parts += ["## Splits left out", "", "Their test sets lack classes of the label set, so their UAR (over "
+                  "fewer classes) is not comparable; they are in no mean, interval, test or rank above.", "",
+                  *[f"- {line}" for line in left_out], ""]
+    return "\n".join(parts)
+
+
+def rank_section(results: list[dict], figure_dir: Path | None = None) -> list[str]:
+    """Markdown lines of the average-rank section (Demšar 2006), [] when there is nothing to rank; with
+    ``figure_dir``, the critical-difference diagram is written there and linked."""
+    from ser_bench.reporting.ranks import block_scores, rank_analysis
+    from ser_bench.reporting.sections import ranks_markdown
+
+    frame = tidy(results)
+    analysis = rank_analysis(block_scores(frame)) if not frame.empty else None
+    if analysis is None:
+        return []
+    figure = None
+    if figure_dir is not None:
+        from ser_bench.reporting.figures import plot_critical_difference
+
+        plot_critical_difference(analysis.average_ranks, analysis.critical_difference, Path(figure_dir) / "ranks",
+                                 f"Average ranks over {analysis.n_blocks} settings (1 = best)")
+        figure = "ranks.png"
+    return ["## Average ranks across settings (Demšar 2006)", "", *ranks_markdown(analysis, figure)]
+
+
+def render(folder: Path, fmt: str = "markdown", paired: str | None = None, figure_dir: Path | None = None) -> str:
+    """The leaderboard of ``folder`` as ``markdown``, ``csv`` (summary table) or ``json`` (tidy rows).
+
+    ``paired`` and ``figure_dir`` (markdown only): see :func:`to_markdown`.
+    """
+    import warnings
+
+    from ser_bench.errors import SerBenchWarning
+    from ser_bench.results.store import load_results
+
+    problems: list = []
+    results = load_results(folder, problems)
+    if not results:
+        found = f" ({len(problems)} left out: {'; '.join(map(str, problems))})" if problems else ""
+        raise SerBenchError(f"no usable result files under {Path(folder).resolve()}{found}")
+    for line in describe_degenerate(degenerate_splits(results)):
+        warnings.warn(line, SerBenchWarning, stacklevel=2)
+    if paired and fmt != "markdown":
+        raise SerBenchError("--paired adds a section to the markdown leaderboard; drop --format or --paired")
+    if fmt == "markdown":
+        text = to_markdown(results, paired=paired, figure_dir=figure_dir)
+        if problems:
+            text += "\n".join(["", "## Result files left out", "", *[f"- {p}" for p in problems], ""])
+        return text
+    if fmt == "csv":
+        return summary_table(results).to_csv()
+    if fmt == "json":
+        return tidy(results).to_json(orient="records", indent=1)
+    raise SerBenchError(f"unknown format {fmt!r}: use markdown, csv or json")
+
+
+__all__ = ["tidy", "summary_table", "fewshot_by_k", "fewshot_by_k_markdown", "settings_header", "to_markdown",
+           "rank_section", "render"]

@@ -1,0 +1,80 @@
+"""Markdown for the statistical sections of a board: paired comparisons and average ranks.
+
+Shared by ``ser-bench leaderboard`` and recipes, so that every table states its unit, its test and its
+correction the same way.
+"""
+from __future__ import annotations
+
+import math
+
+from ser_bench.reporting.tidy import DASH
+
+ALPHA = 0.05
+
+
+def _points(value: float) -> str:
+    return DASH if value is None or math.isnan(value) else f"{100 * value:+.1f}"
+
+
+def _p(value) -> str:
+    return DASH if value is None or math.isnan(value) else f"{value:.3g}"
+
+
+def significant(row: dict) -> bool:
+    """Whether a paired comparison survives Holm's correction at the 5 % level."""
+    return row.get("p_holm") is not None and not math.isnan(row["p_holm"]) and row["p_holm"] < ALPHA
+
+
+def paired_markdown(rows: list[dict]) -> list[str]:
+    """Markdown lines for paired comparisons (Holm already applied over ``rows``): a note on units and
+    tests, then one row per comparison."""
+    n_tests = sum(not math.isnan(r["p_value"]) for r in rows)
+    lines = [f"Difference = treatment - baseline in UAR points on identical episodes (episode hashes checked), "
+             "averaged within an episode draw over frozen-layer settings, then within a source seed. With two "
+             "or more seeds the unit is the source seed: one-sample t-test of the per-seed differences, effect "
+             "size d_z = mean / sd of the per-seed differences. With one seed the unit is the episode draw of "
+             "that one source model: Wilcoxon signed-rank test, effect size = matched-pairs rank-biserial r; such "
+             "a p-value says nothing about other source models. 95 % CI: t-interval over the units. "
+             f"p (Holm): adjusted over the {n_tests} test{'' if n_tests == 1 else 's'} in this table; "
+             f"*significant* only when it is below {ALPHA}.", "",
+             "| source → target | baseline | treatment | n | unit | mean difference | 95 % CI | per-seed differences "
+             "| effect size | treatment better / worse / tied | statistic | p | p (Holm) | significant |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lo, hi = r["ci95"]
+        ci = DASH if math.isnan(lo) else f"[{_points(lo)}, {_points(hi)}]"
+        per_seed = ", ".join(f"{seed}: {_points(v)}" for seed, v in r["per_seed"].items())
+        effect = f"{r['effect_name']} = {r['effect_size']:+.2f}" if not math.isnan(r["effect_size"]) else DASH
+        letter = "t" if r["unit"].startswith("source seeds") else "W"
+        stat = DASH if math.isnan(r["statistic"]) else f"{letter} = {r['statistic']:.2f}"
+        lines.append(f"| {r['group']} | {r['baseline']} | {r['treatment']} | {r['n']} | {r['unit']} | "
+                     f"{_points(r['mean_difference'])} | {ci} | {per_seed} | {effect} | "
+                     f"{r['treatment_better']} / {r['baseline_better']} / {r['ties']} | {stat} | "
+                     f"{_p(r['p_value'])} | {_p(r['p_holm'])} | {'**yes**' if significant(r) else 'no'} |")
+    return lines
+
+
+def ranks_markdown(analysis, figure: str | None = None) -> list[str]:
+    """Markdown lines for a :class:`ser_bench.reporting.ranks.RankAnalysis`: what a block is, the Friedman test, the
+    critical difference, the table of average ranks, what was left out, and the figure's link."""
+    friedman = ("No Friedman test (it needs three or more methods)" if math.isnan(analysis.friedman_statistic)
+                else f"Friedman chi² = {analysis.friedman_statistic:.2f}, p = {_p(analysis.friedman_p)} "
+                     "(scipy, corrected for ties)")
+    lines = [f"Blocks: each protocol and source → target, and for few-shot each k ({analysis.n_blocks} blocks). "
+             "Within a block, methods are ranked by mean UAR over the block's units (1 = best; ties share the "
+             f"average rank). {friedman}. Nemenyi critical difference at "
+             f"α = {analysis.alpha}: CD = {analysis.critical_difference:.2f}; two methods whose average ranks "
+             "differ by more than CD differ significantly over these settings.", "",
+             "| method | average rank | n blocks |", "|---|---|---|"]
+    lines += [f"| {m} | {r:.2f} | {analysis.n_blocks} |" for m, r in analysis.average_ranks.items()]
+    lines.append("")
+    if analysis.dropped_methods:
+        lines += ["Not ranked (not run in every block): " + "; ".join(
+            f"{m} ({n} of {analysis.n_blocks + len(analysis.dropped_blocks)} blocks)"
+            for m, n in sorted(analysis.dropped_methods.items())) + ".", ""]
+    if analysis.dropped_blocks:
+        lines += ["Blocks with fewer than two methods, left out: " + "; ".join(analysis.dropped_blocks) + ".", ""]
+    if figure:
+        lines += [f"![Critical-difference diagram: average ranks, CD = {analysis.critical_difference:.2f}]"
+                  f"({figure})", ""]
+    return lines

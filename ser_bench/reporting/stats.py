@@ -1,0 +1,196 @@
+"""Statistics over tidy rows (see :mod:`ser_bench.reporting.tidy`): the unit a mean generalises over, paired tests
+over that unit, and Holm's correction for the comparisons a table shows.
+
+The unit of n is what a claim generalises over (DESIGN.md, section 6):
+
+- IDT: the held-out speaker (fold); several seeds are averaged within a fold first.
+- OODT: the source-model seed (one seed: no interval).
+- few-shot: the source-model seed when there are two or more (a seed's value is the mean over its
+  episode draws, frozen-layer settings averaged within a draw first); with one seed the episode draw,
+  which says nothing about other source models, and the unit's name says so.
+
+Paired tests follow the same rule (the two-stage summary-statistics approach): differences are averaged
+within an episode draw, then within a seed, and the per-seed differences are tested across seeds with a
+one-sample t-test. With a balanced design this is the exact test of the grand mean of a random-effects
+model with seeds as the random factor, and it does not pretend that the episodes of one source model
+are independent. With one seed it falls back to a Wilcoxon signed-rank test over episode draws.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ser_bench.results.summary import mean_ci95
+
+SEEDS = "source seeds"
+SPEAKERS = "held-out speakers"
+FOLDS = "folds"
+DRAWS = "episode draws of one source model"
+DRAW = ["seed", "k", "repeat"]  # the identity of an episode draw; frozen-layer settings share it
+
+
+@dataclass
+class Estimate:
+    """A mean with its 95 % t-interval over ``n`` units of kind ``unit`` (per-unit values kept)."""
+
+    mean: float
+    lo: float
+    hi: float
+    n: int
+    unit: str
+    values: dict = field(default_factory=dict)
+
+    @property
+    def half_width(self) -> float:
+        return (self.hi - self.lo) / 2
+
+
+def _has(frame, column) -> bool:
+    return column in frame and frame[column].notna().any()
+
+
+def unit_values(rows):
+    """Per-unit UAR of one leaderboard cell's tidy rows (one protocol, one method, one source → target).
+
+    Returns ``(values, unit)``: a Series indexed by unit and the unit's name (see the module docstring).
+    The protocol is read from the rows' shape, so a plugin protocol gets the rule its splits fit:
+    episodes (a ``repeat``) -> draws and seeds; several splits per seed -> folds; one split -> seeds.
+    """
+    if _has(rows, "repeat"):
+        draws = rows.groupby(DRAW, dropna=False)["uar"].mean()
+        seeds = draws.groupby(level="seed").mean()
+        return (seeds, SEEDS) if len(seeds) >= 2 else (draws, DRAWS)
+    if rows.groupby("seed")["split"].nunique().max() > 1:
+        folds = rows.groupby(["split", "seed"])["uar"].mean().groupby(level="split").mean()
+        return folds, SPEAKERS if set(rows["protocol"]) == {"idt"} else FOLDS
+    return rows.groupby("seed")["uar"].mean(), SEEDS
+
+
+def estimate(rows) -> Estimate:
+    """Mean UAR and 95 % t-interval over the unit of :func:`unit_values`."""
+    values, unit = unit_values(rows)
+    mean, lo, hi = mean_ci95(values.to_numpy())
+    return Estimate(mean, lo, hi, len(values), unit, {str(k): float(v) for k, v in values.items()})
+
+
+def describe_n(n: int, unit: str) -> str:
+    """``n = 3 source seeds`` (in the singular for one)."""
+    if n == 1:
+        unit = {SEEDS: "source seed", SPEAKERS: "held-out speaker", FOLDS: "fold",
+                DRAWS: "episode draw of one source model"}.get(unit, unit)
+    return f"n = {n} {unit}"
+
+
+def rank_biserial(differences) -> float:
+    """Matched-pairs rank-biserial correlation (Kerby 2014): (sum of positive ranks - negative) / total."""
+    from scipy.stats import rankdata
+
+    d = np.asarray(differences, dtype=float)
+    d = d[d != 0]
+    if len(d) == 0:
+        return 0.0
+    ranks = rankdata(np.abs(d))
+    return float((ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum())
+
+
+def _matched(a, b, key, baseline, treatment):
+    """The episodes both methods ran, checked to be the same episodes (equal episode hashes)."""
+    index = ["seed", "k", "repeat", "frozen"]
+    a, b = a.set_index(index), b.set_index(index)
+    common = a.index.intersection(b.index)
+    if len(common) == 0:
+        return None
+    a, b = a.loc[common], b.loc[common]
+    # The episode hash ignores source clips mixed into fine-tuning; older results have only the split hash.
+    both = a["episode_hash"].notna().to_numpy() & b["episode_hash"].notna().to_numpy()
+    ids_a = np.where(both, a["episode_hash"].astype(object), a["hash"].astype(object))
+    ids_b = np.where(both, b["episode_hash"].astype(object), b["hash"].astype(object))
+    mismatched = int(sum(x != y for x, y in zip(ids_a, ids_b)))
+    if mismatched:
+        raise ValueError(f"{mismatched} episodes of {key} differ between {baseline} and {treatment}: "
+                         "they are not paired")
+    return a, b
+
+
+def paired_comparison(frame, baseline: str, treatment: str, by=("pair",), column: str = "variant") -> list[dict]:
+    """``treatment - baseline`` UAR on identical few-shot episodes, tested over the right unit.
+
+    ``baseline`` and ``treatment`` are values of ``column`` (``variant``: the loss with its differing
+    settings, as the leaderboard names it; or ``loss``). Episodes are matched on (seed, k, repeat,
+    frozen) and must have equal episode hashes (else ``ValueError``). The difference is averaged within an
+    episode draw (over frozen-layer settings), then within a seed. With two or more seeds the per-seed
+    differences are tested with a one-sample t-test (effect size d_z = mean / sd of the per-seed
+    differences); with one seed the draws are tested with a Wilcoxon signed-rank test (effect size:
+    matched-pairs rank-biserial correlation), and the unit says the draws share one source model.
+    ``p_holm`` is left ``None``: it depends on the family of comparisons shown (:func:`holm`).
+    """
+    from scipy.stats import ttest_1samp, wilcoxon
+
+    out = []
+    subset = frame[frame[column].isin([baseline, treatment])]
+    for key, group in subset.groupby(list(by)):
+        matched = _matched(group[group[column] == baseline], group[group[column] == treatment],
+                           key, baseline, treatment)
+        if matched is None:
+            continue
+        a, b = matched
+        draws = (b["uar"] - a["uar"]).groupby(level=["seed", "k", "repeat"]).mean()
+        per_seed = draws.groupby(level="seed").mean()
+        row = {"group": key if isinstance(key, str) else " / ".join(map(str, key)),
+               "baseline": baseline, "treatment": treatment, "episodes": int(len(a)), "draws": int(len(draws)),
+               "per_seed": {str(s): float(v) for s, v in per_seed.items()}, "p_holm": None}
+        if len(per_seed) >= 2:
+            diff = per_seed.to_numpy()
+            sd = float(np.std(diff, ddof=1))
+            test = ttest_1samp(diff, 0.0) if sd > 0 else None
+            row.update(unit=SEEDS, test="one-sample t-test across seeds", effect_name="d_z",
+                       effect_size=float(diff.mean() / sd) if sd > 0 else math.nan,
+                       statistic=float(test.statistic) if test else math.nan,
+                       p_value=float(test.pvalue) if test else math.nan)
+        else:
+            diff = draws.to_numpy()
+            test = wilcoxon(diff, zero_method="wilcox") if len(diff) >= 2 and np.any(diff != 0) else None
+            row.update(unit=DRAWS, test="Wilcoxon signed-rank over episode draws", effect_name="rank-biserial r",
+                       effect_size=rank_biserial(diff), statistic=float(test.statistic) if test else math.nan,
+                       p_value=float(test.pvalue) if test else math.nan)
+        mean, lo, hi = mean_ci95(diff)
+        row.update(n=int(len(diff)), mean_difference=mean, ci95=[lo, hi], treatment_better=int((diff > 0).sum()),
+                   baseline_better=int((diff < 0).sum()), ties=int((diff == 0).sum()))
+        out.append(row)
+    return out
+
+
+def paired_against(frame, baseline: str, column: str = "variant") -> list[dict]:
+    """Every other method of a few-shot ``frame`` against ``baseline`` on identical episodes, Holm-corrected
+    over all of these comparisons. Methods sharing no episode with it (other seeds, other k) are left out."""
+    from ser_bench.errors import SerBenchError
+    from ser_bench.reporting.tidy import natural_key
+
+    methods = sorted(set(frame[column])) if not frame.empty else []
+    if baseline not in methods:
+        raise SerBenchError(f"no few-shot results for {baseline!r} to compare against; methods here: "
+                            f"{', '.join(methods) or 'none'}")
+    rows = [row for method in methods if method != baseline
+            for row in paired_comparison(frame, baseline, method, column=column)]
+    return holm(sorted(rows, key=lambda row: (row["group"], natural_key(row["treatment"]))))
+
+
+def holm_adjust(p_values) -> np.ndarray:
+    """Holm-adjusted p-values (statsmodels); NaN (no test) stays NaN and is not counted in the family."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    tested = ~np.isnan(p)
+    if tested.any():
+        out[tested] = multipletests(p[tested], method="holm")[1]
+    return out
+
+
+def holm(rows: list[dict]) -> list[dict]:
+    """``rows`` (paired comparisons) with ``p_holm`` set: Holm over every row given, i.e. every
+    comparison one table shows."""
+    adjusted = holm_adjust([r["p_value"] for r in rows])
+    return [{**r, "p_holm": float(p)} for r, p in zip(rows, adjusted)]

@@ -1,0 +1,327 @@
+"""Result files: one JSON per cell, written atomically, with schema version and provenance."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import subprocess
+import tempfile
+import warnings
+from importlib import metadata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+from ser_bench.errors import SerBenchWarning
+
+# 2: per-split loss state, support counts and episode hashes; loss state never crosses a split.
+SCHEMA_VERSION = 2
+KNOWN_SCHEMAS = frozenset(range(1, SCHEMA_VERSION + 1))  # what this version can read
+TRACKED_PACKAGES = ("ser-bench", "torch", "numpy", "pandas", "scipy", "scikit-learn", "opensmile",
+                    "pluggy", "pytorch-metric-learning", "espeakng-loader", "soundfile")
+
+
+# Keys the readers (tidy, leaderboards, recipes) index directly: a file without one is damaged.
+PARAM_KEYS = ("protocol", "loss", "target", "seed", "labels", "encoder", "feature", "decision", "normalise",
+              "protocol_params", "training")
+METRIC_KEYS = ("uar", "accuracy", "macro_f1")
+# protocol__loss__source__target__seedN__<10 hex>.json: how a result file is recognised when it does not
+# parse (an empty or cut file says nothing about itself).
+RESULT_NAME = re.compile(r"^[^.].*__seed\d+__[0-9a-f]{10}\.json$")
+LOCKS = ".locks"  # per-cell lock files, inside the results folder, never read as results
+
+
+@dataclass(frozen=True)
+class ResultProblem:
+    """A result file left out of the readings: ``kind`` is ``damaged`` or ``unknown schema``."""
+
+    path: str
+    kind: str
+    reason: str
+
+    def __str__(self) -> str:
+        if self.kind == "unknown schema":
+            return f"{self.path}: left out: {self.reason}"
+        return f"{self.path}: left out, damaged: {self.reason}"
+
+
+@dataclass
+class Stored:
+    """What the file of one cell holds: ``kind`` is ``missing``, ``ok``, ``damaged`` or ``unknown schema``
+    (``reason`` says why for the last two; ``payload`` is the parsed file when ``ok``)."""
+
+    kind: str
+    payload: Optional[dict] = None
+    reason: str = ""
+
+
+@dataclass
+class ResultScan:
+    """A results folder as it is: the usable results and the files left out (with the reason)."""
+
+    results: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+
+
+def validate(payload) -> str:
+    """Why ``payload`` is not a usable result ("" when it is). The schema version is checked first, so
+    that a newer file is refused as such rather than as damaged."""
+    if not isinstance(payload, dict):
+        return f"not a result (a JSON {type(payload).__name__}, expected an object)"
+    for key in ("schema_version", "cell_id", "status", "params"):
+        if key not in payload:
+            return f"the key {key!r} is missing"
+    params = payload["params"]
+    if not isinstance(params, dict):
+        return "'params' is not an object"
+    missing = [k for k in PARAM_KEYS if k not in params]
+    if missing:
+        return f"'params' lacks {', '.join(map(repr, missing))}"
+    if payload["status"] not in ("ok", "skipped"):
+        return f"unknown status {payload['status']!r}"
+    if payload["status"] == "ok":
+        splits = payload.get("splits")
+        if not isinstance(splits, list) or not splits:
+            return "the key 'splits' is missing or empty"
+        for i, split in enumerate(splits):
+            metrics = split.get("metrics") if isinstance(split, dict) else None
+            if not isinstance(metrics, dict) or "name" not in split or any(k not in metrics for k in METRIC_KEYS):
+                return f"split {i} lacks its name or metrics ({', '.join(METRIC_KEYS)})"
+    return ""
+
+
+def unknown_schema(payload) -> str:
+    """Why ``payload``'s schema version cannot be read by this ser-bench ("" when it can)."""
+    version = payload.get("schema_version") if isinstance(payload, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version in KNOWN_SCHEMAS:
+        return ""
+    return (f"schema version {version!r}, which this ser-bench (schema {SCHEMA_VERSION}) does not know; "
+            "upgrade ser-bench to read it")
+
+
+def read_result(path: Path) -> Stored:
+    """The state of one result file (see :class:`Stored`); never raises for a bad file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return Stored("missing")
+    except (OSError, UnicodeDecodeError) as exc:
+        return Stored("damaged", reason=f"unreadable ({getattr(exc, 'strerror', None) or exc})")
+    if not text.strip():
+        return Stored("damaged", reason=f"empty ({len(text)} bytes)")
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        return Stored("damaged", reason=f"not valid JSON, truncated? ({exc})")
+    if isinstance(payload, dict) and "schema_version" in payload and unknown_schema(payload):
+        return Stored("unknown schema", payload, unknown_schema(payload))
+    problem = validate(payload)
+    return Stored("damaged", payload, problem) if problem else Stored("ok", payload)
+
+
+def scan_results(folder: Path) -> ResultScan:
+    """Every result file under ``folder`` (recursively), read as it is: see :class:`ResultScan`.
+
+    A JSON file counts as a result when it is named like one or holds ``schema_version`` or ``cell_id``;
+    other JSON files (paired.json) are not results and are ignored.
+    """
+    scan = ResultScan()
+    for path in sorted(Path(folder).rglob("*.json")):
+        if LOCKS in path.parts or path.name.startswith("."):
+            continue
+        stored = read_result(path)
+        looks_like_result = RESULT_NAME.match(path.name) or (
+            isinstance(stored.payload, dict) and ({"schema_version", "cell_id"} & set(stored.payload)))
+        if stored.kind == "ok":
+            scan.results.append({**stored.payload, "_path": str(path)})
+        elif looks_like_result:
+            scan.problems.append(ResultProblem(str(path), stored.kind, stored.reason))
+    return scan
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it (briefly)
+    os.umask(mask)
+    return mask
+
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    """Write ``payload`` to ``path`` so that a reader (or a crash) never sees a partial file.
+
+    The file gets the user's umask (mode 0666 minus the umask), like any file the user creates. On a
+    failure (a full disk) the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(payload, fh, indent=1, sort_keys=False, allow_nan=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def result_path(results_dir: Path, cell_id: str) -> Path:
+    """Where the result of a cell lives."""
+    return Path(results_dir) / f"{cell_id}.json"
+
+
+def is_done(results_dir: Path, cell_id: str) -> bool:
+    """True when a readable, complete result of the current schema exists for the cell.
+
+    This looks at the file only; :func:`ser_bench.running.runner.run` also compares the data it was computed on.
+    """
+    stored = read_result(result_path(results_dir, cell_id))
+    return stored.kind == "ok" and stored.payload.get("schema_version") == SCHEMA_VERSION
+
+
+def load_results(folder: Path, problems: list | None = None) -> list[dict]:
+    """Every usable result file under ``folder`` (recursively); other JSON files are ignored.
+
+    Damaged result files (truncated, empty, not JSON, a key missing) and files of an unknown schema
+    version are left out, each issued as a :class:`~ser_bench.plugin_api.context.SerBenchWarning` naming the file
+    and the reason, and appended to ``problems`` (as :class:`ResultProblem`) when given.
+    """
+    scan = scan_results(folder)
+    for problem in scan.problems:
+        warnings.warn(str(problem), SerBenchWarning, stacklevel=2)
+    if problems is not None:
+        problems.extend(scan.problems)
+    return scan.results
+
+
+def iter_results(folder: Path) -> Iterator[dict]:
+    """The usable results of :func:`load_results`, one at a time (problems issued as warnings)."""
+    yield from load_results(folder)
+
+
+def package_versions() -> dict:
+    """Installed versions of the packages that can change a result."""
+    out = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_commit() -> str | None:
+    """The commit of the ser-bench checkout, when running from one."""
+    try:
+        here = Path(__file__).resolve().parent
+        return subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def manifest_hash(manifest, digests) -> str:
+    """SHA-256 over (file name, speaker, emotion, content digest) of every clip used."""
+    h = hashlib.sha256()
+    for name, spk, emo, dig in zip(manifest["path"].map(lambda p: Path(p).name), manifest["speaker"],
+                                   manifest["emotion"], digests):
+        h.update(f"{name}|{spk}|{emo}|{dig}\n".encode())
+    return h.hexdigest()
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def ensure_writable(folder: Path, what: str, change: str) -> None:
+    """Create ``folder`` if needed and prove a file can be written there, before any work.
+
+    Raises :class:`~ser_bench.errors.SerBenchError` naming the path and what to change (``change``,
+    e.g. "pass another --results folder") when it is a file, or cannot be created or written.
+    """
+    from ser_bench.errors import SerBenchError
+
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise SerBenchError(f"{what} {folder} is a file, not a folder: {change}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".ser-bench-probe.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise SerBenchError(f"cannot write to {what} {folder} ({exc.strerror or exc}): make it writable, "
+                            f"or {change}") from None
+
+
+def explain_write_error(exc: OSError, path: Path, change: str) -> str:
+    """A message for a failed write of ``path``: what happened and what to free or change."""
+    import errno
+
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        remedy = f"free space on the disk holding {Path(path).parent} (or {change})"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        remedy = f"make {Path(path).parent} writable (or {change})"
+    else:
+        remedy = change
+    return f"could not write {path} ({reason}): {remedy}"
+
+
+class CellLocks:
+    """Per-cell locks (``filelock``) in ``<results>/.locks``, so that two runs on one folder never compute
+    the same cell at once. The operating system releases a lock when its holder dies, so a lock file
+    left by a killed run blocks nobody; the files stay (deleting one another run may be waiting on
+    would break the lock) and are never read as results."""
+
+    def __init__(self, results_dir: Path):
+        self.folder = Path(results_dir) / LOCKS
+        self.held: dict = {}
+
+    def _lock(self, cell_id: str):
+        from filelock import FileLock
+
+        if not self.folder.is_dir():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / ".gitignore").write_text("*\n")  # lock files are never part of the results
+        return FileLock(str(self.folder / f"{cell_id}.lock"))
+
+    def try_acquire(self, cell_id: str) -> bool:
+        """Take the cell's lock if nobody holds it; False when another run is computing the cell."""
+        from filelock import Timeout
+
+        lock = self._lock(cell_id)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return False
+        self.held[cell_id] = lock
+        return True
+
+    def acquire(self, cell_id: str, poll: float = 0.5) -> None:
+        """Wait until the cell's lock is free, then take it."""
+        lock = self._lock(cell_id)
+        lock.acquire(poll_interval=poll)
+        self.held[cell_id] = lock
+
+    def release(self, cell_id: str) -> None:
+        """Let go of the cell's lock (no-op when not held)."""
+        lock = self.held.pop(cell_id, None)
+        if lock is not None:
+            lock.release()
+
+    def release_all(self) -> None:
+        """Let go of every lock this object holds."""
+        for cell_id in list(self.held):
+            self.release(cell_id)

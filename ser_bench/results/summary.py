@@ -1,0 +1,49 @@
+"""The summary a result file carries: the cell's own mean and 95 % interval of UAR, over its repeats or
+folds (leaderboards recompute intervals over the unit a claim generalises over, see
+:mod:`ser_bench.reporting.stats`)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def mean_ci95(values) -> tuple[float, float, float]:
+    """Mean and two-sided 95 % Student-t confidence interval; the interval is NaN for fewer than 2 values."""
+    from scipy import stats
+
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    if len(v) == 0:
+        return float("nan"), float("nan"), float("nan")
+    m = float(v.mean())
+    if len(v) < 2:
+        return m, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    return m, m - half, m + half
+
+
+
+def summarise(splits: list[dict]) -> dict:
+    """The cell's own summary: mean and 95 % CI of UAR over repeats (settings averaged within a repeat)
+    or folds, and how many splits had unequal support classes. Leaderboards recompute intervals over
+    the unit a claim generalises over (seeds, speakers) from the per-split numbers.
+
+    Splits whose test set lacks some of the label set's classes (``missing_test_classes``) are left out
+    of the means and listed in ``excluded_splits``: their UAR, over fewer classes, is not comparable."""
+    excluded = [{"split": s["name"], "missing_test_classes": list(s["missing_test_classes"])}
+                for s in splits if s.get("missing_test_classes")]
+    kept = [s for s in splits if not s.get("missing_test_classes")]
+    groups: dict = {}
+    for s in kept:
+        groups.setdefault(s["info"].get("repeat", s["name"]), []).append(s["metrics"]["uar"])
+    per_unit = [float(np.mean(v)) for v in groups.values()]
+    mean, lo, hi = mean_ci95(per_unit)
+    unbalanced = [s["name"] for s in splits if not s.get("support_balanced", True)]
+
+    def average(key):
+        return float(np.mean([s["metrics"][key] for s in kept])) if kept else float("nan")
+
+    return {
+        "uar": mean, "uar_ci95": [lo, hi], "n_units": len(per_unit), "n_splits": len(splits),
+        "accuracy": average("accuracy"), "macro_f1": average("macro_f1"),
+        "unbalanced_support": {"splits": len(unbalanced), "examples": unbalanced[:5]},
+        "excluded_splits": excluded,
+    }

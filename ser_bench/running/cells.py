@@ -1,0 +1,140 @@
+"""A cell of the grid: one (protocol, loss, encoder, feature, source, target, seed) with every parameter resolved."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+from ser_bench.errors import SerBenchError
+from ser_bench.model.training import DEFAULT_TRAINING
+
+DEFAULT_LABELS = ("anger", "happiness", "sadness", "fear")
+DEFAULT_ENCODER = "siamese-mlp"  # what encoder="auto" means for a loss without a default_encoder
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Everything that determines a result. :meth:`cell_id` is stable for equal settings."""
+
+    protocol: str
+    loss: str
+    target: str
+    source: Optional[str] = None
+    encoder: str = "auto"
+    feature: str = "is09-64"
+    seed: int = 0
+    labels: tuple = DEFAULT_LABELS
+    pretrain_loss: str = "auto"
+    head: str = "auto"
+    decision: str = "mean"
+    normalise: str = "train"
+    protocol_params: dict = field(default_factory=dict)
+    loss_params: dict = field(default_factory=dict)
+    pretrain_loss_params: dict = field(default_factory=dict)
+    encoder_params: dict = field(default_factory=dict)
+    training: dict = field(default_factory=lambda: dict(DEFAULT_TRAINING))
+    dataset_params: dict = field(default_factory=dict)  # dataset name -> params
+    skip_reason: str = ""  # set when the combination cannot run; the result records it
+    head_params: dict = field(default_factory=dict)  # over the head's defaults (e.g. a tuned C)
+    tuning: dict = field(default_factory=dict)  # {"trials", "validation_speakers", "space", ...}; {}: not tuned
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form (the ``params`` of a result file).
+
+        Settings added after 0.2 (``head_params``, ``tuning``) appear only when set, so the cell ids
+        of results computed before them are unchanged."""
+        d = asdict(self)
+        d["labels"] = list(self.labels)
+        for late in ("head_params", "tuning"):
+            if not d[late]:
+                del d[late]
+        return d
+
+    def cell_id(self) -> str:
+        """``protocol__loss__source__target__seedN__<hash>``: readable and unique."""
+        digest = hashlib.sha1(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()[:10]
+        parts = [self.protocol, self.loss, self.source or "none", self.target, f"seed{self.seed}", digest]
+        return "__".join(re.sub(r"[^A-Za-z0-9_.-]+", "-", p) for p in parts)
+
+
+def resolve(cell: Cell, registry) -> Cell:
+    """The cell with every plugin's default parameters filled in (explicit settings win), ``auto``
+    choices made, and ``skip_reason`` set when the combination cannot run.
+
+    ``encoder="auto"``: the loss's ``default_encoder``, else the paper's Siamese MLP (``siamese-mlp``);
+    the resolved name is what the cell records, so the cell id does not depend on how it was chosen.
+    ``pretrain_loss="auto"``: the paper's Siamese pair BCE before a pair loss, else the loss itself.
+    ``head="auto"``: the loss's default head (the log-sum rule for pair losses). A head that does not
+    fit the loss and encoder (see :func:`ser_bench.model.heads.incompatibility`) sets ``skip_reason``.
+
+    Everything a user can get wrong is refused here, before any corpus is loaded, with a
+    :class:`SerBenchError` saying what and how to fix it: unknown names, parameters of the wrong type or
+    out of range (:mod:`ser_bench.plugin_api.params`), a label set that is empty, repeats a label, holds fewer
+    than two or a name outside the vocabulary, and a ``:variant`` on a plugin that takes none.
+    """
+    from dataclasses import replace
+
+    from ser_bench.model.heads import incompatibility
+    from ser_bench.plugin_api.params import accepted, check_labels, check_params, check_training
+    from ser_bench.plugin_api.registry import SINGULAR, base_name, variant
+
+    def no_variant(kind, name, spec):
+        """``name:variant`` only for a plugin that takes a ``variant`` (``pml:CircleLoss``); for any
+        other the text after ':' would be silently dropped (``knn:x`` ran as ``knn``)."""
+        if variant(name) is not None and "variant" not in accepted(spec)[0]:
+            raise SerBenchError(f"{SINGULAR[kind]} {name!r}: {base_name(name)!r} takes no variant; drop "
+                                f"':{variant(name)}' (only plugins with a 'variant' parameter, e.g. pml:CircleLoss, "
+                                "take one).")
+
+    def merged(kind, name, given):
+        spec = registry.get(kind, name)
+        no_variant(kind, name, spec)
+        params = {**dict(spec.params), **check_params(f"{SINGULAR[kind]} {name!r}", spec, given)}
+        if variant(name) is not None:
+            params["variant"] = variant(name)
+        return params
+
+    check_labels(cell.labels)
+
+    loss = registry.get("losses", cell.loss)
+    encoder_name = (loss.default_encoder or DEFAULT_ENCODER) if cell.encoder == "auto" else cell.encoder
+    encoder = registry.get("encoders", encoder_name)
+    pretrain = cell.pretrain_loss
+    if pretrain == "auto":
+        pretrain = "bce_pair" if loss.output == "pair" and "siamese" in loss.encoder_kinds else cell.loss
+    head = loss.default_head if cell.head == "auto" else cell.head
+    pretrain_spec = registry.get("losses", pretrain)
+    head_spec = registry.get("heads", head)
+    no_variant("heads", head, head_spec)
+    head_params = check_params(f"head {head!r}", head_spec, cell.head_params) if cell.head_params else {}
+    reason = incompatibility(head_spec, loss, encoder)
+    if not reason and encoder.kind not in pretrain_spec.encoder_kinds:
+        reason = f"pre-training loss {pretrain!r} cannot train the {encoder.kind} encoder {encoder.name!r}"
+
+    datasets = {}
+    for name in filter(None, {cell.source, cell.target}):
+        # A view (ravdess[sex=female]+telephone) takes its base corpus's parameters unless given its own.
+        from ser_bench.data.domains import base_corpus
+
+        given = cell.dataset_params.get(name, cell.dataset_params.get(base_corpus(name), {}))
+        datasets[name] = merged("datasets", name, given)
+    tuning = {}
+    if cell.tuning:
+        from ser_bench.running.tuning import resolve_tuning
+
+        tuning = resolve_tuning(cell.tuning, registry, protocol=cell.protocol, loss=cell.loss,
+                                encoder=encoder_name, head=head)
+    return replace(
+        cell,
+        protocol_params=merged("protocols", cell.protocol, cell.protocol_params),
+        loss_params=merged("losses", cell.loss, cell.loss_params),
+        pretrain_loss=pretrain, head=head, skip_reason=reason or "",
+        pretrain_loss_params=merged("losses", pretrain, cell.pretrain_loss_params),
+        encoder=encoder_name, encoder_params=merged("encoders", encoder_name, cell.encoder_params),
+        training={**DEFAULT_TRAINING, **check_training(cell.training, DEFAULT_TRAINING)},
+        dataset_params=datasets,
+        labels=tuple(cell.labels),
+        head_params=head_params, tuning=tuning,
+    )

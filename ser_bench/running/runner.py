@@ -1,0 +1,398 @@
+"""The runner: expands a grid into cells, prepares each corpus once, runs the cells not yet done.
+
+It never prints: progress and results go to the callbacks and the results folder.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from ser_bench.running.cells import Cell, resolve
+from ser_bench.errors import CorpusNotFoundError, SerBenchError
+from ser_bench.plugin_api.context import warn
+from ser_bench.data.domains import check_speakers_disjoint, describe as describe_domain
+from ser_bench.data.features import extract_features
+from ser_bench.data.labels import DIMENSIONS_SOURCE
+from ser_bench.plugin_api.manager import PluginSettings, load_registry
+from ser_bench.results.store import (SCHEMA_VERSION, CellLocks, ensure_writable, explain_write_error, git_commit,
+                      manifest_hash, now, package_versions, read_result, result_path, write_json_atomic)
+
+WARNINGS_KEY = "_warnings"  # what a worker wants said, carried back in its payload and never written
+
+
+@dataclass
+class Grid:
+    """What to cross. Each list is one axis; ``base`` holds the settings shared by every cell."""
+
+    protocols: Sequence[str]
+    losses: Sequence[str]
+    targets: Sequence[str]
+    sources: Sequence[Optional[str]] = (None,)
+    encoders: Sequence[str] = ("auto",)  # auto: each loss's default encoder
+    features: Sequence[str] = ("is09-64",)
+    seeds: Sequence[int] = (0,)
+    base: dict = field(default_factory=dict)
+
+
+def expand(grid: Grid, registry) -> list[Cell]:
+    """All cells of ``grid`` with plugin defaults resolved; unknown names fail here, before any work.
+
+    Protocols that need no source get ``source=None`` (one cell, whatever the sources axis holds).
+    """
+    cells, seen = [], set()
+    for protocol, loss, target, source, encoder, feature, seed in itertools.product(
+            grid.protocols, grid.losses, grid.targets, grid.sources, grid.encoders, grid.features, grid.seeds):
+        spec = registry.get("protocols", protocol)
+        for kind, name in (("losses", loss), ("datasets", target), ("encoders", encoder), ("features", feature)):
+            if not (kind == "encoders" and name == "auto"):  # resolved per loss in resolve()
+                registry.get(kind, name)
+        if spec.needs_source:
+            if not source:
+                raise SerBenchError(f"protocol {protocol!r} needs a source corpus: pass --source NAME")
+            registry.get("datasets", source)
+        else:
+            source = None
+        base = dict(grid.base)
+        pparams = base.pop("protocol_params", {}).get(protocol, {})
+        lparams = base.pop("loss_params", {}).get(loss, {})
+        cell = resolve(Cell(protocol=protocol, loss=loss, target=target, source=source, encoder=encoder,
+                            feature=feature, seed=int(seed), protocol_params=pparams, loss_params=lparams,
+                            **base), registry)
+        if cell.cell_id() not in seen:
+            seen.add(cell.cell_id())
+            cells.append(cell)
+    _check_search_taken(cells, (grid.base.get("tuning") or {}).get("search") or {}, registry)
+    return cells
+
+
+def _check_search_taken(cells: list, search: dict, registry) -> None:
+    """Every tuning override names a setting of at least one cell's plugins: each cell takes the ones
+    its own plugins have (``loss.weight`` tunes ratio_distance, not bce_pair), and one that no cell
+    takes is a typo that would otherwise tune nothing."""
+    from ser_bench.running.tuning import unknown_setting
+
+    for key in search:
+        problems = [unknown_setting(key, registry, loss=c.loss, encoder=c.encoder, head=c.head) for c in cells]
+        if problems and all(problems):
+            raise SerBenchError(problems[0])
+
+
+@dataclass
+class CorpusData:
+    """A corpus ready for protocols: label-filtered manifest, feature matrix, skipped files, hash."""
+
+    manifest: object
+    features: object
+    skipped: list
+    manifest_hash: str
+    n_clips_total: int
+    label_map: dict = field(default_factory=dict)
+
+
+def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_params: dict, registry, ctx) -> CorpusData:
+    """Load a corpus, extract (or read cached) features, keep the clips whose emotion is in ``labels``.
+
+    Files the loader or the extractor could not use are an error naming each, or with
+    ``ctx.skip_bad_files`` left out and listed in :attr:`CorpusData.skipped` (and so in every result).
+    A corpus expression (``ravdess[sex=female]+telephone``) is loaded filtered, and its channels are
+    applied to the audio before the features are extracted (and cached apart).
+    """
+    import numpy as np
+
+    from ser_bench.data.domains import view_of
+
+    spec = registry.get("datasets", name)
+    already_skipped = len(ctx.skipped_files)
+    manifest = spec.load(ctx, **dataset_params)
+    loader_skipped = ctx.skipped_files[already_skipped:]
+    matrix = extract_features(manifest, registry.get("features", feature), None, ctx,
+                              channels=view_of(spec).channels)
+    # Only the files extract_features skipped (and listed, under --skip-bad-files) are left out here:
+    # a clip is never dropped without being named in the result.
+    usable = np.array([d is not None for d in matrix.digests], dtype=bool)
+    keep = usable & manifest["emotion"].isin(list(labels)).to_numpy()
+    missing = sorted(set(labels) - set(manifest.loc[keep, "emotion"]))
+    if missing:
+        raise SerBenchError(f"corpus {name!r} has no clips of {missing}; its emotions are "
+                            f"{sorted(manifest['emotion'].unique())}. Choose another label set with --labels.")
+    kept = manifest[keep].reset_index(drop=True)
+    digests = [d for d, k in zip(matrix.digests, keep) if k]
+    skipped = sorted(loader_skipped) + sorted(matrix.skipped.values())
+    if skipped:  # allowed by --skip-bad-files, and said at run time as well as in every result
+        more = f"; ... and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        warn(ctx, f"corpus {name!r}: {len(skipped)} files left out (--skip-bad-files), listed in the "
+                   f"skipped_files of every result that uses it: {'; '.join(skipped[:3])}{more}")
+    return CorpusData(manifest=kept, features=matrix.values[keep], skipped=skipped,
+                      manifest_hash=manifest_hash(kept, digests), n_clips_total=len(manifest),
+                      label_map=dict(spec.label_map))
+
+
+def _corpus_key(cell: Cell, role: str):
+    name = getattr(cell, role)
+    if not name:
+        return None
+    return (name, cell.feature, cell.labels, json.dumps(cell.dataset_params.get(name, {}), sort_keys=True))
+
+
+@lru_cache(maxsize=4)
+def _worker_registry(settings: PluginSettings):
+    return load_registry(settings)
+
+
+def run_job(job: tuple) -> dict:
+    """Evaluate one cell and return its result payload (runs in a worker; the caller writes the file).
+
+    Training runs on one thread whatever the executor, so that every executor gives the same numbers.
+    """
+    import torch
+
+    from ser_bench.running.evaluation import evaluate_cell
+    from ser_bench.model.model_cache import DiskModelCache
+
+    cell, corpora, model_dir, settings, tuning_dir = job
+    torch.set_num_threads(1)
+    registry = _worker_registry(settings)
+    data = {role: (c.manifest, c.features) for role, c in corpora.items()}
+    cache = DiskModelCache(model_dir) if model_dir else None
+    store = Path(tuning_dir) / f"{cell.cell_id()}.journal" if tuning_dir and cell.tuning else None
+    body = evaluate_cell(cell, data, registry, model_cache=cache, tuning_store=store,
+                         hashes={role: c.manifest_hash for role, c in corpora.items()})
+    body["timings"]["models_from_cache"] = cache.hits if cache else 0
+    payload = {
+        "schema_version": SCHEMA_VERSION,
+        "cell_id": cell.cell_id(),
+        "status": "ok",
+        "created": now(),
+        "params": cell.as_dict(),
+        **body,
+        "data": {role: {"dataset": getattr(cell, role), "manifest_hash": c.manifest_hash,
+                        "clips_used": len(c.manifest), "clips_in_corpus": c.n_clips_total,
+                        "speakers": int(c.manifest["speaker"].nunique()), "skipped_files": c.skipped,
+                        "label_map": c.label_map, "dimensions": DIMENSIONS_SOURCE,
+                        "domain": describe_domain(registry, getattr(cell, role))}
+                 for role, c in corpora.items()},
+        "provenance": {"packages": package_versions(), "git_commit": git_commit()},
+    }
+    said = (list(cache.warnings) if cache else []) + list(body.get("tuning", {}).pop("warnings", []))
+    if said:  # carried back to the parent, which reports them; not written
+        payload[WARNINGS_KEY] = said
+    return payload
+
+
+def skipped_result(cell: Cell) -> dict:
+    """The result file of a cell that cannot run, saying why (the leaderboard shows a dash)."""
+    return {"schema_version": SCHEMA_VERSION, "cell_id": cell.cell_id(), "status": "skipped",
+            "reason": cell.skip_reason, "created": now(), "params": cell.as_dict(), "splits": []}
+
+
+@dataclass
+class RunReport:
+    """What a run did: cells run, found already done, failed (with the error), skipped (cannot run),
+    recomputed (``(cell, reason)``: a stored result whose data or file no longer held), waited for
+    (computed by another run on the same folder meanwhile), and the warnings issued."""
+
+    ran: list = field(default_factory=list)
+    already_done: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    recomputed: list = field(default_factory=list)
+    waited: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+
+def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: str = "process",
+        executor_params: dict | None = None, settings: PluginSettings | None = None,
+        on_result: Callable | None = None, cache_models: bool = True) -> RunReport:
+    """Run every cell of ``cells`` not already in ``results_dir``; each result is written as it finishes.
+
+    The results and cache folders are checked for writing before anything is computed. A stored result
+    counts as done only when it is readable, of the current schema, and was computed on the data the
+    cell would use now (per role: manifest hash of the clips used, number of clips, skipped files);
+    otherwise the cell is recomputed, the reason is in :attr:`RunReport.recomputed`, and the old file
+    is replaced only by the new result. A file of a newer or unknown schema is never overwritten (the
+    cell fails saying so). A per-cell lock keeps two runs on one folder from computing a cell twice.
+
+    A failing cell is reported in :attr:`RunReport.failed` and does not stop the others; a result that
+    cannot be written (a full disk) stops the run with a :class:`SerBenchError` saying what to free,
+    finished cells kept. Trained models are cached under ``ctx.cache_dir/models``
+    (``cache_models=False`` trains every model afresh).
+    """
+    settings = settings or PluginSettings.from_env()
+    results_dir = Path(results_dir)
+    ensure_writable(results_dir, "the results folder", "pass another --results folder")
+    ensure_writable(Path(ctx.cache_dir), "the cache folder", "point --cache-dir or SER_BENCH_CACHE_DIR at a "
+                    "writable folder")
+    report = RunReport()
+    first_warning = len(ctx.warnings)
+    to_run = []
+    for cell in cells:
+        path = result_path(results_dir, cell.cell_id())
+        stored = read_result(path)
+        if stored.kind == "unknown schema":
+            report.failed.append((cell, SerBenchError(newer_file_message(path, stored))))
+        elif cell.skip_reason:  # recorded, never crashed or silently run
+            if stored.kind == "ok" and stored.payload.get("status") == "skipped":
+                report.already_done.append(cell)
+            else:
+                _write(path, skipped_result(cell), report, results_dir)
+                report.skipped.append(cell)
+        else:
+            to_run.append(cell)
+    if to_run:
+        corpora = _prepare(to_run, registry, ctx)
+        locks = CellLocks(results_dir)
+        try:
+            mine, elsewhere = [], []
+            for cell in to_run:
+                (mine if locks.try_acquire(cell.cell_id()) else elsewhere).append(cell)
+            _run_batch(_still_to_do(mine, corpora, results_dir, locks, report), corpora, registry, ctx,
+                       results_dir, locks, report, executor, executor_params, settings, on_result, cache_models)
+            later = []
+            for cell in elsewhere:  # another run holds these: wait for it, then take what it left
+                report.waited.append(cell)
+                locks.acquire(cell.cell_id())
+                later.append(cell)
+            _run_batch(_still_to_do(later, corpora, results_dir, locks, report), corpora, registry, ctx,
+                       results_dir, locks, report, executor, executor_params, settings, on_result, cache_models)
+        finally:
+            locks.release_all()
+    report.warnings = ctx.warnings[first_warning:]
+    return report
+
+
+def newer_file_message(path: Path, stored) -> str:
+    """Why the result file ``path`` is left alone: its schema is newer than (or unknown to) this version."""
+    return (f"{path} was written with {stored.reason.split(', which')[0]}, which this ser-bench (schema "
+            f"{SCHEMA_VERSION}) cannot read: it is left as it is, not recomputed. Upgrade ser-bench, or "
+            "pass another --results folder.")
+
+
+def _prepare(cells: list, registry, ctx) -> dict:
+    """Every corpus the cells use, prepared once (features come from the cache after the first run)."""
+    corpora: dict = {}
+    missing: list = []
+    for cell in cells:
+        for role in ("source", "target"):
+            key = _corpus_key(cell, role)
+            if key and key not in corpora and key[0] not in {m[0] for m in missing}:
+                try:
+                    corpora[key] = prepare_corpus(key[0], cell.feature, cell.labels,
+                                                  cell.dataset_params.get(key[0], {}), registry, ctx)
+                except CorpusNotFoundError as exc:
+                    missing.append((key[0], exc))
+    if missing:  # say everything that is missing at once, not one corpus per attempt
+        raise CorpusNotFoundError("\n\n".join(str(exc) for _, exc in missing))
+    for cell in cells:  # before any training: a source sharing speakers with its target is refused
+        if cell.source:
+            check_speakers_disjoint(cell.source, corpora[_corpus_key(cell, "source")].manifest,
+                                    cell.target, corpora[_corpus_key(cell, "target")].manifest)
+    return corpora
+
+
+def _roles(cell: Cell, corpora: dict) -> dict:
+    return {role: corpora[_corpus_key(cell, role)] for role in ("target", "source") if getattr(cell, role)}
+
+
+def _skipped_names(entries) -> list:
+    """Skipped files by file name ("path: reason" entries), so that a moved corpus keeps its identity."""
+    return sorted(Path(str(e).split(": ", 1)[0]).name for e in entries or [])
+
+
+def stale_reason(cell: Cell, stored, corpora: dict) -> str | None:
+    """``None`` when ``stored`` is the cell's result computed on the data it would use now; else why it
+    must be computed ("" for a cell never computed)."""
+    if stored.kind == "missing":
+        return ""
+    if stored.kind == "damaged":
+        return f"its result file was damaged ({stored.reason})"
+    if stored.payload.get("schema_version") != SCHEMA_VERSION:
+        return f"its result was written with schema {stored.payload.get('schema_version')} (now {SCHEMA_VERSION})"
+    if stored.payload.get("status") != "ok":
+        return f"its result file says {stored.payload.get('status')!r}"
+    data = stored.payload.get("data")
+    for role, now in _roles(cell, corpora).items():
+        then = data.get(role) if isinstance(data, dict) else None
+        if not isinstance(then, dict):
+            return f"its result does not record the {role} data it was computed on"
+        name = getattr(cell, role)
+        before = (then.get("clips_used"), len(then.get("skipped_files") or []))
+        after = (len(now.manifest), len(now.skipped))
+        if before != after:
+            return (f"the {role} corpus {name} changed: {before[0]} clips used and {before[1]} files skipped "
+                    f"then, {after[0]} and {after[1]} now")
+        if then.get("manifest_hash") != now.manifest_hash:
+            return f"the {role} corpus {name} changed: same number of clips, different content"
+        if _skipped_names(then.get("skipped_files")) != _skipped_names(now.skipped):
+            return f"the {role} corpus {name} changed: other files are skipped"
+    return None
+
+
+def _still_to_do(cells: list, corpora: dict, results_dir: Path, locks, report: RunReport) -> list:
+    """Of ``cells`` (their locks held), those whose stored result is missing or stale; the others are
+    done and their locks released. Read under the lock, so a cell another run just finished is seen."""
+    out = []
+    for cell in cells:
+        path = result_path(results_dir, cell.cell_id())
+        stored = read_result(path)
+        if stored.kind == "unknown schema":  # written meanwhile by a newer ser-bench
+            report.failed.append((cell, SerBenchError(newer_file_message(path, stored))))
+            locks.release(cell.cell_id())
+            continue
+        reason = stale_reason(cell, stored, corpora)
+        if reason is None:
+            report.already_done.append(cell)
+            locks.release(cell.cell_id())
+            continue
+        if reason:
+            report.recomputed.append((cell, reason))
+        out.append(cell)
+    return out
+
+
+def _write(path: Path, payload: dict, report: RunReport, results_dir: Path) -> None:
+    """Write one result atomically; a failure stops the run saying what is kept and what to do."""
+    try:
+        write_json_atomic(path, payload)
+    except OSError as exc:
+        kept = len(report.ran) + len(report.already_done)
+        raise SerBenchError(
+            f"{explain_write_error(exc, path, 'pass another --results folder')}. {kept} finished cells are "
+            f"safe in {results_dir}/ and no partial file was left; run the same command again to continue "
+            "where it stopped.") from None
+
+
+def _run_batch(cells: list, corpora: dict, registry, ctx, results_dir: Path, locks, report: RunReport,
+               executor: str, executor_params, settings, on_result, cache_models: bool) -> None:
+    if not cells:
+        return
+    model_dir = str(Path(ctx.cache_dir) / "models") if cache_models else None
+    # Tuning journals live beside the results, so that an interrupted tuning resumes with them.
+    tuning_dir = str(results_dir / ".tuning")
+    jobs = [(cell, _roles(cell, corpora), model_dir, settings, tuning_dir) for cell in cells]
+    pool = registry.get("executors", executor).build(workers=ctx.workers, **(executor_params or {}))
+    said: set = set()  # every worker on a node without the cache folder says the same: once is enough
+    with ctx.progress(len(jobs), "cells") as bar:
+        try:
+            for job, outcome in pool.map_unordered(run_job, jobs):
+                cell = job[0]
+                if isinstance(outcome, BaseException):
+                    report.failed.append((cell, outcome))
+                else:
+                    for message in outcome.pop(WARNINGS_KEY, []):
+                        if message not in said:
+                            said.add(message)
+                            ctx.warn(message)
+                    for item in outcome["summary"].get("excluded_splits", []):
+                        ctx.warn(f"{outcome['cell_id']}: split {item['split']!r} left out of the summary: its "
+                                 f"test set has no {', '.join(item['missing_test_classes'])}")
+                    _write(result_path(results_dir, outcome["cell_id"]), outcome, report, results_dir)
+                    report.ran.append(outcome)
+                    on_result and on_result(outcome)
+                locks.release(cell.cell_id())
+                bar.update(1)
+        finally:
+            pool.close()

@@ -1,0 +1,125 @@
+"""What a split is made of: its parts, their identity (hashes), and the leakage checks run on each.
+
+A part of a split (``finetune``, ``support``) is one :class:`~ser_bench.plugin_api.types.Subset` or a tuple of
+them from different domains, e.g. the k target speakers' clips plus source clips rehearsed alongside.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from ser_bench.errors import ProtocolError
+from ser_bench.plugin_api.types import Split, Subset
+
+
+def parts(part) -> tuple[Subset, ...]:
+    """The subsets of a split part: ``()`` for ``None``, ``(s,)`` for one subset, the tuple otherwise."""
+    if part is None:
+        return ()
+    return (part,) if isinstance(part, Subset) else tuple(part)
+
+
+def size(part) -> int:
+    """Number of rows in a split part, over all its domains."""
+    return sum(len(p.indices) for p in parts(part))
+
+
+def _digest(*pieces) -> str:
+    h = hashlib.sha1()
+    for piece in pieces:
+        h.update(repr(tuple((p.domain, p.indices) for p in parts(piece))).encode())
+    return h.hexdigest()[:16]
+
+
+def split_hash(split: Split) -> str:
+    """SHA-1 of every index set of a split: equal hashes mean identical data on every side."""
+    return _digest(split.train, split.finetune, split.support, split.test)
+
+
+def episode_hash(split: Split) -> str:
+    """SHA-1 of the test set and the labelled clips drawn from the test domain.
+
+    Two methods evaluated on the same episode draw share it even when one of them also rehearses or
+    supports with source clips, so they can be compared pairwise on identical target data.
+    """
+    domain = split.test.domain
+    own = lambda part: tuple(p for p in parts(part) if p.domain == domain)  # noqa: E731
+    return _digest(own(split.finetune), own(split.support), split.test)
+
+
+def _rows_of(part, domain: str) -> list[int]:
+    return [i for p in parts(part) if p.domain == domain for i in p.indices]
+
+
+def check_speaker_disjoint(split: Split, manifests: dict) -> list[str]:
+    """Speakers on both the training side and the test side of a split (same domain).
+
+    Raises :class:`ProtocolError` when there are any, unless the split allows overlap by design
+    (``info["speaker_overlap_allowed"]``), in which case they are returned to be recorded.
+    """
+    domain = split.test.domain
+    speakers = manifests[domain]["speaker"].astype(str)
+    test_speakers = set(speakers.iloc[list(split.test.indices)])
+    seen = set()
+    for part in (split.train, split.finetune, split.support):
+        seen |= set(speakers.iloc[_rows_of(part, domain)])
+    overlap = sorted(seen & test_speakers)
+    if overlap and not split.info.get("speaker_overlap_allowed"):
+        raise ProtocolError(f"split {split.name!r} leaks speakers into its test set: {overlap[:10]}")
+    return overlap
+
+
+def sentence_overlap(split: Split, manifests: dict) -> list[str]:
+    """Sentences (texts) heard on both sides of a split within one corpus; reported, not an error."""
+    test = manifests[split.test.domain]
+    if "sentence" not in test:
+        return []
+    seen = set()
+    for part in (split.train, split.finetune, split.support):
+        seen |= set(test["sentence"].iloc[_rows_of(part, split.test.domain)].dropna().astype(str))
+    return sorted(seen & set(test["sentence"].iloc[list(split.test.indices)].dropna().astype(str)))
+
+
+def unlabelled_rows(split: Split, manifests: dict) -> tuple[str, list[int]] | None:
+    """Clips of the fine-tuning speakers (test domain) that are neither labelled nor tested: free
+    unlabelled data for semi-supervised encoders. ``(domain, rows)``, or ``None`` without fine-tuning."""
+    domain = split.test.domain
+    labelled = _rows_of(split.finetune, domain)
+    if not labelled:
+        return None
+    frame = manifests[domain]
+    speakers = set(frame["speaker"].iloc[labelled])
+    excluded = set(labelled) | set(split.test.indices)
+    rows = [int(i) for i in np.flatnonzero(frame["speaker"].isin(speakers).to_numpy()) if i not in excluded]
+    return domain, rows
+
+
+def choose_speakers(manifest, n: int, seed: int, stream: str, minimum: int = 2) -> list[str]:
+    """``n`` speakers of ``manifest`` drawn from the stream ``(seed, stream)`` (0: a quarter of them, at
+    least ``minimum``), sorted. Tuning uses it to pick validation speakers; the draw depends on nothing
+    else, so every method of a grid is tuned and tested on the same speakers."""
+    import zlib
+
+    speakers = sorted(set(manifest["speaker"].astype(str)))
+    wanted = int(n) if n else max(minimum, round(len(speakers) / 4))
+    if wanted < minimum or wanted >= len(speakers):
+        raise ProtocolError(f"{wanted} validation speakers impossible with {len(speakers)} speakers: choose "
+                            f"between {minimum} and {len(speakers) - 1} (--validation-speakers)")
+    rng = np.random.default_rng([int(seed), zlib.crc32(stream.encode())])
+    return sorted(rng.choice(speakers, size=wanted, replace=False).tolist())
+
+
+def rows_of_speakers(manifest, speakers) -> tuple[int, ...]:
+    """Row indices of ``manifest`` whose speaker is in ``speakers``."""
+    return tuple(int(i) for i in np.flatnonzero(manifest["speaker"].astype(str).isin(list(speakers)).to_numpy()))
+
+
+def speakers_touched(splits, manifests: dict, domain: str = "target") -> set[str]:
+    """Every speaker of ``domain`` that any part (train, fine-tune, support, test) of ``splits`` uses."""
+    frame = manifests[domain]["speaker"].astype(str)
+    rows = set()
+    for split in splits:
+        for part in (split.train, split.finetune, split.support, split.test):
+            rows.update(_rows_of(part, domain))
+    return set(frame.iloc[sorted(rows)]) if rows else set()

@@ -1,0 +1,224 @@
+"""Tuning a cell's hyperparameters on validation speakers with Optuna, before it is evaluated.
+
+Every method of a grid gets the same budget (``trials``) over the ranges its plugins declare
+(:mod:`ser_bench.plugin_api.search`), scored on the protocol's validation splits
+(:attr:`~ser_bench.plugin_api.types.ProtocolSpec.validation`): held-out source speakers for out-of-domain
+training, target speakers set aside for in-domain and few-shot protocols. The target speakers any
+validation split touches are then left out of the cell's test splits, so no test speaker is seen
+while tuning (Musgrave, Belongie & Lim, "A Metric Learning Reality Check", ECCV 2020).
+
+The search is Optuna's TPE sampler seeded by the cell seed; its first trial is the cell's own
+settings (the defaults), so a tuned method is never chosen below its default on validation. Trials
+that lose to the median of earlier ones halfway through the validation splits are pruned. The
+trial history is appended to a journal file as trials finish, so an interrupted tuning resumes
+from the trials already done (the remaining ones may differ from an uninterrupted run's: the
+sampler's random state starts afresh).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from ser_bench.errors import SerBenchError
+from ser_bench.plugin_api.search import cell_space, declared_space, parse, split_key
+
+DEFAULT_TRIALS = 20
+_FIELDS = {"training": "training", "loss": "loss_params", "encoder": "encoder_params", "head": "head_params"}
+_NOT_NUMBERS = (ValueError, RuntimeError, FloatingPointError, ArithmeticError)  # a diverged trial
+
+
+def resolve_tuning(given: dict, registry, *, protocol: str, loss: str, encoder: str, head: str) -> dict:
+    """The recorded tuning settings of a cell: ``trials``, ``validation_speakers`` and the full
+    ``space`` (declared ranges with the user's ``search`` overrides applied), checked up front."""
+    known = {"trials", "validation_speakers", "search", "space", "sampler"}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise SerBenchError(f"unknown tuning setting(s) {unknown}; settings: {', '.join(sorted(known - {'space'}))}")
+    trials = int(given.get("trials", 0))
+    speakers = int(given.get("validation_speakers", 0))
+    if trials < 0 or speakers < 0:
+        raise SerBenchError(f"tuning needs trials >= 0 and validation_speakers >= 0 (got {trials}, {speakers})")
+    spec = registry.get("protocols", protocol)
+    if spec.validation is None:
+        raise SerBenchError(f"protocol {protocol!r} declares no validation splits, so it cannot be tuned "
+                            "without seeing its test speakers; run it untuned (leave out --tune)")
+    loss_spec = registry.get("losses", loss.split(":", 1)[0])
+    # A grid's --search overrides name settings of some of its plugins: each cell takes those its own have
+    # (the command line checks that every override is taken by some cell).
+    overrides = {k: v for k, v in dict(given.get("search") or {}).items()
+                 if not unknown_setting(k, registry, loss=loss, encoder=encoder, head=head)}
+    space = given.get("space") or cell_space(declared_space(registry, loss=loss, encoder=encoder, head=head),
+                                             overrides, trains=loss_spec.trains)
+    for key in space:
+        if (problem := unknown_setting(key, registry, loss=loss, encoder=encoder, head=head)):
+            raise SerBenchError(problem)
+    if trials and not space:
+        raise SerBenchError(f"nothing to tune for {loss!r} with encoder {encoder!r} and head {head!r}: their "
+                            "plugins declare no search space; give ranges with --search SCOPE.NAME=LOW..HIGH")
+    return {"trials": trials, "validation_speakers": speakers, "space": dict(sorted(space.items())),
+            "sampler": "tpe"}
+
+
+def unknown_setting(key: str, registry, *, loss: str, encoder: str, head: str) -> str:
+    """Why ``key`` (``scope.name``) names no setting of these plugins ("" when it does); the range
+    text of a bad key is checked by :func:`ser_bench.plugin_api.search.cell_space`."""
+    import difflib
+
+    from ser_bench.plugin_api.params import accepted
+    from ser_bench.plugin_api.registry import base_name
+    from ser_bench.model.training import DEFAULT_TRAINING
+
+    scope, name = split_key(key, "--search")
+    if scope == "training":
+        names, owner = set(DEFAULT_TRAINING), "the training settings have"
+    else:
+        kind, plugin = {"loss": ("losses", base_name(loss)), "encoder": ("encoders", encoder),
+                        "head": ("heads", base_name(head))}[scope]
+        names, owner = set(accepted(registry.get(kind, plugin))[0]), f"{scope} {plugin!r} has"
+    if name in names:
+        return ""
+    close = difflib.get_close_matches(name, sorted(names), n=1)
+    hint = f" Did you mean {scope}.{close[0]}?" if close else ""
+    return f"--search {key}: {owner} no setting {name!r}.{hint} Settings: {', '.join(sorted(names)) or '(none)'}."
+
+
+def apply(cell, values: dict):
+    """``cell`` with tuned ``values`` (``{"training.lr": 0.003, "loss.weight": 2.5}``) in place of its settings."""
+    changes: dict = {}
+    for key, value in values.items():
+        scope, name = split_key(key, "tuned setting")
+        field_name = _FIELDS[scope]
+        changes.setdefault(field_name, dict(getattr(cell, field_name)))[name] = value
+    return replace(cell, **changes)
+
+
+def current_values(cell, space: dict) -> dict:
+    """The cell's own value of every key of ``space`` that lies in its range (the first trial)."""
+    out = {}
+    for key, text in space.items():
+        scope, name = split_key(key)
+        value = getattr(cell, _FIELDS[scope]).get(name)
+        if value is not None and parse(text).admits(value):
+            out[key] = value
+    return out
+
+
+def validation_plan(cell, data: dict, registry) -> tuple[list, set]:
+    """The cell's validation splits and the target speakers they touch (left out of its test splits)."""
+    from ser_bench.running.splits import speakers_touched
+    from ser_bench.plugin_api.types import ProtocolData
+
+    spec = registry.get("protocols", cell.protocol)
+    manifests = {d: m for d, (m, _) in data.items()}
+    pdata = ProtocolData(target=manifests["target"], source=manifests.get("source"))
+    splits = spec.validation(pdata, seed=cell.seed, speakers=cell.tuning.get("validation_speakers", 0),
+                             **cell.protocol_params)
+    if not splits:
+        raise SerBenchError(f"protocol {cell.protocol!r} produced no validation splits")
+    return splits, speakers_touched(splits, manifests, "target")
+
+
+def without_speakers(data: dict, hashes: dict, speakers: set) -> tuple[dict, dict]:
+    """``data`` with the target rows of ``speakers`` removed (row order kept), and hashes that say so."""
+    import hashlib
+
+    if not speakers:
+        return data, hashes
+    manifest, x = data["target"]
+    keep = (~manifest["speaker"].astype(str).isin(sorted(speakers))).to_numpy()
+    out = dict(data)
+    out["target"] = (manifest[keep].reset_index(drop=True), x[keep])
+    tag = hashlib.sha1(("|".join(sorted(speakers)) + "|" + str(hashes.get("target"))).encode()).hexdigest()[:16]
+    return out, {**hashes, "target": f"{hashes.get('target')}-without-{tag}"}
+
+
+def _storage(store: Path | None, warnings: list):
+    """A journal file under ``store`` (resumable), or memory when there is none or it cannot be written."""
+    if store is None:
+        return None
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    try:
+        Path(store).parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(store)))
+    except OSError as exc:
+        warnings.append(f"tuning journal {store} cannot be written ({exc}); this tuning keeps its trials in "
+                        "memory and cannot resume if interrupted")
+        return None
+
+
+def tune(cell, data: dict, registry, splits: list, *, store: Path | None = None, evaluate_split=None) -> dict:
+    """Search ``cell.tuning["space"]`` for ``cell.tuning["trials"]`` trials on the validation ``splits``.
+
+    ``evaluate_split(trial_cell) -> callable(split) -> uar`` scores one split (the evaluation module
+    supplies it). Returns the record stored in the result: best values, best validation UAR, every
+    trial (settings, state, validation UAR per split, seconds), and time spent.
+    """
+    import logging
+
+    import numpy as np
+    import optuna
+
+    optuna.logging.set_verbosity(logging.WARNING)
+    settings = cell.tuning
+    trials, space = int(settings["trials"]), dict(settings["space"])
+    if not any(s.finetune is not None for s in splits):  # nothing fine-tunes: those settings change nothing
+        space = {k: v for k, v in space.items() if not k.startswith("training.finetune")}
+    ranges = {key: parse(text) for key, text in space.items()}
+    warnings: list = []
+    start = time.perf_counter()
+    sampler = optuna.samplers.TPESampler(seed=int(cell.seed), n_startup_trials=min(10, max(3, trials // 3)),
+                                         multivariate=True)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=max(3, trials // 4), n_warmup_steps=max(0, len(splits) // 2 - 1))
+    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner,
+                                storage=_storage(store, warnings), study_name=cell.cell_id(), load_if_exists=True)
+    done = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+    if not study.trials:  # the defaults go first: tuning can only keep or beat them on validation
+        study.enqueue_trial({k: ranges[k].to_trial(v) for k, v in current_values(cell, space).items()})
+
+    def objective(trial):
+        values = {key: r.suggest(trial, key) for key, r in ranges.items()}
+        score = evaluate_split(apply(cell, values))
+        per_split = []
+        for i, split in enumerate(splits):
+            try:
+                per_split.append(float(score(split)))
+            except _NOT_NUMBERS as exc:  # kept in the history; the trial counts as failed, the search goes on
+                trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
+                raise
+            trial.set_user_attr("per_split", per_split)
+            trial.report(float(np.mean(per_split)), i)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return float(np.mean(per_split))
+
+    remaining = trials - len(done)
+    if remaining > 0:
+        study.optimize(objective, n_trials=remaining, catch=_NOT_NUMBERS)
+    finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not finished:
+        errors = sorted({t.user_attrs.get("error", "") for t in study.trials} - {""})
+        raise SerBenchError(f"{cell.cell_id()}: every tuning trial failed ({'; '.join(errors[:3]) or 'no error kept'}); "
+                            "narrow the ranges with --search SCOPE.NAME=LOW..HIGH, or run untuned")
+    best = study.best_trial
+    return {
+        "trials": trials, "space": space, "sampler": f"TPESampler(seed={cell.seed}, multivariate=True)",
+        "pruner": "MedianPruner", "best_values": {k: ranges[k].from_trial(best.params[k]) for k in ranges},
+        "best_value": float(best.value), "best_trial": best.number,
+        "default_value": _default_value(study),
+        "history": [{"number": t.number, "state": t.state.name, "value": t.value,
+                     "values": {k: ranges[k].from_trial(v) for k, v in t.params.items()},
+                     "per_split": t.user_attrs.get("per_split", []),
+                     **({"error": t.user_attrs["error"]} if "error" in t.user_attrs else {}),
+                     "seconds": (t.duration.total_seconds() if t.duration else None)} for t in study.trials],
+        "validation_splits": [s.name for s in splits],
+        "seconds": time.perf_counter() - start,
+        "warnings": warnings,
+    }
+
+
+def _default_value(study):
+    first = next((t for t in study.trials if t.number == 0), None)
+    return float(first.value) if first is not None and first.value is not None else None
+
