@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ser_bench import hookimpl
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import ChannelSpec
 
 
@@ -21,5 +22,5 @@ def build(snr: float = 20.0):
 @hookimpl
 def ser_bench_channels():
     return [ChannelSpec(
-        name="noise", build=build, version="1", params={"snr": 20.0},
+        name="noise", build=build, version="1", params=defaults_of(build, "channels"),
         summary="white noise at a given SNR in dB (noise:snr=10), seeded by the clip's content")]

@@ -6,7 +6,7 @@ which keeps the words and smooths fine spectral detail. Valin, Vos & Terriberry 
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.plugin_api.params import Range, above
+from ser_bench.plugin_api.params import Range, above, defaults_of
 from ser_bench.plugin_api.types import ChannelSpec
 
 from .codec import codec_build
@@ -18,7 +18,7 @@ build = codec_build("opus", "libopus", "ogg", RATES, default_bitrate=12000)
 @hookimpl
 def ser_bench_channels():
     return [ChannelSpec(
-        name="opus", build=build, version="1", params={"bitrate": 12000, "rate": 16000},
+        name="opus", build=build, version="1", params=defaults_of(build, "channels"),
         bounds={"bitrate": Range(low=6000, high=510000), "rate": above(0)},
         summary="Opus codec round trip (libopus via PyAV), 12 kbit/s by default",
         reference="Valin, Vos & Terriberry (2012), Definition of the Opus Audio Codec, RFC 6716")]

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 from ser_bench import hookimpl
-from ser_bench.plugin_api.params import Range, at_least
+from ser_bench.plugin_api.params import Range, at_least, defaults_of
 from ser_bench.plugin_api.types import ChannelSpec
 
 DECAY_60_DB = math.log(1000.0)  # amplitude falls by 1000 (60 dB) over rt60
@@ -45,7 +45,7 @@ def build(rt60: float = 0.5, direct: float = 1.0):
 @hookimpl
 def ser_bench_channels():
     return [ChannelSpec(
-        name="reverb", build=build, version="1", params={"rt60": 0.5, "direct": 1.0},
+        name="reverb", build=build, version="1", params=defaults_of(build, "channels"),
         bounds={"rt60": Range(low=0, low_open=True, high=10), "direct": at_least(0)},
         summary="synthetic room reverberation with a given RT60 in s (reverb:rt60=0.5), seeded by the clip",
         reference="Schroeder (1962), Frequency-correlation functions of frequency responses in rooms, JASA 34(12)")]

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 from ser_bench import hookimpl
-from ser_bench.plugin_api.params import above
+from ser_bench.plugin_api.params import above, defaults_of
 from ser_bench.plugin_api.types import ChannelSpec
 
 MU = 255  # North-American / Japanese G.711: 8 bits, mu = 255
@@ -51,7 +51,7 @@ def build(low_hz: float = 300.0, high_hz: float = 3400.0, rate: int = 8000, bits
 def ser_bench_channels():
     return [ChannelSpec(
         name="telephone", build=build, version="1",
-        params={"low_hz": 300.0, "high_hz": 3400.0, "rate": 8000, "bits": 8},
+        params=defaults_of(build, "channels"),
         bounds={"low_hz": above(0), "high_hz": above(0), "rate": above(0), "bits": above(1)},
         summary="telephone line: 300-3400 Hz band, 8 kHz, 8-bit mu-law, back to the feature rate",
         reference="ITU-T G.711 (1988), Pulse code modulation of voice frequencies")]

@@ -8,14 +8,17 @@ common vocabulary (or give ``label_map`` as ``code=name`` pairs). Use it with
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
 
 from ser_bench import hookimpl
 from ser_bench.errors import SerBenchError
 from ser_bench.data.labels import VOCABULARY, add_dimensions
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import DatasetSpec
 
 
-def load(ctx, path: str = "", name: str = "csv", label_map: dict | None = None):
+def load(ctx, path: str = "", name: str = "csv", label_map: Mapping[str, str] = MappingProxyType({})):
     """Read the manifest CSV at ``path``; missing audio files and unknown labels go to ``ctx.report_bad_file``."""
     import pandas as pd
 
@@ -48,7 +51,7 @@ def load(ctx, path: str = "", name: str = "csv", label_map: dict | None = None):
 
 
 SPEC = DatasetSpec(
-    name="csv", load=load, params={"path": "", "name": "csv", "label_map": {}},
+    name="csv", load=load, params=defaults_of(load, "datasets"),
     summary="your own corpus from a CSV manifest (path, speaker, emotion and/or arousal/valence)",
     licence="yours", homepage="(your files)", reference="",
 )

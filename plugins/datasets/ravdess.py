@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ser_bench import hookimpl
 from ser_bench.data.corpus import audio_files, manifest_from_files
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"01": "neutral", "02": "calm", "03": "happiness", "04": "sadness", "05": "anger",
@@ -50,7 +51,7 @@ def load(ctx, include_song: bool = False):
 
 
 SPEC = DatasetSpec(
-    name="ravdess", load=load, params={"include_song": False},
+    name="ravdess", load=load, params=defaults_of(load, "datasets"),
     summary="RAVDESS speech: 24 North-American actors, 2 statements, 8 emotions, 1440 clips",
     folder_names=("RAVDESS", "ravdess", "Audio_Speech_Actors_01-24"),
     homepage="https://zenodo.org/record/1188976", licence="CC BY-NC-SA 4.0",

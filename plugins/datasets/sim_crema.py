@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ser_bench import hookimpl
+from ser_bench.plugin_api.params import defaults_of
 
 from ..simulation.channel import Channel
 from ..simulation.generate import Clip, CorpusStyle, cached_tree
@@ -27,8 +28,10 @@ STYLE = CorpusStyle(name="sim-crema", voices=("en-us", "en-us-nyc", "en-029", "e
 LEVEL_SCALE = {"LO": 0.6, "MD": 1.0, "HI": 1.5, "XX": 1.0}
 CODES = {v: k for k, v in crema.EMOTIONS.items()}
 
+ACTORS = 91  # the real corpus's number, the default of both clips() and load()
 
-def clips(speakers: int = 91, seed: int = 0) -> list[Clip]:
+
+def clips(speakers: int = ACTORS, seed: int = 0) -> list[Clip]:
     """The clip list (the first ``speakers`` actors, 1001 upwards; sex drawn per actor from ``seed``)."""
     import numpy as np
 
@@ -45,7 +48,7 @@ def clips(speakers: int = 91, seed: int = 0) -> list[Clip]:
     return out
 
 
-def load(ctx, speakers: int = 91, seed: int = 0):
+def load(ctx, speakers: int = ACTORS, seed: int = 0):
     """Generate (once, cached) and read the simulated CREMA-D folder."""
     root = cached_tree(ctx, STYLE, clips(speakers, seed), seed)
     frame = crema.read_tree(root, corpus="sim-crema", report=ctx.report_bad_file)
@@ -55,7 +58,7 @@ def load(ctx, speakers: int = 91, seed: int = 0):
 
 
 SPEC = replace(
-    crema.SPEC, name="sim-crema", load=load, params={"speakers": 91, "seed": 0}, simulated=True,
+    crema.SPEC, name="sim-crema", load=load, params=defaults_of(load, "datasets"), simulated=True,
     summary="simulated CREMA-D (eSpeak NG): 91 actors, 12 sentences, 6 emotions, CREMA-D names",
     folder_names=(), homepage="", licence="generated; no restrictions", expected_clips=7462,
     reference="ser-bench simulator (eSpeak NG); layout of Cao et al. (2014)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ser_bench import hookimpl
+from ser_bench.plugin_api.params import defaults_of
 
 from ..simulation.channel import Channel
 from ..simulation.generate import Clip, CorpusStyle, cached_tree
@@ -41,8 +42,10 @@ SENTENCES = {
 CODES = {v: k for k, v in enterface.EMOTIONS.items()}
 EXTRA_LEVEL_EVERY = 7  # every seventh subject gets the archive's extra folder level
 
+SUBJECTS = 42  # the real corpus's number, the default of both clips() and load()
 
-def clips(speakers: int = 42) -> list[Clip]:
+
+def clips(speakers: int = SUBJECTS) -> list[Clip]:
     """The clip list of the first ``speakers`` subjects."""
     out = []
     for subject in range(1, speakers + 1):
@@ -55,7 +58,7 @@ def clips(speakers: int = 42) -> list[Clip]:
     return out
 
 
-def load(ctx, speakers: int = 42, seed: int = 0):
+def load(ctx, speakers: int = SUBJECTS, seed: int = 0):
     """Generate (once, cached) and read the simulated eNTERFACE tree."""
     root = cached_tree(ctx, STYLE, clips(speakers), seed)
     frame = enterface.read_tree(root, corpus="sim-enterface", report=ctx.report_bad_file)
@@ -64,7 +67,7 @@ def load(ctx, speakers: int = 42, seed: int = 0):
 
 
 SPEC = replace(
-    enterface.SPEC, name="sim-enterface", load=load, params={"speakers": 42, "seed": 0}, simulated=True,
+    enterface.SPEC, name="sim-enterface", load=load, params=defaults_of(load, "datasets"), simulated=True,
     summary="simulated eNTERFACE'05 (eSpeak NG): 42 accented subjects, 6 emotions x 5 sentences",
     folder_names=(), homepage="", licence="generated; no restrictions", expected_clips=42 * 30,
     expected_speakers=tuple(f"s{n}" for n in range(1, 43)),

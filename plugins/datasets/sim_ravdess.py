@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ser_bench import hookimpl
+from ser_bench.plugin_api.params import defaults_of
 
 from ..simulation.channel import Channel
 from ..simulation.generate import Clip, CorpusStyle, cached_tree
@@ -17,8 +18,10 @@ STYLE = CorpusStyle(name="sim-ravdess", voices=("en-us",),
                     channel=Channel(snr_db=38.0, band=None, reverb_rt60=0.0, noise_colour=0.5))
 INTENSITY_SCALE = {"01": 1.0, "02": 1.6}
 
+ACTORS = 24  # the real corpus's number, the default of both clips() and load()
 
-def clips(speakers: int = 24) -> list[Clip]:
+
+def clips(speakers: int = ACTORS) -> list[Clip]:
     """The clip list of the simulated corpus (the first ``speakers`` actors)."""
     out = []
     for actor in range(1, speakers + 1):
@@ -32,14 +35,14 @@ def clips(speakers: int = 24) -> list[Clip]:
     return out
 
 
-def load(ctx, speakers: int = 24, seed: int = 0):
+def load(ctx, speakers: int = ACTORS, seed: int = 0):
     """Generate (once, cached) and read the simulated RAVDESS tree."""
     root = cached_tree(ctx, STYLE, clips(speakers), seed)
     return ravdess.read_tree(root, corpus="sim-ravdess", report=ctx.report_bad_file)
 
 
 SPEC = replace(
-    ravdess.SPEC, name="sim-ravdess", load=load, params={"speakers": 24, "seed": 0}, simulated=True,
+    ravdess.SPEC, name="sim-ravdess", load=load, params=defaults_of(load, "datasets"), simulated=True,
     summary="simulated RAVDESS (eSpeak NG): 24 actors, 8 emotions, 1440 clips, RAVDESS names",
     folder_names=(), homepage="", licence="generated; no restrictions",
     reference="ser-bench simulator (eSpeak NG); layout of Livingstone & Russo (2018)",

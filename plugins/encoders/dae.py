@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ser_bench import hookimpl
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import EncoderSpec
 
 
@@ -66,7 +67,7 @@ def build(input_dim: int, hidden=(40, 20, 10), latent: int = 8, noise: float = 0
 def ser_bench_encoders():
     return [EncoderSpec(
         name="dae", build=build, kind="embedding",
-        params={"hidden": [40, 20, 10], "latent": 8, "noise": 0.1, "reconstruction_weight": 0.5},
+        params=defaults_of(build, "encoders"),
         summary="denoising autoencoder (Das et al.), reconstruction + metric loss, semi-supervised",
         reference="Das et al. (2022), NLDL",
     )]

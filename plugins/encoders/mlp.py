@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ser_bench import hookimpl
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import EncoderSpec
 
 
@@ -38,6 +39,6 @@ def build(input_dim: int, hidden=(64, 32, 16)):
 
 @hookimpl
 def ser_bench_encoders():
-    return [EncoderSpec(name="mlp", build=build, kind="embedding", params={"hidden": [64, 32, 16]},
+    return [EncoderSpec(name="mlp", build=build, kind="embedding", params=defaults_of(build, "encoders"),
                         search_space={"hidden": "[64,32,16]|[64,32,32]|[128,64,32]|[128,64,64]"},
                         summary="embedding MLP 64-32-16 for embedding and classifier losses")]

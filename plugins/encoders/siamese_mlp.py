@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ser_bench import hookimpl
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import EncoderSpec
 
 
@@ -47,7 +48,7 @@ def build(input_dim: int, hidden=(64, 32, 16), decision_hidden: int = 16):
 def ser_bench_encoders():
     return [EncoderSpec(
         name="siamese-mlp", build=build, kind="siamese",
-        params={"hidden": [64, 32, 16], "decision_hidden": 16},
+        params=defaults_of(build, "encoders"),
         # The last size is the embedding the losses shape; the paper's 64-32-16 is the first option.
         search_space={"hidden": "[64,32,16]|[64,32,32]|[128,64,32]|[128,64,64]"},
         summary="Siamese MLP 64-32-16 with a 16-unit decision layer on |g(a)-g(b)|",

@@ -16,6 +16,7 @@ from collections import Counter
 
 from ser_bench import __version__, hookimpl
 from ser_bench.errors import SerBenchError
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import ExecutorSpec
 
 INSTALL = "install the driver's ser-bench ({version}, with the same plugins) on every node: pip install 'ser-bench[ray]'"
@@ -151,6 +152,6 @@ class RayExecutor:
 
 @hookimpl
 def ser_bench_executors():
-    return [ExecutorSpec(name="ray", build=RayExecutor, params={"address": None},
+    return [ExecutorSpec(name="ray", build=RayExecutor, params=defaults_of(RayExecutor, "executors"),
                          summary="Ray tasks spread over a cluster (--executor-param address=auto or "
                                  "ray://HOST:10001) or a local Ray; needs ser-bench[ray]")]

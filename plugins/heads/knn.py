@@ -6,6 +6,7 @@ the support set receive votes, so only they are predicted; k shrinks to the supp
 from __future__ import annotations
 
 from ser_bench import hookimpl
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import HeadSpec
 
 
@@ -25,6 +26,6 @@ def predict(model, x_test, x_support, y_support, n_classes, k: int = 5, **_):
 
 @hookimpl
 def ser_bench_heads():
-    return [HeadSpec(name="knn", predict=predict, params={"k": 5}, search_space={"k": "1..15:int"},
+    return [HeadSpec(name="knn", predict=predict, params=defaults_of(predict, "heads"), search_space={"k": "1..15:int"},
                      summary="majority of the k nearest support embeddings (k = 5)",
                      reference="Cover & Hart (1967), Nearest neighbor pattern classification")]

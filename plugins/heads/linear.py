@@ -7,6 +7,7 @@ themselves. scikit-learn's ``LogisticRegression`` (L2, lbfgs, C = 1, unweighted 
 from __future__ import annotations
 
 from ser_bench import hookimpl
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import HeadSpec
 
 
@@ -20,7 +21,7 @@ def predict(model, x_test, x_support, y_support, n_classes, C: float = 1.0, max_
 
 @hookimpl
 def ser_bench_heads():
-    return [HeadSpec(name="linear", predict=predict, params={"C": 1.0, "max_iter": 1000},
+    return [HeadSpec(name="linear", predict=predict, params=defaults_of(predict, "heads"),
                      search_space={"C": "0.001..100:log"},
                      summary="logistic regression on the standardised support embeddings (scikit-learn)",
                      reference="Pedregosa et al. (2011), Scikit-learn: machine learning in Python, JMLR")]

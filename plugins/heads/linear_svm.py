@@ -7,6 +7,7 @@ only. Classes are unweighted, as in the ``linear`` head, so the two baselines di
 from __future__ import annotations
 
 from ser_bench import hookimpl
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import HeadSpec
 
 
@@ -23,7 +24,7 @@ def predict(model, x_test, x_support, y_support, n_classes, C: float = 1.0, max_
 
 @hookimpl
 def ser_bench_heads():
-    return [HeadSpec(name="linear_svm", predict=predict, params={"C": 1.0, "max_iter": 10000},
+    return [HeadSpec(name="linear_svm", predict=predict, params=defaults_of(predict, "heads"),
                      search_space={"C": "0.001..100:log"},
                      summary="linear SVM on the standardised support embeddings (scikit-learn LinearSVC)",
                      reference="Fan et al. (2008), LIBLINEAR: a library for large linear classification, JMLR")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ser_bench import hookimpl
 from ser_bench.model.pairs import all_pairs
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import LossSpec
 
 
@@ -38,6 +39,6 @@ def build(balance: bool = True):
 
 @hookimpl
 def ser_bench_losses():
-    return [LossSpec(name="bce_pair", build=build, params={"balance": True},
+    return [LossSpec(name="bce_pair", build=build, params=defaults_of(build, "losses"),
                      summary="Siamese pair binary cross-entropy (all pairs of a batch, class-balanced)",
                      reference="Feng & Chaspari (2020)")]

@@ -17,6 +17,7 @@ from __future__ import annotations
 from ser_bench import hookimpl
 from ser_bench.errors import SerBenchError
 from ser_bench.model.pairs import all_pairs
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import LossSpec
 
 DIMENSIONS = {"arousal": ("arousal",), "valence": ("valence",), "both": ("arousal", "valence")}
@@ -60,7 +61,7 @@ def build(dimension: str = "arousal", difference: str = "signed_mean"):
 
 @hookimpl
 def ser_bench_losses():
-    return [LossSpec(name="continuous_slope", build=build, params={"dimension": "arousal", "difference": "signed_mean"},
+    return [LossSpec(name="continuous_slope", build=build, params=defaults_of(build, "losses"),
                      output="embedding", default_head="prototype", encoder_kinds=("siamese", "embedding"),
                      summary="Das et al. continuous metric loss: slope-one fit of embedding vs arousal/valence gaps",
                      reference="Das et al. (2022), NLDL")]

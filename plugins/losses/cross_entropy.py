@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ser_bench import hookimpl
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import LossSpec
 
 
@@ -36,7 +37,7 @@ def build(context, label_smoothing: float = 0.0):
 
 @hookimpl
 def ser_bench_losses():
-    return [LossSpec(name="cross_entropy", build=build, params={"label_smoothing": 0.0}, needs_context=True,
+    return [LossSpec(name="cross_entropy", build=build, params=defaults_of(build, "losses"), needs_context=True,
                      search_space={"label_smoothing": "0.0..0.3"}, output="embedding", default_head="linear", encoder_kinds=("siamese", "embedding"),
                      summary="softmax classifier (cross-entropy), the supervised reference",
                      reference="the standard supervised baseline")]

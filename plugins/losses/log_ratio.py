@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ser_bench import hookimpl
 from ser_bench.errors import SerBenchError
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import LossSpec
 
 DIMENSIONS = {"arousal": ("arousal",), "valence": ("valence",), "both": ("arousal", "valence")}
@@ -50,7 +51,7 @@ def build(dimension: str = "arousal", eps: float = 1e-6):
 
 @hookimpl
 def ser_bench_losses():
-    return [LossSpec(name="log_ratio", build=build, params={"dimension": "arousal", "eps": 1e-6},
+    return [LossSpec(name="log_ratio", build=build, params=defaults_of(build, "losses"),
                      output="embedding", default_head="prototype", encoder_kinds=("siamese", "embedding"),
                      summary="Kim et al. log-ratio loss on dense triplets, continuous labels",
                      reference="Kim, Kim, Cho & Kwak (2019), CVPR")]

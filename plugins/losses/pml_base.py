@@ -72,6 +72,10 @@ def make_pml_loss(loss_name: str, loss_params: dict | None = None, *, context=No
     return wrapper_class()(loss, mined)
 
 
+# The spec parameters that choose PML's distance and miner; every other one goes to the PML loss.
+_ADAPTER_PARAMS = ("distance", "distance_params", "miner", "miner_params")
+
+
 def pml_loss_spec(name: str, pml_class: str, defaults: dict, *, distance: str, miner: str | None = None,
                   miner_params: dict | None = None, summary: str, reference: str, search_space: dict | None = None):
     """A :class:`~ser_bench.plugin_api.types.LossSpec` for one PML loss with its default distance and miner.
@@ -79,15 +83,21 @@ def pml_loss_spec(name: str, pml_class: str, defaults: dict, *, distance: str, m
     The spec's parameters are the PML loss's keyword arguments plus ``distance``, ``distance_params``,
     ``miner`` and ``miner_params`` (class names and keyword arguments from pytorch-metric-learning).
     ``search_space`` holds the ranges ``run --tune`` searches (see :mod:`ser_bench.plugin_api.search`).
+
+    The table row is the one source of the defaults: they become the spec's ``params`` and the factory
+    starts from them, so ``build()`` alone means the declared defaults (not PML's own, which differ,
+    e.g. the triplet margin) and ``build(margin=0.5)`` changes only the margin.
     """
     from ser_bench.plugin_api.types import LossSpec
 
-    def build(distance=distance, distance_params=None, miner=miner, miner_params=None, **loss_params):
-        return make_pml_loss(pml_class, loss_params, distance=distance, distance_params=distance_params,
-                             miner=miner, miner_params=miner_params)
-
     params = {**defaults, "distance": distance, "distance_params": {}, "miner": miner,
               "miner_params": dict(miner_params or {})}
+
+    def build(**given):
+        chosen = {**params, **given}
+        return make_pml_loss(pml_class, {k: v for k, v in chosen.items() if k not in _ADAPTER_PARAMS},
+                             **{k: chosen[k] for k in _ADAPTER_PARAMS})
+
     return LossSpec(name=name, build=build, params=params, output="embedding", default_head="prototype",
                     encoder_kinds=("siamese", "embedding"), summary=summary, reference=reference,
                     search_space=dict(search_space or {}))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ser_bench import hookimpl
 from ser_bench.model.pairs import all_pairs, pair_distances
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import LossSpec
 
 from .bce_pair import pair_bce
@@ -45,7 +46,7 @@ def build(weight: float = 1.0, delta: float = 0.1, balance: bool = True):
 @hookimpl
 def ser_bench_losses():
     return [LossSpec(
-        name="ratio_distance", build=build, params={"weight": 1.0, "delta": 0.1, "balance": True},
+        name="ratio_distance", build=build, params=defaults_of(build, "losses"),
         search_space={"weight": "0.01..10:log", "delta": "0.02..0.5:log"},
         summary="pair BCE + ratio distance loss (D_d+D_s)/(D_d-D_s), guarded for D_d < D_s",
         reference="Feng & Chaspari (2020), Eq. 1",

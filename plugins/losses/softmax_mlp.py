@@ -7,6 +7,7 @@ A strong, simple baseline: a metric-learning loss earns its row by beating it.
 from __future__ import annotations
 
 from ser_bench import hookimpl
+from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import LossSpec
 
 from .cross_entropy import build
@@ -14,7 +15,7 @@ from .cross_entropy import build
 
 @hookimpl
 def ser_bench_losses():
-    return [LossSpec(name="softmax_mlp", build=build, params={"label_smoothing": 0.0}, needs_context=True,
+    return [LossSpec(name="softmax_mlp", build=build, params=defaults_of(build, "losses"), needs_context=True,
                      search_space={"label_smoothing": "0.0..0.3"}, default_encoder="mlp", default_head="linear", encoder_kinds=("embedding", "siamese"),
                      output="embedding",
                      summary="baseline: softmax MLP (cross-entropy) with a logistic-regression head",

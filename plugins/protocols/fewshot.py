@@ -23,7 +23,7 @@ import zlib
 
 from ser_bench import hookimpl
 from ser_bench.errors import ProtocolError
-from ser_bench.plugin_api.params import at_least
+from ser_bench.plugin_api.params import at_least, defaults_of
 from ser_bench.plugin_api.types import ProtocolSpec, Split, Subset
 
 
@@ -99,13 +99,16 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
 VALIDATION_REPEATS = 3  # episodes per k when tuning: enough to rank settings, a third of the paper's 10
 
 
-def validation(data, seed: int, speakers: int = 0, k=(2,), repeats: int = 10, **params):
-    """Tuning episodes drawn like the protocol's own, but only among ``speakers`` target speakers set
-    aside for validation (0: a quarter, at least 2): k capped at their number minus one, at most
-    :data:`VALIDATION_REPEATS` repeats. The runner leaves these speakers out of the test episodes."""
+def validation(data, seed: int, speakers: int = 0, **params):
+    """Tuning episodes drawn like the protocol's own (``params`` over the protocol's defaults), but only
+    among ``speakers`` target speakers set aside for validation (0: a quarter, at least 2): k capped at
+    their number minus one, at most :data:`VALIDATION_REPEATS` repeats. The runner leaves these
+    speakers out of the test episodes."""
     from ser_bench.running.splits import choose_speakers, rows_of_speakers
     from ser_bench.plugin_api.types import ProtocolData
 
+    params = {**defaults_of(splits, "protocols"), **params}
+    k, repeats = params.pop("k"), params.pop("repeats")
     chosen = choose_speakers(data.target, speakers, seed, "fewshot-validation")
     rows = rows_of_speakers(data.target, chosen)
     view = data.target.iloc[list(rows)].reset_index(drop=True)
@@ -125,8 +128,7 @@ def validation(data, seed: int, speakers: int = 0, k=(2,), repeats: int = 10, **
 def ser_bench_protocols():
     return [ProtocolSpec(
         name="fewshot", splits=splits, needs_source=True, validation=validation,
-        params={"k": [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], "frozen": [0, 1, 2], "repeats": 10, "test": "speakers",
-                "rehearsal": 0, "source_support": 0},
+        params=defaults_of(splits, "protocols"),
         bounds={"k": at_least(1), "frozen": at_least(0, "0: fine-tune every layer"), "repeats": at_least(1),
                 "rehearsal": at_least(0, "0: no source clips in fine-tuning"),
                 "source_support": at_least(0, "0: support set of target clips only")},

@@ -114,6 +114,50 @@ def accepted(spec) -> tuple[frozenset, dict, bool]:
     return frozenset(names), defaults, open_ended
 
 
+# What the caller of each kind's factory passes itself (see the spec types): never a plugin parameter.
+SUPPLIED = {
+    "datasets": frozenset({"ctx"}),
+    "features": frozenset(),
+    "encoders": frozenset({"input_dim"}),
+    "losses": frozenset({"context", "variant"}),
+    "protocols": frozenset({"data", "seed", "speakers"}),
+    "executors": frozenset({"workers"}),
+    "recipes": frozenset({"registry", "sources", "targets", "results", "out_dir"}),
+    "heads": frozenset({"model", "x_test", "x_support", "y_support", "n_classes", "rule"}),
+    "channels": frozenset(),
+}
+
+
+def json_value(value):
+    """``value`` as JSON would hold it: tuples as lists, read-only mappings as dicts, recursively."""
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: json_value(v) for k, v in value.items()}
+    return value
+
+
+def defaults_of(factory, kind: Optional[str] = None) -> dict:
+    """A plugin's default parameters, read from its factory's signature: every keyword argument with a
+    default, in order, as a JSON-able value (:func:`json_value`), leaving out what the caller of a
+    ``kind`` factory supplies itself (:data:`SUPPLIED`).
+
+    A spec declares ``params=defaults_of(build)``, so each default is written once, in the signature.
+    The other way round (factories without defaults, called with the spec's ``params``) was rejected:
+    a factory is a plain function that tests, notebooks and other plugins call directly, and
+    ``build()`` must then mean the same as the spec's defaults; Python checks a signature's defaults
+    where they are written, and :func:`accepted` already takes parameter names from the signature.
+    A default that cannot sit in a signature because it is mutable is written as a read-only
+    ``types.MappingProxyType`` (``label_map=MappingProxyType({})``) or a tuple; both come out as JSON.
+    """
+    skip = SUPPLIED.get(kind, frozenset()) if kind else frozenset()
+    out = {}
+    for name, p in inspect.signature(factory).parameters.items():
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is not p.empty and name not in skip:
+            out[name] = json_value(p.default)
+    return out
+
+
 def bounds_of(spec) -> dict:
     """The ranges ``spec`` declares for its parameters (an empty dict when it declares none)."""
     return dict(getattr(spec, "bounds", None) or {})
