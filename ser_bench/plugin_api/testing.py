@@ -138,7 +138,8 @@ def check_encoder(name: str, registry=None) -> None:
     assert z.dim() == 2 and z.shape[0] == 5, f"encoder {name!r}: embed must return (batch, dim), got {tuple(z.shape)}"
     if spec.kind == "siamese":
         logits = model.pair_logits(z[:, None, :], z[None, :, :])
-        assert logits.shape == (5, 5), f"encoder {name!r}: pair_logits must broadcast to (Q, S), got {tuple(logits.shape)}"
+        assert logits.shape == (5, 5), \
+            f"encoder {name!r}: pair_logits must broadcast to (Q, S), got {tuple(logits.shape)}"
         assert hasattr(model, "feature_layers"), f"encoder {name!r}: Siamese encoders need feature_layers()"
 
 
