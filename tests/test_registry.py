@@ -158,3 +158,47 @@ def test_heads_and_baselines_import_no_heavy_module():
             "heavy = [m for m in ('torch', 'numpy', 'sklearn') if m in sys.modules]\nassert not heavy, heavy\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def _hook_modules() -> dict:
+    """``kind.module`` -> the ``ser_bench_*`` hooks it defines, for every module under the built-in
+    plugins' kind folders (read from the source, so a module that fails to import is still seen)."""
+    import ast
+    from pathlib import Path
+
+    import ser_bench_plugins
+
+    root = Path(ser_bench_plugins.__path__[0])
+    found = {}
+    for path in sorted(root.glob("*/*.py")):
+        tree = ast.parse(path.read_text())
+        hooks = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)
+                 and (node.name.startswith("ser_bench_")
+                      or any(getattr(d, "id", getattr(d, "attr", "")) == "hookimpl" for d in node.decorator_list))]
+        if hooks:
+            found[f"{path.parent.name}.{path.stem}"] = hooks
+    return found
+
+
+def test_the_list_of_built_in_modules_is_complete():
+    """Every built-in module that defines a hook is in BUILTIN_MODULES (a new file cannot be forgotten),
+    every listed module exists and defines one, and nothing is listed twice."""
+    from ser_bench_plugins import BUILTIN_MODULES
+
+    defined = _hook_modules()
+    assert sorted(set(defined) - set(BUILTIN_MODULES)) == [], "modules with hooks missing from BUILTIN_MODULES"
+    assert sorted(set(BUILTIN_MODULES) - set(defined)) == [], "BUILTIN_MODULES lists modules that define no hook"
+    assert len(BUILTIN_MODULES) == len(set(BUILTIN_MODULES)), "BUILTIN_MODULES lists a module twice"
+
+
+def test_each_built_in_module_defines_the_hook_of_its_folder():
+    from ser_bench.plugin_api.types import SPEC_TYPES
+
+    wrong = {module: hooks for module, hooks in _hook_modules().items()
+             if module.split(".")[0] not in SPEC_TYPES or hooks != [f"ser_bench_{module.split('.')[0]}"]}
+    assert wrong == {}, "a built-in module sits in the folder of another kind, or defines more than one hook"
+
+
+def test_every_built_in_module_registers_what_it_defines(registry):
+    plugins = {entry.plugin for entry in registry.entries()}
+    assert {f"ser_bench_plugins.{module}" for module in _hook_modules()} <= plugins
