@@ -1,0 +1,520 @@
+"""The leaderboard as one self-contained web page: ``ser-bench leaderboard DIR --format html -o SITE/``.
+
+Everything the page needs is inside ``index.html``: the styles, a little vanilla JavaScript (sorting by a
+column header, filtering by text and protocol) and the figures as ``data:`` URIs, so it works from
+``file://``, offline, with no server and no CDN. Every number comes from
+:func:`ser_bench.reporting.export.board_frame`; the page computes no statistic of its own.
+
+The JavaScript reads the URL fragment on load, so a view can be linked (and tested in a headless
+browser): ``index.html#sort=uar:asc&q=bce&protocol=fewshot&open=by-k`` (``open=by-k`` unfolds the
+few-shot table by k). ``sort`` takes a column key (``protocol``,
+``method``, ``pair``, ``k``, ``frozen``, ``uar``, ``n``, ``p_holm``, ``tuned``) and ``asc`` or ``desc``.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import math
+import re
+import tempfile
+from pathlib import Path
+
+from ser_bench.reporting.export import ALPHA, board_frame
+from ser_bench.reporting.stats import describe_n
+from ser_bench.reporting.tidy import DASH, ok_results
+
+INTRO = ("UAR (unweighted average recall) in %: the mean, its 95 % t-interval drawn as a bar, over the "
+         "unit in the <em>n</em> column, the unit a claim about the cell generalises over (held-out speakers "
+         "for IDT, source-model seeds for OODT and few-shot with two or more seeds, else the episode draws of "
+         "one source model). Each row is tested against the best row of its protocol and source → target "
+         "(and, by k, of its k and frozen layers), paired over the same units, Holm-corrected within that "
+         "group. Click a column header to sort; type to filter.")
+
+KEYS = ("protocol", "method", "pair", "k", "frozen", "uar", "interval", "n", "p_holm", "tuned")
+
+
+def _esc(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _inline_markdown(text: str) -> str:
+    """The little markdown the settings header uses (``code``, *emphasis*) as escaped HTML."""
+    out = []
+    for i, part in enumerate(re.split(r"`([^`]*)`", text)):
+        if i % 2:
+            out.append(f"<code>{_esc(part)}</code>")
+        else:
+            out.append(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", _esc(part)))
+    return "".join(out)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _num(value) -> str:
+    """A sort key for ``data-sort``: the number as text, "" when missing."""
+    return "" if _missing(value) else repr(float(value))
+
+
+def _pct(value) -> str:
+    return DASH if _missing(value) else f"{100 * value:.1f}"
+
+
+def _scale(rows) -> tuple[float, float]:
+    """The UAR range one table's bars share: the intervals and means, widened to whole tenths."""
+    values = [v for r in rows for v in (r.get("ci_low"), r.get("ci_high"), r.get("uar")) if not _missing(v)]
+    if not values:
+        return 0.0, 1.0
+    lo, hi = math.floor(min(values) * 10) / 10, math.ceil(max(values) * 10) / 10
+    return (lo, hi) if hi > lo else (max(0.0, lo - 0.1), min(1.0, hi + 0.1))
+
+
+def _bar(row: dict, scale: tuple[float, float], chance: float | None, width: int = 180) -> str:
+    """An inline SVG: the 95 % interval as a bar, the mean as a dot, chance level as a dashed line."""
+    lo, hi = scale
+
+    def x(v: float) -> float:
+        return round(4 + (width - 8) * (v - lo) / (hi - lo), 1)
+
+    parts = [f'<svg class="bar" width="{width}" height="16" viewBox="0 0 {width} 16" role="img" '
+             f'aria-label="{_esc(_interval_text(row))}">',
+             f'<line x1="4" y1="8" x2="{width - 4}" y2="8" class="axis"/>']
+    if chance is not None and lo <= chance <= hi:
+        parts.append(f'<line x1="{x(chance)}" y1="1" x2="{x(chance)}" y2="15" class="chance"/>')
+    kind = "best" if row.get("best") else ("worse" if _significant(row) else "plain")
+    if not _missing(row.get("ci_low")) and not _missing(row.get("ci_high")):
+        a, b = x(row["ci_low"]), x(row["ci_high"])
+        parts.append(f'<rect x="{a}" y="4" width="{max(b - a, 1.0)}" height="8" rx="2" class="ci {kind}"/>')
+    if not _missing(row.get("uar")):
+        parts.append(f'<circle cx="{x(row["uar"])}" cy="8" r="3.2" class="mean {kind}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _interval_text(row: dict) -> str:
+    if _missing(row.get("ci_low")):
+        return "no interval (one unit)"
+    return f"95 % interval {_pct(row['ci_low'])} to {_pct(row['ci_high'])}"
+
+
+def _significant(row: dict) -> bool:
+    if "significant" in row and not _missing(row["significant"]):
+        return bool(row["significant"])
+    return not _missing(row.get("p_holm")) and row["p_holm"] < ALPHA
+
+
+def _mark(row: dict) -> tuple[str, str]:
+    """(cell HTML, sort key) of the significance column."""
+    if row.get("best"):
+        return '<span class="mark best" title="best mean of its group">★ best</span>', ""
+    p = row.get("p_holm")
+    if _missing(p):
+        return f'<span class="muted" title="no paired units to test">{DASH}</span>', ""
+    text = f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+    if _significant(row):
+        return (f'{text} <span class="mark worse" title="worse than the best of its group, '
+                f'Holm-corrected p &lt; {ALPHA}">▼</span>'), _num(p)
+    return f'{text} <span class="muted" title="not significantly different from the best">n.s.</span>', _num(p)
+
+
+def _row_html(row: dict, scale, chance, with_k: bool) -> str:
+    half = "" if _missing(row.get("ci_low")) else f' <span class="pm">± {100 * (row["ci_high"] - row["ci_low"]) / 2:.1f}</span>'
+    mark, p_key = _mark(row)
+    trials = int(row.get("tuning_trials") or 0)
+    tuned = f"tuned {trials}" if row.get("tuned") else "default"
+    n = row.get("n")
+    n_text = describe_n(int(n), str(row.get("unit", ""))).removeprefix("n = ") if not _missing(n) else DASH
+    classes = "best" if row.get("best") else ("worse" if _significant(row) else "")
+    cells = [
+        ("protocol", _esc(row["protocol"]), row["protocol"]),
+        ("method", _esc(row["method"]), row["method"]),
+        ("pair", _esc(row["pair"]), row["pair"]),
+    ]
+    if with_k:
+        cells += [("k", _esc(_int(row.get("k"))), _num(row.get("k"))),
+                  ("frozen", _esc(_int(row.get("frozen"))), _num(row.get("frozen")))]
+    cells += [
+        ("uar", f'<span class="uar">{_pct(row.get("uar"))}</span>{half}', _num(row.get("uar"))),
+        ("interval", _bar(row, scale, chance), _num(row.get("ci_low"))),
+        ("n", _esc(n_text), _num(n)),
+        ("p_holm", mark, p_key),
+        ("tuned", _esc(tuned), str(trials)),
+    ]
+    tds = "".join(f'<td class="c-{key}" data-sort="{_esc(sort)}">{body}</td>' for key, body, sort in cells)
+    return (f'<tr class="{classes}" data-protocol="{_esc(row["protocol"])}" '
+            f'data-method="{_esc(row["method"])}">{tds}</tr>')
+
+
+def _int(value) -> str:
+    return DASH if _missing(value) else str(int(value))
+
+
+HEADERS = {"protocol": ("protocol", "text"), "method": ("method", "text"), "pair": ("source → target", "text"),
+           "k": ("k", "num"), "frozen": ("frozen", "num"), "uar": ("UAR %", "num"),
+           "interval": ("95 % interval", "num"), "n": ("n (unit)", "num"),
+           "p_holm": ("p (Holm) vs best", "num"), "tuned": ("tuned", "num")}
+
+
+def _table(rows: list[dict], table_id: str, caption: str, chance, with_k: bool) -> str:
+    keys = [k for k in KEYS if with_k or k not in ("k", "frozen")]
+    scale = _scale(rows)
+    head = "".join(f'<th data-key="{k}" data-type="{HEADERS[k][1]}" class="c-{k}" tabindex="0" '
+                   f'title="click to sort">{_esc(HEADERS[k][0])}</th>' for k in keys)
+    body = "\n".join(_row_html(r, scale, chance, with_k) for r in rows)
+    axis = f"bars from {100 * scale[0]:.0f} to {100 * scale[1]:.0f} % UAR" + (
+        f"; dashed line: chance ({100 * chance:.1f} %)" if chance is not None and scale[0] <= chance <= scale[1]
+        else "")
+    return (f'<table id="{table_id}" class="board">'
+            f'<caption>{_esc(caption)} <span class="count" data-total="{len(rows)}">{len(rows)} rows</span>'
+            f' <span class="scale">({_esc(axis)})</span></caption>'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table>")
+
+
+def _records(frame) -> list[dict]:
+    return [{k: (None if _missing(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _figure_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _figures(results: list, board) -> list[tuple[str, str, str]]:
+    """(title, data URI, caption) of each figure the results allow: the critical-difference diagram,
+    few-shot curves (UAR against k) and layer curves (UAR against frozen layers)."""
+    from ser_bench.reporting.figures import plot_critical_difference
+    from ser_bench.reporting.ranks import block_scores, rank_analysis
+    from ser_bench.reporting.tidy import tidy
+
+    figures = []
+    by_k = board[board["level"] == "k"]
+    with tempfile.TemporaryDirectory(prefix="ser-bench-html-") as tmp:
+        frame = tidy(ok_results(results))
+        analysis = rank_analysis(block_scores(frame)) if not frame.empty else None
+        if analysis is not None:
+            paths = plot_critical_difference(analysis.average_ranks, analysis.critical_difference,
+                                             Path(tmp) / "ranks",
+                                             f"Average ranks over {analysis.n_blocks} settings (1 = best)")
+            friedman = ("no Friedman test (it needs three or more methods)" if math.isnan(analysis.friedman_statistic)
+                        else f"Friedman χ² = {analysis.friedman_statistic:.2f}, p = {analysis.friedman_p:.3g}")
+            dropped = ("; not ranked (not run in every block): " + ", ".join(sorted(analysis.dropped_methods))
+                       if analysis.dropped_methods else "")
+            figures.append(("Average ranks across settings (Demšar 2006)", _figure_uri(paths[0]),
+                            f"Blocks: each protocol and source → target, and for few-shot each k "
+                            f"({analysis.n_blocks} blocks); {friedman}; Nemenyi critical difference at "
+                            f"α = {analysis.alpha}: CD = {analysis.critical_difference:.2f}. A bar joins methods "
+                            f"whose average ranks differ by less than CD{dropped}."))
+        if not by_k.empty and by_k["k"].nunique() > 1:
+            path = _plot_curves(by_k, "k", "frozen", Path(tmp) / "fewshot")
+            figures.append(("Few-shot curves (as the paper's Figure 2)", _figure_uri(path),
+                            "UAR against the number of target speakers used for fine-tuning, one panel per "
+                            "source → target and number of frozen layers, one line per method; bands: the 95 % "
+                            "intervals of the table by k."))
+        if not by_k.empty and by_k["frozen"].nunique() > 1:
+            path = _plot_curves(by_k, "frozen", "k", Path(tmp) / "layers")
+            figures.append(("Layer curves", _figure_uri(path),
+                            "UAR against the number of frozen encoder layers during fine-tuning, one panel per "
+                            "source → target and k, one line per method; bands: the 95 % intervals of the "
+                            "table by k."))
+    return figures
+
+
+AXIS_LABELS = {"k": "target speakers used for fine-tuning (k)", "frozen": "frozen encoder layers"}
+
+
+def _plot_curves(by_k, x: str, panel: str, stem: Path) -> Path:
+    """UAR against ``x`` (``k`` or ``frozen``) from the board's ``k`` rows: one panel per pair and value of
+    ``panel``, one line per method (the same colour in every panel and figure), the rows' intervals as
+    bands. (figures.plot_fewshot_curves draws the paper's two losses; with five or more methods in one
+    pair its one-line-per-loss-and-frozen legend runs off the figure.)"""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = sorted({(p, int(v)) for p, v in zip(by_k["pair"], by_k[panel])})
+    columns = min(len(panels), 4)
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns + 0.4, 3.0 * rows + 0.6), squeeze=False,
+                             sharey=True)
+    methods = sorted(by_k["variant"].unique())
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    handles = {}
+    for ax, (pair, value) in zip(axes.flat, panels):
+        sub = by_k[(by_k["pair"] == pair) & (by_k[panel] == value)]
+        for i, method in enumerate(methods):
+            line = sub[sub["variant"] == method].sort_values(x)
+            if line.empty:
+                continue
+            colour = colours[i % len(colours)]
+            handles[method], = ax.plot(line[x], 100 * line["uar"], marker="o", markersize=3, color=colour,
+                                       linestyle="-" if i < len(colours) else "--", label=method)
+            ax.fill_between(line[x], 100 * line["ci_low"], 100 * line["ci_high"], alpha=0.10, color=colour,
+                            linewidth=0)
+        ax.set_xticks(sorted(sub[x].unique()))
+        ax.set_title(f"{pair}, {value} frozen" if panel == "frozen" else f"{pair}, k = {value}", fontsize=9)
+        ax.set_xlabel(AXIS_LABELS[x], fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("UAR (%)")
+    legend_columns = min(len(handles), 5)
+    legend_rows = -(-len(handles) // legend_columns)
+    fig.legend(list(handles.values()), list(handles), fontsize=8, loc="lower center", ncol=legend_columns,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.25 * legend_rows / fig.get_figheight(), 1, 1))
+    path = stem.with_suffix(".png")
+    fig.savefig(path, dpi=150, metadata={"Software": None})  # no version stamp: same results, same bytes
+    plt.close(fig)
+    return path
+
+
+def _provenance(results: list) -> list[str]:
+    """HTML lines of the footer: versions, commits, creation dates and corpora, as the records state them."""
+    ok = ok_results(results)
+    packages: dict = {}
+    commits: dict = {}
+    created = sorted(r.created for r in ok if r.created)
+    corpora: dict = {}
+    for r in ok:
+        provenance = r.provenance or {}
+        for name, version in (provenance.get("packages") or {}).items():
+            packages.setdefault(name, set()).add(str(version))
+        commit = provenance.get("git_commit")
+        commits[commit or "not recorded"] = commits.get(commit or "not recorded", 0) + 1
+        for record in (r.data or {}).values():
+            entry = corpora.setdefault(record.dataset, {"hashes": set(), "clips": set(), "speakers": set()})
+            entry["hashes"].add(record.manifest_hash or "not recorded")
+            if record.clips_used is not None:
+                entry["clips"].add(record.clips_used)
+            if record.speakers is not None:
+                entry["speakers"].add(record.speakers)
+    lines = []
+    if packages:
+        lines.append("<b>Versions</b>: " + "; ".join(
+            f"{_esc(name)} {_esc(', '.join(sorted(v)))}" for name, v in packages.items()))
+    else:
+        lines.append("<b>Versions</b>: not recorded in these result files")
+    lines.append("<b>Commits</b>: " + "; ".join(
+        f"<code>{_esc(c[:12])}</code> ({n} file{'' if n == 1 else 's'})" for c, n in sorted(commits.items())))
+    if created:
+        first, last = created[0][:10], created[-1][:10]
+        lines.append(f"<b>Results created</b>: {_esc(first if first == last else f'{first} to {last}')}")
+    if corpora:
+        lines.append("<b>Corpora</b>: " + "; ".join(
+            f"{_esc(name)} (manifest <code>{_esc(', '.join(h[:12] for h in sorted(c['hashes'])))}</code>"
+            + (f", {_esc(', '.join(map(str, sorted(c['clips']))))} clips" if c["clips"] else "")
+            + (f", {_esc(', '.join(map(str, sorted(c['speakers']))))} speakers" if c["speakers"] else "") + ")"
+            for name, c in sorted(corpora.items())))
+    lines.append(f"{len(ok)} result files; page written by ser-bench {_esc(_version())} "
+                 "from the typed records, with no network access needed to view it.")
+    return lines
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ser-bench")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+def _chance(results: list) -> float | None:
+    labels = {len(r.params.labels) for r in ok_results(results)}
+    return 1 / labels.pop() if len(labels) == 1 and 0 not in labels else None
+
+
+def to_html(results: list, title: str = "ser-bench leaderboard") -> str:
+    """The leaderboard of ``results`` (:class:`~ser_bench.results.record.Result`) as one self-contained HTML
+    page: settings, the summary table (and the few-shot table by k and frozen layers), intervals as bars,
+    Holm-corrected significance marks, the figures embedded, and a provenance footer. Writing the same
+    results twice gives the same bytes (no timestamp of its own)."""
+    from ser_bench.reporting.leaderboard import settings_header
+
+    board = board_frame(results)
+    chance = _chance(results)
+    cells = _records(board[board["level"] == "cell"])
+    by_k = _records(board[board["level"] == "k"])
+    protocols = list(dict.fromkeys(board["protocol"]))
+    settings = "".join(f"<li>{_inline_markdown(line.removeprefix('- '))}</li>" for line in settings_header(results))
+    options = "".join(f'<option value="{_esc(p)}">{_esc(p)}</option>' for p in protocols)
+    tables = [_table(cells, "board-cell", "Summary: one row per method and source → target (few-shot k pooled)",
+                     chance, with_k=False)]
+    if by_k:
+        tables.append('<details id="by-k"><summary>Few-shot by number of target speakers k and frozen layers '
+                      f'({len(by_k)} rows)</summary>'
+                      + _table(by_k, "board-k", "Few-shot by k and frozen layers", chance, with_k=True)
+                      + "</details>")
+    figures = "".join(
+        f'<figure><figcaption><b>{_esc(name)}</b></figcaption><img src="{uri}" alt="{_esc(name)}">'
+        f"<p class=\"note\">{_esc(caption)}</p></figure>" for name, uri, caption in _figures(results, board))
+    footer = "".join(f"<p>{line}</p>" for line in _provenance(results))
+    legend = ('<p class="legend"><span class="mark best">★ best</span> the best mean of its group · '
+              f'<span class="mark worse">▼</span> worse than that best, Holm-corrected p &lt; {ALPHA} · '
+              '<span class="muted">n.s.</span> not significantly different · '
+              f'<span class="muted">{DASH}</span> no paired units (or one unit: no interval)</p>')
+    return PAGE.format(
+        title=_esc(title), intro=INTRO, settings=settings, options=options, legend=legend,
+        tables="\n".join(tables), figures=(f'<section id="figures"><h2>Figures</h2>{figures}</section>'
+                                           if figures else ""),
+        footer=footer, style=STYLE, script=SCRIPT)
+
+
+def write_site(results: list, folder) -> Path:
+    """Write :func:`to_html` of ``results`` to ``folder/index.html`` (creating ``folder``); return its path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "index.html"
+    path.write_text(to_html(results), encoding="utf-8")
+    return path
+
+
+STYLE = """
+:root { --fg: #1f2328; --muted: #656d76; --line: #d0d7de; --bg-alt: #f6f8fa; --best: #1a7f37; --worse: #cf222e;
+        --plain: #0969da; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       color: var(--fg); margin: 0 auto; padding: 24px 28px 40px; max-width: 1240px; }
+h1 { font-size: 24px; margin: 0 0 8px; } h2 { font-size: 18px; margin: 28px 0 8px; }
+p.intro { color: var(--muted); max-width: 980px; margin: 0 0 12px; }
+details { margin: 8px 0 16px; } summary { cursor: pointer; font-weight: 600; }
+details ul { margin: 6px 0 0; padding-left: 20px; color: var(--muted); font-size: 12.5px; }
+details li { margin: 2px 0; word-break: break-word; }
+code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--bg-alt);
+       padding: 0 3px; border-radius: 3px; }
+.controls { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; margin: 12px 0 4px;
+            position: sticky; top: 0; background: #fff; padding: 8px 0; z-index: 2; }
+.controls input[type=search] { width: 320px; padding: 6px 9px; border: 1px solid var(--line); border-radius: 6px; }
+.controls select { padding: 5px 8px; border: 1px solid var(--line); border-radius: 6px; background: #fff; }
+table.board { border-collapse: collapse; width: 100%; margin: 8px 0 20px; font-variant-numeric: tabular-nums; }
+table.board caption { text-align: left; font-weight: 600; padding: 6px 0; caption-side: top; }
+table.board caption .count, table.board caption .scale { font-weight: 400; color: var(--muted); font-size: 12px; }
+th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
+th { background: var(--bg-alt); font-weight: 600; cursor: pointer; user-select: none; white-space: nowrap; }
+th:hover { background: #eaeef2; }
+th[aria-sort=ascending]::after { content: " ▲"; font-size: 10px; }
+th[aria-sort=descending]::after { content: " ▼"; font-size: 10px; }
+tbody tr:nth-child(even) { background: #fbfcfd; } tbody tr:hover { background: #f0f6ff; }
+td.c-uar, td.c-n, td.c-p_holm, td.c-k, td.c-frozen, td.c-tuned { white-space: nowrap; }
+td.c-uar, td.c-k, td.c-frozen { text-align: right; }
+td.c-method { font-weight: 500; } tr.best td.c-method { color: var(--best); }
+.uar { font-weight: 600; } .pm { color: var(--muted); font-size: 12px; }
+.muted { color: var(--muted); } .mark.best { color: var(--best); font-weight: 600; }
+.mark.worse { color: var(--worse); font-weight: 700; }
+svg.bar { display: block; } svg.bar .axis { stroke: var(--line); stroke-width: 1; }
+svg.bar .chance { stroke: var(--muted); stroke-dasharray: 2 2; stroke-width: 1; }
+svg.bar rect.ci { fill-opacity: .28; } svg.bar .plain { fill: var(--plain); }
+svg.bar .best { fill: var(--best); } svg.bar .worse { fill: var(--worse); }
+p.legend { font-size: 12.5px; color: var(--muted); margin: 4px 0; }
+figure { margin: 16px 0 24px; } figure img { max-width: min(100%, 980px); height: auto; border: 1px solid var(--line);
+         border-radius: 6px; background: #fff; }
+figcaption { margin-bottom: 6px; } p.note { font-size: 12.5px; color: var(--muted); max-width: 980px; }
+footer { margin-top: 32px; border-top: 1px solid var(--line); padding-top: 10px; font-size: 12px;
+         color: var(--muted); } footer p { margin: 3px 0; word-break: break-word; }
+tr[hidden] { display: none; }
+"""
+
+SCRIPT = r"""
+(function () {
+  "use strict";
+  var tables = Array.prototype.slice.call(document.querySelectorAll("table.board"));
+  function key(td) { return td.getAttribute("data-sort"); }
+  function sortTable(table, column, dir) {
+    var ths = Array.prototype.slice.call(table.tHead.rows[0].cells);
+    var index = ths.findIndex(function (th) { return th.getAttribute("data-key") === column; });
+    if (index < 0) { return false; }
+    var numeric = ths[index].getAttribute("data-type") === "num";
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var sign = dir === "desc" ? -1 : 1;
+    rows.sort(function (a, b) {
+      var x = key(a.cells[index]), y = key(b.cells[index]);
+      if (x === "" || y === "") { return (x === "") - (y === ""); }  // missing values always last
+      if (numeric) { return sign * (parseFloat(x) - parseFloat(y)); }
+      return sign * x.localeCompare(y, undefined, { numeric: true, sensitivity: "base" });
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+    ths.forEach(function (th) { th.removeAttribute("aria-sort"); });
+    ths[index].setAttribute("aria-sort", dir === "desc" ? "descending" : "ascending");
+    table.setAttribute("data-sorted", column + ":" + dir);
+    return true;
+  }
+  var search = document.getElementById("filter");
+  var protocol = document.getElementById("protocol");
+  function applyFilter() {
+    var terms = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var wanted = protocol.value;
+    tables.forEach(function (table) {
+      var shown = 0, rows = table.tBodies[0].rows;
+      for (var i = 0; i < rows.length; i++) {
+        var text = rows[i].textContent.toLowerCase();
+        var keep = (!wanted || rows[i].getAttribute("data-protocol") === wanted) &&
+          terms.every(function (t) { return text.indexOf(t) >= 0; });
+        rows[i].hidden = !keep;
+        if (keep) { shown++; }
+      }
+      var count = table.querySelector(".count");
+      var total = count.getAttribute("data-total");
+      count.textContent = shown === +total ? total + " rows" : shown + " of " + total + " rows";
+    });
+  }
+  tables.forEach(function (table) {
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
+      function click() {
+        var column = th.getAttribute("data-key");
+        var dir = table.getAttribute("data-sorted") === column + ":asc" ? "desc" : "asc";
+        sortTable(table, column, dir);
+      }
+      th.addEventListener("click", click);
+      th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); click(); } });
+    });
+  });
+  search.addEventListener("input", applyFilter);
+  protocol.addEventListener("change", applyFilter);
+  // A view in the URL fragment: #sort=uar:asc&q=bce&protocol=fewshot
+  var params = {};
+  location.hash.replace(/^#/, "").split("&").forEach(function (part) {
+    var eq = part.indexOf("=");
+    if (eq > 0) { params[decodeURIComponent(part.slice(0, eq))] = decodeURIComponent(part.slice(eq + 1)); }
+  });
+  if (params.sort) {
+    var spec = params.sort.split(":");
+    tables.forEach(function (table) { sortTable(table, spec[0], spec[1] === "desc" ? "desc" : "asc"); });
+  }
+  if (params.q) { search.value = params.q; }
+  if (params.open && document.getElementById(params.open)) { document.getElementById(params.open).open = true; }
+  if (params.protocol) { protocol.value = params.protocol; }
+  applyFilter();
+})();
+"""
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{style}</style>
+</head>
+<body>
+<header>
+<h1>{title}</h1>
+<p class="intro">{intro}</p>
+<details open><summary>Settings every number depends on</summary><ul>{settings}</ul></details>
+</header>
+<main>
+<div class="controls">
+<input id="filter" type="search" placeholder="Filter rows (method, protocol, pair …)" aria-label="filter rows">
+<label>protocol <select id="protocol"><option value="">all</option>{options}</select></label>
+</div>
+{legend}
+{tables}
+{figures}
+</main>
+<footer>{footer}</footer>
+<script>{script}</script>
+</body>
+</html>
+"""
