@@ -1,6 +1,7 @@
 # Two commands on a fresh clone:
 #   make demo   set up .venv and run the main job on the simulated corpora, printing a leaderboard
 #   make test   set up .venv and run the test suite
+#   make browser  install Debian's chromium (as root, with apt-get) for the HTML leaderboard's browser tests
 #
 # TORCH_SPEC pins the PyTorch release: on the project's build machines torch==2.13.0 is a CPU wheel
 # that pip finds locally; elsewhere it is the ordinary PyPI release. Override it to taste, e.g.
@@ -11,7 +12,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ser-bench-installed
 
-.PHONY: demo test setup benchmark leaderboard clean
+.PHONY: demo test setup benchmark leaderboard browser clean
 
 setup: $(STAMP)
 
@@ -34,6 +35,20 @@ benchmark: $(STAMP)
 
 leaderboard: $(STAMP)
 	$(BIN)/ser-bench leaderboard results/ > LEADERBOARD.md
+
+# The browser tests (tests/test_html_leaderboard.py) skip with a reason when there is no chromium, so this
+# target never fails: it installs chromium where it can and says how otherwise.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		echo "chromium: $$(command -v chromium || command -v chromium-browser)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium with apt-get"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "could not install chromium: the browser tests will be skipped"; \
+	else \
+		echo "no chromium: run 'sudo apt-get install chromium' (Debian/Ubuntu) to run the browser tests;" \
+			"without it they are skipped"; \
+	fi
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
