@@ -100,11 +100,11 @@ def test_baselines_run_idt_and_oodt_on_the_same_splits_as_any_loss(registry, ctx
              for protocol in ("idt", "oodt") for loss in ("logreg", "linear_svm", "bce_pair")]
     report = run(cells, registry, ctx, tmp_path, executor="serial")
     assert not report.failed, report.failed
-    results = {(r["params"]["protocol"], r["params"]["loss"]): r for r in load_results(tmp_path)}
-    assert results["idt", "logreg"]["params"]["encoder"] == "identity"
+    results = {(r.params.protocol, r.params.loss): r for r in load_results(tmp_path)}
+    assert results["idt", "logreg"].params.encoder == "identity"
     for protocol in ("idt", "oodt"):
-        hashes = {loss: [s["hash"] for s in results[protocol, loss]["splits"]]
+        hashes = {loss: [s.hash for s in results[protocol, loss].splits]
                   for loss in ("logreg", "linear_svm", "bce_pair")}
         assert hashes["logreg"] == hashes["linear_svm"] == hashes["bce_pair"], protocol
-    folds = results["idt", "logreg"]["splits"]
-    assert sum(s["metrics"]["accuracy"] for s in folds) / len(folds) > 0.4  # chance is 0.25
+    folds = results["idt", "logreg"].splits
+    assert sum(s.metrics.accuracy for s in folds) / len(folds) > 0.4  # chance is 0.25

@@ -34,7 +34,7 @@ ctx = RunContext(data_dirs=[], cache_dir=cache, workers=1)
 report = run(cells, registry, ctx, results, executor="serial", cache_models=False)
 failed = {cell.cell_id(): repr(exc) for cell, exc in report.failed}
 print(json.dumps({"losses": losses, "failed": failed,
-                  "splits": {r["cell_id"].split("__seed")[0]: r["splits"] for r in report.ran}}))
+                  "splits": {r.cell_id.split("__seed")[0]: [s.to_json() for s in r.splits] for r in report.ran}}))
 """
 
 # Wall-clock and bookkeeping fields of a split; everything else must repeat exactly.

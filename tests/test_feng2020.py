@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ser_bench.cli.main import build_parser
+from ser_bench.results.record import CellParams, Result, make_split
 
 SOURCES, TARGET = ("sim-crema", "sim-enterface"), "sim-ravdess"
 
@@ -38,27 +39,27 @@ def test_reproduce_takes_a_comma_list_of_seeds_and_a_single_one():
 
 def _result(protocol, loss, source, seed, uar, normalise="train", decision="mean", k=None, support=0, repeats=3):
     if protocol == "fewshot":
-        splits = [{"name": f"k{k}-r{r}-f0", "hash": f"{loss}{support}-{seed}-{k}-{r}", "episode_hash": f"{seed}-{k}-{r}",
-                   "info": {"k": k, "repeat": r, "frozen": 0},
-                   "metrics": {"uar": uar + 0.01 * r, "accuracy": uar, "macro_f1": uar}} for r in range(repeats)]
+        splits = [make_split(f"k{k}-r{r}-f0", uar + 0.01 * r, accuracy=uar, macro_f1=uar,
+                             hash=f"{loss}{support}-{seed}-{k}-{r}", episode_hash=f"{seed}-{k}-{r}",
+                             info={"k": k, "repeat": r, "frozen": 0}) for r in range(repeats)]
         params = {"k": [k], "frozen": [0], "repeats": repeats, "test": "speakers", "rehearsal": 0,
                   "source_support": support}
     elif protocol == "idt":
-        splits = [{"name": f"loso-{s}", "info": {"test_speaker": s},
-                   "metrics": {"uar": uar + 0.02 * s, "accuracy": uar, "macro_f1": uar}} for s in range(4)]
+        splits = [make_split(f"loso-{s}", uar + 0.02 * s, accuracy=uar, macro_f1=uar, info={"test_speaker": s})
+                  for s in range(4)]
         params = {}
     else:
-        splits = [{"name": "oodt", "info": {}, "metrics": {"uar": uar, "accuracy": uar, "macro_f1": uar}}]
+        splits = [make_split("oodt", uar)]
         params = {}
-    return {"schema_version": 1, "status": "ok", "timings": {"train": 1, "finetune": 1, "scoring": 1, "total": 3},
-            "cell_id": f"{protocol}-{loss}-{source}-{seed}-{normalise}-{k}-{support}",
-            "params": {"protocol": protocol, "loss": loss, "source": source, "target": TARGET, "seed": seed,
-                       "encoder": "identity" if loss == "logreg" else "siamese-mlp", "feature": "is09-64",
-                       "labels": ["anger", "happiness", "sadness", "fear"], "decision": decision,
-                       "normalise": normalise, "head": "linear" if loss == "logreg" else "siamese",
-                       "pretrain_loss": loss if loss == "logreg" else "bce_pair", "protocol_params": params,
-                       "loss_params": {}, "training": {"epochs": 1}},
-            "splits": splits}
+    return Result(
+        status="ok", timings={"train": 1, "finetune": 1, "scoring": 1, "total": 3},
+        cell_id=f"{protocol}-{loss}-{source}-{seed}-{normalise}-{k}-{support}", splits=tuple(splits),
+        params=CellParams(protocol=protocol, loss=loss, source=source, target=TARGET, seed=seed,
+                          encoder="identity" if loss == "logreg" else "siamese-mlp", feature="is09-64",
+                          labels=("anger", "happiness", "sadness", "fear"), decision=decision,
+                          normalise=normalise, head="linear" if loss == "logreg" else "siamese",
+                          pretrain_loss=loss if loss == "logreg" else "bce_pair", protocol_params=params,
+                          training={"epochs": 1}))
 
 
 def _results():

@@ -7,19 +7,20 @@ import pytest
 
 from ser_bench.errors import SerBenchError
 from ser_bench.reporting.leaderboard import summary_table, to_markdown
+from ser_bench.results.record import CellParams, Result, make_split
 
 
 def result(protocol, loss, source, target, uars, labels=("anger", "happiness", "sadness", "fear"), seed=0,
-           protocol_params=None, loss_params=None, training=None, pretrain_loss="bce_pair"):
-    splits = [{"name": f"s{i}", "info": ({"repeat": i, "k": 2, "frozen": 0} if protocol == "fewshot" else {}),
-               "metrics": {"uar": u, "accuracy": u, "macro_f1": u}} for i, u in enumerate(uars)]
-    return {"schema_version": 1, "cell_id": f"{protocol}-{loss}-{source}-{target}-{seed}-{loss_params}-{training}", "status": "ok",
-            "params": {"protocol": protocol, "loss": loss, "source": source, "target": target, "encoder": "siamese-mlp",
-                       "feature": "is09-64", "seed": seed, "labels": list(labels), "decision": "sum",
-                       "normalise": "train", "pretrain_loss": pretrain_loss,
-                       "protocol_params": protocol_params or {}, "loss_params": loss_params or {},
-                       "training": training or {"epochs": 1}},
-            "splits": splits}
+           protocol_params=None, loss_params=None, training=None, pretrain_loss="bce_pair", splits=None, k=2):
+    """A result record as a run writes it: ``uars`` one per split (episodes for few-shot)."""
+    splits = splits or [make_split(f"s{i}", u, info=({"repeat": i, "k": k, "frozen": 0} if protocol == "fewshot"
+                                                     else {}), hash=f"s{i}") for i, u in enumerate(uars)]
+    params = CellParams(protocol=protocol, loss=loss, source=source, target=target, encoder="siamese-mlp",
+                        feature="is09-64", seed=seed, labels=tuple(labels), decision="sum", normalise="train",
+                        pretrain_loss=pretrain_loss, protocol_params=protocol_params or {},
+                        loss_params=loss_params or {}, training=training or {"epochs": 1})
+    return Result(cell_id=f"{protocol}-{loss}-{source}-{target}-{seed}-{loss_params}-{training}-{k}",
+                  status="ok" if splits else "skipped", params=params, splits=tuple(splits))
 
 
 def test_table_layout_interval_and_missing_cells():
@@ -112,11 +113,10 @@ def test_training_settings_and_pretraining_losses_split_rows():
 
 
 def test_paired_section_compares_every_method_with_the_baseline_on_shared_episodes(tmp_path):
-    def episodes(loss, uars, **kw):
-        r = result("fewshot", loss, "a", "b", uars, protocol_params={"k": [2]}, **kw)
-        for i, split in enumerate(r["splits"]):
-            split["hash"] = f"episode{i}"  # identical episodes across losses
-        return r
+    def episodes(loss, uars, **kw):  # identical episodes across losses
+        splits = [make_split(f"s{i}", u, info={"repeat": i, "k": 2, "frozen": 0}, hash=f"episode{i}")
+                  for i, u in enumerate(uars)]
+        return result("fewshot", loss, "a", "b", uars, protocol_params={"k": [2]}, splits=splits, **kw)
 
     base = [0.50, 0.52, 0.48, 0.55, 0.51, 0.49]
     results = [episodes("bce_pair", base, loss_params={"balance": True}),
@@ -139,9 +139,7 @@ def test_paired_section_compares_every_method_with_the_baseline_on_shared_episod
 
 def test_by_k_table_shows_a_dash_where_a_setting_has_no_result():
     two = result("fewshot", "bce_pair", "a", "b", [0.5, 0.6])
-    four = result("fewshot", "ratio_distance", "a", "b", [0.7, 0.8])
-    for split in four["splits"]:
-        split["info"]["k"] = 4
+    four = result("fewshot", "ratio_distance", "a", "b", [0.7, 0.8], k=4)
     by_k = to_markdown([two, four]).split("## Few-shot")[1]
     assert "nan" not in by_k
     assert re.search(r"\| bce_pair +\| +0 \| +55 +\| +– +\|", by_k)
@@ -163,10 +161,9 @@ def test_oodt_unit_is_the_source_seed():
 
 def test_fewshot_seed_value_averages_frozen_settings_within_a_draw_and_draws_within_a_seed():
     def seed_result(seed, uars):  # uars[(k, repeat, frozen)]
-        r = result("fewshot", "bce_pair", "a", "b", [], seed=seed)
-        r["splits"] = [{"name": f"k{k}-r{rep}-f{f}", "info": {"k": k, "repeat": rep, "frozen": f},
-                        "metrics": {"uar": u, "accuracy": u, "macro_f1": u}} for (k, rep, f), u in uars.items()]
-        return r
+        return result("fewshot", "bce_pair", "a", "b", [], seed=seed, splits=[
+            make_split(f"k{k}-r{rep}-f{f}", u, info={"k": k, "repeat": rep, "frozen": f})
+            for (k, rep, f), u in uars.items()])
 
     one = seed_result(0, {(2, 0, 0): 0.4, (2, 0, 1): 0.6, (4, 0, 0): 0.7, (2, 1, 0): 0.3, (2, 1, 1): 0.5})
     # one seed: the unit is the draw (k, repeat), frozen settings averaged within it: 0.5, 0.7, 0.4
@@ -209,9 +206,7 @@ def test_markdown_states_units_and_ranks_methods_across_settings(tmp_path):
     assert section.index("| ratio_distance | 2.33 |") < section.index("| bce_pair | 2.67 |")
     assert "fewshot a → b, k=2" in section and "ranks.png" not in section
     for r in results:
-        path = tmp_path / "results" / f"{r['cell_id']}.json"
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(__import__("json").dumps(r))
+        r.to_disk(tmp_path / "results" / f"{r.cell_id}.json")
     board = tmp_path / "out" / "LEADERBOARD.md"
     board.parent.mkdir()
     assert main(["leaderboard", str(tmp_path / "results"), "-o", str(board)]) == 0

@@ -8,6 +8,7 @@ import pytest
 
 from ser_bench.reporting.ranks import block_scores, cliques, rank_analysis
 from ser_bench.reporting.tidy import tidy
+from ser_bench.results.record import CellParams, Result, make_split
 
 # Demšar (2006), Table 6: ranks of C4.5, C4.5+m, C4.5+cf and C4.5+m+cf on 14 data sets (ties averaged).
 DEMSAR_RANKS = [
@@ -50,13 +51,11 @@ def test_methods_missing_from_a_block_are_dropped_and_named():
 
 
 def _result(protocol, loss, source, uars, seed=0, k=2):
-    splits = [{"name": f"s{i}", "info": ({"repeat": i, "k": k, "frozen": 0} if protocol == "fewshot" else {}),
-               "metrics": {"uar": u, "accuracy": u, "macro_f1": u}} for i, u in enumerate(uars)]
-    return {"cell_id": f"{protocol}-{loss}-{source}-{seed}-{k}", "status": "ok",
-            "params": {"protocol": protocol, "loss": loss, "source": source, "target": "t", "encoder": "e",
-                       "feature": "f", "seed": seed, "labels": ["a"], "decision": "mean", "normalise": "train",
-                       "protocol_params": {}, "loss_params": {}, "training": {}},
-            "splits": splits}
+    splits = [make_split(f"s{i}", u, info=({"repeat": i, "k": k, "frozen": 0} if protocol == "fewshot" else {}))
+              for i, u in enumerate(uars)]
+    params = CellParams(protocol=protocol, loss=loss, source=source, target="t", encoder="e", feature="f",
+                        seed=seed, labels=("a",))
+    return Result(cell_id=f"{protocol}-{loss}-{source}-{seed}-{k}", status="ok", params=params, splits=tuple(splits))
 
 
 def test_blocks_are_protocol_pair_and_few_shot_k():

@@ -32,7 +32,7 @@ def cluster(tmp_path_factory):
 
 
 def per_split(report) -> dict:
-    return {r["cell_id"]: [(s["hash"], s["metrics"]) for s in r["splits"]] for r in report.ran}
+    return {r.cell_id: [(s.hash, s.metrics) for s in r.splits] for r in report.ran}
 
 
 def test_a_grid_on_two_ray_nodes_matches_serial_and_falls_back_to_node_caches(

@@ -26,19 +26,19 @@ def test_grid_runs_and_writes_complete_result_files(registry, ctx, tiny_corpora,
     assert len(cells) == 6 and {c.source for c in cells if c.protocol == "idt"} == {None}
     report = run(cells, registry, ctx, tmp_path, executor="serial")
     assert len(report.ran) == 6 and not report.failed
-    results = {r["params"]["protocol"] + "/" + r["params"]["loss"]: r for r in load_results(tmp_path)}
+    results = {r.params.protocol + "/" + r.params.loss: r for r in load_results(tmp_path)}
     fewshot = results["fewshot/ratio_distance"]
-    assert fewshot["schema_version"] == SCHEMA_VERSION and len(fewshot["splits"]) == 2 * 2 * 2
-    assert fewshot["params"]["loss_params"] == {"weight": 1.0, "delta": 0.1, "balance": True}
-    assert fewshot["params"]["protocol_params"]["k"] == [1, 2]
-    assert fewshot["data"]["target"]["manifest_hash"] and fewshot["provenance"]["packages"]["torch"]
-    assert all(len(s["hash"]) == 16 and 0 <= s["metrics"]["uar"] <= 1 for s in fewshot["splits"])
-    assert set(fewshot["timings"]) >= {"train", "finetune", "scoring", "total"}
+    assert fewshot.schema_version == SCHEMA_VERSION and len(fewshot.splits) == 2 * 2 * 2
+    assert fewshot.params.loss_params == {"weight": 1.0, "delta": 0.1, "balance": True}
+    assert fewshot.params.protocol_params["k"] == [1, 2]
+    assert fewshot.data["target"].manifest_hash and fewshot.provenance["packages"]["torch"]
+    assert all(len(s.hash) == 16 and 0 <= s.metrics.uar <= 1 for s in fewshot.splits)
+    assert set(fewshot.timings) >= {"train", "finetune", "scoring", "total"}
     idt = results["idt/bce_pair"]
-    assert len(idt["splits"]) == 4 and idt["data"]["target"]["speakers"] == 4
-    assert idt["data"]["target"]["clips_used"] == 4 * 32  # 4 emotions x 2 intensities x 2 statements x 2 reps
+    assert len(idt.splits) == 4 and idt.data["target"].speakers == 4
+    assert idt.data["target"].clips_used == 4 * 32  # 4 emotions x 2 intensities x 2 statements x 2 reps
     # Identical episodes across losses: the paired comparison of issue 4 relies on it.
-    hashes = lambda r: [s["hash"] for s in r["splits"]]  # noqa: E731
+    hashes = lambda r: [s.hash for s in r.splits]  # noqa: E731
     assert hashes(fewshot) == hashes(results["fewshot/bce_pair"])
     again = run(cells, registry, ctx, tmp_path, executor="serial")
     assert len(again.already_done) == 6 and not again.ran
@@ -60,12 +60,12 @@ def test_interrupted_run_resumes_without_recomputing(registry, ctx, tiny_corpora
         run(cells, registry, ctx, tmp_path, executor="serial")
     written = load_results(tmp_path)
     assert len(written) == 1 and not list(tmp_path.glob(".*.tmp"))
-    first_mtime = (tmp_path / f"{written[0]['cell_id']}.json").stat().st_mtime_ns
+    first_mtime = (tmp_path / f"{written[0].cell_id}.json").stat().st_mtime_ns
     calls.clear()
     monkeypatch.setattr(evaluation, "evaluate_cell", real)
     report = run(cells, registry, ctx, tmp_path, executor="serial")
     assert len(report.already_done) == 1 and len(report.ran) == 1
-    assert (tmp_path / f"{written[0]['cell_id']}.json").stat().st_mtime_ns == first_mtime
+    assert (tmp_path / f"{written[0].cell_id}.json").stat().st_mtime_ns == first_mtime
 
 
 def test_a_failing_cell_does_not_lose_the_others(registry, ctx, tiny_corpora, tmp_path):
@@ -82,7 +82,7 @@ def test_process_executor_gives_the_same_numbers_as_serial(registry, ctx, tiny_c
     cells = expand(grid(protocols=["fewshot"], losses=["ratio_distance"]), registry)
     serial = run(cells, registry, ctx, tmp_path / "serial", executor="serial").ran[0]
     process = run(cells, registry, ctx, tmp_path / "process", executor="process").ran[0]
-    assert [s["metrics"]["uar"] for s in serial["splits"]] == [s["metrics"]["uar"] for s in process["splits"]]
+    assert [s.metrics.uar for s in serial.splits] == [s.metrics.uar for s in process.splits]
 
 
 def test_missing_corpora_are_all_named_before_any_work(registry, ctx, tmp_path):
@@ -113,10 +113,10 @@ def test_skipped_files_are_listed_in_the_result(registry, tmp_path, tiny_corpora
                         base={"training": FAST_TRAINING, "dataset_params": {"csv": {"path": str(tmp_path / "corpus.csv")}}}),
                    registry)
     result = run(cells, registry, ctx, tmp_path / "results", executor="serial").ran[0]
-    skipped = "\n".join(result["data"]["target"]["skipped_files"])
+    skipped = "\n".join(result.data["target"].skipped_files)
     assert "broken.wav" in skipped and "gone.wav" in skipped
-    assert result["data"]["target"]["clips_used"] == len(clips)
-    assert "sentence_overlap" in result["splits"][0]
+    assert result.data["target"].clips_used == len(clips)
+    assert result.splits[0].sentence_overlap is not None
 
 
 def test_every_loss_runs_fewshot_and_incompatible_cells_are_recorded(registry, ctx, tiny_corpora, tmp_path):
@@ -130,12 +130,12 @@ def test_every_loss_runs_fewshot_and_incompatible_cells_are_recorded(registry, c
     report = run(cells, registry, ctx, tmp_path, executor="serial")
     assert not report.failed, report.failed
     assert len(report.ran) == len(losses) + 1 and len(report.skipped) == 1
-    results = {r["cell_id"]: r for r in load_results(tmp_path)}
-    skipped = [r for r in results.values() if r["status"] == "skipped"]
-    assert len(skipped) == 1 and "siamese head needs" in skipped[0]["reason"]
-    heads = {r["params"]["loss"]: r["params"]["head"] for r in results.values() if r["status"] == "ok"}
+    results = {r.cell_id: r for r in load_results(tmp_path)}
+    skipped = [r for r in results.values() if r.status == "skipped"]
+    assert len(skipped) == 1 and "siamese head needs" in skipped[0].reason
+    heads = {r.params.loss: r.params.head for r in results.values() if r.status == "ok"}
     assert heads["bce_pair"] == "siamese" and heads["triplet"] == "prototype" and heads["cross_entropy"] == "linear"
-    continuous = [r for r in results.values() if r["params"]["loss"] == "continuous_slope"][0]
-    assert set(continuous["splits"][0]["metrics"]["continuous"]["arousal"]) == {"ccc", "spearman"}
-    pretrain = {r["params"]["loss"]: r["params"]["pretrain_loss"] for r in results.values()}
+    continuous = [r for r in results.values() if r.params.loss == "continuous_slope"][0]
+    assert set(continuous.splits[0].metrics.extra["continuous"]["arousal"]) == {"ccc", "spearman"}
+    pretrain = {r.params.loss: r.params.pretrain_loss for r in results.values()}
     assert pretrain["ratio_distance"] == "bce_pair" and pretrain["supcon"] == "supcon"

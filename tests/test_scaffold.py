@@ -47,14 +47,7 @@ def test_a_scaffold_refuses_to_overwrite_and_odd_names(tmp_path):
         write_plugin("recipe", "mine", tmp_path)
 
 
-# cli/commands.py cmd_new names the plural of each kind in its own table, which lacks these; it should
-# read SINGULAR (ser_bench.plugin_api.types). Strict: the mark must go when the table is fixed.
-CLI_LACKS = {"protocol", "feature"}
-
-
-@pytest.mark.parametrize("kind", [pytest.param(k, marks=pytest.mark.xfail(raises=KeyError, strict=True,
-                                                                          reason="cmd_new's plural table"))
-                                  if k in CLI_LACKS else k for k in TEMPLATES])
+@pytest.mark.parametrize("kind", list(TEMPLATES))
 def test_ser_bench_new_writes_every_kind(kind, tmp_path, capsys):
     from ser_bench.cli.main import main
 

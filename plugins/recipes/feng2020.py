@@ -98,16 +98,16 @@ def _fmt(est) -> str:
     return f"{100 * est.mean:.1f}" if math.isnan(est.lo) else f"{100 * est.mean:.1f} ± {100 * est.half_width:.1f}"
 
 
-def _support(p: dict) -> int:
+def _support(p) -> int:
     return int((p.get("protocol_params") or {}).get("source_support") or 0)
 
 
 def table_rows(results, baselines=BASELINES, source_support=8):
     """Table 1's rows: (label, paper row name or None, predicate on a result's params)."""
-    rows = [(name, name, lambda p, protocol=protocol, loss=loss: p["protocol"] == protocol and p["loss"] == loss
+    rows = [(name, name, lambda p, protocol=protocol, loss=loss: p.protocol == protocol and p.loss == loss
              and p.get("decision") == "sum" and not _support(p))
             for name, (protocol, loss) in METHODS.items()]
-    modes = sorted({r["params"]["normalise"] for r in results if r["params"]["loss"] in baselines})
+    modes = sorted({r.params.normalise for r in results if r.params.loss in baselines})
     for protocol in ("oodt", "idt", "fewshot"):
         for name in baselines:
             for mode in modes:
@@ -115,7 +115,7 @@ def table_rows(results, baselines=BASELINES, source_support=8):
                     label = f"{PROTOCOL_NAMES[protocol]} · {name} (normalise={mode}" + (
                         f", + {support} source clips per emotion in the support set)" if support else ")")
                     rows.append((label, None, lambda p, protocol=protocol, name=name, mode=mode, support=support:
-                                 p["protocol"] == protocol and p["loss"] == name and p["normalise"] == mode
+                                 p.protocol == protocol and p.loss == name and p.normalise == mode
                                  and _support(p) == support))
     return rows
 
@@ -130,15 +130,15 @@ def table1(results, sources, target, fixed_k, fixed_frozen, baselines=BASELINES,
     rows = []
     for label, paper_row, wanted in table_rows(results, baselines, source_support):
         for source in sources:
-            match = [r for r in results if wanted(r["params"]) and r["params"]["target"] == target
-                     and (r["params"]["protocol"] == "idt" or r["params"].get("source") == source)]
+            match = [r for r in results if wanted(r.params) and r.params.target == target
+                     and (r.params.protocol == "idt" or r.params.source == source)]
             row = {"method": label, "source": source, "paper": _paper_value(paper_row, source) if paper_row else "–"}
             if match:
                 frame = tidy(match)
                 overall = estimate(frame)
                 row["all"] = _fmt(overall)
                 fixed = overall
-                if match[0]["params"]["protocol"] == "fewshot":
+                if match[0].params.protocol == "fewshot":
                     frame["k"], frame["frozen"] = frame["k"].astype(int), frame["frozen"].astype(int)
                     curve = curves(frame)
                     best = curve.loc[curve["uar"].idxmax()]
@@ -220,7 +220,7 @@ def report(results, out_dir, sources, targets, fixed_k=4, fixed_frozen=0, baseli
                   "![UAR against the number of target speakers](figure2.png)", ""]
     if not frame.empty:
         lines += ["## Few-shot UAR % by k, every method", "", fewshot_by_k_markdown(ok), ""]
-    timing = pd.DataFrame([r["timings"] for r in ok]).sum(numeric_only=True)
+    timing = pd.DataFrame([r.timings for r in ok]).sum(numeric_only=True)
     lines += ["## Where the time went (summed over cells, seconds of one core)", "",
               "| pre-training | fine-tuning | scoring | cells total |", "|---|---|---|---|",
               f"| {timing.get('train', 0):.0f} | {timing.get('finetune', 0):.0f} | {timing.get('scoring', 0):.0f} | "

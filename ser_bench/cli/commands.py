@@ -161,19 +161,19 @@ def cmd_run(args) -> int:
     for cell in report.skipped:
         print(f"  skipped {cell.cell_id()}: {cell.skip_reason}", file=sys.stderr)
     for result in report.ran:
-        unbalanced = result["summary"].get("unbalanced_support", {}).get("splits", 0)
+        unbalanced = result.summary.get("unbalanced_support", {}).get("splits", 0)
         if unbalanced:
-            print(f"  note: {result['cell_id']}: {unbalanced} of {len(result['splits'])} splits scored against "
+            print(f"  note: {result.cell_id}: {unbalanced} of {len(result.splits)} splits scored against "
                   f"unequal support classes (support_counts in the result); decision="
-                  f"{result['params']['decision']}" + (" favours the smaller classes there" if
-                                                      result["params"]["decision"] == "sum" else ""),
+                  f"{result.params.decision}" + (" favours the smaller classes there" if
+                                                      result.params.decision == "sum" else ""),
                   file=sys.stderr)
     print_changes(report)
     for cell, exc in report.failed:
         print(f"  FAILED {cell.cell_id()}: {exc}", file=sys.stderr)
     if not args.no_leaderboard:
         wanted = {c.cell_id() for c in cells}
-        print(to_markdown([r for r in load_results(results_dir) if r["cell_id"] in wanted]))
+        print(to_markdown([r for r in load_results(results_dir) if r.cell_id in wanted]))
     return 1 if report.failed else 0
 
 
@@ -233,7 +233,7 @@ def cmd_reproduce(args) -> int:
     for cell, exc in report.failed:
         print(f"  FAILED {cell.cell_id()}: {exc}", file=sys.stderr)
     wanted = {c.cell_id() for c in cells}
-    results = [r for r in load_results(out_dir) if r["cell_id"] in wanted]
+    results = [r for r in load_results(out_dir) if r.cell_id in wanted]
     written = recipe.report(results, out_dir, sources=sources, targets=targets, **options)
     print((out_dir / "LEADERBOARD.md").read_text() if (out_dir / "LEADERBOARD.md").exists() else "")
     print("wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
@@ -242,8 +242,14 @@ def cmd_reproduce(args) -> int:
 
 def cmd_leaderboard(args) -> int:
     """``ser-bench leaderboard``: the leaderboard of a results folder."""
-    from ser_bench.reporting.leaderboard import render
+    from ser_bench.reporting.leaderboard import FILE_FORMATS, publish, render
 
+    if args.format in FILE_FORMATS:
+        if not args.output:
+            where = "a folder for the site (-o site/)" if args.format == "html" else "a file (-o board.parquet)"
+            raise SerBenchError(f"--format {args.format} is written to {where}, not to the terminal: pass -o")
+        print(f"wrote {publish(Path(args.results), args.format, Path(args.output))}", file=sys.stderr)
+        return 0
     # With -o, figures (the critical-difference diagram) go beside the file, where its links point.
     figure_dir = Path(args.output).parent if args.output and args.format == "markdown" else None
     text = render(Path(args.results), args.format, args.paired, figure_dir=figure_dir)
@@ -252,6 +258,37 @@ def cmd_leaderboard(args) -> int:
     else:
         print(text)
     return 0
+
+
+def cmd_results(args) -> int:
+    """``ser-bench results check|migrate FOLDER``: what is wrong with a results folder (exit 1 when
+    anything is), or its older-schema files rewritten in the current schema."""
+    from ser_bench.results.store import SCHEMA_VERSION, scan_results
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise SerBenchError(f"no results folder {folder.resolve()}: pass the folder a run wrote (--results)")
+    scan = scan_results(folder)
+    older = [r for r in scan.results if r.written_with not in (None, SCHEMA_VERSION)]
+    if args.action == "migrate":
+        for result in older:
+            result.to_disk(result.path)
+            print(f"migrated {result.path} (schema {result.written_with} -> {SCHEMA_VERSION})")
+        print(f"{len(older)} of {len(scan.results)} result files migrated; {len(scan.problems)} left as they "
+              "are (see `ser-bench results check`)", file=sys.stderr)
+        return 0
+    for problem in scan.problems:
+        print(f"{problem.kind}: {problem}")
+    for result in older:
+        print(f"older schema: {result.path}: schema {result.written_with}, read by migrating it; "
+              "`ser-bench results migrate` rewrites it (a run recomputes the cell)")
+    kinds = {}
+    for problem in scan.problems:
+        kinds[problem.kind] = kinds.get(problem.kind, 0) + 1
+    found = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "no problems"
+    print(f"{folder}: {len(scan.results)} usable result files ({sum(r.ok for r in scan.results)} ok); {found}",
+          file=sys.stderr)
+    return 1 if scan.problems else 0
 
 
 def cmd_datasets(args) -> int:
@@ -298,7 +335,9 @@ def cmd_new(args) -> int:
     folder = Path(args.dir or args.plugins_dir or "ser_bench_local_plugins")
     written = write_plugin(args.kind, args.name, folder, args.force)
     print("wrote " + " and ".join(str(p) for p in written))
-    plural = {"loss": "losses", "encoder": "encoders", "dataset": "datasets", "head": "heads"}[args.kind]
+    from ser_bench.plugin_api.types import SINGULAR
+
+    plural = {one: many for many, one in SINGULAR.items()}[args.kind]
     print(f"try it: ser-bench --plugins-dir {folder} list {plural}; pytest {written[1]}")
     return 0
 

@@ -95,11 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     lb = sub.add_parser("leaderboard", help="print the leaderboard of a results folder")
     lb.add_argument("results", nargs="?", default="results")
-    lb.add_argument("--format", default="markdown", choices=["markdown", "csv", "json"])
-    lb.add_argument("-o", "--output", help="write to this file instead of standard output")
+    lb.add_argument("--format", default="markdown", choices=["markdown", "csv", "json", "parquet", "html"],
+                    help="markdown (default); csv, json or parquet: the tidy board, one row per method, setting, "
+                         "source and target (README: data dictionary); html: a self-contained page in -o FOLDER")
+    lb.add_argument("-o", "--output", help="write to this file (html: this folder) instead of standard output")
     lb.add_argument("--paired", metavar="METHOD",
                     help="also test every few-shot method against METHOD (e.g. bce_pair) on identical episodes")
     lb.set_defaults(func=cmd.cmd_leaderboard)
+
+    rs = sub.add_parser("results", help="check a results folder, or migrate its files to the current schema")
+    rs.add_argument("action", choices=["check", "migrate"],
+                    help="check: list damaged, foreign-schema and duplicate result files (exit 1 if any); "
+                         "migrate: rewrite files of an older schema in the current one")
+    rs.add_argument("folder", nargs="?", default="results")
+    rs.set_defaults(func=cmd.cmd_results)
 
     pl = sub.add_parser("plugins", help="every registered plugin with its kind, distribution and version")
     pl.set_defaults(func=cmd.cmd_plugins)

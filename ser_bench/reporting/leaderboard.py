@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from ser_bench.errors import SerBenchError
-from ser_bench.reporting.stats import describe_n, estimate
-from ser_bench.reporting.tidy import (DASH, SPLIT_AXES, MethodLabeller, degenerate_splits, describe_degenerate,  # noqa: F401
-                   missing_test_classes, natural_key, ok_results, tidy)
+from ser_bench.reporting.export import board_frame
+from ser_bench.reporting.stats import describe_n
+from ser_bench.reporting.tidy import (DASH, degenerate_splits, describe_degenerate, natural_key, ok_results,
+                                      tidy)
 
 PROTOCOL_ORDER = {"oodt": 0, "fewshot": 1, "idt": 2}
 
@@ -26,50 +27,38 @@ def _fmt(mean: float, lo: float, hi: float) -> str:
     return f"{100 * mean:.1f} ± {100 * (hi - lo) / 2:.1f}"
 
 
-def _check_comparable(ok: list[dict]) -> None:
-    if not ok:
-        raise SerBenchError("no successful result files found; run `ser-bench run ...` first")
-    label_sets = {tuple(r["params"]["labels"]) for r in ok}
-    if len(label_sets) > 1:
-        raise SerBenchError(f"results use different label sets {sorted(label_sets)}; a leaderboard column "
-                            "must compare like with like: put them in separate folders")
-
-
-def summary_table(results: list[dict]):
+def summary_table(results: list):
     """Rows: method (protocol · loss); columns: ``source → target``, then ``n``; cells: UAR % mean ± 95 % CI
     half-width over the unit that a claim about that cell generalises over (:mod:`ser_bench.reporting.stats`):
     held-out speakers for IDT, source seeds for OODT, and for few-shot source seeds (two or more) or else
-    the episode draws of the one source model. The ``n`` column states n and the unit.
+    the episode draws of the one source model. The ``n`` column states n and the unit. Rendered from the
+    ``cell`` rows of :func:`~ser_bench.reporting.export.board_frame`.
 
     Protocols without a source (IDT) fill every source column of their target, as in the paper's Table 1.
     Rows keep the protocol order oodt, fewshot, idt; within a protocol the best mean over its cells comes
     first, and a row missing a cell that another row of its protocol has ranks below every complete row.
     """
+    return table_from_board(board_frame(results))
+
+
+def table_from_board(board):
+    """:func:`summary_table` from an already computed board frame."""
     import pandas as pd
 
-    ok = ok_results(results)
-    _check_comparable(ok)
-    labeller = MethodLabeller(ok)
-    frame = tidy(ok)
-    if frame.empty:
-        raise SerBenchError("every split of these results was left out (their test sets lack classes of the "
-                            "label set): nothing to compare")
-    # Row for row with tidy (which leaves out the splits whose test set lacks a class).
-    frame["method"] = [labeller.method(r["params"]) for r in ok for s in r["splits"] if not missing_test_classes(r, s)]
-    cells = {(m, s, t): estimate(rows) for (m, s, t), rows in frame.groupby(["method", "source", "target"])}
-    pairs = sorted({(s, t) for (_, s, t) in cells if s})
-    pairs += sorted({("", t) for (_, _, t) in cells} - {("", t) for (_, t) in pairs})
+    cells = board[board["level"] == "cell"]
+    pairs = sorted({(s, t) for s, t in zip(cells["source"], cells["target"]) if s})
+    pairs += sorted({("", t) for t in cells["target"]} - {("", t) for (_, t) in pairs})
     columns = [_column(s, t) for s, t in pairs]
-    methods = sorted({m for (m, _, _) in cells})
+    methods = sorted(set(cells["method"]))
     table = pd.DataFrame(DASH, index=methods, columns=columns)
     means = pd.DataFrame(np.nan, index=methods, columns=columns)
     units: dict = {}
-    for (method, source, target), est in cells.items():
+    for row in cells.itertuples():
         for s, t in pairs:
-            if t == target and (s == source or not source):
-                table.loc[method, _column(s, t)] = _fmt(est.mean, est.lo, est.hi)
-                means.loc[method, _column(s, t)] = est.mean
-                units.setdefault(method, {})[_column(s, t)] = (est.n, est.unit)
+            if t == row.target and (s == row.source or not row.source):
+                table.loc[row.method, _column(s, t)] = _fmt(row.uar, row.ci_low, row.ci_high)
+                means.loc[row.method, _column(s, t)] = row.uar
+                units.setdefault(row.method, {})[_column(s, t)] = (row.n, row.unit)
     order = _score_order(means)
     table = table.loc[order]
     table["n"] = [_describe_units([units[m][c] for c in columns if c in units[m]]) for m in order]
@@ -104,15 +93,16 @@ def _column(source: str, target: str) -> str:
     return f"{source} → {target}" if source else f"{DASH} → {target}"
 
 
-def fewshot_by_k(results: list[dict]):
-    """UAR % by number of target speakers k (columns) for each source → target, loss and frozen layers."""
-    frame = tidy(results)
-    if frame.empty or "fewshot" not in set(frame["protocol"]):
+def fewshot_by_k(results: list):
+    """UAR % by number of target speakers k (columns) for each source → target, loss and frozen layers:
+    the ``k`` rows of :func:`~ser_bench.reporting.export.board_frame`; None without few-shot results."""
+    board = board_frame(results)
+    rows = board[board["level"] == "k"]
+    if rows.empty:
         return None
-    frame = frame[frame["protocol"] == "fewshot"]
-    frame = frame.assign(setting=frame["source"] + " → " + frame["target"], frozen=frame["frozen"].astype(int),
-                         k=frame["k"].astype(int))
-    means = frame.groupby(["setting", "variant", "frozen", "k"])["uar"].mean().mul(100).round(1).unstack("k")
+    rows = rows.assign(setting=rows["source"] + " → " + rows["target"], frozen=rows["frozen"].astype(int),
+                       k=rows["k"].astype(int))
+    means = rows.set_index(["setting", "variant", "frozen", "k"])["uar"].mul(100).round(1).unstack("k")
     means = means.loc[sorted(means.index, key=lambda row: (row[0], natural_key(row[1]), row[2]))]
     return means.rename_axis(index={"variant": "loss"})
 
@@ -132,28 +122,28 @@ def settings_header(results: list[dict]) -> list[str]:
     lines = []
     protocols: dict = {}
     for r in ok:
-        protocols.setdefault(r["params"]["protocol"], set()).add(json.dumps(r["params"]["protocol_params"],
+        protocols.setdefault(r.params.protocol, set()).add(json.dumps(r.params.protocol_params,
                                                                             sort_keys=True))
     for name, settings in sorted(protocols.items()):
         lines.append(f"- protocol `{name}`: " + "; ".join(f"`{s}`" for s in sorted(settings)))
     for key in ("labels", "feature", "encoder", "pretrain_loss", "head", "decision", "normalise"):
         by_value: dict = {}
         for r in ok:
-            value = r["params"].get(key, "siamese" if key == "head" else "")
+            value = r.params.get(key, "siamese" if key == "head" else "")
             text = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
-            by_value.setdefault(text, set()).add(r["params"]["loss"])
+            by_value.setdefault(text, set()).add(r.params.loss)
         if len(by_value) == 1:
             lines.append(f"- {key}: {next(iter(by_value))}")
         else:  # which loss used which, since a loss's own default does not label its rows
             lines.append(f"- {key}: " + "; ".join(f"{v} ({', '.join(sorted(losses))})"
                                                  for v, losses in sorted(by_value.items())))
-    loss_params = sorted({f'{r["params"]["loss"]} {json.dumps(r["params"].get("loss_params") or {}, sort_keys=True)}'
+    loss_params = sorted({f'{r.params.loss} {json.dumps(r.params.get("loss_params") or {}, sort_keys=True)}'
                           for r in ok})
     lines.append(f"- loss parameters: {'; '.join(loss_params)}")
-    trainings = sorted({json.dumps(r["params"]["training"], sort_keys=True) for r in ok})
+    trainings = sorted({json.dumps(r.params.training, sort_keys=True) for r in ok})
     lines.append(f"- training: {'; '.join(trainings)}")
     lines += tuning_lines(ok)
-    seeds = sorted({r["params"]["seed"] for r in ok})
+    seeds = sorted({r.params.seed for r in ok})
     lines.append(f"- seeds: {', '.join(map(str, seeds))}; result files: {len(ok)}"
                  + (f" ({len(results) - len(ok)} not ok, shown as {DASH})" if len(results) > len(ok) else ""))
     return lines
@@ -161,7 +151,7 @@ def settings_header(results: list[dict]) -> list[str]:
 
 def tuning_lines(ok: list[dict]) -> list[str]:
     """What "tuned N" and "default" mean in the rows, when any result was tuned or set speakers aside."""
-    tuned = sorted({(r["params"].get("tuning") or {}).get("trials", 0) for r in ok if r["params"].get("tuning")})
+    tuned = sorted({r.params.trials for r in ok if r.params.tuning})
     if not tuned:
         return []
     budgets = ", ".join(str(t) for t in tuned if t)
@@ -169,8 +159,8 @@ def tuning_lines(ok: list[dict]) -> list[str]:
              f"({budgets or 'none'}) on validation speakers only, the defaults being the first trial; rows marked "
              "*default* run the default settings on the same test speakers. Held-out source speakers validate "
              "oodt; target speakers set aside validate idt and fewshot and are left out of their tests."]
-    spaces = sorted({json.dumps((r.get("tuning") or {}).get("space") or {}, sort_keys=True)
-                     for r in ok if (r["params"].get("tuning") or {}).get("trials")})
+    spaces = sorted({json.dumps((r.tuning or {}).get("space") or {}, sort_keys=True)
+                     for r in ok if r.params.trials})
     if spaces:
         lines.append(f"- search spaces: {'; '.join(spaces)}")
     return lines
@@ -239,11 +229,9 @@ def rank_section(results: list[dict], figure_dir: Path | None = None) -> list[st
     return ["## Average ranks across settings (Demšar 2006)", "", *ranks_markdown(analysis, figure)]
 
 
-def render(folder: Path, fmt: str = "markdown", paired: str | None = None, figure_dir: Path | None = None) -> str:
-    """The leaderboard of ``folder`` as ``markdown``, ``csv`` (summary table) or ``json`` (tidy rows).
-
-    ``paired`` and ``figure_dir`` (markdown only): see :func:`to_markdown`.
-    """
+def read_folder(folder: Path) -> tuple[list, list]:
+    """The usable results of ``folder`` and the files left out (each also issued as a warning, as is every
+    split left out of the means); an error when nothing is usable."""
     import warnings
 
     from ser_bench.errors import SerBenchWarning
@@ -256,19 +244,49 @@ def render(folder: Path, fmt: str = "markdown", paired: str | None = None, figur
         raise SerBenchError(f"no usable result files under {Path(folder).resolve()}{found}")
     for line in describe_degenerate(degenerate_splits(results)):
         warnings.warn(line, SerBenchWarning, stacklevel=2)
+    return results, problems
+
+
+TEXT_FORMATS = ("markdown", "csv", "json")
+FILE_FORMATS = ("parquet", "html")  # written to -o, never to standard output
+
+
+def render(folder: Path, fmt: str = "markdown", paired: str | None = None, figure_dir: Path | None = None) -> str:
+    """The leaderboard of ``folder`` as text: ``markdown`` (the full board), or the tidy board frame
+    (:func:`~ser_bench.reporting.export.board_frame`) as ``csv`` or ``json``.
+
+    ``paired`` and ``figure_dir`` (markdown only): see :func:`to_markdown`.
+    """
+    from ser_bench.reporting import export
+
+    if fmt not in TEXT_FORMATS:
+        raise SerBenchError(f"unknown format {fmt!r}: use {', '.join(TEXT_FORMATS + FILE_FORMATS)}")
     if paired and fmt != "markdown":
         raise SerBenchError("--paired adds a section to the markdown leaderboard; drop --format or --paired")
+    results, problems = read_folder(folder)
     if fmt == "markdown":
         text = to_markdown(results, paired=paired, figure_dir=figure_dir)
         if problems:
             text += "\n".join(["", "## Result files left out", "", *[f"- {p}" for p in problems], ""])
         return text
-    if fmt == "csv":
-        return summary_table(results).to_csv()
-    if fmt == "json":
-        return tidy(results).to_json(orient="records", indent=1)
-    raise SerBenchError(f"unknown format {fmt!r}: use markdown, csv or json")
+    return export.to_csv(results) if fmt == "csv" else export.to_json(results)
+
+
+def publish(folder: Path, fmt: str, output: Path) -> Path:
+    """Write the leaderboard of ``folder`` as a ``parquet`` file or an ``html`` site folder at ``output``;
+    returns the file written (for html, the page)."""
+    if fmt not in FILE_FORMATS:
+        raise SerBenchError(f"--format {fmt} is text: print it or pass -o a file")
+    results, _ = read_folder(folder)
+    if fmt == "parquet":
+        from ser_bench.reporting.export import write_parquet
+
+        write_parquet(results, output)
+        return Path(output)
+    from ser_bench.reporting.html import write_site
+
+    return write_site(results, Path(output))
 
 
 __all__ = ["tidy", "summary_table", "fewshot_by_k", "fewshot_by_k_markdown", "settings_header", "to_markdown",
-           "rank_section", "render"]
+           "rank_section", "render", "publish", "read_folder"]

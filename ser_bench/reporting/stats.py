@@ -194,3 +194,36 @@ def holm(rows: list[dict]) -> list[dict]:
     comparison one table shows."""
     adjusted = holm_adjust([r["p_value"] for r in rows])
     return [{**r, "p_holm": float(p)} for r, p in zip(rows, adjusted)]
+
+
+def versus_best(means, unit_values, units) -> list[tuple]:
+    """Each row of one comparison family (a board column) against its best row: ``(best, p, p_holm)``
+    per row, in order.
+
+    ``unit_values[i]`` maps a unit (seed, held-out speaker, episode draw) to row i's UAR there, as
+    :func:`estimate` records it; rows are paired on the units they share, which in one column of a board
+    are the same speakers, seeds or draws (the draws of a seed are the same episodes for every method).
+    Seeds, speakers and folds are tested with a one-sample t-test of the differences, draws of one source
+    model with a Wilcoxon signed-rank test, as in :func:`paired_comparison`. Holm over the rows tested.
+    A row sharing fewer than two units with the best, or of another unit kind, is not tested (NaN).
+    """
+    from scipy.stats import ttest_1samp, wilcoxon
+
+    if not len(means):
+        return []
+    best = int(np.nanargmax(means)) if not all(math.isnan(m) for m in means) else 0
+    p_values = []
+    for i, (values, unit) in enumerate(zip(unit_values, units)):
+        common = sorted(set(values) & set(unit_values[best]))
+        if i == best or unit != units[best] or len(common) < 2:
+            p_values.append(math.nan)
+            continue
+        diff = np.array([values[k] - unit_values[best][k] for k in common])
+        if unit == DRAWS:
+            p = float(wilcoxon(diff, zero_method="wilcox").pvalue) if np.any(diff != 0) else 1.0
+        else:
+            p = float(ttest_1samp(diff, 0.0).pvalue) if np.std(diff, ddof=1) > 0 else \
+                (1.0 if np.all(diff == 0) else 0.0)
+        p_values.append(p)
+    adjusted = holm_adjust(p_values)
+    return [(i == best, p, float(q)) for i, (p, q) in enumerate(zip(p_values, adjusted))]

@@ -7,14 +7,16 @@ from __future__ import annotations
 import json
 import re
 
+from ser_bench.results.record import Result, SplitResult
+
 DASH = "–"
 # Split settings that tidy rows carry as columns of their own; they never label a method's variant.
 SPLIT_AXES = ("k", "frozen")
 
 
-def ok_results(results: list[dict]) -> list[dict]:
+def ok_results(results: list[Result]) -> list[Result]:
     """The results whose cell finished."""
-    return [r for r in results if r.get("status") == "ok"]
+    return [r for r in results if r.ok]
 
 
 def pair_name(source, target) -> str:
@@ -22,13 +24,13 @@ def pair_name(source, target) -> str:
     return f"{source or DASH} → {target}"
 
 
-def missing_test_classes(result: dict, split: dict) -> list:
+def missing_test_classes(result: Result, split: SplitResult) -> list:
     """The label set's classes absent from ``split``'s test set (recorded since ``missing_test_classes``
     exists, otherwise read off the confusion matrix, whose rows are the true classes)."""
-    if "missing_test_classes" in split:
-        return list(split["missing_test_classes"])
-    confusion = split.get("metrics", {}).get("confusion")
-    labels = result["params"]["labels"]
+    if split.missing_test_classes is not None:
+        return list(split.missing_test_classes)
+    confusion = split.metrics.confusion
+    labels = result.params.labels
     if not confusion or len(confusion) != len(labels):
         return []
     return [label for label, row in zip(labels, confusion) if not any(row)]
@@ -38,7 +40,7 @@ def degenerate_splits(results: list[dict]) -> list[tuple]:
     """``(cell_id, split name, missing classes)`` of every split of a successful result whose test set
     lacks some of the label set's classes: UAR over fewer classes is higher by construction, so these
     are left out of every mean, interval, test and rank (and listed where they are left out)."""
-    return [(r["cell_id"], s["name"], missing) for r in ok_results(results) for s in r["splits"]
+    return [(r.cell_id, s.name, missing) for r in ok_results(results) for s in r.splits
             if (missing := missing_test_classes(r, s))]
 
 
@@ -48,7 +50,7 @@ def describe_degenerate(found: list[tuple]) -> list[str]:
             for cell_id, split, missing in found]
 
 
-def tidy(results: list[dict], include_degenerate: bool = False):
+def tidy(results: list[Result], include_degenerate: bool = False):
     """One row per split of every successful result: settings, split identity and metrics.
 
     ``episode_hash`` identifies the target draw and test set of an episode (equal for two methods that
@@ -62,27 +64,25 @@ def tidy(results: list[dict], include_degenerate: bool = False):
     labeller = MethodLabeller(ok)
     rows = []
     for r in ok:
-        p = r["params"]
+        p = r.params
         variant = labeller.variant(p, axes=SPLIT_AXES)
-        for s in r["splits"]:
+        for s in r.splits:
             if not include_degenerate and missing_test_classes(r, s):
                 continue
-            info = s.get("info", {})
             rows.append({
-                "cell_id": r["cell_id"], "protocol": p["protocol"], "loss": p["loss"], "variant": variant,
-                "encoder": p["encoder"], "feature": p["feature"], "source": p.get("source") or "",
-                "target": p["target"], "pair": pair_name(p.get("source"), p["target"]), "seed": p["seed"],
-                "labels": ",".join(p["labels"]), "decision": p["decision"], "normalise": p["normalise"],
-                "tuning_trials": (p.get("tuning") or {}).get("trials", 0),
-                "split": s["name"], "hash": s.get("hash"), "episode_hash": s.get("episode_hash"),
-                "k": info.get("k"), "frozen": info.get("frozen"), "repeat": info.get("repeat"),
-                "uar": s["metrics"]["uar"], "accuracy": s["metrics"]["accuracy"],
-                "macro_f1": s["metrics"]["macro_f1"],
+                "cell_id": r.cell_id, "protocol": p.protocol, "loss": p.loss, "variant": variant,
+                "encoder": p.encoder, "feature": p.feature, "source": p.source or "",
+                "target": p.target, "pair": pair_name(p.source, p.target), "seed": p.seed,
+                "labels": ",".join(p.labels), "decision": p.decision, "normalise": p.normalise,
+                "tuning_trials": p.trials,
+                "split": s.name, "hash": s.hash, "episode_hash": s.episode_hash,
+                "k": s.info.get("k"), "frozen": s.info.get("frozen"), "repeat": s.info.get("repeat"),
+                "uar": s.metrics.uar, "accuracy": s.metrics.accuracy, "macro_f1": s.metrics.macro_f1,
             })
     return pd.DataFrame(rows)
 
 
-def fewshot_table(results: list[dict]):
+def fewshot_table(results: list[Result]):
     """Tidy few-shot rows (one per episode), ``k`` and ``frozen`` as integers."""
     frame = tidy(results)
     if frame.empty:
@@ -108,11 +108,11 @@ _NESTED = (  # (params key, compared among results with equal values of, label p
 )
 
 
-def _differing(results: list[dict], values, within) -> dict:
+def _differing(results: list[Result], values, within) -> dict:
     """For each group (``within(params)``), the keys of ``values(params)`` that differ between results."""
     seen: dict = {}
     for r in results:
-        p = r["params"]
+        p = r.params
         seen.setdefault(within(p), []).append(values(p) or {})
     out = {}
     for group, dicts in seen.items():
@@ -136,22 +136,21 @@ class MethodLabeller:
     """
 
     def __init__(self, results: list[dict]):
-        self.tuning_shown = any(r["params"].get("tuning") for r in results)
-        self.top = _differing(results, lambda p: {k: p.get(k) for k in _TOP_LEVEL}, lambda p: p["loss"])
-        self.protocol = _differing(results, lambda p: p.get("protocol_params"), lambda p: p["protocol"])
+        self.tuning_shown = any(r.params.tuning for r in results)
+        self.top = _differing(results, lambda p: {k: p.get(k) for k in _TOP_LEVEL}, lambda p: p.loss)
+        self.protocol = _differing(results, lambda p: p.get("protocol_params"), lambda p: p.protocol)
         self.pretrain = _differing(results, lambda p: {"pretrained with": p.get("pretrain_loss")},
-                                   lambda p: (p["protocol"], p["loss"]))
+                                   lambda p: (p.protocol, p.loss))
         self.nested = [(key, within, prefix,
                         _differing(results, lambda p, key=key: p.get(key),
                                    lambda p, within=within: tuple(p.get(k) for k in within)))
                        for key, within, prefix in _NESTED]
 
     def _extras(self, p: dict) -> list[str]:
-        extras = [f"{k}={p.get(k)}" for k in self.top.get(p["loss"], ())]
+        extras = [f"{k}={p.get(k)}" for k in self.top.get(p.loss, ())]
         if self.tuning_shown:  # every row says whether it was tuned, and with what budget
-            trials = (p.get("tuning") or {}).get("trials", 0)
-            extras.append(f"tuned {trials}" if trials else ("default" if p.get("tuning") else "all speakers"))
-        if self.pretrain.get((p["protocol"], p["loss"])):
+            extras.append(f"tuned {p.trials}" if p.trials else ("default" if p.tuning else "all speakers"))
+        if self.pretrain.get((p.protocol, p.loss)):
             extras.append(f"pretrained with {p.get('pretrain_loss')}")
         for key, within, prefix, differing in self.nested:
             group = tuple(p.get(k) for k in within)
@@ -162,16 +161,16 @@ class MethodLabeller:
         """The loss and its differing settings, leaving out protocol settings named in ``axes`` (those a
         table shows as its own columns, such as few-shot k)."""
         extras = self._extras(p) + self._protocol_extras(p, axes)
-        return p["loss"] + (f" ({', '.join(extras)})" if extras else "")
+        return p.loss + (f" ({', '.join(extras)})" if extras else "")
 
     def method(self, p: dict) -> str:
         """The full row label: protocol · loss (differing settings, differing protocol settings)."""
         extras = self._extras(p) + self._protocol_extras(p)
-        return f"{p['protocol']} · {p['loss']}" + (f" ({', '.join(extras)})" if extras else "")
+        return f"{p.protocol} · {p.loss}" + (f" ({', '.join(extras)})" if extras else "")
 
     def _protocol_extras(self, p: dict, axes=()) -> list[str]:
         params = p.get("protocol_params") or {}
-        return [f"{k}={_short(params.get(k))}" for k in self.protocol.get(p["protocol"], ())
+        return [f"{k}={_short(params.get(k))}" for k in self.protocol.get(p.protocol, ())
                 if k not in axes and not _off(params.get(k))]
 
 

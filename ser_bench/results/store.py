@@ -1,6 +1,7 @@
 """Result files: one JSON per cell, written atomically, with schema version and provenance."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -15,90 +16,51 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from ser_bench.errors import SerBenchWarning
+from ser_bench.results.record import (KNOWN_SCHEMAS, SCHEMA_VERSION, RecordError, Result,  # noqa: F401
+                                      UnknownSchema)
 
-# 2: per-split loss state, support counts and episode hashes; loss state never crosses a split.
-SCHEMA_VERSION = 2
-KNOWN_SCHEMAS = frozenset(range(1, SCHEMA_VERSION + 1))  # what this version can read
 TRACKED_PACKAGES = ("ser-bench", "torch", "numpy", "pandas", "scipy", "scikit-learn", "opensmile",
                     "pluggy", "pytorch-metric-learning", "espeakng-loader", "soundfile")
 
-
-# Keys the readers (tidy, leaderboards, recipes) index directly: a file without one is damaged.
-PARAM_KEYS = ("protocol", "loss", "target", "seed", "labels", "encoder", "feature", "decision", "normalise",
-              "protocol_params", "training")
-METRIC_KEYS = ("uar", "accuracy", "macro_f1")
 # protocol__loss__source__target__seedN__<10 hex>.json: how a result file is recognised when it does not
 # parse (an empty or cut file says nothing about itself).
 RESULT_NAME = re.compile(r"^[^.].*__seed\d+__[0-9a-f]{10}\.json$")
 LOCKS = ".locks"  # per-cell lock files, inside the results folder, never read as results
+DAMAGED = ".damaged"  # damaged result files moved aside before their cell is recomputed
+HIDDEN = (LOCKS, DAMAGED, ".tuning")
 
 
 @dataclass(frozen=True)
 class ResultProblem:
-    """A result file left out of the readings: ``kind`` is ``damaged`` or ``unknown schema``."""
+    """A result file left out of the readings: ``kind`` is ``damaged``, ``unknown schema`` or
+    ``duplicate`` (a second file of a cell already read, e.g. a copy in a sub-folder)."""
 
     path: str
     kind: str
     reason: str
 
     def __str__(self) -> str:
-        if self.kind == "unknown schema":
-            return f"{self.path}: left out: {self.reason}"
-        return f"{self.path}: left out, damaged: {self.reason}"
+        if self.kind == "damaged":
+            return f"{self.path}: left out, damaged: {self.reason}"
+        return f"{self.path}: left out: {self.reason}"
 
 
 @dataclass
 class Stored:
     """What the file of one cell holds: ``kind`` is ``missing``, ``ok``, ``damaged`` or ``unknown schema``
-    (``reason`` says why for the last two; ``payload`` is the parsed file when ``ok``)."""
+    (``reason`` says why for the last two; ``result`` is the record when ``ok``)."""
 
     kind: str
-    payload: Optional[dict] = None
+    result: Optional[Result] = None
     reason: str = ""
 
 
 @dataclass
 class ResultScan:
-    """A results folder as it is: the usable results and the files left out (with the reason)."""
+    """A results folder as it is: the usable results (:class:`Result`) and the files left out."""
 
     results: list = field(default_factory=list)
     problems: list = field(default_factory=list)
-
-
-def validate(payload) -> str:
-    """Why ``payload`` is not a usable result ("" when it is). The schema version is checked first, so
-    that a newer file is refused as such rather than as damaged."""
-    if not isinstance(payload, dict):
-        return f"not a result (a JSON {type(payload).__name__}, expected an object)"
-    for key in ("schema_version", "cell_id", "status", "params"):
-        if key not in payload:
-            return f"the key {key!r} is missing"
-    params = payload["params"]
-    if not isinstance(params, dict):
-        return "'params' is not an object"
-    missing = [k for k in PARAM_KEYS if k not in params]
-    if missing:
-        return f"'params' lacks {', '.join(map(repr, missing))}"
-    if payload["status"] not in ("ok", "skipped"):
-        return f"unknown status {payload['status']!r}"
-    if payload["status"] == "ok":
-        splits = payload.get("splits")
-        if not isinstance(splits, list) or not splits:
-            return "the key 'splits' is missing or empty"
-        for i, split in enumerate(splits):
-            metrics = split.get("metrics") if isinstance(split, dict) else None
-            if not isinstance(metrics, dict) or "name" not in split or any(k not in metrics for k in METRIC_KEYS):
-                return f"split {i} lacks its name or metrics ({', '.join(METRIC_KEYS)})"
-    return ""
-
-
-def unknown_schema(payload) -> str:
-    """Why ``payload``'s schema version cannot be read by this ser-bench ("" when it can)."""
-    version = payload.get("schema_version") if isinstance(payload, dict) else None
-    if isinstance(version, int) and not isinstance(version, bool) and version in KNOWN_SCHEMAS:
-        return ""
-    return (f"schema version {version!r}, which this ser-bench (schema {SCHEMA_VERSION}) does not know; "
-            "upgrade ser-bench to read it")
 
 
 def read_result(path: Path) -> Stored:
@@ -116,28 +78,48 @@ def read_result(path: Path) -> Stored:
         payload = json.loads(text)
     except ValueError as exc:
         return Stored("damaged", reason=f"not valid JSON, truncated? ({exc})")
-    if isinstance(payload, dict) and "schema_version" in payload and unknown_schema(payload):
-        return Stored("unknown schema", payload, unknown_schema(payload))
-    problem = validate(payload)
-    return Stored("damaged", payload, problem) if problem else Stored("ok", payload)
+    try:
+        result = Result.from_json(payload)
+    except UnknownSchema as exc:
+        return Stored("unknown schema", reason=str(exc))
+    except RecordError as exc:
+        return Stored("damaged", reason=str(exc))
+    return Stored("ok", dataclasses.replace(result, path=str(path)))
+
+
+def _looks_like_result(path: Path) -> bool:
+    """Named like a result, or a JSON object with ``schema_version`` or ``cell_id`` (paired.json is not)."""
+    if RESULT_NAME.match(path.name):
+        return True
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(payload, dict) and bool({"schema_version", "cell_id"} & set(payload))
 
 
 def scan_results(folder: Path) -> ResultScan:
     """Every result file under ``folder`` (recursively), read as it is: see :class:`ResultScan`.
 
-    A JSON file counts as a result when it is named like one or holds ``schema_version`` or ``cell_id``;
-    other JSON files (paired.json) are not results and are ignored.
+    Other JSON files (paired.json) are not results and are ignored; so are the folders ser-bench keeps
+    beside the results (locks, tuning journals, damaged files moved aside). A second file of a cell
+    already read is a ``duplicate`` problem, not a second result: it would count the cell twice.
     """
     scan = ResultScan()
-    for path in sorted(Path(folder).rglob("*.json")):
-        if LOCKS in path.parts or path.name.startswith("."):
+    seen: dict = {}
+    # Shallowest first, so that of a cell's two files the folder's own counts and a copy below it is the duplicate.
+    for path in sorted(Path(folder).rglob("*.json"), key=lambda p: (len(p.parts), p)):
+        if set(path.parts) & set(HIDDEN) or path.name.startswith("."):
             continue
         stored = read_result(path)
-        looks_like_result = RESULT_NAME.match(path.name) or (
-            isinstance(stored.payload, dict) and ({"schema_version", "cell_id"} & set(stored.payload)))
         if stored.kind == "ok":
-            scan.results.append({**stored.payload, "_path": str(path)})
-        elif looks_like_result:
+            first = seen.setdefault(stored.result.cell_id, path)
+            if first != path:
+                scan.problems.append(ResultProblem(str(path), "duplicate", f"a second file of cell "
+                                                   f"{stored.result.cell_id} (first: {first}); not counted twice"))
+            else:
+                scan.results.append(stored.result)
+        elif stored.kind == "unknown schema" or _looks_like_result(path):
             scan.problems.append(ResultProblem(str(path), stored.kind, stored.reason))
     return scan
 
@@ -176,6 +158,17 @@ def write_json_atomic(path: Path, payload: dict) -> None:
         raise
 
 
+def move_aside(path: Path, results_dir: Path) -> Path:
+    """Move the (damaged) file ``path`` into ``<results_dir>/.damaged/``, under its name and the time, and
+    return where it went; the folder is never read as results."""
+    folder = Path(results_dir) / DAMAGED
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"{Path(path).name}.{stamp}"
+    os.replace(path, target)
+    return target
+
+
 def result_path(results_dir: Path, cell_id: str) -> Path:
     """Where the result of a cell lives."""
     return Path(results_dir) / f"{cell_id}.json"
@@ -186,11 +179,10 @@ def is_done(results_dir: Path, cell_id: str) -> bool:
 
     This looks at the file only; :func:`ser_bench.running.runner.run` also compares the data it was computed on.
     """
-    stored = read_result(result_path(results_dir, cell_id))
-    return stored.kind == "ok" and stored.payload.get("schema_version") == SCHEMA_VERSION
+    return read_result(result_path(results_dir, cell_id)).kind == "ok"
 
 
-def load_results(folder: Path, problems: list | None = None) -> list[dict]:
+def load_results(folder: Path, problems: list | None = None) -> list[Result]:
     """Every usable result file under ``folder`` (recursively); other JSON files are ignored.
 
     Damaged result files (truncated, empty, not JSON, a key missing) and files of an unknown schema
@@ -205,7 +197,7 @@ def load_results(folder: Path, problems: list | None = None) -> list[dict]:
     return scan.results
 
 
-def iter_results(folder: Path) -> Iterator[dict]:
+def iter_results(folder: Path) -> Iterator[Result]:
     """The usable results of :func:`load_results`, one at a time (problems issued as warnings)."""
     yield from load_results(folder)
 

@@ -18,10 +18,17 @@ from ser_bench.data.domains import check_speakers_disjoint, describe as describe
 from ser_bench.data.features import extract_features
 from ser_bench.data.labels import DIMENSIONS_SOURCE
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
-from ser_bench.results.store import (SCHEMA_VERSION, CellLocks, ensure_writable, explain_write_error, git_commit,
-                      manifest_hash, now, package_versions, read_result, result_path, write_json_atomic)
+from ser_bench.results.record import SCHEMA_VERSION, CellParams, DataRecord, Result, SplitResult
+from ser_bench.results.store import (CellLocks, ensure_writable, explain_write_error, git_commit, manifest_hash,
+                                     move_aside, now, package_versions, read_result, result_path)
 
-WARNINGS_KEY = "_warnings"  # what a worker wants said, carried back in its payload and never written
+
+@dataclass
+class Outcome:
+    """What a worker sends back: the cell's :class:`Result` and the warnings it wants said (never written)."""
+
+    result: Result
+    warnings: list = field(default_factory=list)
 
 
 @dataclass
@@ -143,8 +150,8 @@ def _worker_registry(settings: PluginSettings):
     return load_registry(settings)
 
 
-def run_job(job: tuple) -> dict:
-    """Evaluate one cell and return its result payload (runs in a worker; the caller writes the file).
+def run_job(job: tuple) -> Outcome:
+    """Evaluate one cell and return its :class:`Outcome` (runs in a worker; the caller writes the file).
 
     Training runs on one thread whatever the executor, so that every executor gives the same numbers.
     """
@@ -162,31 +169,25 @@ def run_job(job: tuple) -> dict:
     body = evaluate_cell(cell, data, registry, model_cache=cache, tuning_store=store,
                          hashes={role: c.manifest_hash for role, c in corpora.items()})
     body["timings"]["models_from_cache"] = cache.hits if cache else 0
-    payload = {
-        "schema_version": SCHEMA_VERSION,
-        "cell_id": cell.cell_id(),
-        "status": "ok",
-        "created": now(),
-        "params": cell.as_dict(),
-        **body,
-        "data": {role: {"dataset": getattr(cell, role), "manifest_hash": c.manifest_hash,
-                        "clips_used": len(c.manifest), "clips_in_corpus": c.n_clips_total,
-                        "speakers": int(c.manifest["speaker"].nunique()), "skipped_files": c.skipped,
-                        "label_map": c.label_map, "dimensions": DIMENSIONS_SOURCE,
-                        "domain": describe_domain(registry, getattr(cell, role))}
-                 for role, c in corpora.items()},
-        "provenance": {"packages": package_versions(), "git_commit": git_commit()},
-    }
     said = (list(cache.warnings) if cache else []) + list(body.get("tuning", {}).pop("warnings", []))
-    if said:  # carried back to the parent, which reports them; not written
-        payload[WARNINGS_KEY] = said
-    return payload
+    result = Result(
+        cell_id=cell.cell_id(), status="ok", created=now(), params=CellParams.from_json(cell.as_dict()),
+        splits=tuple(SplitResult.from_json(s) for s in body["splits"]), summary=body["summary"],
+        timings=body["timings"], tuning=body.get("tuning"), params_as_run=body.get("params_as_run"),
+        data={role: DataRecord(dataset=getattr(cell, role), manifest_hash=c.manifest_hash,
+                               clips_used=len(c.manifest), clips_in_corpus=c.n_clips_total,
+                               speakers=int(c.manifest["speaker"].nunique()), skipped_files=list(c.skipped),
+                               label_map=c.label_map, dimensions=DIMENSIONS_SOURCE,
+                               domain=describe_domain(registry, getattr(cell, role)))
+              for role, c in corpora.items()},
+        provenance={"packages": package_versions(), "git_commit": git_commit()})
+    return Outcome(result, said)
 
 
-def skipped_result(cell: Cell) -> dict:
-    """The result file of a cell that cannot run, saying why (the leaderboard shows a dash)."""
-    return {"schema_version": SCHEMA_VERSION, "cell_id": cell.cell_id(), "status": "skipped",
-            "reason": cell.skip_reason, "created": now(), "params": cell.as_dict(), "splits": []}
+def skipped_result(cell: Cell) -> Result:
+    """The result of a cell that cannot run, saying why (the leaderboard shows a dash)."""
+    return Result(cell_id=cell.cell_id(), status="skipped", reason=cell.skip_reason, created=now(),
+                  params=CellParams.from_json(cell.as_dict()))
 
 
 @dataclass
@@ -195,7 +196,8 @@ class RunReport:
     recomputed (``(cell, reason)``: a stored result whose data or file no longer held), waited for
     (computed by another run on the same folder meanwhile), and the warnings issued."""
 
-    ran: list = field(default_factory=list)
+    ran: list = field(default_factory=list)  # the Result of each cell run
+    moved_aside: list = field(default_factory=list)  # (damaged file, where it was moved)
     already_done: list = field(default_factory=list)
     failed: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
@@ -235,9 +237,11 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
         if stored.kind == "unknown schema":
             report.failed.append((cell, SerBenchError(newer_file_message(path, stored))))
         elif cell.skip_reason:  # recorded, never crashed or silently run
-            if stored.kind == "ok" and stored.payload.get("status") == "skipped":
+            if stored.kind == "ok" and stored.result.status == "skipped":
                 report.already_done.append(cell)
             else:
+                if stored.kind == "damaged":
+                    _set_aside(path, results_dir, report, ctx)
                 _write(path, skipped_result(cell), report, results_dir)
                 report.skipped.append(cell)
         else:
@@ -249,14 +253,14 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
             mine, elsewhere = [], []
             for cell in to_run:
                 (mine if locks.try_acquire(cell.cell_id()) else elsewhere).append(cell)
-            _run_batch(_still_to_do(mine, corpora, results_dir, locks, report), corpora, registry, ctx,
+            _run_batch(_still_to_do(mine, corpora, results_dir, locks, report, ctx), corpora, registry, ctx,
                        results_dir, locks, report, executor, executor_params, settings, on_result, cache_models)
             later = []
             for cell in elsewhere:  # another run holds these: wait for it, then take what it left
                 report.waited.append(cell)
                 locks.acquire(cell.cell_id())
                 later.append(cell)
-            _run_batch(_still_to_do(later, corpora, results_dir, locks, report), corpora, registry, ctx,
+            _run_batch(_still_to_do(later, corpora, results_dir, locks, report, ctx), corpora, registry, ctx,
                        results_dir, locks, report, executor, executor_params, settings, on_result, cache_models)
         finally:
             locks.release_all()
@@ -309,29 +313,37 @@ def stale_reason(cell: Cell, stored, corpora: dict) -> str | None:
         return ""
     if stored.kind == "damaged":
         return f"its result file was damaged ({stored.reason})"
-    if stored.payload.get("schema_version") != SCHEMA_VERSION:
-        return f"its result was written with schema {stored.payload.get('schema_version')} (now {SCHEMA_VERSION})"
-    if stored.payload.get("status") != "ok":
-        return f"its result file says {stored.payload.get('status')!r}"
-    data = stored.payload.get("data")
-    for role, now in _roles(cell, corpora).items():
-        then = data.get(role) if isinstance(data, dict) else None
-        if not isinstance(then, dict):
+    result = stored.result
+    if result.written_with not in (None, SCHEMA_VERSION):  # migrated on reading: lacks what is new since
+        return f"its result was written with schema {result.written_with} (now {SCHEMA_VERSION})"
+    if result.status != "ok":
+        return f"its result file says {result.status!r}"
+    for role, current in _roles(cell, corpora).items():
+        then = (result.data or {}).get(role)
+        if then is None:
             return f"its result does not record the {role} data it was computed on"
         name = getattr(cell, role)
-        before = (then.get("clips_used"), len(then.get("skipped_files") or []))
-        after = (len(now.manifest), len(now.skipped))
+        before = (then.clips_used, len(then.skipped_files or []))
+        after = (len(current.manifest), len(current.skipped))
         if before != after:
             return (f"the {role} corpus {name} changed: {before[0]} clips used and {before[1]} files skipped "
                     f"then, {after[0]} and {after[1]} now")
-        if then.get("manifest_hash") != now.manifest_hash:
+        if then.manifest_hash != current.manifest_hash:
             return f"the {role} corpus {name} changed: same number of clips, different content"
-        if _skipped_names(then.get("skipped_files")) != _skipped_names(now.skipped):
+        if _skipped_names(then.skipped_files) != _skipped_names(current.skipped):
             return f"the {role} corpus {name} changed: other files are skipped"
     return None
 
 
-def _still_to_do(cells: list, corpora: dict, results_dir: Path, locks, report: RunReport) -> list:
+def _set_aside(path: Path, results_dir: Path, report: RunReport, ctx) -> None:
+    """Move a damaged result file into ``<results>/.damaged/`` before its cell is recomputed, and say so:
+    it is never silently overwritten (it may be the only copy of hours of work, cut by a full disk)."""
+    moved = move_aside(path, results_dir)
+    report.moved_aside.append((path, moved))
+    warn(ctx, f"{path} was damaged; moved to {moved} and its cell is computed again")
+
+
+def _still_to_do(cells: list, corpora: dict, results_dir: Path, locks, report: RunReport, ctx) -> list:
     """Of ``cells`` (their locks held), those whose stored result is missing or stale; the others are
     done and their locks released. Read under the lock, so a cell another run just finished is seen."""
     out = []
@@ -343,6 +355,8 @@ def _still_to_do(cells: list, corpora: dict, results_dir: Path, locks, report: R
             locks.release(cell.cell_id())
             continue
         reason = stale_reason(cell, stored, corpora)
+        if stored.kind == "damaged":
+            _set_aside(path, results_dir, report, ctx)
         if reason is None:
             report.already_done.append(cell)
             locks.release(cell.cell_id())
@@ -353,10 +367,10 @@ def _still_to_do(cells: list, corpora: dict, results_dir: Path, locks, report: R
     return out
 
 
-def _write(path: Path, payload: dict, report: RunReport, results_dir: Path) -> None:
+def _write(path: Path, result: Result, report: RunReport, results_dir: Path) -> None:
     """Write one result atomically; a failure stops the run saying what is kept and what to do."""
     try:
-        write_json_atomic(path, payload)
+        result.to_disk(path)
     except OSError as exc:
         kept = len(report.ran) + len(report.already_done)
         raise SerBenchError(
@@ -382,16 +396,17 @@ def _run_batch(cells: list, corpora: dict, registry, ctx, results_dir: Path, loc
                 if isinstance(outcome, BaseException):
                     report.failed.append((cell, outcome))
                 else:
-                    for message in outcome.pop(WARNINGS_KEY, []):
+                    for message in outcome.warnings:
                         if message not in said:
                             said.add(message)
                             ctx.warn(message)
-                    for item in outcome["summary"].get("excluded_splits", []):
-                        ctx.warn(f"{outcome['cell_id']}: split {item['split']!r} left out of the summary: its "
+                    result = outcome.result
+                    for item in result.summary.get("excluded_splits", []):
+                        ctx.warn(f"{result.cell_id}: split {item['split']!r} left out of the summary: its "
                                  f"test set has no {', '.join(item['missing_test_classes'])}")
-                    _write(result_path(results_dir, outcome["cell_id"]), outcome, report, results_dir)
-                    report.ran.append(outcome)
-                    on_result and on_result(outcome)
+                    _write(result_path(results_dir, result.cell_id), result, report, results_dir)
+                    report.ran.append(result)
+                    on_result and on_result(result)
                 locks.release(cell.cell_id())
                 bar.update(1)
         finally:

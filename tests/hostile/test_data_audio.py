@@ -11,6 +11,7 @@ import soundfile as sf
 
 from ser_bench.data.audio import load_audio
 from ser_bench.errors import BadAudioError, SerBenchError
+from ser_bench.results.record import Result
 
 from .conftest import RATE, clip_name, make_ctx, run_idt
 
@@ -76,8 +77,8 @@ def test_a_damaged_clip_is_an_error_or_skipped_and_listed_never_dropped(kind, re
 
     report = run_idt(registry, make_ctx(tree, cache, skip=True), tmp_path / "lenient")
     assert len(report.ran) == 1 and not report.failed
-    result = json.loads((tmp_path / "lenient" / f"{report.ran[0]['cell_id']}.json").read_text())
-    skipped = result["data"]["target"]["skipped_files"]
+    result = Result.from_disk(tmp_path / "lenient" / f"{report.ran[0].cell_id}.json")
+    skipped = result.data["target"].skipped_files
     assert len(skipped) == 1 and VICTIM.split("/")[1] in skipped[0] and words in skipped[0]
-    assert result["data"]["target"]["clips_used"] == 23
+    assert result.data["target"].clips_used == 23
     assert any(VICTIM.split("/")[1] in w and "--skip-bad-files" in w for w in report.warnings)

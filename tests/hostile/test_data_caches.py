@@ -45,7 +45,7 @@ def test_a_run_over_a_corrupt_feature_cache_finishes_with_a_warning(registry, cl
     victim.write_bytes(victim.read_bytes()[:40])
     again = run_idt(registry, make_ctx(clean_tree, cache), tmp_path / "b")
     assert not again.failed and any(str(victim) in w for w in again.warnings)
-    assert again.ran[0]["summary"]["uar"] == first.ran[0]["summary"]["uar"]
+    assert again.ran[0].summary["uar"] == first.ran[0].summary["uar"]
 
 
 def build():

@@ -30,14 +30,14 @@ def degenerate(registry, clean_tree, cache_dir, tmp_path_factory):
 def test_the_fold_is_recorded_excluded_from_the_summary_and_named(degenerate):
     report, _ = degenerate
     (result,) = report.ran
-    splits = {s["name"]: s for s in result["splits"]}
-    assert splits["loso-04"]["missing_test_classes"] == ["sadness"]
-    assert all(not s["missing_test_classes"] for name, s in splits.items() if name != "loso-04")
-    summary = result["summary"]
+    splits = {s.name: s for s in result.splits}
+    assert splits["loso-04"].missing_test_classes == ["sadness"]
+    assert all(not s.missing_test_classes for name, s in splits.items() if name != "loso-04")
+    summary = result.summary
     assert summary["excluded_splits"] == [{"split": "loso-04", "missing_test_classes": ["sadness"]}]
-    others = [s["metrics"]["uar"] for name, s in splits.items() if name != "loso-04"]
+    others = [s.metrics.uar for name, s in splits.items() if name != "loso-04"]
     assert summary["uar"] == pytest.approx(np.mean(others)) and summary["n_units"] == 3
-    assert any("loso-04" in w and "sadness" in w and result["cell_id"] in w for w in report.warnings)
+    assert any("loso-04" in w and "sadness" in w and result.cell_id in w for w in report.warnings)
 
 
 @pytest.mark.parametrize("written_before_the_field", [False, True])

@@ -44,9 +44,10 @@ def drop(key):
 DAMAGE = {  # how -> (new file text from (payload, text), words of the reason)
     "empty": (lambda p, t: "", "empty"),
     "truncated": (lambda p, t: t[:len(t) // 2], "not valid JSON"),
-    "no params": (drop("params"), "'params' is missing"),
-    "no splits": (drop("splits"), "'splits' is missing"),
-    "no uar": (lambda p, t: t.replace('"uar"', '"UAR"'), "lacks its name or metrics"),
+    "no params": (drop("params"), "lacks 'params'"),
+    "no splits": (drop("splits"), "has no splits"),
+    "no uar": (lambda p, t: t.replace('"uar"', '"UAR"'), "splits[0].metrics lacks 'uar'"),
+    "wrong shape": (lambda p, t: json.dumps({**p, "params": "idt"}), "params is a JSON str"),
     "not an object": (lambda p, t: "[1, 2]", "not a result"),
     "newer schema": (lambda p, t: json.dumps({**p, "schema_version": SCHEMA_VERSION + 1}), "schema version 3"),
 }
@@ -60,7 +61,7 @@ def test_a_bad_result_file_is_left_out_by_name_never_read_or_crashed_on(kind, fo
     other.write_text(damage(json.loads(json.dumps(payload)), path.read_text()))
     with pytest.warns(SerBenchWarning) as caught:
         results = load_results(folder)
-    assert [r["cell_id"] for r in results] == [payload["cell_id"]]
+    assert [r.cell_id for r in results] == [payload["cell_id"]]
     assert any(str(other) in str(w.message) and words in str(w.message) for w in caught)
     scan = scan_results(folder)
     assert [p.path for p in scan.problems] == [str(other)]
@@ -95,7 +96,24 @@ def test_run_never_overwrites_a_newer_schema_file(registry, clean_tree, cache_di
 def test_run_recomputes_a_damaged_file_of_its_own_and_says_so(kind, registry, clean_tree, cache_dir, folder):
     path, payload = good(folder)
     damage, words = DAMAGE[kind]
-    path.write_text(damage(json.loads(json.dumps(payload)), path.read_text()))
+    damaged = damage(json.loads(json.dumps(payload)), path.read_text())
+    path.write_text(damaged)
     report = run_idt(registry, make_ctx(clean_tree, cache_dir), folder)
     assert len(report.ran) == 1 and "damaged" in report.recomputed[0][1] and words in report.recomputed[0][1]
     assert json.loads(path.read_text())["summary"] == payload["summary"]
+    # never silently overwritten: the damaged file is kept aside, and the user is told where
+    ((before, aside),) = report.moved_aside
+    assert before == path and aside.parent == folder / ".damaged" and aside.read_text() == damaged
+    assert any(str(aside) in w and "computed again" in w for w in report.warnings)
+    assert scan_results(folder).problems == []  # what was moved aside is not read as a result
+
+
+def test_a_copy_of_a_cell_in_a_sub_folder_is_a_duplicate_not_a_second_result(folder):
+    path, payload = good(folder)
+    (folder / "backup").mkdir()
+    copy = folder / "backup" / path.name
+    copy.write_text(path.read_text())
+    scan = scan_results(folder)
+    assert len(scan.results) == 1 and [(p.path, p.kind) for p in scan.problems] == [(str(copy), "duplicate")]
+    with pytest.warns(SerBenchWarning, match="duplicate|second file"):
+        assert len(load_results(folder)) == 1

@@ -1,0 +1,136 @@
+"""The board as data: one row per method x setting x source x target, numeric columns only where a number
+belongs. Every view (markdown, HTML, csv, json, parquet) is rendered from :func:`board_frame`.
+
+Columns (the README's data dictionary lists them with their meaning):
+
+- ``level``: ``cell`` (a summary-table cell: every few-shot k pooled) or ``k`` (few-shot by k and frozen
+  layers); filter on it before aggregating, the two levels describe the same episodes twice.
+- identity: ``protocol``, ``method`` (the full row label), ``loss``, ``variant``, ``source`` ("" when the
+  protocol has none, IDT), ``target``, ``pair``, ``k``, ``frozen`` (NaN at level ``cell``).
+- numbers: ``uar``, ``ci_low``, ``ci_high`` (fractions; the 95 % t-interval over ``n`` units of kind
+  ``unit``; NaN with one unit), ``n``, ``unit``, ``p``, ``p_holm`` (paired test against the best row of
+  the same level, protocol, pair, k and frozen; Holm over that group; NaN for the best row itself),
+  ``best``, ``significant`` (``p_holm < 0.05``: worse than the best, corrected), ``tuned``,
+  ``tuning_trials``, ``splits``, ``cells``.
+- settings: ``encoder``, ``feature``, ``head``, ``decision``, ``normalise``, ``labels``, ``seeds``, and every
+  key of the nested settings as ``loss_params.<key>``, ``training.<key>``, ``protocol_params.<key>``,
+  ``encoder_params.<key>`` (lists as JSON text).
+"""
+from __future__ import annotations
+
+import json
+
+from ser_bench.errors import SerBenchError
+from ser_bench.reporting.stats import estimate, versus_best
+from ser_bench.reporting.tidy import MethodLabeller, missing_test_classes, ok_results, pair_name, tidy
+
+ALPHA = 0.05
+NESTED_SETTINGS = ("loss_params", "training", "protocol_params", "encoder_params")
+FLAT_SETTINGS = ("encoder", "feature", "head", "decision", "normalise")
+GROUP = ["level", "protocol", "pair", "k", "frozen"]  # a family of comparisons against its best row
+
+
+def check_comparable(ok: list) -> None:
+    """Refuse results that cannot share one board: none at all, or different label sets."""
+    if not ok:
+        raise SerBenchError("no successful result files found; run `ser-bench run ...` first")
+    label_sets = {tuple(r.params.labels) for r in ok}
+    if len(label_sets) > 1:
+        raise SerBenchError(f"results use different label sets {sorted(label_sets)}; a leaderboard column "
+                            "must compare like with like: put them in separate folders")
+
+
+def split_rows(results: list):
+    """Tidy split rows of the successful results with each row's ``method`` label (degenerate splits out)."""
+    ok = ok_results(results)
+    check_comparable(ok)
+    labeller = MethodLabeller(ok)
+    frame = tidy(ok)
+    if frame.empty:
+        raise SerBenchError("every split of these results was left out (their test sets lack classes of the "
+                            "label set): nothing to compare")
+    # Row for row with tidy (which leaves out the splits whose test set lacks a class).
+    frame["method"] = [labeller.method(r.params) for r in ok for s in r.splits if not missing_test_classes(r, s)]
+    return ok, frame
+
+
+def _settings(result) -> dict:
+    p = result.params
+    out = {key: p.get(key, "") for key in FLAT_SETTINGS}
+    out["labels"] = ",".join(p.labels)
+    for key in NESTED_SETTINGS:
+        for name, value in sorted((p.get(key) or {}).items()):
+            out[f"{key}.{name}"] = json.dumps(value) if isinstance(value, (list, dict)) else value
+    return out
+
+
+def board_frame(results: list):
+    """The board of ``results`` (:class:`~ser_bench.results.record.Result`) as a DataFrame: see the module
+    docstring for the columns. Rows are sorted by level, protocol, pair, k, frozen, then best UAR first."""
+    import numpy as np
+    import pandas as pd
+
+    ok, frame = split_rows(results)
+    by_cell = {r.cell_id: r for r in ok}
+    rows = []
+    levels = [("cell", frame, ["method", "source", "target"])]
+    fewshot = frame[frame["protocol"] == "fewshot"]
+    if not fewshot.empty:
+        fewshot = fewshot.assign(k=fewshot["k"].astype(int), frozen=fewshot["frozen"].astype(int))
+        # by variant: the k-list a method was run with labels its summary row, not its per-k rows
+        levels.append(("k", fewshot, ["variant", "source", "target", "k", "frozen"]))
+    for level, data, keys in levels:
+        for key, group in data.groupby(keys, sort=False):
+            est = estimate(group)
+            first = by_cell[group["cell_id"].iloc[0]]
+            row = dict(zip(keys, key))
+            rows.append({
+                "level": level, "protocol": first.params.protocol, "method": group["method"].iloc[0],
+                "loss": first.params.loss, "variant": group["variant"].iloc[0], "source": row["source"],
+                "target": row["target"], "pair": pair_name(row["source"] or None, row["target"]),
+                "k": float(row.get("k", np.nan)), "frozen": float(row.get("frozen", np.nan)),
+                "uar": est.mean, "ci_low": est.lo, "ci_high": est.hi, "n": est.n, "unit": est.unit,
+                "unit_values": est.values, "tuned": first.params.trials > 0, "tuning_trials": first.params.trials,
+                "splits": len(group), "cells": group["cell_id"].nunique(),
+                "seeds": ",".join(map(str, sorted(set(group["seed"])))), **_settings(first),
+            })
+    board = pd.DataFrame(rows)
+    board = _with_tests(board)
+    order = {"cell": 0, "k": 1}
+    protocol_order = {"oodt": 0, "fewshot": 1, "idt": 2}
+    board = board.assign(_l=board["level"].map(order), _p=board["protocol"].map(lambda p: protocol_order.get(p, 1)))
+    board = board.sort_values(["_l", "_p", "pair", "k", "frozen", "uar"], ascending=[True] * 5 + [False],
+                              na_position="first", kind="stable")
+    return board.drop(columns=["_l", "_p", "unit_values"]).reset_index(drop=True)
+
+
+def _with_tests(board):
+    """``p``, ``p_holm``, ``best`` and ``significant`` for every row: each group's rows against its best."""
+    import numpy as np
+
+    board = board.assign(p=np.nan, p_holm=np.nan, best=False, significant=False)
+    for _, group in board.groupby(GROUP, dropna=False, sort=False):
+        tests = versus_best(list(group["uar"]), list(group["unit_values"]), list(group["unit"]))
+        for index, (best, p, p_holm) in zip(group.index, tests):
+            board.loc[index, ["best", "p", "p_holm"]] = [best, p, p_holm]
+    board["significant"] = board["p_holm"] < ALPHA
+    return board
+
+
+def to_csv(results: list) -> str:
+    """:func:`board_frame` as CSV (no index; empty cells for NaN)."""
+    return board_frame(results).to_csv(index=False)
+
+
+def to_json(results: list) -> str:
+    """:func:`board_frame` as a JSON array of row objects (NaN as null)."""
+    return board_frame(results).to_json(orient="records", indent=1)
+
+
+def write_parquet(results: list, path) -> None:
+    """:func:`board_frame` as a Parquet file (needs pyarrow; an error saying how to get it otherwise)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise SerBenchError("--format parquet needs pyarrow: pip install pyarrow (or use --format csv)") from None
+    board_frame(results).to_parquet(path, index=False)

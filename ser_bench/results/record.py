@@ -1,0 +1,307 @@
+"""The typed record of one cell's result: :class:`Result`, its :class:`CellParams`, one
+:class:`SplitResult` per split with its :class:`Metrics`, and the :class:`DataRecord` of each corpus.
+
+Dataclasses rather than pydantic: the records are plain values with a handful of invariants, which
+:func:`Result.from_json` checks with messages that name the field; a leaderboard imports this module
+on every call, and stdlib dataclasses cost nothing to import (pydantic would be a new dependency and
+a fifth of a second at start-up).
+
+A file is read by :meth:`Result.from_json` whatever schema version this ser-bench knows
+(:data:`KNOWN_SCHEMAS`), migrating older layouts on the way in (:data:`MIGRATIONS`); it is always
+written in the current one. Keys this version does not know are kept in ``extra`` and written back,
+so reading and writing a file never loses anything. ``Result.from_json(d).to_json() == d`` for every
+file of the current schema.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+# 2: per-split loss state, support counts and episode hashes; loss state never crosses a split.
+SCHEMA_VERSION = 2
+KNOWN_SCHEMAS = frozenset(range(1, SCHEMA_VERSION + 1))  # what this version can read
+STATUSES = ("ok", "skipped")
+
+
+class RecordError(ValueError):
+    """A payload that is not a result of a schema this ser-bench reads; the message names the field."""
+
+
+class UnknownSchema(RecordError):
+    """A result written by a newer ser-bench (or by something else entirely)."""
+
+
+def _omit_none():
+    """A field left out of the file when it is ``None`` (absent in the files that predate it, or absent
+    by design, such as a cell's ``tuning``, which would otherwise change every cell id)."""
+    return {"omit_none": True}
+
+
+class _Record:
+    """JSON conversion shared by the records: known fields by name, nested records by their type,
+    everything else kept in ``extra``."""
+
+    NESTED: dict = {}  # field name -> (record class, "one" | "list" | "dict")
+    REQUIRED: tuple = ()
+
+    @classmethod
+    def from_json(cls, payload: dict, where: str = ""):
+        if not isinstance(payload, dict):
+            raise RecordError(f"{where or cls.__name__} is a JSON {type(payload).__name__}, expected an object")
+        missing = [k for k in cls.REQUIRED if k not in payload]
+        if missing:
+            raise RecordError(f"{where or cls.__name__} lacks {', '.join(map(repr, missing))}")
+        names = {f.name for f in dataclasses.fields(cls) if f.name != "extra" and not f.metadata.get("private")}
+        values = {}
+        for key in names & set(payload):
+            value = payload[key]
+            if key in cls.NESTED and value is not None:
+                kind, shape = cls.NESTED[key]
+                inner = f"{where}.{key}" if where else key
+                if shape == "list":
+                    if not isinstance(value, list):
+                        raise RecordError(f"{inner} is not a list")
+                    value = tuple(kind.from_json(v, f"{inner}[{i}]") for i, v in enumerate(value))
+                elif shape == "dict":
+                    if not isinstance(value, dict):
+                        raise RecordError(f"{inner} is not an object")
+                    value = {k: kind.from_json(v, f"{inner}.{k}") for k, v in value.items()}
+                else:
+                    value = kind.from_json(value, inner)
+            values[key] = value
+        extra = {k: v for k, v in payload.items() if k not in names}
+        return cls(**values, extra=extra)
+
+    def to_json(self) -> dict:
+        out = {}
+        for f in dataclasses.fields(self):
+            if f.name == "extra" or f.metadata.get("private"):
+                continue
+            value = getattr(self, f.name)
+            if value is None and f.metadata.get("omit_none"):
+                continue
+            out[f.name] = _plain(value)
+        out.update(self.extra)
+        return out
+
+
+def _plain(value):
+    if isinstance(value, _Record):
+        return value.to_json()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class Metrics(_Record):
+    """Per-split metrics: UAR (the primary one), accuracy, macro-F1; per-class recall and the confusion
+    matrix (rows: true classes) when recorded; other metrics (continuous ones) in ``extra``."""
+
+    uar: float
+    accuracy: float
+    macro_f1: float
+    recall: Optional[dict] = field(default=None, metadata=_omit_none())
+    confusion: Optional[list] = field(default=None, metadata=_omit_none())
+    extra: dict = field(default_factory=dict)
+
+    REQUIRED = ("uar", "accuracy", "macro_f1")
+
+
+@dataclass(frozen=True)
+class SplitResult(_Record):
+    """One split of a cell: its name and identity (``hash``; ``episode_hash`` equal for methods scored on
+    the same target draw and test set), protocol details in ``info`` (``k``, ``repeat``, ``frozen``,
+    ``test_speaker``), sizes, the leakage checks' findings and the :class:`Metrics`."""
+
+    name: str
+    metrics: Metrics
+    info: dict = field(default_factory=dict)
+    hash: Optional[str] = field(default=None, metadata=_omit_none())
+    episode_hash: Optional[str] = field(default=None, metadata=_omit_none())
+    frozen_layers: Optional[int] = field(default=None, metadata=_omit_none())
+    sizes: Optional[dict] = field(default=None, metadata=_omit_none())
+    support_counts: Optional[dict] = field(default=None, metadata=_omit_none())
+    support_balanced: Optional[bool] = field(default=None, metadata=_omit_none())
+    loss_state: Optional[str] = field(default=None, metadata=_omit_none())
+    speaker_overlap: Optional[list] = field(default=None, metadata=_omit_none())
+    sentence_overlap: Optional[list] = field(default=None, metadata=_omit_none())
+    # None: not recorded (files older than the field); then read off the confusion matrix.
+    missing_test_classes: Optional[list] = field(default=None, metadata=_omit_none())
+    extra: dict = field(default_factory=dict)
+
+    NESTED = {"metrics": (Metrics, "one")}
+    REQUIRED = ("name", "metrics")
+
+    @property
+    def uar(self) -> float:
+        return self.metrics.uar
+
+
+@dataclass(frozen=True)
+class CellParams(_Record):
+    """Every setting of a cell, as resolved by the runner (``ser_bench.running.cells.Cell.as_dict``)."""
+
+    protocol: str
+    loss: str
+    target: str
+    seed: int
+    source: Optional[str] = None
+    encoder: str = ""
+    feature: str = ""
+    labels: tuple = ()
+    pretrain_loss: Optional[str] = field(default=None, metadata=_omit_none())
+    head: Optional[str] = field(default=None, metadata=_omit_none())
+    decision: str = "mean"
+    normalise: str = "train"
+    protocol_params: dict = field(default_factory=dict)
+    loss_params: dict = field(default_factory=dict)
+    pretrain_loss_params: Optional[dict] = field(default=None, metadata=_omit_none())
+    encoder_params: Optional[dict] = field(default=None, metadata=_omit_none())
+    head_params: Optional[dict] = field(default=None, metadata=_omit_none())
+    training: dict = field(default_factory=dict)
+    dataset_params: Optional[dict] = field(default=None, metadata=_omit_none())
+    skip_reason: Optional[str] = field(default=None, metadata=_omit_none())
+    tuning: Optional[dict] = field(default=None, metadata=_omit_none())
+    extra: dict = field(default_factory=dict)
+
+    REQUIRED = ("protocol", "loss", "target", "seed", "labels", "encoder", "feature", "decision", "normalise",
+                "protocol_params", "training")
+
+    @classmethod
+    def from_json(cls, payload: dict, where: str = ""):
+        params = super().from_json(payload, where)
+        return dataclasses.replace(params, labels=tuple(params.labels))
+
+    def get(self, key: str, default=None):
+        """A setting by name (a field or one kept in ``extra``), ``default`` when absent or ``None``."""
+        value = getattr(self, key) if key in _FIELD_NAMES[type(self)] else self.extra.get(key)
+        return default if value is None else value
+
+    @property
+    def trials(self) -> int:
+        """The tuning budget the cell was run with (0: default settings)."""
+        return int((self.tuning or {}).get("trials", 0))
+
+
+@dataclass(frozen=True)
+class DataRecord(_Record):
+    """The corpus a role (source or target) was computed on: what the runner compares to decide whether a
+    stored result still holds (manifest hash, clips used, skipped files), and its domain expression."""
+
+    dataset: str
+    manifest_hash: Optional[str] = None
+    clips_used: Optional[int] = None
+    clips_in_corpus: Optional[int] = field(default=None, metadata=_omit_none())
+    speakers: Optional[int] = field(default=None, metadata=_omit_none())
+    skipped_files: list = field(default_factory=list)
+    label_map: Optional[dict] = field(default=None, metadata=_omit_none())
+    dimensions: Optional[str] = field(default=None, metadata=_omit_none())
+    domain: Optional[dict] = field(default=None, metadata=_omit_none())
+    extra: dict = field(default_factory=dict)
+
+    REQUIRED = ("dataset",)
+
+
+@dataclass(frozen=True)
+class Result(_Record):
+    """The result of one cell: ``status`` ``ok`` (with its splits) or ``skipped`` (with the ``reason``).
+
+    ``path`` is where the record was read from (never written). Build one in code with the constructor;
+    read one with :meth:`from_json` or :meth:`from_disk`; write with :meth:`to_json` or :meth:`to_disk`.
+    """
+
+    cell_id: str
+    status: str
+    params: CellParams
+    splits: tuple = ()
+    schema_version: int = SCHEMA_VERSION
+    created: Optional[str] = field(default=None, metadata=_omit_none())
+    reason: Optional[str] = field(default=None, metadata=_omit_none())
+    summary: Optional[dict] = field(default=None, metadata=_omit_none())
+    timings: Optional[dict] = field(default=None, metadata=_omit_none())
+    tuning: Optional[dict] = field(default=None, metadata=_omit_none())
+    params_as_run: Optional[dict] = field(default=None, metadata=_omit_none())
+    data: Optional[dict] = field(default=None, metadata=_omit_none())
+    provenance: Optional[dict] = field(default=None, metadata=_omit_none())
+    extra: dict = field(default_factory=dict)
+    path: Optional[str] = field(default=None, compare=False, metadata={"private": True})
+    # The schema version of the file it was read from, before migration (None: built in code).
+    written_with: Optional[int] = field(default=None, compare=False, metadata={"private": True})
+
+    NESTED = {"params": (CellParams, "one"), "splits": (SplitResult, "list"), "data": (DataRecord, "dict")}
+    REQUIRED = ("schema_version", "cell_id", "status", "params")
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise RecordError(f"unknown status {self.status!r} (expected {' or '.join(STATUSES)})")
+        if self.status == "ok" and not self.splits:
+            raise RecordError("a result with status 'ok' has no splits")
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @classmethod
+    def from_json(cls, payload: dict, where: str = "") -> "Result":
+        """Read a result of any schema in :data:`KNOWN_SCHEMAS`, migrated to the current one.
+
+        Raises :class:`UnknownSchema` for a version this ser-bench does not know and :class:`RecordError`
+        (naming the field) for anything else that is not a result.
+        """
+        if not isinstance(payload, dict):
+            raise RecordError(f"not a result (a JSON {type(payload).__name__}, expected an object)")
+        version = payload.get("schema_version")
+        if "schema_version" in payload and not (isinstance(version, int) and not isinstance(version, bool)
+                                                and version in KNOWN_SCHEMAS):
+            raise UnknownSchema(f"schema version {version!r}, which this ser-bench (schema {SCHEMA_VERSION}) does "
+                                "not know; upgrade ser-bench to read it")
+        for old in range(version if isinstance(version, int) else SCHEMA_VERSION, SCHEMA_VERSION):
+            payload = MIGRATIONS[old](payload)
+        try:
+            result = super().from_json(payload, where)
+        except (TypeError, AttributeError) as exc:  # a field of the wrong shape (a string for an object)
+            raise RecordError(f"a field has the wrong shape ({exc})") from None
+        return dataclasses.replace(result, written_with=version)
+
+    def to_json_text(self) -> str:
+        return json.dumps(self.to_json(), indent=1, allow_nan=True)
+
+    @classmethod
+    def from_disk(cls, path) -> "Result":
+        """The result in the file ``path`` (see :meth:`from_json`); ``path`` is kept on the record."""
+        return dataclasses.replace(cls.from_json(json.loads(Path(path).read_text())), path=str(path))
+
+    def to_disk(self, path) -> None:
+        """Write the record to ``path`` atomically (see :func:`ser_bench.results.store.write_json_atomic`)."""
+        from ser_bench.results.store import write_json_atomic
+
+        write_json_atomic(Path(path), self.to_json())
+
+
+_FIELD_NAMES = {cls: {f.name for f in dataclasses.fields(cls)} for cls in (CellParams,)}
+
+
+def _from_1(payload: dict) -> dict:
+    """Schema 1 (ser-bench 0.1) -> 2: splits did not record their loss state, support counts or episode
+    hash. Nothing is invented: the missing fields stay absent (``None``), which every reader treats as
+    "not recorded"; only the version moves."""
+    return {**payload, "schema_version": 2}
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _from_1}  # from version N to N + 1
+
+
+def make_split(name: str, uar: float, **fields: Any) -> SplitResult:
+    """A split whose accuracy and macro-F1 equal its UAR unless given (``metrics=`` overrides all three):
+    a short way to build records in tests and scripts."""
+    metrics = fields.pop("metrics", None) or Metrics(uar=uar, accuracy=fields.pop("accuracy", uar),
+                                                     macro_f1=fields.pop("macro_f1", uar))
+    return SplitResult(name=name, metrics=metrics, **fields)
