@@ -77,8 +77,8 @@ def _bar(row: dict, scale: tuple[float, float], chance: float | None, width: int
     def x(v: float) -> float:
         return round(4 + (width - 8) * (v - lo) / (hi - lo), 1)
 
-    parts = [f'<svg class="bar" width="{width}" height="16" viewBox="0 0 {width} 16" role="img" '
-             f'aria-label="{_esc(_interval_text(row))}">',
+    parts = [(f'<svg class="bar" width="{width}" height="16" viewBox="0 0 {width} 16" role="img" '
+              f'aria-label="{_esc(_interval_text(row))}">'),
              f'<line x1="4" y1="8" x2="{width - 4}" y2="8" class="axis"/>']
     if chance is not None and lo <= chance <= hi:
         parts.append(f'<line x1="{x(chance)}" y1="1" x2="{x(chance)}" y2="15" class="chance"/>')
@@ -200,22 +200,22 @@ def _figures(results: list, board) -> list[tuple[str, str, str]]:
             dropped = ("; not ranked (not run in every block): " + ", ".join(sorted(analysis.dropped_methods))
                        if analysis.dropped_methods else "")
             figures.append(("Average ranks across settings (Demšar 2006)", _figure_uri(paths[0]),
-                            f"Blocks: each protocol and source → target, and for few-shot each k "
-                            f"({analysis.n_blocks} blocks); {friedman}; Nemenyi critical difference at "
-                            f"α = {analysis.alpha}: CD = {analysis.critical_difference:.2f}. A bar joins methods "
-                            f"whose average ranks differ by less than CD{dropped}."))
+                            (f"Blocks: each protocol and source → target, and for few-shot each k "
+                             f"({analysis.n_blocks} blocks); {friedman}; Nemenyi critical difference at "
+                             f"α = {analysis.alpha}: CD = {analysis.critical_difference:.2f}. A bar joins "
+                             f"methods whose average ranks differ by less than CD{dropped}.")))
         if not by_k.empty and by_k["k"].nunique() > 1:
             path = _plot_curves(by_k, "k", "frozen", Path(tmp) / "fewshot")
             figures.append(("Few-shot curves (as the paper's Figure 2)", _figure_uri(path),
-                            "UAR against the number of target speakers used for fine-tuning, one panel per "
-                            "source → target and number of frozen layers, one line per method; bands: the 95 % "
-                            "intervals of the table by k."))
+                            ("UAR against the number of target speakers used for fine-tuning, one panel per "
+                             "source → target and number of frozen layers, one line per method; bands: the 95 % "
+                             "intervals of the table by k.")))
         if not by_k.empty and by_k["frozen"].nunique() > 1:
             path = _plot_curves(by_k, "frozen", "k", Path(tmp) / "layers")
             figures.append(("Layer curves", _figure_uri(path),
-                            "UAR against the number of frozen encoder layers during fine-tuning, one panel per "
-                            "source → target and k, one line per method; bands: the 95 % intervals of the "
-                            "table by k."))
+                            ("UAR against the number of frozen encoder layers during fine-tuning, one panel per "
+                             "source → target and k, one line per method; bands: the 95 % intervals of the "
+                             "table by k.")))
     return figures
 
 
@@ -326,11 +326,12 @@ def _chance(results: list) -> float | None:
     return 1 / labels.pop() if len(labels) == 1 and 0 not in labels else None
 
 
-def to_html(results: list, title: str = "ser-bench leaderboard") -> str:
+def to_html(results: list, title: str = "ser-bench leaderboard", problems: list | None = None) -> str:
     """The leaderboard of ``results`` (:class:`~ser_bench.results.record.Result`) as one self-contained HTML
     page: settings, the summary table (and the few-shot table by k and frozen layers), intervals as bars,
-    Holm-corrected significance marks, the figures embedded, and a provenance footer. Writing the same
-    results twice gives the same bytes (no timestamp of its own)."""
+    Holm-corrected significance marks, the figures embedded, and a provenance footer. ``problems`` (the
+    result files a folder's reader left out, as text) are listed on the page. Writing the same results
+    twice gives the same bytes (no timestamp of its own)."""
     from ser_bench.reporting.leaderboard import settings_header
 
     board = board_frame(results)
@@ -351,6 +352,8 @@ def to_html(results: list, title: str = "ser-bench leaderboard") -> str:
         f'<figure><figcaption><b>{_esc(name)}</b></figcaption><img src="{uri}" alt="{_esc(name)}">'
         f"<p class=\"note\">{_esc(caption)}</p></figure>" for name, uri, caption in _figures(results, board))
     footer = "".join(f"<p>{line}</p>" for line in _provenance(results))
+    left_out = ('<section id="left-out"><h2>Result files left out</h2><ul>'
+                + "".join(f"<li>{_esc(p)}</li>" for p in problems) + "</ul></section>") if problems else ""
     legend = ('<p class="legend"><span class="mark best">★ best</span> the best mean of its group · '
               f'<span class="mark worse">▼</span> worse than that best, Holm-corrected p &lt; {ALPHA} · '
               '<span class="muted">n.s.</span> not significantly different · '
@@ -358,16 +361,16 @@ def to_html(results: list, title: str = "ser-bench leaderboard") -> str:
     return PAGE.format(
         title=_esc(title), intro=INTRO, settings=settings, options=options, legend=legend,
         tables="\n".join(tables), figures=(f'<section id="figures"><h2>Figures</h2>{figures}</section>'
-                                           if figures else ""),
+                                           if figures else "") + left_out,
         footer=footer, style=STYLE, script=SCRIPT)
 
 
-def write_site(results: list, folder) -> Path:
+def write_site(results: list, folder, title: str = "ser-bench leaderboard", problems: list | None = None) -> Path:
     """Write :func:`to_html` of ``results`` to ``folder/index.html`` (creating ``folder``); return its path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "index.html"
-    path.write_text(to_html(results), encoding="utf-8")
+    path.write_text(to_html(results, title=title, problems=problems), encoding="utf-8")
     return path
 
 
