@@ -341,8 +341,8 @@ def to_html(results: list, title: str = "ser-bench leaderboard", problems: list 
     protocols = list(dict.fromkeys(board["protocol"]))
     settings = "".join(f"<li>{_inline_markdown(line.removeprefix('- '))}</li>" for line in settings_header(results))
     options = "".join(f'<option value="{_esc(p)}">{_esc(p)}</option>' for p in protocols)
-    tables = [_table(cells, "board-cell", "Summary: one row per method and source → target (few-shot k pooled)",
-                     chance, with_k=False)]
+    caption = "Summary: one row per method and source → target" + (" (few-shot: every k pooled)" if by_k else "")
+    tables = [_table(cells, "board-cell", caption, chance, with_k=False)]
     if by_k:
         tables.append('<details id="by-k"><summary>Few-shot by number of target speakers k and frozen layers '
                       f'({len(by_k)} rows)</summary>'
