@@ -58,12 +58,5 @@ $PY scripts/decision_rule_imbalance.py --ravdess "$RAVDESS" --out results/decisi
 rm -rf results/reality-check
 scripts/reality_check.sh "$RAVDESS"
 
-for d in results/sim-demo results/ravdess-idt; do
-    $SB leaderboard "$d" -o "$d/LEADERBOARD.md"
-done
-for d in results/loss-zoo/* results/fewshot-source/*; do
-    $SB leaderboard "$d" --paired bce_pair -o "$d/LEADERBOARD.md"
-done
-for d in results/ratio-weight/*; do
-    $SB leaderboard "$d" --paired bce_pair -o "$d/LEADERBOARD.md"
-done
+# Every board (markdown and web page) from the records just computed.
+scripts/render_boards.sh "$RAVDESS"

@@ -101,3 +101,13 @@ def test_a_plugin_written_for_0_1_still_imports_with_a_deprecation_warning(old, 
     with pytest.warns(DeprecationWarning, match=f"ser_bench.{old} moved to ser_bench.{new}"):
         module = importlib.import_module(f"ser_bench.{old}")
     assert module is importlib.import_module(f"ser_bench.{new}")
+
+
+def test_names_of_the_0_1_results_module_resolve_from_the_package_with_a_warning():
+    import ser_bench.results
+    from ser_bench.results import store
+
+    with pytest.warns(DeprecationWarning, match="ser_bench.results.store.load_results"):
+        assert ser_bench.results.load_results is store.load_results
+    with pytest.raises(AttributeError):
+        ser_bench.results.no_such_name  # noqa: B018

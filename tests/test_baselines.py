@@ -89,6 +89,7 @@ def test_a_head_that_does_not_fit_a_baseline_is_a_recorded_skip(registry):
         assert not resolve(Cell("idt", "logreg", "sim-ravdess", head=head), registry).skip_reason
 
 
+@pytest.mark.slow
 def test_baselines_run_idt_and_oodt_on_the_same_splits_as_any_loss(registry, ctx, tiny_corpora, tmp_path):
     from ser_bench.results.store import load_results
     from ser_bench.running.runner import run

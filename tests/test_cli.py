@@ -56,6 +56,7 @@ def test_leaderboard_of_an_empty_folder_is_a_clear_error(tmp_path, capsys):
     assert re.search(r"no (usable )?result files", capsys.readouterr().err)
 
 
+@pytest.mark.slow
 def test_run_and_leaderboard_end_to_end(tmp_path, cache_dir, tiny_corpora):
     results = tmp_path / "results"
     args = ["-q", "run", "--loss", "bce_pair,ratio_distance", "--source", "sim-crema", "--target", "sim-ravdess",

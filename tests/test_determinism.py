@@ -12,6 +12,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import FAST_TRAINING, TINY
 
 # Evaluates every loss on an oodt and a few-shot cell each (training from scratch, and fine-tuning on
@@ -58,6 +60,7 @@ def evaluate_every_loss(cache, results) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_every_loss_repeats_bit_for_bit_in_a_fresh_process(tmp_path):
     first = evaluate_every_loss(tmp_path / "cache", tmp_path / "first")
     second = evaluate_every_loss(tmp_path / "cache", tmp_path / "second")

@@ -180,6 +180,7 @@ def run_cli(*args, cwd):
 FAST = ["--train-param", "epochs=2", "--train-param", "finetune_steps=3", "--executor", "serial", "--seed", "0"]
 
 
+@pytest.mark.slow
 def test_run_from_one_half_to_the_other_over_a_telephone_line(tmp_path, cache_dir, tiny_corpora):
     source, target = "sim-ravdess[half=1]", "sim-ravdess[half=2]+telephone"
     results = tmp_path / "results"

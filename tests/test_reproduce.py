@@ -30,6 +30,7 @@ def reproduce(tmp_path, cache_dir, results, *extra, wait=True):
     return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_reproduce_writes_table_figure_and_paired_test(tmp_path, cache_dir, tiny_corpora):
     results = tmp_path / "out"
     proc = reproduce(tmp_path, cache_dir, results, "--seed", "0,1")
@@ -54,6 +55,7 @@ def test_reproduce_writes_table_figure_and_paired_test(tmp_path, cache_dir, tiny
     assert (results / "figure2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_without_recomputing(tmp_path, cache_dir, tiny_corpora):
     results = tmp_path / "out"
     proc = reproduce(tmp_path, cache_dir, results, "--executor", "serial", "--seed", "0", wait=False)
@@ -78,6 +80,7 @@ def _uars(folder):
             for p in folder.glob("*__seed0__*.json")}
 
 
+@pytest.mark.slow
 def test_process_and_ray_executors_give_identical_results(tmp_path, cache_dir, tiny_corpora):
     pytest.importorskip("ray")
     for executor in ("process", "ray"):

@@ -78,6 +78,7 @@ def test_a_failing_cell_does_not_lose_the_others(registry, ctx, tiny_corpora, tm
     assert [json.loads(p.read_text())["params"]["protocol"] for p in tmp_path.glob("*.json")] == ["idt"]
 
 
+@pytest.mark.slow
 def test_process_executor_gives_the_same_numbers_as_serial(registry, ctx, tiny_corpora, tmp_path):
     cells = expand(grid(protocols=["fewshot"], losses=["ratio_distance"]), registry)
     serial = run(cells, registry, ctx, tmp_path / "serial", executor="serial").ran[0]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from ser_bench_plugins.datasets import sim_crema, sim_enterface, sim_ravdess
@@ -61,6 +62,7 @@ def test_generated_tree_is_cached(registry, cache_dir, tiny_corpora):
     assert again["path"].iloc[5] == first and __import__("os").stat(first).st_mtime_ns == before
 
 
+@pytest.mark.slow
 def test_generated_audio_is_bit_identical_for_a_seed_whatever_the_workers(tmp_path):
     import hashlib
 

@@ -130,7 +130,7 @@ def settings_header(results: list[dict]) -> list[str]:
         by_value: dict = {}
         for r in ok:
             value = r.params.get(key, "siamese" if key == "head" else "")
-            text = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+            text = json.dumps(value) if isinstance(value, (list, tuple, dict)) else str(value)
             by_value.setdefault(text, set()).add(r.params.loss)
         if len(by_value) == 1:
             lines.append(f"- {key}: {next(iter(by_value))}")
@@ -277,7 +277,7 @@ def publish(folder: Path, fmt: str, output: Path) -> Path:
     returns the file written (for html, the page)."""
     if fmt not in FILE_FORMATS:
         raise SerBenchError(f"--format {fmt} is text: print it or pass -o a file")
-    results, _ = read_folder(folder)
+    results, problems = read_folder(folder)
     if fmt == "parquet":
         from ser_bench.reporting.export import write_parquet
 
@@ -285,7 +285,7 @@ def publish(folder: Path, fmt: str, output: Path) -> Path:
         return Path(output)
     from ser_bench.reporting.html import write_site
 
-    return write_site(results, Path(output))
+    return write_site(results, Path(output), problems=[str(p) for p in problems])
 
 
 __all__ = ["tidy", "summary_table", "fewshot_by_k", "fewshot_by_k_markdown", "settings_header", "to_markdown",
