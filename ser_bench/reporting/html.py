@@ -265,7 +265,7 @@ def _plot_curves(by_k, x: str, panel: str, stem: Path) -> Path:
                frameon=False)
     fig.tight_layout(rect=(0, 0.25 * legend_rows / fig.get_figheight(), 1, 1))
     path = stem.with_suffix(".png")
-    fig.savefig(path, dpi=150, metadata={"Software": None})  # no version stamp: same results, same bytes
+    fig.savefig(path, dpi=100, metadata={"Software": None})  # no version stamp: same results, same bytes
     plt.close(fig)
     return path
 
