@@ -108,13 +108,13 @@ def _with_tests(board):
     """``p``, ``p_holm``, ``best`` and ``significant`` for every row: each group's rows against its best."""
     import numpy as np
 
-    board = board.assign(p=np.nan, p_holm=np.nan, best=False, significant=False)
+    found = {}
     for _, group in board.groupby(GROUP, dropna=False, sort=False):
         tests = versus_best(list(group["uar"]), list(group["unit_values"]), list(group["unit"]))
-        for index, (best, p, p_holm) in zip(group.index, tests):
-            board.loc[index, ["best", "p", "p_holm"]] = [best, p, p_holm]
-    board["significant"] = board["p_holm"] < ALPHA
-    return board
+        found.update(zip(group.index, tests))
+    best, p, p_holm = zip(*(found[i] for i in board.index))
+    board = board.assign(p=np.array(p, dtype=float), p_holm=np.array(p_holm, dtype=float), best=list(best))
+    return board.assign(significant=board["p_holm"] < ALPHA)
 
 
 def to_csv(results: list) -> str:

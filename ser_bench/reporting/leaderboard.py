@@ -93,10 +93,11 @@ def _column(source: str, target: str) -> str:
     return f"{source} → {target}" if source else f"{DASH} → {target}"
 
 
-def fewshot_by_k(results: list):
+def fewshot_by_k(results: list, board=None):
     """UAR % by number of target speakers k (columns) for each source → target, loss and frozen layers:
-    the ``k`` rows of :func:`~ser_bench.reporting.export.board_frame`; None without few-shot results."""
-    board = board_frame(results)
+    the ``k`` rows of :func:`~ser_bench.reporting.export.board_frame` (``board``, when already computed);
+    None without few-shot results."""
+    board = board_frame(results) if board is None else board
     rows = board[board["level"] == "k"]
     if rows.empty:
         return None
@@ -107,9 +108,9 @@ def fewshot_by_k(results: list):
     return means.rename_axis(index={"variant": "loss"})
 
 
-def fewshot_by_k_markdown(results: list[dict]) -> str:
+def fewshot_by_k_markdown(results: list, board=None) -> str:
     """:func:`fewshot_by_k` as a markdown table, a dash where a setting has no result; "" if no few-shot."""
-    by_k = fewshot_by_k(results)
+    by_k = fewshot_by_k(results, board)
     if by_k is None:
         return ""
     frame = by_k.reset_index()
@@ -187,9 +188,10 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
     """
     from ser_bench.reporting.sections import paired_markdown
 
-    table = summary_table(results)
+    board = board_frame(results)  # once: every table below is a view of it
+    table = table_from_board(board)
     parts = [f"# {title}", "", INTRO, "", *settings_header(results), "", table.to_markdown(), ""]
-    by_k = fewshot_by_k_markdown(results)
+    by_k = fewshot_by_k_markdown(results, board)
     if by_k:
         parts += ["## Few-shot UAR % by number of target speakers k",
                   "", "Means over every episode and seed of each setting (no interval).", "", by_k, ""]
