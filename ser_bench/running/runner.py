@@ -116,17 +116,16 @@ def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_param
     already_skipped = len(ctx.skipped_files)
     manifest = spec.load(ctx, **dataset_params)
     loader_skipped = ctx.skipped_files[already_skipped:]
-    matrix = extract_features(manifest, registry.get("features", feature), None, ctx,
+    # Only the clips of the label set are decoded and extracted: the others would be thrown away.
+    wanted = manifest[manifest["emotion"].isin(list(labels)).to_numpy()].reset_index(drop=True)
+    _check_labels(name, labels, wanted, manifest)
+    matrix = extract_features(wanted, registry.get("features", feature), None, ctx,
                               channels=view_of(spec).channels)
     # Only the files extract_features skipped (and listed, under --skip-bad-files) are left out here:
     # a clip is never dropped without being named in the result.
-    usable = np.array([d is not None for d in matrix.digests], dtype=bool)
-    keep = usable & manifest["emotion"].isin(list(labels)).to_numpy()
-    missing = sorted(set(labels) - set(manifest.loc[keep, "emotion"]))
-    if missing:
-        raise SerBenchError(f"corpus {name!r} has no clips of {missing}; its emotions are "
-                            f"{sorted(manifest['emotion'].unique())}. Choose another label set with --labels.")
-    kept = manifest[keep].reset_index(drop=True)
+    keep = np.array([d is not None for d in matrix.digests], dtype=bool)
+    kept = wanted[keep].reset_index(drop=True)
+    _check_labels(name, labels, kept, manifest)
     digests = [d for d, k in zip(matrix.digests, keep) if k]
     skipped = sorted(loader_skipped) + sorted(matrix.skipped.values())
     if skipped:  # allowed by --skip-bad-files, and said at run time as well as in every result
@@ -136,6 +135,14 @@ def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_param
     return CorpusData(manifest=kept, features=matrix.values[keep], skipped=skipped,
                       manifest_hash=manifest_hash(kept, digests), n_clips_total=len(manifest),
                       label_map=dict(spec.label_map))
+
+
+def _check_labels(name: str, labels, clips, manifest) -> None:
+    """Every label of the set must have clips (before extraction, and again once unusable files are out)."""
+    missing = sorted(set(labels) - set(clips["emotion"]))
+    if missing:
+        raise SerBenchError(f"corpus {name!r} has no clips of {missing}; its emotions are "
+                            f"{sorted(manifest['emotion'].unique())}. Choose another label set with --labels.")
 
 
 def _corpus_key(cell: Cell, role: str):

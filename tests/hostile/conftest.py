@@ -13,7 +13,7 @@ from ser_bench.plugin_api.context import RunContext
 from ser_bench.running.runner import Grid, expand, run
 
 RATE = 16000
-EMOTION_CODES = {"anger": "05", "sadness": "04"}
+EMOTION_CODES = {"anger": "05", "sadness": "04", "fear": "06"}
 LABELS = ("anger", "sadness")
 
 

@@ -13,7 +13,9 @@ from ser_bench.data.audio import load_audio
 from ser_bench.errors import BadAudioError, SerBenchError
 from ser_bench.results.record import Result
 
-from .conftest import RATE, clip_name, make_ctx, run_idt
+from ser_bench.running.runner import run
+
+from .conftest import RATE, clip_name, idt_cells, make_ctx, run_idt, write_tree
 
 VICTIM = clip_name(2, "anger", 1)
 
@@ -82,3 +84,16 @@ def test_a_damaged_clip_is_an_error_or_skipped_and_listed_never_dropped(kind, re
     assert len(skipped) == 1 and VICTIM.split("/")[1] in skipped[0] and words in skipped[0]
     assert result.data["target"].clips_used == 23
     assert any(VICTIM.split("/")[1] in w and "--skip-bad-files" in w for w in report.warnings)
+
+
+def test_only_the_clips_of_the_label_set_are_read(registry, tmp_path):
+    """A damaged clip of an emotion the grid does not use is never decoded: it cannot stop the run,
+    and it is not listed as skipped (it was not left out of anything)."""
+    tree = write_tree(tmp_path / "ravdess", emotions=("anger", "sadness", "fear"))
+    cut(tree / VICTIM)  # an anger clip
+    labels = ("sadness", "fear")
+    report = run(idt_cells(registry, labels=labels), registry, make_ctx(tree, tmp_path / "cache"),
+                 tmp_path / "results", executor="serial")
+    assert len(report.ran) == 1 and not report.failed, report.failed
+    data = report.ran[0].data["target"]
+    assert data.skipped_files == [] and data.clips_used == 3 * 2 * 4 and data.clips_in_corpus == 3 * 3 * 4
