@@ -22,7 +22,8 @@ import json
 
 from ser_bench.errors import SerBenchError
 from ser_bench.reporting.stats import estimate, versus_best
-from ser_bench.reporting.tidy import MethodLabeller, missing_test_classes, ok_results, pair_name, tidy
+from ser_bench.reporting.tidy import (PROTOCOL_ORDER, MethodLabeller, missing_test_classes, ok_results, pair_name,
+                                      tidy)
 
 ALPHA = 0.05
 NESTED_SETTINGS = ("loss_params", "training", "protocol_params", "encoder_params")
@@ -97,8 +98,7 @@ def board_frame(results: list):
     board = pd.DataFrame(rows)
     board = _with_tests(board)
     order = {"cell": 0, "k": 1}
-    protocol_order = {"oodt": 0, "fewshot": 1, "idt": 2}
-    board = board.assign(_l=board["level"].map(order), _p=board["protocol"].map(lambda p: protocol_order.get(p, 1)))
+    board = board.assign(_l=board["level"].map(order), _p=board["protocol"].map(lambda p: PROTOCOL_ORDER.get(p, 1)))
     board = board.sort_values(["_l", "_p", "pair", "k", "frozen", "uar"], ascending=[True] * 5 + [False],
                               na_position="first", kind="stable")
     return board.drop(columns=["_l", "_p", "unit_values"]).reset_index(drop=True)

@@ -13,11 +13,8 @@ import numpy as np
 from ser_bench.errors import SerBenchError
 from ser_bench.reporting.export import board_frame
 from ser_bench.reporting.stats import describe_n
-from ser_bench.reporting.tidy import (DASH, degenerate_splits, describe_degenerate, natural_key, ok_results,
-                                      tidy)
-
-PROTOCOL_ORDER = {"oodt": 0, "fewshot": 1, "idt": 2}
-
+from ser_bench.reporting.tidy import (DASH, PROTOCOL_ORDER, degenerate_splits, describe_degenerate, natural_key,
+                                      ok_results, tidy)
 
 def _fmt(mean: float, lo: float, hi: float) -> str:
     if np.isnan(mean):

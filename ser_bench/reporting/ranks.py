@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from ser_bench.reporting.stats import estimate
+from ser_bench.reporting.tidy import PROTOCOL_ORDER
 
 
 def block_name(protocol: str, pair: str, k=None) -> str:
@@ -25,14 +26,13 @@ def block_scores(frame):
     import pandas as pd
 
     scores: dict = {}
-    order: dict = {"oodt": 0, "fewshot": 1, "idt": 2}
     keys = []
     for (protocol, pair), rows in frame.groupby(["protocol", "pair"]):
         ks = sorted(rows["k"].dropna().unique()) if protocol == "fewshot" else [None]
         for k in ks:
             block = rows if k is None else rows[rows["k"] == k]
             name = block_name(protocol, pair, k)
-            keys.append((order.get(protocol, 1), pair, -1 if k is None else k, name))
+            keys.append((PROTOCOL_ORDER.get(protocol, 1), pair, -1 if k is None else k, name))
             for variant, method_rows in block.groupby("variant"):
                 scores.setdefault(name, {})[variant] = estimate(method_rows).mean
     table = pd.DataFrame.from_dict(scores, orient="index")

@@ -10,6 +10,8 @@ import re
 from ser_bench.results.record import Result, SplitResult
 
 DASH = "–"
+# Boards show protocols in this order; a plugin protocol sits with few-shot (between the two).
+PROTOCOL_ORDER = {"oodt": 0, "fewshot": 1, "idt": 2}
 # Split settings that tidy rows carry as columns of their own; they never label a method's variant.
 SPLIT_AXES = ("k", "frozen")
 
