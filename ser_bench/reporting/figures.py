@@ -105,3 +105,55 @@ def plot_critical_difference(average_ranks, cd: float, stem: Path, title: str = 
     if title:
         ax.set_title(title, fontsize=10)
     return _save(fig, stem, tight=True)
+
+
+AXIS_LABELS = {"k": "target speakers used for fine-tuning (k)", "frozen": "frozen encoder layers"}
+
+
+def plot_board_curves(by_k, x: str, panel: str, stem: Path) -> Path:
+    """UAR against ``x`` (``k`` or ``frozen``) from the ``k`` rows of
+    :func:`~ser_bench.reporting.export.board_frame`: one panel per pair and value of
+    ``panel``, one line per method (the same colour in every panel and figure), the rows' intervals as
+    bands. (:func:`plot_fewshot_curves` draws the paper's two losses; with five or more methods in one
+    pair its one-line-per-loss-and-frozen legend runs off the figure.)"""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = sorted({(p, int(v)) for p, v in zip(by_k["pair"], by_k[panel])})
+    columns = min(len(panels), 4)
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns + 0.4, 3.0 * rows + 0.6), squeeze=False,
+                             sharey=True)
+    methods = sorted(by_k["variant"].unique())
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    handles = {}
+    for ax, (pair, value) in zip(axes.flat, panels):
+        sub = by_k[(by_k["pair"] == pair) & (by_k[panel] == value)]
+        for i, method in enumerate(methods):
+            line = sub[sub["variant"] == method].sort_values(x)
+            if line.empty:
+                continue
+            colour = colours[i % len(colours)]
+            handles[method], = ax.plot(line[x], 100 * line["uar"], marker="o", markersize=3, color=colour,
+                                       linestyle="-" if i < len(colours) else "--", label=method)
+            ax.fill_between(line[x], 100 * line["ci_low"], 100 * line["ci_high"], alpha=0.10, color=colour,
+                            linewidth=0)
+        ax.set_xticks(sorted(sub[x].unique()))
+        ax.set_title(f"{pair}, {value} frozen" if panel == "frozen" else f"{pair}, k = {value}", fontsize=9)
+        ax.set_xlabel(AXIS_LABELS[x], fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("UAR (%)")
+    legend_columns = min(len(handles), 5)
+    legend_rows = -(-len(handles) // legend_columns)
+    fig.legend(list(handles.values()), list(handles), fontsize=8, loc="lower center", ncol=legend_columns,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.25 * legend_rows / fig.get_figheight(), 1, 1))
+    path = stem.with_suffix(".png")
+    fig.savefig(path, dpi=100, metadata={"Software": None})  # no version stamp: same results, same bytes
+    plt.close(fig)
+    return path
