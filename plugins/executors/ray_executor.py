@@ -92,7 +92,9 @@ class RayExecutor:
                 except BaseException:
                     ray.shutdown()
                     raise
-        self.workers = workers
+        # How many tasks run at once (the runner cuts cells into that many parts when there are fewer
+        # cells): the CPUs of the cluster joined, or those given to the local Ray.
+        self.workers = workers if not address else int(ray.cluster_resources().get("CPU", 1))
 
     def _check_nodes(self) -> None:
         """Every node with CPUs imports the driver's ser-bench version, or a :class:`SerBenchError` says which not."""

@@ -166,7 +166,9 @@ class ProtocolSpec:
 @dataclass(frozen=True)
 class ExecutorSpec:
     """Where cells run. ``build(workers=None)`` returns an object with
-    ``map_unordered(fn, items) -> iterator of (item, result_or_exception)`` and ``close()``."""
+    ``map_unordered(fn, items) -> iterator of (item, result_or_exception)`` and ``close()``, and a
+    ``workers`` attribute saying how many items it runs at once (the runner cuts the cells of a small
+    grid into that many parts; see :mod:`ser_bench.running.tasks`)."""
 
     name: str
     build: Callable[..., Any]

@@ -25,9 +25,13 @@ from ser_bench.results.store import (CellLocks, ensure_writable, explain_write_e
 
 @dataclass
 class Outcome:
-    """What a worker sends back: the cell's :class:`Result` and the warnings it wants said (never written)."""
+    """What a worker sends back for one task: the evaluated part of a cell (its ``splits``, ``summary``,
+    ``timings`` and, for a tuned cell, ``tuning`` and ``params_as_run``), which part it is, and the
+    warnings it wants said (never written). The caller puts the parts together into the cell's
+    :class:`Result` (see :func:`assemble`)."""
 
-    result: Result
+    body: dict
+    part: int = 0
     warnings: list = field(default_factory=list)
 
 
@@ -158,26 +162,37 @@ def _worker_registry(settings: PluginSettings):
 
 
 def run_job(job: tuple) -> Outcome:
-    """Evaluate one cell and return its :class:`Outcome` (runs in a worker; the caller writes the file).
+    """Evaluate one task, part ``part`` of ``parts`` of a cell (runs in a worker; the caller assembles
+    the parts and writes the file).
 
     Training runs on one thread whatever the executor, so that every executor gives the same numbers.
     """
     import torch
 
-    from ser_bench.running.evaluation import evaluate_cell
     from ser_bench.model.model_cache import DiskModelCache
+    from ser_bench.running.evaluation import evaluate_cell
+    from ser_bench.running.tasks import part_filter
 
-    cell, corpora, model_dir, settings, tuning_dir = job
+    cell, corpora, model_dir, settings, tuning_dir, part, parts = job
     torch.set_num_threads(1)
     registry = _worker_registry(settings)
     data = {role: (c.manifest, c.features) for role, c in corpora.items()}
     cache = DiskModelCache(model_dir) if model_dir else None
     store = Path(tuning_dir) / f"{cell.cell_id()}.journal" if tuning_dir and cell.tuning else None
     body = evaluate_cell(cell, data, registry, model_cache=cache, tuning_store=store,
-                         hashes={role: c.manifest_hash for role, c in corpora.items()})
+                         hashes={role: c.manifest_hash for role, c in corpora.items()},
+                         split_filter=part_filter(part, parts))
     body["timings"]["models_from_cache"] = cache.hits if cache else 0
     said = (list(cache.warnings) if cache else []) + list(body.get("tuning", {}).pop("warnings", []))
-    result = Result(
+    return Outcome(body, part, said)
+
+
+def assemble(cell: Cell, corpora: dict, bodies: dict, registry) -> Result:
+    """The cell's :class:`Result` from the bodies of its parts (``{part: body}``, all of them)."""
+    from ser_bench.running.tasks import merge_parts
+
+    body = merge_parts(bodies)
+    return Result(
         cell_id=cell.cell_id(), status="ok", created=now(), params=CellParams.from_json(cell.as_dict()),
         splits=tuple(SplitResult.from_json(s) for s in body["splits"]), summary=body["summary"],
         timings=body["timings"], tuning=body.get("tuning"), params_as_run=body.get("params_as_run"),
@@ -188,7 +203,6 @@ def run_job(job: tuple) -> Outcome:
                                domain=describe_domain(registry, getattr(cell, role)))
               for role, c in corpora.items()},
         provenance={"packages": package_versions(), "git_commit": git_commit()})
-    return Outcome(result, said)
 
 
 def skipped_result(cell: Cell) -> Result:
@@ -388,33 +402,57 @@ def _write(path: Path, result: Result, report: RunReport, results_dir: Path) -> 
 
 def _run_batch(cells: list, corpora: dict, registry, ctx, results_dir: Path, locks, report: RunReport,
                executor: str, executor_params, settings, on_result, cache_models: bool) -> None:
+    """Run ``cells`` as tasks on the executor (a cell cut into parts when the grid has fewer cells than
+    workers, see :mod:`ser_bench.running.tasks`); each cell's result is written once all its parts are in."""
+    from ser_bench.running.tasks import plan_parts
+
     if not cells:
         return
     model_dir = str(Path(ctx.cache_dir) / "models") if cache_models else None
     # Tuning journals live beside the results, so that an interrupted tuning resumes with them.
     tuning_dir = str(results_dir / ".tuning")
-    jobs = [(cell, _roles(cell, corpora), model_dir, settings, tuning_dir) for cell in cells]
     pool = registry.get("executors", executor).build(workers=ctx.workers, **(executor_params or {}))
-    said: set = set()  # every worker on a node without the cache folder says the same: once is enough
-    with ctx.progress(len(jobs), "cells") as bar:
-        try:
+    try:
+        slots = int(getattr(pool, "workers", None) or ctx.n_workers)
+        plan = plan_parts(cells, lambda c: _roles(c, corpora), registry, slots)
+        jobs = [(cell, _roles(cell, corpora), model_dir, settings, tuning_dir, part, plan[cell.cell_id()])
+                for cell in cells for part in range(plan[cell.cell_id()])]
+        waiting = {cell.cell_id(): {"bodies": {}, "errors": []} for cell in cells}
+        said: set = set()  # every worker on a node without the cache folder says the same: once is enough
+        label = "cells" if len(jobs) == len(cells) else f"tasks ({len(cells)} cells in {len(jobs)} parts)"
+        with ctx.progress(len(jobs), label) as bar:
             for job, outcome in pool.map_unordered(run_job, jobs):
-                cell = job[0]
+                cell, parts = job[0], job[-1]
+                entry = waiting[cell.cell_id()]
                 if isinstance(outcome, BaseException):
-                    report.failed.append((cell, outcome))
+                    entry["errors"].append(outcome)
                 else:
                     for message in outcome.warnings:
                         if message not in said:
                             said.add(message)
                             ctx.warn(message)
-                    result = outcome.result
-                    for item in result.summary.get("excluded_splits", []):
-                        ctx.warn(f"{result.cell_id}: split {item['split']!r} left out of the summary: its "
-                                 f"test set has no {', '.join(item['missing_test_classes'])}")
-                    _write(result_path(results_dir, result.cell_id), result, report, results_dir)
-                    report.ran.append(result)
-                    on_result and on_result(result)
-                locks.release(cell.cell_id())
+                    entry["bodies"][outcome.part] = outcome.body
                 bar.update(1)
-        finally:
-            pool.close()
+                if len(entry["bodies"]) + len(entry["errors"]) < parts:
+                    continue
+                try:
+                    if entry["errors"]:
+                        raise entry["errors"][0]
+                    result = assemble(cell, job[1], entry["bodies"], registry)
+                except Exception as exc:  # a failing cell does not stop the others
+                    report.failed.append((cell, exc))
+                else:
+                    _finish(cell, result, report, results_dir, ctx, on_result)
+                locks.release(cell.cell_id())
+    finally:
+        pool.close()
+
+
+def _finish(cell: Cell, result: Result, report: RunReport, results_dir: Path, ctx, on_result) -> None:
+    """Say what the result warns of, write it, report it."""
+    for item in result.summary.get("excluded_splits", []):
+        ctx.warn(f"{result.cell_id}: split {item['split']!r} left out of the summary: its "
+                 f"test set has no {', '.join(item['missing_test_classes'])}")
+    _write(result_path(results_dir, result.cell_id), result, report, results_dir)
+    report.ran.append(result)
+    on_result and on_result(result)

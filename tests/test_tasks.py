@@ -1,0 +1,113 @@
+"""Cells cut into parts (folds, episodes as executor tasks): the same result as the whole cell, and a
+small grid keeps every worker busy."""
+from __future__ import annotations
+
+import pytest
+
+from ser_bench.running.evaluation import evaluate_cell
+from ser_bench.running.runner import Grid, expand, prepare_corpus, run
+from ser_bench.running.tasks import merge_parts, part_filter, plan_parts
+
+from .conftest import FAST_TRAINING, TINY
+
+FEWSHOT = {"k": [1, 2], "repeats": 2, "frozen": [0, 1]}
+
+
+def cells_of(registry, protocols, losses=("bce_pair",)):
+    base = {"training": FAST_TRAINING, "dataset_params": TINY, "protocol_params": {"fewshot": FEWSHOT}}
+    return expand(Grid(protocols=list(protocols), losses=list(losses), targets=["sim-ravdess"],
+                       sources=["sim-crema"], base=base), registry)
+
+
+def corpora_of(cell, registry, ctx):
+    return {role: prepare_corpus(getattr(cell, role), cell.feature, cell.labels,
+                                 cell.dataset_params[getattr(cell, role)], registry, ctx)
+            for role in ("target", "source") if getattr(cell, role)}
+
+
+@pytest.mark.parametrize("protocol,loss", [("idt", "bce_pair"), ("fewshot", "cross_entropy"),
+                                           ("fewshot", "ratio_distance")])
+@pytest.mark.parametrize("parts", [2, 3])
+def test_a_cell_in_parts_gives_the_whole_cells_result(registry, ctx, tiny_corpora, protocol, loss, parts):
+    cell = cells_of(registry, [protocol], [loss])[0]
+    data = {role: (c.manifest, c.features) for role, c in corpora_of(cell, registry, ctx).items()}
+    whole = evaluate_cell(cell, data, registry)
+    bodies = {p: evaluate_cell(cell, data, registry, split_filter=part_filter(p, parts)) for p in range(parts)}
+    merged = merge_parts(bodies)
+    assert [s["name"] for s in merged["splits"]] == [s["name"] for s in whole["splits"]]
+    assert [s["metrics"] for s in merged["splits"]] == [s["metrics"] for s in whole["splits"]]
+    assert merged["summary"] == whole["summary"]
+    assert merged["timings"]["parts"] == parts
+    assert merged["timings"]["train"] == pytest.approx(sum(b["timings"]["train"] for b in bodies.values()))
+
+
+def test_parts_fill_the_workers_only_for_a_small_grid(registry, ctx, tiny_corpora):
+    idt, fewshot = cells_of(registry, ["idt", "fewshot"])
+    roles = {c.cell_id(): corpora_of(c, registry, ctx) for c in (idt, fewshot)}
+    of = lambda c: roles[c.cell_id()]  # noqa: E731
+    assert plan_parts([idt], of, registry, slots=1) == {idt.cell_id(): 1}
+    assert plan_parts([idt, fewshot], of, registry, slots=2) == {idt.cell_id(): 1, fewshot.cell_id(): 1}
+    assert plan_parts([idt], of, registry, slots=3) == {idt.cell_id(): 3}
+    # never more parts than splits: 4 speakers, 4 folds
+    assert plan_parts([idt], of, registry, slots=16) == {idt.cell_id(): 4}
+    assert plan_parts([idt, fewshot], of, registry, slots=4) == {idt.cell_id(): 2, fewshot.cell_id(): 2}
+
+
+@pytest.mark.slow
+def test_one_idt_cell_runs_as_parts_on_the_process_executor(registry, ctx, tiny_corpora, tmp_path):
+    cells = cells_of(registry, ["idt"], ["cross_entropy"])
+    serial = run(cells, registry, ctx, tmp_path / "serial", executor="serial", cache_models=False).ran[0]
+    process = run(cells, registry, ctx, tmp_path / "process", executor="process", cache_models=False).ran[0]
+    assert ctx.workers == 2 and process.timings["parts"] == 2 and "parts" not in serial.timings
+    assert [s.name for s in process.splits] == [s.name for s in serial.splits]
+    assert [s.metrics for s in process.splits] == [s.metrics for s in serial.splits]
+    assert process.summary == serial.summary
+
+
+class TwoSlots:
+    """An in-process executor that claims two workers, so the runner cuts a lone cell into parts."""
+
+    workers = 2
+
+    def __init__(self, **_):
+        pass
+
+    def map_unordered(self, fn, items):
+        for item in items:
+            try:
+                yield item, fn(item)
+            except Exception as exc:
+                yield item, exc
+
+    def close(self):
+        pass
+
+
+@pytest.fixture()
+def two_slots(registry, monkeypatch):
+    from ser_bench.plugin_api.registry import Entry
+    from ser_bench.plugin_api.types import ExecutorSpec
+
+    spec = ExecutorSpec(name="two-slots", build=TwoSlots, summary="tests: two slots in this process")
+    monkeypatch.setitem(registry._entries["executors"], "two-slots", Entry("executors", spec, "tests", "tests", "0"))
+    return "two-slots"
+
+
+def test_a_failing_part_fails_its_cell_once_and_not_the_others(registry, ctx, tiny_corpora, tmp_path, monkeypatch,
+                                                               two_slots):
+    from ser_bench.running import evaluation
+
+    real = evaluation.evaluate_cell
+
+    def second_part_breaks(cell, data, reg, split_filter=None, **kwargs):
+        if split_filter is not None and split_filter(range(4))[0] == 1:
+            raise RuntimeError("part 1 broke")
+        return real(cell, data, reg, split_filter=split_filter, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate_cell", second_part_breaks)
+    report = run(cells_of(registry, ["idt"]), registry, ctx, tmp_path, executor=two_slots, cache_models=False)
+    assert len(report.failed) == 1 and "part 1 broke" in str(report.failed[0][1])
+    assert not report.ran and not list(tmp_path.glob("*.json"))
+    monkeypatch.setattr(evaluation, "evaluate_cell", real)
+    again = run(cells_of(registry, ["idt"]), registry, ctx, tmp_path, executor=two_slots, cache_models=False)
+    assert len(again.ran) == 1 and again.ran[0].timings["parts"] == 2 and len(again.ran[0].splits) == 4
