@@ -68,3 +68,23 @@ def test_a_grid_on_two_ray_nodes_matches_serial_and_falls_back_to_node_caches(
     assert all(list((home / "models").rglob("*.pt")) for home in homes)
     assert not list(blocked.glob("models*/**/*.pt"))
 
+
+
+def test_one_cell_runs_as_parts_on_both_nodes(cluster, registry, cache_dir, tiny_corpora, tmp_path, monkeypatch):
+    """A grid of one IDT cell: its folds are cut into one part per cluster CPU, one on each node, and the
+    result equals the whole cell run serially."""
+    from ser_bench_plugins.executors.ray_executor import RayExecutor
+
+    c, _ = cluster
+    cells = expand(Grid(protocols=["idt"], losses=["cross_entropy"], targets=["sim-ravdess"],
+                        base={"training": FAST_TRAINING, "dataset_params": TINY}), registry)
+    serial = run(cells, registry, RunContext(data_dirs=[], cache_dir=cache_dir, workers=1), tmp_path / "serial",
+                 executor="serial", cache_models=False)
+    used = []
+    close = RayExecutor.close
+    monkeypatch.setattr(RayExecutor, "close", lambda self: (used.append(self), close(self)))
+    report = run(cells, registry, RunContext(data_dirs=[], cache_dir=cache_dir), tmp_path / "ray", executor="ray",
+                 executor_params={"address": c.address}, cache_models=False)
+    assert not report.failed, report.failed
+    assert report.ran[0].timings["parts"] == 2 and len(used[0].placements) == 2
+    assert per_split(report) == per_split(serial)
