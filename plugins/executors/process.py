@@ -25,25 +25,47 @@ def _init_worker(parent_pid: int) -> None:
     torch.set_num_threads(1)
 
 
+def _ready() -> None:
+    """A no-op task: submitting one per worker makes the pool spawn its processes now."""
+
+
 class ProcessExecutor:
-    """``concurrent.futures`` process pool (spawned workers, so no state is inherited by accident)."""
+    """``concurrent.futures`` process pool (spawned workers, so no state is inherited by accident).
+
+    The pool lives from :meth:`start` (or the first :meth:`map_unordered`) to :meth:`close`, so the
+    workers import torch once per run, not once per batch of items.
+    """
 
     def __init__(self, workers=None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._pool = None
+        self._futures: list = []  # everything submitted to the pool: close() waits only if all are done
+
+    def start(self, items: int | None = None) -> None:
+        """Spawn the workers now (at most ``items`` of them), without waiting for them: a worker takes
+        seconds to start and import torch, which the caller can spend preparing the work."""
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        if self._pool is not None:
+            return
+        n = max(1, min(self.workers, items or self.workers))
+        self._pool = ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                                         initargs=(os.getpid(),))
+        for _ in range(n):  # a spawn pool starts a process per submitted item while none is idle
+            self._futures.append(self._pool.submit(_ready))
 
     def map_unordered(self, fn, items):
         """Yield ``(item, result or exception)`` as each item finishes; stopped early (an exception
         in the caller, Ctrl-C, SIGTERM, the generator closed), the workers are stopped at once."""
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import as_completed
 
         items = list(items)
         if not items:
             return
-        pool = self._pool = ProcessPoolExecutor(min(self.workers, len(items)), mp_context=mp.get_context("spawn"),
-                                                initializer=_init_worker, initargs=(os.getpid(),))
-        futures = {pool.submit(fn, item): item for item in items}
+        self.start(len(items))
+        futures = {self._pool.submit(fn, item): item for item in items}
+        self._futures += list(futures)
         try:
             for fut in as_completed(futures):
                 exc = fut.exception()
@@ -51,18 +73,21 @@ class ProcessExecutor:
         except BaseException:
             # Waiting for the cells in progress could take minutes after a SIGTERM, and their results
             # would not be written anyway.
-            stop_workers(pool)
+            self.close()
             raise
-        finally:
-            self._pool = None
-            pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
-        """Stop the pool; cells still running are abandoned (a finished map has nothing left)."""
+        """Stop the pool: idle workers exit cleanly; items still running are abandoned, their workers
+        stopped at once (a finished map leaves none)."""
         pool, self._pool = self._pool, None
-        if pool is not None:
-            stop_workers(pool)
-            pool.shutdown(wait=False, cancel_futures=True)
+        futures, self._futures = self._futures, []
+        if pool is None:
+            return
+        if all(f.done() for f in futures):
+            pool.shutdown(wait=True)
+            return
+        stop_workers(pool)
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @hookimpl

@@ -54,7 +54,11 @@ def expand(grid: Grid, registry) -> list[Cell]:
 
     Protocols that need no source get ``source=None`` (one cell, whatever the sources axis holds).
     """
+    from ser_bench.running.cells import feature_variants
+
     cells, seen = [], set()
+    variants = {feature: feature_variants(feature, (grid.base.get("feature_params") or {}).get(feature, {}), registry)
+                for feature in grid.features}
     for protocol, loss, target, source, encoder, feature, seed in itertools.product(
             grid.protocols, grid.losses, grid.targets, grid.sources, grid.encoders, grid.features, grid.seeds):
         spec = registry.get("protocols", protocol)
@@ -70,12 +74,14 @@ def expand(grid: Grid, registry) -> list[Cell]:
         base = dict(grid.base)
         pparams = base.pop("protocol_params", {}).get(protocol, {})
         lparams = base.pop("loss_params", {}).get(loss, {})
-        cell = resolve(Cell(protocol=protocol, loss=loss, target=target, source=source, encoder=encoder,
-                            feature=feature, seed=int(seed), protocol_params=pparams, loss_params=lparams,
-                            **base), registry)
-        if cell.cell_id() not in seen:
-            seen.add(cell.cell_id())
-            cells.append(cell)
+        base.pop("feature_params", None)
+        for fparams in variants[feature]:  # one cell per feature variant (ssl.layers=all: one per layer)
+            cell = resolve(Cell(protocol=protocol, loss=loss, target=target, source=source, encoder=encoder,
+                                feature=feature, seed=int(seed), protocol_params=pparams, loss_params=lparams,
+                                feature_params=fparams, **base), registry)
+            if cell.cell_id() not in seen:
+                seen.add(cell.cell_id())
+                cells.append(cell)
     _check_search_taken(cells, (grid.base.get("tuning") or {}).get("search") or {}, registry)
     return cells
 
@@ -104,8 +110,12 @@ class CorpusData:
     label_map: dict = field(default_factory=dict)
 
 
-def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_params: dict, registry, ctx) -> CorpusData:
+def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_params: dict, registry, ctx,
+                   feature_params: dict | None = None, memo: dict | None = None) -> CorpusData:
     """Load a corpus, extract (or read cached) features, keep the clips whose emotion is in ``labels``.
+
+    ``feature_params`` are the cell's (resolved) feature parameters; ``memo``, a dict the caller keeps,
+    lets cells that use parts of one extraction (the layers of one model) read its cache once.
 
     Files the loader or the extractor could not use are an error naming each, or with
     ``ctx.skip_bad_files`` left out and listed in :attr:`CorpusData.skipped` (and so in every result).
@@ -123,8 +133,8 @@ def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_param
     # Only the clips of the label set are decoded and extracted: the others would be thrown away.
     wanted = manifest[manifest["emotion"].isin(list(labels)).to_numpy()].reset_index(drop=True)
     _check_labels(name, labels, wanted, manifest)
-    matrix = extract_features(wanted, registry.get("features", feature), None, ctx,
-                              channels=view_of(spec).channels)
+    matrix = extract_features(wanted, registry.get("features", feature), feature_params, ctx,
+                              channels=view_of(spec).channels, memo=memo)
     # Only the files extract_features skipped (and listed, under --skip-bad-files) are left out here:
     # a clip is never dropped without being named in the result.
     keep = np.array([d is not None for d in matrix.digests], dtype=bool)
@@ -153,7 +163,8 @@ def _corpus_key(cell: Cell, role: str):
     name = getattr(cell, role)
     if not name:
         return None
-    return (name, cell.feature, cell.labels, json.dumps(cell.dataset_params.get(name, {}), sort_keys=True))
+    return (name, cell.feature, cell.labels, json.dumps(cell.dataset_params.get(name, {}), sort_keys=True),
+            json.dumps(cell.feature_params, sort_keys=True))
 
 
 @lru_cache(maxsize=4)
@@ -251,7 +262,7 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
                     "writable folder")
     report = RunReport()
     first_warning = len(ctx.warnings)
-    to_run = []
+    to_run, fresh = [], False  # fresh: some cell has no usable result yet, so work is certain
     for cell in cells:
         path = result_path(results_dir, cell.cell_id())
         stored = read_result(path)
@@ -267,24 +278,33 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
                 report.skipped.append(cell)
         else:
             to_run.append(cell)
+            fresh = fresh or stored.kind != "ok"
     if to_run:
-        corpora = _prepare(to_run, registry, ctx)
-        locks = CellLocks(results_dir)
+        pool = registry.get("executors", executor).build(workers=ctx.workers, **(executor_params or {}))
+        locks = None
         try:
+            if fresh and hasattr(pool, "start"):
+                pool.start()  # its workers start (and import torch) while the corpora are prepared here
+            corpora = _prepare(to_run, registry, ctx)
+            locks = CellLocks(results_dir)
             mine, elsewhere = [], []
             for cell in to_run:
                 (mine if locks.try_acquire(cell.cell_id()) else elsewhere).append(cell)
-            _run_batch(_still_to_do(mine, corpora, results_dir, locks, report, ctx), corpora, registry, ctx,
-                       results_dir, locks, report, executor, executor_params, settings, on_result, cache_models)
+            batch = dict(corpora=corpora, registry=registry, ctx=ctx, results_dir=results_dir, locks=locks,
+                         report=report, pool=pool, settings=settings, on_result=on_result, cache_models=cache_models)
+            _run_batch(_still_to_do(mine, corpora, results_dir, locks, report, ctx), **batch)
             later = []
             for cell in elsewhere:  # another run holds these: wait for it, then take what it left
                 report.waited.append(cell)
                 locks.acquire(cell.cell_id())
                 later.append(cell)
-            _run_batch(_still_to_do(later, corpora, results_dir, locks, report, ctx), corpora, registry, ctx,
-                       results_dir, locks, report, executor, executor_params, settings, on_result, cache_models)
+            _run_batch(_still_to_do(later, corpora, results_dir, locks, report, ctx), **batch)
         finally:
-            locks.release_all()
+            try:
+                pool.close()
+            finally:
+                if locks is not None:
+                    locks.release_all()
     report.warnings = ctx.warnings[first_warning:]
     return report
 
@@ -300,13 +320,15 @@ def _prepare(cells: list, registry, ctx) -> dict:
     """Every corpus the cells use, prepared once (features come from the cache after the first run)."""
     corpora: dict = {}
     missing: list = []
+    memo: dict = {}  # stored feature matrices, shared by cells that use parts of one extraction
     for cell in cells:
         for role in ("source", "target"):
             key = _corpus_key(cell, role)
             if key and key not in corpora and key[0] not in {m[0] for m in missing}:
                 try:
                     corpora[key] = prepare_corpus(key[0], cell.feature, cell.labels,
-                                                  cell.dataset_params.get(key[0], {}), registry, ctx)
+                                                  cell.dataset_params.get(key[0], {}), registry, ctx,
+                                                  feature_params=cell.feature_params, memo=memo)
                 except CorpusNotFoundError as exc:
                     missing.append((key[0], exc))
     if missing:  # say everything that is missing at once, not one corpus per attempt
@@ -400,9 +422,9 @@ def _write(path: Path, result: Result, report: RunReport, results_dir: Path) -> 
             "where it stopped.") from None
 
 
-def _run_batch(cells: list, corpora: dict, registry, ctx, results_dir: Path, locks, report: RunReport,
-               executor: str, executor_params, settings, on_result, cache_models: bool) -> None:
-    """Run ``cells`` as tasks on the executor (a cell cut into parts when the grid has fewer cells than
+def _run_batch(cells: list, *, corpora: dict, registry, ctx, results_dir: Path, locks, report: RunReport, pool,
+               settings, on_result, cache_models: bool) -> None:
+    """Run ``cells`` as tasks on ``pool`` (a cell cut into parts when the grid has fewer cells than
     workers, see :mod:`ser_bench.running.tasks`); each cell's result is written once all its parts are in."""
     from ser_bench.running.tasks import plan_parts
 
@@ -411,41 +433,37 @@ def _run_batch(cells: list, corpora: dict, registry, ctx, results_dir: Path, loc
     model_dir = str(Path(ctx.cache_dir) / "models") if cache_models else None
     # Tuning journals live beside the results, so that an interrupted tuning resumes with them.
     tuning_dir = str(results_dir / ".tuning")
-    pool = registry.get("executors", executor).build(workers=ctx.workers, **(executor_params or {}))
-    try:
-        slots = int(getattr(pool, "workers", None) or ctx.n_workers)
-        plan = plan_parts(cells, lambda c: _roles(c, corpora), registry, slots)
-        jobs = [(cell, _roles(cell, corpora), model_dir, settings, tuning_dir, part, plan[cell.cell_id()])
-                for cell in cells for part in range(plan[cell.cell_id()])]
-        waiting = {cell.cell_id(): {"bodies": {}, "errors": []} for cell in cells}
-        said: set = set()  # every worker on a node without the cache folder says the same: once is enough
-        label = "cells" if len(jobs) == len(cells) else f"tasks ({len(cells)} cells in {len(jobs)} parts)"
-        with ctx.progress(len(jobs), label) as bar:
-            for job, outcome in pool.map_unordered(run_job, jobs):
-                cell, parts = job[0], job[-1]
-                entry = waiting[cell.cell_id()]
-                if isinstance(outcome, BaseException):
-                    entry["errors"].append(outcome)
-                else:
-                    for message in outcome.warnings:
-                        if message not in said:
-                            said.add(message)
-                            ctx.warn(message)
-                    entry["bodies"][outcome.part] = outcome.body
-                bar.update(1)
-                if len(entry["bodies"]) + len(entry["errors"]) < parts:
-                    continue
-                try:
-                    if entry["errors"]:
-                        raise entry["errors"][0]
-                    result = assemble(cell, job[1], entry["bodies"], registry)
-                except Exception as exc:  # a failing cell does not stop the others
-                    report.failed.append((cell, exc))
-                else:
-                    _finish(cell, result, report, results_dir, ctx, on_result)
-                locks.release(cell.cell_id())
-    finally:
-        pool.close()
+    slots = int(getattr(pool, "workers", None) or ctx.n_workers)
+    plan = plan_parts(cells, lambda c: _roles(c, corpora), registry, slots)
+    jobs = [(cell, _roles(cell, corpora), model_dir, settings, tuning_dir, part, plan[cell.cell_id()])
+            for cell in cells for part in range(plan[cell.cell_id()])]
+    waiting = {cell.cell_id(): {"bodies": {}, "errors": []} for cell in cells}
+    said: set = set()  # every worker on a node without the cache folder says the same: once is enough
+    label = "cells" if len(jobs) == len(cells) else f"tasks ({len(cells)} cells in {len(jobs)} parts)"
+    with ctx.progress(len(jobs), label) as bar:
+        for job, outcome in pool.map_unordered(run_job, jobs):
+            cell, parts = job[0], job[-1]
+            entry = waiting[cell.cell_id()]
+            if isinstance(outcome, BaseException):
+                entry["errors"].append(outcome)
+            else:
+                for message in outcome.warnings:
+                    if message not in said:
+                        said.add(message)
+                        ctx.warn(message)
+                entry["bodies"][outcome.part] = outcome.body
+            bar.update(1)
+            if len(entry["bodies"]) + len(entry["errors"]) < parts:
+                continue
+            try:
+                if entry["errors"]:
+                    raise entry["errors"][0]
+                result = assemble(cell, job[1], entry["bodies"], registry)
+            except Exception as exc:  # a failing cell does not stop the others
+                report.failed.append((cell, exc))
+            else:
+                _finish(cell, result, report, results_dir, ctx, on_result)
+            locks.release(cell.cell_id())
 
 
 def _finish(cell: Cell, result: Result, report: RunReport, results_dir: Path, ctx, on_result) -> None:
