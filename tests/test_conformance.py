@@ -35,7 +35,10 @@ def test_protocol_conformance(name):
 
 @pytest.mark.parametrize("name", REGISTRY.names("features"))
 def test_feature_conformance(name):
-    check_feature(name, REGISTRY)
+    try:
+        check_feature(name, REGISTRY)
+    except ImportError as exc:  # an optional dependency (transformers for ssl) is not installed, saying so
+        pytest.skip(str(exc))
 
 
 @pytest.mark.parametrize("name", [n if n in IN_PROCESS_EXECUTORS else pytest.param(n, marks=pytest.mark.slow)

@@ -131,39 +131,81 @@ def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[st
     return out
 
 
-def extract_features(manifest, spec, params: dict | None, ctx, channels: Sequence = ()) -> FeatureMatrix:
-    """Features for every row of ``manifest`` with the extractor ``spec``, of the audio passed through
-    ``channels`` (:class:`~ser_bench.data.domains.AppliedChannel`, in order) when given.
+def feature_dim(spec, params: dict) -> int:
+    """The length of the vectors ``spec`` gives with ``params``: its ``dim``, or ``dim_of(**params)`` for a
+    feature whose size depends on them (a model's hidden size times the layers kept)."""
+    dim_of = getattr(spec, "dim_of", None)
+    return int(dim_of(**params)) if dim_of is not None else int(spec.dim)
 
-    Bad files (unreadable, truncated, NaN/inf or silent audio, features that come out NaN) raise
-    :class:`SerBenchError` listing each with its reason, unless ``ctx.skip_bad_files``, in which case
-    they are reported in :attr:`FeatureMatrix.skipped`. Either way every good file is already cached.
-    A corrupt cache entry is recomputed and named in a warning (``ctx.warn``).
+
+def extract_features(manifest, spec, params: dict | None, ctx, channels: Sequence = (),
+                     memo: dict | None = None) -> FeatureMatrix:
+    """Features for every row of ``manifest`` with the extractor ``spec`` and the cell's ``params``, of
+    the audio passed through ``channels`` (:class:`~ser_bench.data.domains.AppliedChannel`, in order)
+    when given.
+
+    A feature with ``store``/``select`` (see :class:`~ser_bench.plugin_api.types.FeatureSpec`) extracts
+    and caches what ``store(**params)`` names (every layer of a model) and returns the part ``params``
+    select; ``memo`` (a dict kept by the caller) holds the stored matrices already read in this run, so
+    cells that differ only in the part read the cache once.
+
+    Bad files (unreadable, truncated, NaN/inf or silent audio, clips shorter than a model's receptive
+    field, features that come out NaN) raise :class:`SerBenchError` listing each with its reason,
+    unless ``ctx.skip_bad_files``, in which case they are reported in :attr:`FeatureMatrix.skipped`.
+    Either way every good file is already cached. A corrupt cache entry is recomputed and named in a
+    warning (``ctx.warn``).
     """
     params = {**spec.params, **(params or {})}
+    store = getattr(spec, "store", None)
+    stored = store(**params) if store is not None else params
+    paths = [str(p) for p in manifest["path"]]
     channels = tuple(channels)
+    key = (extractor_key(spec, stored, channels), tuple(paths))
+    matrix = memo.get(key) if memo is not None else None
+    if matrix is None:
+        matrix = _stored_matrix(paths, spec, stored, ctx, channels)
+        if memo is not None:
+            memo[key] = matrix
+    if store is None:
+        return matrix
+    values = np.asarray(spec.select(matrix.values, **params), dtype=np.float32)
+    dim = feature_dim(spec, params)
+    if values.shape != (len(paths), dim):
+        raise SerBenchError(f"feature {spec.name!r}: select() returned shape {values.shape}, expected "
+                            f"({len(paths)}, {dim})")
+    return FeatureMatrix(values=values, columns=[], digests=matrix.digests, skipped=matrix.skipped,
+                         cache_hits=matrix.cache_hits)
+
+
+def _stored_matrix(paths: list, spec, params: dict, ctx, channels: tuple) -> FeatureMatrix:
+    """The features ``build(**params)`` gives for ``paths``: from the cache, else extracted (per clip in
+    worker processes, or in length-sorted batches here for a ``batched`` feature) and cached."""
     cache = Path(ctx.cache_dir) / "features" / extractor_key(spec, params, channels)
     cache.mkdir(parents=True, exist_ok=True)
-    paths = [str(p) for p in manifest["path"]]
+    dim = feature_dim(spec, params)
     chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
     results: list = []
     label = "+".join([spec.name, *(c.name for c in channels)])
     with ctx.progress(len(paths), f"features {label}") as bar:
-        if ctx.n_workers <= 1 or len(chunks) <= 1:
+        if getattr(spec, "batched", False):
+            from ser_bench.data.batching import extract_batched
+
+            results = extract_batched(spec.build, params, cache, paths, dim, channels, ctx, bar, label)
+        elif ctx.n_workers <= 1 or len(chunks) <= 1:
             for chunk in chunks:
-                results.extend(_extract_chunk(spec.build, params, str(cache), chunk, spec.dim, channels))
+                results.extend(_extract_chunk(spec.build, params, str(cache), chunk, dim, channels))
                 bar.update(len(chunk))
         else:
             import multiprocessing as mp
 
             with ProcessPoolExecutor(min(ctx.n_workers, len(chunks)), mp_context=mp.get_context("spawn"),
                                      initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
-                futures = [pool.submit(_extract_chunk, spec.build, params, str(cache), c, spec.dim, channels)
+                futures = [pool.submit(_extract_chunk, spec.build, params, str(cache), c, dim, channels)
                            for c in chunks]
                 for fut, chunk in zip(futures, chunks):
                     results.extend(fut.result())
                     bar.update(len(chunk))
-    values = np.full((len(paths), spec.dim), np.nan, dtype=np.float32)
+    values = np.full((len(paths), dim), np.nan, dtype=np.float32)
     skipped, digests, hits = {}, [], 0
     for i, (status, info, vector, warning) in enumerate(results):
         if warning:
@@ -172,9 +214,9 @@ def extract_features(manifest, spec, params: dict | None, ctx, channels: Sequenc
             skipped[i] = info
             digests.append(None)
             continue
-        if vector.shape != (spec.dim,):
+        if vector.shape != (dim,):
             raise SerBenchError(f"feature {spec.name!r} returned shape {vector.shape} for {paths[i]}, "
-                                f"expected ({spec.dim},)")
+                                f"expected ({dim},)")
         values[i] = vector
         digests.append(info)
         hits += status == "hit"
@@ -188,4 +230,3 @@ def extract_features(manifest, spec, params: dict | None, ctx, channels: Sequenc
         )
     columns = list(getattr(spec, "columns", []) or [])
     return FeatureMatrix(values=values, columns=columns, digests=digests, skipped=skipped, cache_hits=hits)
-

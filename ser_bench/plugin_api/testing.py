@@ -379,26 +379,58 @@ def check_protocol(name: str, registry=None) -> None:
 def check_feature(name: str, registry=None) -> None:
     """A feature extractor gives ``columns`` of its declared ``dim`` and, from a short speech-like
     waveform at the pipeline's sample rate, a finite float vector of that size; the same clip gives the
-    same numbers; the input is not changed; the version is a non-empty string."""
+    same numbers; the input is not changed; the version is a non-empty string.
+
+    A feature whose defaults need something a machine may lack is checked with its ``example``
+    parameters (e.g. a tiny random model written to a scratch folder), resolved as a cell's are. A
+    ``batched`` one also gives each clip of a batch its own vector (within 1e-4 of the clip alone:
+    padding must not leak into a clip's features), and one with ``store``/``select`` gives the same
+    numbers from the stored extraction as directly."""
+    import tempfile
+
     import numpy as np
 
     from ser_bench.data.audio import SAMPLE_RATE
+    from ser_bench.data.features import feature_dim
 
     spec = _registry(registry).get("features", name)
     json.dumps(dict(spec.params))
     what = f"feature {name!r}"
     assert isinstance(spec.version, str) and spec.version, f"{what}: version must be a non-empty string"
-    extractor = spec.build(**spec.params)
-    assert len(list(extractor.columns)) == spec.dim, f"{what}: {len(list(extractor.columns))} columns, dim {spec.dim}"
-    signal = _speech_like(SAMPLE_RATE, seconds=1.0)
-    before = signal.copy()
-    vector = np.asarray(extractor(signal, SAMPLE_RATE))
-    assert np.array_equal(signal, before), f"{what} changed its input array in place"
-    assert vector.shape == (spec.dim,), f"{what}: expected a vector of {spec.dim}, got shape {vector.shape}"
-    assert np.issubdtype(vector.dtype, np.floating), f"{what}: values are {vector.dtype}, not floats"
-    assert np.isfinite(vector).all(), f"{what}: values are not finite on a 1 s speech-like clip"
-    again = np.asarray(spec.build(**spec.params)(signal.copy(), SAMPLE_RATE))
-    assert np.array_equal(vector, again), f"{what}: the same clip gave other numbers"
+    with tempfile.TemporaryDirectory() as scratch:
+        params = dict(spec.params) if spec.example is None else {**spec.params, **spec.example(scratch)}
+        if spec.resolve is not None:
+            params = spec.resolve(**params)
+            json.dumps(params)
+            assert spec.resolve(**params) == params, f"{what}: resolving resolved parameters changed them"
+        dim = feature_dim(spec, params)
+        extractor = spec.build(**params)
+        assert len(list(extractor.columns)) == dim, f"{what}: {len(list(extractor.columns))} columns, dim {dim}"
+        signal = _speech_like(SAMPLE_RATE, seconds=1.0)
+        before = signal.copy()
+        vector = np.asarray(extractor(signal, SAMPLE_RATE))
+        assert np.array_equal(signal, before), f"{what} changed its input array in place"
+        assert vector.shape == (dim,), f"{what}: expected a vector of {dim}, got shape {vector.shape}"
+        assert np.issubdtype(vector.dtype, np.floating), f"{what}: values are {vector.dtype}, not floats"
+        assert np.isfinite(vector).all(), f"{what}: values are not finite on a 1 s speech-like clip"
+        again = np.asarray(spec.build(**params)(signal.copy(), SAMPLE_RATE))
+        assert np.array_equal(vector, again), f"{what}: the same clip gave other numbers"
+        if spec.batched:
+            longer = _speech_like(SAMPLE_RATE, seconds=2.5, seed=1)
+            pair = [np.asarray(v) for v in extractor.batch([signal, longer], SAMPLE_RATE)]
+            assert len(pair) == 2, f"{what}: batch() of two clips returned {len(pair)} vectors"
+            for got, alone, clip in ((pair[0], vector, "the shorter"), (pair[1], extractor(longer, SAMPLE_RATE),
+                                                                          "the longer")):
+                assert np.allclose(got, alone, rtol=1e-4, atol=1e-4 * np.abs(alone).max()), (
+                    f"{what}: {clip} clip's features change when it is batched with another clip "
+                    f"(max difference {np.abs(got - alone).max():.3g}): the padding leaks into them")
+        if spec.store is not None:
+            stored = spec.store(**params)
+            whole = np.asarray(spec.build(**stored)(signal, SAMPLE_RATE))[None]
+            assert whole.shape == (1, feature_dim(spec, stored)), f"{what}: the stored extraction has shape {whole.shape}"
+            part = np.asarray(spec.select(whole, **params))
+            assert np.allclose(part[0], vector, rtol=1e-5, atol=1e-6), \
+                f"{what}: select() of the stored extraction differs from the feature extracted directly"
 
 
 class ConformanceError(Exception):

@@ -46,7 +46,31 @@ class FeatureSpec:
 
     ``build(**params)`` returns an object with ``columns`` (list of names) and
     ``__call__(signal, sample_rate) -> 1-d numpy array``. ``version`` is part of the cache key: bump it
-    whenever the same audio would give different numbers.
+    whenever the same audio would give different numbers. ``params`` are set per cell
+    (``--feature-param NAME.KEY=VALUE``), recorded in its result and part of the cache key.
+
+    The optional hooks below serve features whose parameters name something outside the code (a
+    pretrained model) or select part of what one extraction gives; a feature without them (openSMILE
+    functionals) keeps the plain per-clip path, run in worker processes.
+
+    - ``dim``: the vector's length; 0 when it depends on the parameters, then ``dim_of(**params)`` gives it.
+    - ``resolve(**params) -> params``: the parameters as this machine resolves them, called once per cell
+      before anything runs: a model's revision and the hash of its files filled in, ``auto`` choices made.
+      The cell records the result, so a changed model is another cell. Raise a ``SerBenchError`` for what
+      cannot be used (a model that is not there, saying how to fetch it).
+    - ``variants(**params) -> [params, ...]``: one cell per entry (``layers=all``: one cell per layer).
+    - ``store(**params) -> params`` and ``select(values, **params) -> values``: what is extracted and
+      cached (every layer) when a cell uses part of it, and how to take that part from the
+      (clips x stored dim) matrix. Cells that differ only in the part share one cache and one extraction.
+    - ``shares``: parameter names an encoder with a parameter of the same name receives from the cell's
+      feature unless it is given its own (the layers a layer-weighted encoder mixes).
+    - ``batched=True``: the built extractor also has ``batch(signals, sample_rate) -> [vector, ...]``;
+      the core feeds it length-sorted batches (of at most ``batch_size`` clips and ``batch_samples``
+      padded samples) in this process, decoding the next clips meanwhile at ``sample_rate``, and
+      refuses clips shorter than ``min_samples`` (the model's receptive field) naming them.
+    - ``example(folder) -> params``: parameters for a self-contained conformance check when the
+      defaults need something a machine may lack (a downloaded model): e.g. a tiny random model
+      written under ``folder``.
     """
 
     name: str
@@ -56,6 +80,14 @@ class FeatureSpec:
     dim: int
     params: Params = field(default_factory=dict)
     reference: str = ""
+    dim_of: Optional[Callable[..., int]] = None
+    resolve: Optional[Callable[..., dict]] = None
+    variants: Optional[Callable[..., list]] = None
+    store: Optional[Callable[..., dict]] = None
+    select: Optional[Callable[..., Any]] = None
+    shares: tuple[str, ...] = ()
+    batched: bool = False
+    example: Optional[Callable[..., dict]] = None
 
 
 @dataclass(frozen=True)

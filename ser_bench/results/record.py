@@ -170,6 +170,9 @@ class CellParams(_Record):
     dataset_params: Optional[dict] = field(default=None, metadata=_omit_none())
     skip_reason: Optional[str] = field(default=None, metadata=_omit_none())
     tuning: Optional[dict] = field(default=None, metadata=_omit_none())
+    # The feature's parameters as resolved for the cell (an ssl model's id, revision, hash, layers,
+    # pooling, dtype and device); absent for features that take none.
+    feature_params: Optional[dict] = field(default=None, metadata=_omit_none())
     extra: dict = field(default_factory=dict)
 
     REQUIRED = ("protocol", "loss", "target", "seed", "labels", "encoder", "feature", "decision", "normalise",

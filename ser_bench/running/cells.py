@@ -39,15 +39,16 @@ class Cell:
     skip_reason: str = ""  # set when the combination cannot run; the result records it
     head_params: dict = field(default_factory=dict)  # over the head's defaults (e.g. a tuned C)
     tuning: dict = field(default_factory=dict)  # {"trials", "validation_speakers", "space", ...}; {}: not tuned
+    feature_params: dict = field(default_factory=dict)  # resolved by the feature plugin; {}: it takes none
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (the ``params`` of a result file).
 
-        Settings added after 0.2 (``head_params``, ``tuning``) appear only when set, so the cell ids
-        of results computed before them are unchanged."""
+        Settings added after 0.2 (``head_params``, ``tuning``, ``feature_params``) appear only when set,
+        so the cell ids of results computed before them are unchanged."""
         d = asdict(self)
         d["labels"] = list(self.labels)
-        for late in ("head_params", "tuning"):
+        for late in ("head_params", "tuning", "feature_params"):
             if not d[late]:
                 del d[late]
         return d
@@ -57,6 +58,33 @@ class Cell:
         digest = hashlib.sha1(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()[:10]
         parts = [self.protocol, self.loss, self.source or "none", self.target, f"seed{self.seed}", digest]
         return "__".join(re.sub(r"[^A-Za-z0-9_.-]+", "-", p) for p in parts)
+
+
+def feature_variants(feature: str, given: dict, registry) -> list[dict]:
+    """The feature parameters of the cells that ``--feature-param`` settings ``given`` make for ``feature``:
+    one set, or one per variant the feature names (``layers=all``: one per layer). Each is checked
+    against the feature's parameters; an unknown or mistyped one is an error here."""
+    from ser_bench.plugin_api.params import check_params
+
+    spec = registry.get("features", feature)
+    given = check_params(f"feature {feature!r}", spec, given or {})
+    if spec.variants is None:
+        return [given]
+    return list(spec.variants(**{**dict(spec.params), **given}))
+
+
+def resolve_feature(cell: Cell, registry) -> dict:
+    """The cell's feature parameters over the feature's defaults, as the feature resolves them on this
+    machine (``FeatureSpec.resolve``: a model's revision and hash, ``auto`` choices); ``{}`` for a feature
+    that takes none, so that the ids of cells without feature parameters never change."""
+    from ser_bench.plugin_api.params import check_params
+
+    spec = registry.get("features", cell.feature)
+    given = check_params(f"feature {cell.feature!r}", spec, cell.feature_params) if cell.feature_params else {}
+    params = {**dict(spec.params), **given}
+    if spec.resolve is not None:
+        params = spec.resolve(**params)
+    return params
 
 
 def resolve(cell: Cell, registry) -> Cell:
@@ -104,6 +132,7 @@ def resolve(cell: Cell, registry) -> Cell:
     pretrain = cell.pretrain_loss
     if pretrain == "auto":
         pretrain = "bce_pair" if loss.output == "pair" and "siamese" in loss.encoder_kinds else cell.loss
+    feature_params = resolve_feature(cell, registry)
     head = loss.default_head if cell.head == "auto" else cell.head
     pretrain_spec = registry.get("losses", pretrain)
     head_spec = registry.get("heads", head)
@@ -132,9 +161,22 @@ def resolve(cell: Cell, registry) -> Cell:
         loss_params=merged("losses", cell.loss, cell.loss_params),
         pretrain_loss=pretrain, head=head, skip_reason=reason or "",
         pretrain_loss_params=merged("losses", pretrain, cell.pretrain_loss_params),
-        encoder=encoder_name, encoder_params=merged("encoders", encoder_name, cell.encoder_params),
+        encoder=encoder_name, encoder_params=merged("encoders", encoder_name,
+                                                    _shared(registry, cell.feature, feature_params, encoder,
+                                                            cell.encoder_params)),
         training={**DEFAULT_TRAINING, **check_training(cell.training, DEFAULT_TRAINING)},
         dataset_params=datasets,
         labels=tuple(cell.labels),
-        head_params=head_params, tuning=tuning,
+        head_params=head_params, tuning=tuning, feature_params=feature_params,
     )
+
+
+def _shared(registry, feature: str, feature_params: dict, encoder, given: dict) -> dict:
+    """``given`` encoder parameters plus the feature parameters the feature shares (``FeatureSpec.shares``)
+    that the encoder takes under the same name and is not given (the layers a layer-weighted encoder mixes)."""
+    from ser_bench.plugin_api.params import accepted
+
+    names = accepted(encoder)[0]
+    shared = {k: feature_params[k] for k in registry.get("features", feature).shares
+              if k in names and k in feature_params and k not in given}
+    return {**shared, **given}
