@@ -4,8 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ser_bench.cli.options import (executor_params_from_args, names, parse_labels, parse_params, parse_scoped,
-                          plugin_settings, registry_from_args, run_context, split_csv, tqdm_progress, whole_numbers)
+from ser_bench.cli.options import (executor_params_from_args, feature_params_from_args, names, parse_labels,
+                                   parse_params, parse_scoped, plugin_settings, registry_from_args, run_context,
+                                   split_csv, tqdm_progress, whole_numbers)
 from ser_bench.errors import SerBenchError, exit_status
 
 # Protocol settings, and the source-model seeds a claim is averaged over. "paper" is the protocols' own
@@ -131,6 +132,7 @@ def cmd_run(args) -> int:
         "dataset_params": parse_scoped(args.dataset_param, "--dataset-param"),
         "decision": args.decision, "labels": parse_labels(args.labels),
         "pretrain_loss": args.pretrain_loss, "head": args.head,
+        "feature_params": feature_params_from_args(args, registry, names(args.feature, "--feature")),
     }
     from ser_bench.plugin_api.context import load_config
 

@@ -13,7 +13,8 @@ from ser_bench.errors import SerBenchError
 # What each KEY=VALUE option looks like, for the message when one is not KEY=VALUE.
 EXAMPLES = {"--protocol-param": "fewshot.k=2,4,8", "--loss-param": "ratio_distance.weight=0.5",
             "--train-param": "epochs=30", "--dataset-param": "sim-ravdess.speakers=8",
-            "--executor-param": "address=auto", "--corpus-path": "ravdess=/data/RAVDESS"}
+            "--executor-param": "address=auto", "--corpus-path": "ravdess=/data/RAVDESS",
+            "--feature-param": "ssl.layers=all"}
 
 
 def _value(text: str):
@@ -66,6 +67,31 @@ def parse_scoped(pairs, what: str, default_scope=None) -> dict:
     return out
 
 
+def feature_params_from_args(args, registry, features: list) -> dict:
+    """``--feature-param`` (``ssl.model=ID``; unscoped keys go to the run's only feature) and ``--device``
+    (to each feature of the run that takes a ``device`` parameter and is not given one), as
+    ``{feature: params}``, each checked against its feature; a scope outside the run's features is an
+    error, as is ``--device`` when no feature of the run takes one."""
+    from ser_bench.plugin_api.params import accepted, check_params
+
+    scoped = parse_scoped(getattr(args, "feature_param", None), "--feature-param",
+                          features[0] if len(features) == 1 else None)
+    for scope, values in scoped.items():
+        if scope not in features:
+            raise SerBenchError(f"--feature-param {scope}.KEY=VALUE: {scope!r} is not a feature of this run "
+                                f"(--feature {','.join(features)})")
+        check_params(f"--feature-param feature {scope!r}", registry.get("features", scope), values)
+    device = getattr(args, "device", None)
+    if device:
+        takers = [f for f in features if "device" in accepted(registry.get("features", f))[0]]
+        if not takers:
+            raise SerBenchError(f"--device {device} sets where features are extracted, and none of this run's "
+                                f"features ({', '.join(features)}) runs on a device; drop --device")
+        for feature in takers:
+            scoped.setdefault(feature, {}).setdefault("device", device)
+    return scoped
+
+
 def split_csv(text):
     """``"a,b,,c"`` -> ``["a", "b", "c"]``; ``None`` or ``""`` -> ``[]``."""
     return [t.strip() for t in (text or "").split(",") if t.strip()]
@@ -114,7 +140,8 @@ def tqdm_progress(total: int, desc: str):
     """A tqdm progress bar on standard error."""
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=desc, unit="", mininterval=1.0, file=sys.stderr, dynamic_ncols=True) as bar:
+    unit = " clips" if desc.startswith("features") else ""  # feature bars count clips: clips/s and an ETA
+    with tqdm(total=total, desc=desc, unit=unit, mininterval=1.0, file=sys.stderr, dynamic_ncols=True) as bar:
         yield bar
 
 

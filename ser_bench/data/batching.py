@@ -175,6 +175,6 @@ def _say_eta(ctx, extractor, label: str, clips: int, total_audio: float, done_au
         return
     device = getattr(extractor, "device", "")
     where = f" on {device}" if isinstance(device, str) and device else ""
-    warn(ctx, f"features {label}: extracting {clips} clips ({total_audio / 60:.0f} min of audio){where} will take "
+    warn(ctx, f"features {label}: extracting {clips} clips ({_eta_text(total_audio)} of audio){where} will take "
               f"about {_eta_text(expected)} ({clips / expected:.1f} clips/s, judged from the first batch, the "
               "longest clips); they are cached, so later runs skip this")

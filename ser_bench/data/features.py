@@ -163,7 +163,7 @@ def extract_features(manifest, spec, params: dict | None, ctx, channels: Sequenc
     key = (extractor_key(spec, stored, channels), tuple(paths))
     matrix = memo.get(key) if memo is not None else None
     if matrix is None:
-        matrix = _stored_matrix(paths, spec, stored, ctx, channels)
+        matrix = _stored_matrix(paths, spec, stored, ctx, channels, memo)
         if memo is not None:
             memo[key] = matrix
     if store is None:
@@ -177,9 +177,25 @@ def extract_features(manifest, spec, params: dict | None, ctx, channels: Sequenc
                          cache_hits=matrix.cache_hits)
 
 
-def _stored_matrix(paths: list, spec, params: dict, ctx, channels: tuple) -> FeatureMatrix:
+def _built_once(spec, memo: dict | None) -> Callable:
+    """``spec.build``, keeping what it builds in ``memo``: an in-process extractor (a loaded model) is
+    built once per run, not once per corpus."""
+    if memo is None:
+        return spec.build
+
+    def build(**params):
+        key = ("extractor", spec.name, json.dumps(params, sort_keys=True))
+        if key not in memo:
+            memo[key] = spec.build(**params)
+        return memo[key]
+
+    return build
+
+
+def _stored_matrix(paths: list, spec, params: dict, ctx, channels: tuple, memo: dict | None = None) -> FeatureMatrix:
     """The features ``build(**params)`` gives for ``paths``: from the cache, else extracted (per clip in
-    worker processes, or in length-sorted batches here for a ``batched`` feature) and cached."""
+    worker processes, or in length-sorted batches here for a ``batched`` feature, whose extractor is
+    kept in ``memo`` for the next corpus: a model is loaded once per run) and cached."""
     cache = Path(ctx.cache_dir) / "features" / extractor_key(spec, params, channels)
     cache.mkdir(parents=True, exist_ok=True)
     dim = feature_dim(spec, params)
@@ -190,7 +206,8 @@ def _stored_matrix(paths: list, spec, params: dict, ctx, channels: tuple) -> Fea
         if getattr(spec, "batched", False):
             from ser_bench.data.batching import extract_batched
 
-            results = extract_batched(spec.build, params, cache, paths, dim, channels, ctx, bar, label)
+            results = extract_batched(_built_once(spec, memo), params, cache, paths, dim, channels, ctx, bar,
+                                      label)
         elif ctx.n_workers <= 1 or len(chunks) <= 1:
             for chunk in chunks:
                 results.extend(_extract_chunk(spec.build, params, str(cache), chunk, dim, channels))

@@ -135,6 +135,9 @@ def settings_header(results: list[dict]) -> list[str]:
         else:  # which loss used which, since a loss's own default does not label its rows
             lines.append(f"- {key}: " + "; ".join(f"{v} ({', '.join(sorted(losses))})"
                                                  for v, losses in sorted(by_value.items())))
+    from ser_bench.reporting.layers import feature_lines
+
+    lines += feature_lines(ok)  # a model's id, revision, hash, layers, pooling, dtype and device
     loss_params = sorted({f'{r.params.loss} {json.dumps(r.params.get("loss_params") or {}, sort_keys=True)}'
                           for r in ok})
     lines.append(f"- loss parameters: {'; '.join(loss_params)}")
@@ -192,6 +195,9 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
     if by_k:
         parts += ["## Few-shot UAR % by number of target speakers k",
                   "", "Means over every episode and seed of each setting (no interval).", "", by_k, ""]
+    from ser_bench.reporting.layers import layer_section
+
+    parts += layer_section(results, figure_dir)  # UAR by layer, for a layer-wise run (ssl.layers=all)
     if paired:
         from ser_bench.reporting.stats import paired_against
         from ser_bench.reporting.tidy import fewshot_table

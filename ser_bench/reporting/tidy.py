@@ -106,6 +106,7 @@ _NESTED = (  # (params key, compared among results with equal values of, label p
     ("loss_params", ("protocol", "loss"), ""),
     ("pretrain_loss_params", ("protocol", "pretrain_loss"), "pretrain "),
     ("encoder_params", ("protocol", "encoder"), ""),
+    ("feature_params", ("protocol", "feature"), ""),  # e.g. the layer of each ssl.layers=all cell
     ("training", ("protocol",), ""),
 )
 
