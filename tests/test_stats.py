@@ -106,3 +106,64 @@ def test_estimate_states_its_unit():
     oodt = pd.DataFrame({"protocol": "oodt", "seed": [0], "split": ["oodt"], "repeat": None, "k": None, "uar": [0.4]})
     est = estimate(oodt)
     assert (est.n, est.unit, est.mean) == (1, SEEDS, 0.4) and math.isnan(est.lo)
+
+
+# The leaderboard avoids importing scipy.stats (~0.6 s) where scipy.special or pandas give the same numbers:
+# each shortcut is checked here against scipy.stats itself, to the bit.
+
+def test_t_quantile_is_scipy_stats_t_ppf_to_the_bit():
+    from scipy import stats
+
+    from ser_bench.results.summary import t_quantile
+
+    rng = np.random.default_rng(12)
+    dfs = np.array([*range(1, 301), 500, 1000, 10 ** 6, *rng.uniform(0.5, 300, 100)])
+    qs = np.array([0.975, 0.5, 0.9, 0.995, 0.025, *rng.uniform(0.001, 0.999, 15)])
+    expected = stats.t.ppf(qs[None, :], dfs[:, None])
+    found = np.array([[t_quantile(q, df) for q in qs] for df in dfs])
+    assert np.array_equal(found, expected)
+
+
+def test_mean_ci95_equals_the_interval_computed_with_scipy_stats():
+    from scipy import stats
+
+    from ser_bench.results.summary import mean_ci95
+
+    rng = np.random.default_rng(3)
+    for trial in range(300):
+        values = rng.uniform(0.2, 0.9, int(rng.integers(2, 80)))
+        if trial % 3 == 0:
+            values = np.round(values, 2)  # ties and short decimals, as UARs often are
+        mean = float(values.mean())
+        half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+        assert mean_ci95(values) == (mean, mean - half, mean + half)
+        alone = mean_ci95(values, interval=False)
+        assert alone[0] == mean and math.isnan(alone[1]) and math.isnan(alone[2])
+    assert mean_ci95([0.4])[0] == 0.4 and math.isnan(mean_ci95([0.4])[1])
+
+
+def test_average_ranks_equal_scipy_rankdata_and_tests_are_optional():
+    from scipy import stats
+
+    from ser_bench.reporting.ranks import rank_analysis
+
+    rng = np.random.default_rng(5)
+    for trial in range(100):
+        n, k = int(rng.integers(2, 12)), int(rng.integers(2, 9))
+        # whole numbers make ties within a block common; tiny differences must not be taken for ties
+        matrix = rng.integers(0, 4, size=(n, k)).astype(float) if trial % 2 else rng.random((n, k))
+        if trial % 5 == 0:
+            matrix[0, :2] = [0.3, 0.1 + 0.2]
+        scores = pd.DataFrame(matrix, index=[f"block {i}" for i in range(n)], columns=[f"m{j}" for j in range(k)])
+        expected = np.vstack([stats.rankdata(-row) for row in matrix]).mean(axis=0)
+        with np.errstate(all="ignore"):
+            tested = rank_analysis(scores)
+        alone = rank_analysis(scores, tests=False)
+        for analysis in (tested, alone):
+            assert analysis.average_ranks.to_dict() == pd.Series(expected, index=scores.columns).to_dict()
+        assert tested.tested and not math.isnan(tested.critical_difference)
+        assert not alone.tested and math.isnan(alone.critical_difference) and math.isnan(alone.friedman_p)
+        if k >= 3:
+            with np.errstate(all="ignore"):
+                friedman = stats.friedmanchisquare(*matrix.T)
+            assert tested.friedman_statistic == pytest.approx(friedman.statistic, nan_ok=True)

@@ -34,7 +34,7 @@ def block_scores(frame):
             name = block_name(protocol, pair, k)
             keys.append((PROTOCOL_ORDER.get(protocol, 1), pair, -1 if k is None else k, name))
             for variant, method_rows in block.groupby("variant"):
-                scores.setdefault(name, {})[variant] = estimate(method_rows).mean
+                scores.setdefault(name, {})[variant] = estimate(method_rows, interval=False).mean
     table = pd.DataFrame.from_dict(scores, orient="index")
     return table.loc[[name for *_, name in sorted(keys)]] if len(table) else table
 
@@ -52,18 +52,20 @@ class RankAnalysis:
     friedman_p: float = math.nan
     critical_difference: float = math.nan
     alpha: float = 0.05
+    tested: bool = True  # False: average ranks alone, no Friedman test and no critical difference
 
 
-def rank_analysis(scores, alpha: float = 0.05) -> RankAnalysis | None:
+def rank_analysis(scores, alpha: float = 0.05, tests: bool = True) -> RankAnalysis | None:
     """Demšar's analysis of a block x method score table (:func:`block_scores`); higher scores rank first.
 
     Friedman's test is scipy's (with its correction for ties; it needs three or more methods). The
     critical difference is Nemenyi's, q_alpha sqrt(k (k + 1) / (6 N)) with q_alpha the studentized range
     quantile for k methods and infinite degrees of freedom over sqrt 2. ``None`` when fewer than two
-    blocks or two methods remain.
+    blocks or two methods remain. ``tests=False``: the average ranks alone (``tested`` False, the test
+    and CD NaN), importing nothing from scipy.
     """
     import numpy as np
-    from scipy.stats import friedmanchisquare, rankdata, studentized_range
+    import pandas as pd
 
     counts = scores.notna().sum(axis=1)
     retained = scores[counts >= 2]
@@ -73,17 +75,22 @@ def rank_analysis(scores, alpha: float = 0.05) -> RankAnalysis | None:
     if len(retained) < 2 or len(complete) < 2:
         return None
     matrix = retained[complete].to_numpy(dtype=float)
-    ranks = np.vstack([rankdata(-row) for row in matrix])
-    import pandas as pd
-
+    # Average ranks within each block (1 = best, ties share the mean rank): pandas' ranking, equal to the
+    # bit to scipy.stats.rankdata of the negated row (tests/test_ranks.py), so that ranks alone need no scipy.
+    ranks = pd.DataFrame(matrix).rank(axis=1, method="average", ascending=False).to_numpy()
     average = pd.Series(ranks.mean(axis=0), index=complete).sort_values(kind="stable")
     n, k = matrix.shape
+    found = RankAnalysis(average_ranks=average, n_blocks=n, blocks=[str(b) for b in retained.index],
+                         dropped_methods=dropped, dropped_blocks=dropped_blocks, alpha=alpha, tested=tests)
+    if not tests:
+        return found
+    from scipy.stats import friedmanchisquare, studentized_range
+
     stat, p = (friedmanchisquare(*matrix.T) if k >= 3 else (math.nan, math.nan))
     q = studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
-    cd = float(q * math.sqrt(k * (k + 1) / (6 * n)))
-    return RankAnalysis(average_ranks=average, n_blocks=n, blocks=[str(b) for b in retained.index],
-                        dropped_methods=dropped, dropped_blocks=dropped_blocks, friedman_statistic=float(stat),
-                        friedman_p=float(p), critical_difference=cd, alpha=alpha)
+    found.friedman_statistic, found.friedman_p = float(stat), float(p)
+    found.critical_difference = float(q * math.sqrt(k * (k + 1) / (6 * n)))
+    return found
 
 
 def cliques(average_ranks, cd: float) -> list[tuple[int, int]]:

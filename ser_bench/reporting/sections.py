@@ -60,11 +60,14 @@ def ranks_markdown(analysis, figure: str | None = None) -> list[str]:
     friedman = ("No Friedman test (it needs three or more methods)" if math.isnan(analysis.friedman_statistic)
                 else f"Friedman chi² = {analysis.friedman_statistic:.2f}, p = {_p(analysis.friedman_p)} "
                      "(scipy, corrected for ties)")
+    tests = (f"{friedman}. Nemenyi critical difference at α = {analysis.alpha}: "
+             f"CD = {analysis.critical_difference:.2f}; two methods whose average ranks differ by more than CD "
+             "differ significantly over these settings." if analysis.tested else
+             "No Friedman test and no critical difference (`--no-tests`): the ranks alone say nothing about "
+             "significance.")
     lines = [f"Blocks: each protocol and source → target, and for few-shot each k ({analysis.n_blocks} blocks). "
              "Within a block, methods are ranked by mean UAR over the block's units (1 = best; ties share the "
-             f"average rank). {friedman}. Nemenyi critical difference at "
-             f"α = {analysis.alpha}: CD = {analysis.critical_difference:.2f}; two methods whose average ranks "
-             "differ by more than CD differ significantly over these settings.", "",
+             f"average rank). {tests}", "",
              "| method | average rank | n blocks |", "|---|---|---|"]
     lines += [f"| {m} | {r:.2f} | {analysis.n_blocks} |" for m, r in analysis.average_ranks.items()]
     lines.append("")

@@ -69,10 +69,11 @@ def unit_values(rows):
     return rows.groupby("seed")["uar"].mean(), SEEDS
 
 
-def estimate(rows) -> Estimate:
-    """Mean UAR and 95 % t-interval over the unit of :func:`unit_values`."""
+def estimate(rows, interval: bool = True) -> Estimate:
+    """Mean UAR and 95 % t-interval over the unit of :func:`unit_values` (``interval=False``: the mean
+    alone, ``lo`` and ``hi`` NaN)."""
     values, unit = unit_values(rows)
-    mean, lo, hi = mean_ci95(values.to_numpy())
+    mean, lo, hi = mean_ci95(values.to_numpy(), interval=interval)
     return Estimate(mean, lo, hi, len(values), unit, {str(k): float(v) for k, v in values.items()})
 
 
