@@ -214,3 +214,56 @@ def test_markdown_states_units_and_ranks_methods_across_settings(tmp_path):
     assert (tmp_path / "out" / "ranks.png").exists() and (tmp_path / "out" / "ranks.svg").exists()
     single = to_markdown([result("oodt", "bce_pair", "a", "b", [0.4]), result("oodt", "logreg", "a", "b", [0.5])])
     assert "## Average ranks" not in single  # one block: nothing to rank across
+
+
+def test_no_tests_gives_the_same_means_without_intervals_tests_or_critical_difference(tmp_path):
+    from ser_bench.reporting.leaderboard import INTRO_NO_TESTS, render
+
+    results = []
+    for source in ("a", "c"):
+        results += [result("oodt", loss, source, "b", [u], seed=seed) for loss, u in
+                    (("bce_pair", 0.40), ("logreg", 0.55), ("ratio_distance", 0.45)) for seed in (0, 1)]
+    results += [result("idt", loss, None, "b", [u, u + 0.1]) for loss, u in
+                (("bce_pair", 0.6), ("logreg", 0.7), ("ratio_distance", 0.5))]
+    full, means = to_markdown(results), to_markdown(results, tests=False)
+    assert "±" in full and "Friedman chi²" in full and "CD = " in full
+    assert "±" not in means and "Friedman" not in means.replace("No Friedman test", "") and "CD = " not in means
+    assert INTRO_NO_TESTS in means
+    # the same rows in the same order, each with the mean the full board shows
+    rows = [line.split("|")[1:3] for line in full.splitlines() if line.startswith("| oodt") or line.startswith("| idt")]
+    assert [[name, cell.split(" ± ")[0].strip()] for name, cell in rows] == \
+        [[name, cell.strip()] for name, cell in
+         (line.split("|")[1:3] for line in means.splitlines() if line.startswith(("| oodt", "| idt")))]
+    ranks = means[means.index("## Average ranks"):]
+    assert "No Friedman test and no critical difference" in ranks and "| logreg | 1.00 | 3 |" in ranks
+    for r in results:
+        r.to_disk(tmp_path / f"{r.cell_id}.json")
+    csv_full, csv_means = render(tmp_path, "csv"), render(tmp_path, "csv", tests=False)
+    header = csv_means.splitlines()[0].split(",")
+    assert not {"p", "p_holm", "best", "significant", "ci_low", "ci_high"} & set(header)
+    assert {"p", "p_holm", "ci_low"} <= set(csv_full.splitlines()[0].split(","))
+    import io
+
+    import pandas as pd
+
+    full_frame, means_frame = pd.read_csv(io.StringIO(csv_full)), pd.read_csv(io.StringIO(csv_means))
+    assert full_frame["uar"].tolist() == means_frame["uar"].tolist()
+    with pytest.raises(SerBenchError, match="--no-tests"):
+        render(tmp_path, paired="bce_pair", tests=False)
+
+
+def test_no_tests_on_the_command_line(tmp_path, capsys):
+    from ser_bench.cli.main import main
+
+    for r in [result("oodt", "bce_pair", source, "b", [0.4]) for source in ("a", "c")] + \
+             [result("oodt", "logreg", source, "b", [0.5]) for source in ("a", "c")]:
+        r.to_disk(tmp_path / "results" / f"{r.cell_id}.json")
+    out = tmp_path / "out" / "LEADERBOARD.md"
+    out.parent.mkdir()
+    assert main(["leaderboard", str(tmp_path / "results"), "--no-tests", "-o", str(out)]) == 0
+    assert "(`--no-tests`)" in out.read_text() and not (out.parent / "ranks.png").exists()  # no CD: no diagram
+    assert main(["leaderboard", str(tmp_path / "results"), "--no-tests", "--paired", "bce_pair"]) == 2
+    assert main(["leaderboard", str(tmp_path / "results"), "--no-tests", "--format", "html", "-o",
+                 str(tmp_path / "site")]) == 2
+    assert "--no-tests" in capsys.readouterr().err
+

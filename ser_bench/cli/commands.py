@@ -248,6 +248,8 @@ def cmd_leaderboard(args) -> int:
     from ser_bench.reporting.leaderboard import FILE_FORMATS, publish, render
 
     if args.format in FILE_FORMATS:
+        if args.no_tests:
+            raise SerBenchError(f"--no-tests is for the text boards (markdown, csv, json), not --format {args.format}")
         if not args.output:
             where = "a folder for the site (-o site/)" if args.format == "html" else "a file (-o board.parquet)"
             raise SerBenchError(f"--format {args.format} is written to {where}, not to the terminal: pass -o")
@@ -255,7 +257,7 @@ def cmd_leaderboard(args) -> int:
         return 0
     # With -o, figures (the critical-difference diagram) go beside the file, where its links point.
     figure_dir = Path(args.output).parent if args.output and args.format == "markdown" else None
-    text = render(Path(args.results), args.format, args.paired, figure_dir=figure_dir)
+    text = render(Path(args.results), args.format, args.paired, figure_dir=figure_dir, tests=not args.no_tests)
     if args.output:
         Path(args.output).write_text(text)
     else:

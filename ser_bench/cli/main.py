@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("-o", "--output", help="write to this file (html: this folder) instead of standard output")
     lb.add_argument("--paired", metavar="METHOD",
                     help="also test every few-shot method against METHOD (e.g. bce_pair) on identical episodes")
+    lb.add_argument("--no-tests", action="store_true", help="means only: no intervals, tests or critical "
+                    "difference (markdown, csv, json; faster: imports nothing from scipy)")
     lb.set_defaults(func=cmd.cmd_leaderboard)
 
     rs = sub.add_parser("results", help="check a results folder, or migrate its files to the current schema")

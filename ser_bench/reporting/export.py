@@ -15,6 +15,9 @@ Columns (the README's data dictionary lists them with their meaning):
 - settings: ``encoder``, ``feature``, ``head``, ``decision``, ``normalise``, ``labels``, ``seeds``, and every
   key of the nested settings as ``loss_params.<key>``, ``training.<key>``, ``protocol_params.<key>``,
   ``encoder_params.<key>`` (lists as JSON text).
+
+Without tests (``ser-bench leaderboard --no-tests``) the frame has no ``p``, ``p_holm``, ``best``,
+``significant``, ``ci_low`` or ``ci_high`` columns: nothing is tested and nothing is imported from scipy.
 """
 from __future__ import annotations
 
@@ -65,9 +68,12 @@ def _settings(result) -> dict:
     return out
 
 
-def board_frame(results: list):
+def board_frame(results: list, tests: bool = True, intervals: bool = True):
     """The board of ``results`` (:class:`~ser_bench.results.record.Result`) as a DataFrame: see the module
-    docstring for the columns. Rows are sorted by level, protocol, pair, k, frozen, then best UAR first."""
+    docstring for the columns. Rows are sorted by level, protocol, pair, k, frozen, then best UAR first.
+
+    ``tests=False`` runs no paired test and leaves out ``p``, ``p_holm``, ``best`` and ``significant`` (the
+    markdown board shows none of them); ``intervals=False`` leaves out ``ci_low`` and ``ci_high`` too."""
     import numpy as np
     import pandas as pd
 
@@ -82,7 +88,7 @@ def board_frame(results: list):
         levels.append(("k", fewshot, ["variant", "source", "target", "k", "frozen"]))
     for level, data, keys in levels:
         for key, group in data.groupby(keys, sort=False):
-            est = estimate(group)
+            est = estimate(group, interval=intervals)
             first = by_cell[group["cell_id"].iloc[0]]
             row = dict(zip(keys, key))
             rows.append({
@@ -96,7 +102,10 @@ def board_frame(results: list):
                 "seeds": ",".join(map(str, sorted(set(group["seed"])))), **_settings(first),
             })
     board = pd.DataFrame(rows)
-    board = _with_tests(board)
+    if tests:
+        board = _with_tests(board)
+    if not intervals:
+        board = board.drop(columns=["ci_low", "ci_high"])
     order = {"cell": 0, "k": 1}
     board = board.assign(_l=board["level"].map(order), _p=board["protocol"].map(lambda p: PROTOCOL_ORDER.get(p, 1)))
     board = board.sort_values(["_l", "_p", "pair", "k", "frozen", "uar"], ascending=[True] * 5 + [False],
@@ -117,14 +126,15 @@ def _with_tests(board):
     return board.assign(significant=board["p_holm"] < ALPHA)
 
 
-def to_csv(results: list) -> str:
-    """:func:`board_frame` as CSV (no index; empty cells for NaN)."""
-    return board_frame(results).to_csv(index=False)
+def to_csv(results: list, tests: bool = True) -> str:
+    """:func:`board_frame` as CSV (no index; empty cells for NaN); ``tests=False``: means only, without
+    intervals or tests."""
+    return board_frame(results, tests=tests, intervals=tests).to_csv(index=False)
 
 
-def to_json(results: list) -> str:
-    """:func:`board_frame` as a JSON array of row objects (NaN as null)."""
-    return board_frame(results).to_json(orient="records", indent=1)
+def to_json(results: list, tests: bool = True) -> str:
+    """:func:`board_frame` as a JSON array of row objects (NaN as null); ``tests=False`` as for :func:`to_csv`."""
+    return board_frame(results, tests=tests, intervals=tests).to_json(orient="records", indent=1)
 
 
 def write_parquet(results: list, path) -> None:

@@ -2,24 +2,25 @@
 
 A cell that is missing (or failed) shows as a dash, never as a smaller mean over what happens to be
 there; results with different label sets are never put in one column.
+
+numpy, pandas and the statistics are imported by the functions that compute, so that importing this
+module (the command line does, for a board it may find in the cache) costs next to nothing.
 """
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
-import numpy as np
-
 from ser_bench.errors import SerBenchError
-from ser_bench.reporting.export import board_frame
-from ser_bench.reporting.stats import describe_n
 from ser_bench.reporting.tidy import (DASH, PROTOCOL_ORDER, degenerate_splits, describe_degenerate, natural_key,
                                       ok_results, tidy)
 
+
 def _fmt(mean: float, lo: float, hi: float) -> str:
-    if np.isnan(mean):
+    if math.isnan(mean):
         return DASH
-    if np.isnan(lo):
+    if math.isnan(lo):
         return f"{100 * mean:.1f}"
     return f"{100 * mean:.1f} ± {100 * (hi - lo) / 2:.1f}"
 
@@ -35,25 +36,30 @@ def summary_table(results: list):
     Rows keep the protocol order oodt, fewshot, idt; within a protocol the best mean over its cells comes
     first, and a row missing a cell that another row of its protocol has ranks below every complete row.
     """
-    return table_from_board(board_frame(results))
+    from ser_bench.reporting.export import board_frame
+
+    return table_from_board(board_frame(results, tests=False))
 
 
 def table_from_board(board):
-    """:func:`summary_table` from an already computed board frame."""
+    """:func:`summary_table` from an already computed board frame; a frame without ``ci_low`` and
+    ``ci_high`` (``board_frame(..., intervals=False)``) gives the means alone."""
     import pandas as pd
 
+    nan = float("nan")
     cells = board[board["level"] == "cell"]
     pairs = sorted({(s, t) for s, t in zip(cells["source"], cells["target"]) if s})
     pairs += sorted({("", t) for t in cells["target"]} - {("", t) for (_, t) in pairs})
     columns = [_column(s, t) for s, t in pairs]
     methods = sorted(set(cells["method"]))
     table = pd.DataFrame(DASH, index=methods, columns=columns)
-    means = pd.DataFrame(np.nan, index=methods, columns=columns)
+    means = pd.DataFrame(nan, index=methods, columns=columns)
     units: dict = {}
     for row in cells.itertuples():
         for s, t in pairs:
             if t == row.target and (s == row.source or not row.source):
-                table.loc[row.method, _column(s, t)] = _fmt(row.uar, row.ci_low, row.ci_high)
+                table.loc[row.method, _column(s, t)] = _fmt(row.uar, getattr(row, "ci_low", nan),
+                                                            getattr(row, "ci_high", nan))
                 means.loc[row.method, _column(s, t)] = row.uar
                 units.setdefault(row.method, {})[_column(s, t)] = (row.n, row.unit)
     order = _score_order(means)
@@ -76,6 +82,8 @@ def _score_order(means) -> list[str]:
 
 def _describe_units(found: list[tuple[int, str]]) -> str:
     """``n = 3 source seeds``; ``n = 24, 12 held-out speakers`` when columns differ in n."""
+    from ser_bench.reporting.stats import describe_n
+
     if not found:
         return DASH
     units = list(dict.fromkeys(u for _, u in found))
@@ -94,7 +102,10 @@ def fewshot_by_k(results: list, board=None):
     """UAR % by number of target speakers k (columns) for each source → target, loss and frozen layers:
     the ``k`` rows of :func:`~ser_bench.reporting.export.board_frame` (``board``, when already computed);
     None without few-shot results."""
-    board = board_frame(results) if board is None else board
+    if board is None:
+        from ser_bench.reporting.export import board_frame
+
+        board = board_frame(results, tests=False, intervals=False)
     rows = board[board["level"] == "k"]
     if rows.empty:
         return None
@@ -167,17 +178,22 @@ def tuning_lines(ok: list[dict]) -> list[str]:
     return lines
 
 
+_UNITS = ("the unit a claim about the cell generalises over: held-out speakers (IDT, seeds averaged "
+          "within a speaker), source-model seeds (OODT; few-shot with two or more seeds, a seed's value being "
+          "the mean over its episodes) or, for few-shot with one seed, the episode draws of that one source "
+          "model")
+_ORDER = (f"{DASH} = no result for that cell. Within a protocol, rows are sorted by mean UAR over their cells, "
+          "best first; a row missing a cell ranks below the complete rows.")
 INTRO = ("UAR in % (unweighted average recall): mean ± half-width of the 95 % t-interval over the unit in the "
-         "*n* column, the unit a claim about the cell generalises over: held-out speakers (IDT, seeds averaged "
-         "within a speaker), source-model seeds (OODT; few-shot with two or more seeds, a seed's value being "
-         "the mean over its episodes) or, for few-shot with one seed, the episode draws of that one source "
-         "model, an interval that does not generalise over source models. One unit: no interval. "
-         f"{DASH} = no result for that cell. Within a protocol, rows are sorted by mean UAR over their cells, "
-         "best first; a row missing a cell ranks below the complete rows.")
+         f"*n* column, {_UNITS}, an interval that does not generalise over source models. One unit: no interval. "
+         f"{_ORDER}")
+INTRO_NO_TESTS = (f"UAR in % (unweighted average recall): mean over the unit in the *n* column, {_UNITS}. Means "
+                  "only (`--no-tests`): no intervals, no tests, no critical difference; without `--no-tests` the "
+                  f"board has them. {_ORDER}")
 
 
 def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paired: str | None = None,
-                figure_dir: Path | None = None) -> str:
+                figure_dir: Path | None = None, tests: bool = True) -> str:
     """The full markdown leaderboard: settings, the summary table, the few-shot breakdown by k, and the
     average ranks across settings (when there are two or more blocks and methods to rank).
 
@@ -185,12 +201,22 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
     few-shot method is also compared with it on identical episodes over the right unit, Holm-corrected
     over the comparisons shown (:func:`ser_bench.reporting.stats.paired_against`). With ``figure_dir`` the
     critical-difference diagram is written there as ``ranks.png``/``ranks.svg`` and linked.
+
+    ``tests=False``: means only, with no interval, no Friedman test and no critical difference (nothing is
+    imported from scipy); ``paired`` is a test and cannot be combined with it.
     """
+    from ser_bench.reporting.export import board_frame
     from ser_bench.reporting.sections import paired_markdown
 
-    board = board_frame(results)  # once: every table below is a view of it
+    if paired and not tests:
+        raise SerBenchError("--paired tests every method against another: drop --no-tests or --paired")
+    # Once: every table below is a view of it. The board's own paired tests (p, p_holm) are for the csv,
+    # json and html views; this page shows none of them, so none is run.
+    board = board_frame(results, tests=False, intervals=tests)
     table = table_from_board(board)
-    parts = [f"# {title}", "", INTRO, "", *settings_header(results), "", table.to_markdown(), ""]
+    # Means alone would all parse as numbers and lose their decimal ("55.0" -> "55"): kept as written.
+    parts = [f"# {title}", "", INTRO if tests else INTRO_NO_TESTS, "", *settings_header(results), "",
+             table.to_markdown() if tests else table.to_markdown(disable_numparse=True), ""]
     by_k = fewshot_by_k_markdown(results, board)
     if by_k:
         parts += ["## Few-shot UAR % by number of target speakers k",
@@ -205,7 +231,7 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
         rows = paired_against(fewshot_table(results), paired)
         parts += [f"## Against {paired}, paired on identical episodes", "",
                   *(paired_markdown(rows) if rows else ["No other method shares episodes with it."]), ""]
-    parts += rank_section(results, figure_dir)
+    parts += rank_section(results, figure_dir, tests=tests)
     left_out = describe_degenerate(degenerate_splits(results))
     if left_out:
         parts += ["## Splits left out", "", "Their test sets lack classes of the label set, so their UAR (over "
@@ -214,18 +240,19 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
     return "\n".join(parts)
 
 
-def rank_section(results: list[dict], figure_dir: Path | None = None) -> list[str]:
+def rank_section(results: list[dict], figure_dir: Path | None = None, tests: bool = True) -> list[str]:
     """Markdown lines of the average-rank section (Demšar 2006), [] when there is nothing to rank; with
-    ``figure_dir``, the critical-difference diagram is written there and linked."""
+    ``figure_dir``, the critical-difference diagram is written there and linked. ``tests=False``: the
+    average ranks alone (no Friedman test, no critical difference, no diagram)."""
     from ser_bench.reporting.ranks import block_scores, rank_analysis
     from ser_bench.reporting.sections import ranks_markdown
 
     frame = tidy(results)
-    analysis = rank_analysis(block_scores(frame)) if not frame.empty else None
+    analysis = rank_analysis(block_scores(frame), tests=tests) if not frame.empty else None
     if analysis is None:
         return []
     figure = None
-    if figure_dir is not None:
+    if figure_dir is not None and analysis.tested:
         from ser_bench.reporting.figures import plot_critical_difference
 
         plot_critical_difference(analysis.average_ranks, analysis.critical_difference, Path(figure_dir) / "ranks",
@@ -256,11 +283,13 @@ TEXT_FORMATS = ("markdown", "csv", "json")
 FILE_FORMATS = ("parquet", "html")  # written to -o, never to standard output
 
 
-def render(folder: Path, fmt: str = "markdown", paired: str | None = None, figure_dir: Path | None = None) -> str:
+def render(folder: Path, fmt: str = "markdown", paired: str | None = None, figure_dir: Path | None = None,
+           tests: bool = True) -> str:
     """The leaderboard of ``folder`` as text: ``markdown`` (the full board), or the tidy board frame
     (:func:`~ser_bench.reporting.export.board_frame`) as ``csv`` or ``json``.
 
-    ``paired`` and ``figure_dir`` (markdown only): see :func:`to_markdown`.
+    ``paired`` and ``figure_dir`` (markdown only): see :func:`to_markdown`. ``tests=False``: means only, no
+    interval and no test (:func:`to_markdown`, :func:`~ser_bench.reporting.export.to_csv`).
     """
     from ser_bench.reporting import export
 
@@ -268,13 +297,15 @@ def render(folder: Path, fmt: str = "markdown", paired: str | None = None, figur
         raise SerBenchError(f"unknown format {fmt!r}: use {', '.join(TEXT_FORMATS + FILE_FORMATS)}")
     if paired and fmt != "markdown":
         raise SerBenchError("--paired adds a section to the markdown leaderboard; drop --format or --paired")
+    if paired and not tests:
+        raise SerBenchError("--paired tests every method against another: drop --no-tests or --paired")
     results, problems = read_folder(folder)
     if fmt == "markdown":
-        text = to_markdown(results, paired=paired, figure_dir=figure_dir)
+        text = to_markdown(results, paired=paired, figure_dir=figure_dir, tests=tests)
         if problems:
             text += "\n".join(["", "## Result files left out", "", *[f"- {p}" for p in problems], ""])
         return text
-    return export.to_csv(results) if fmt == "csv" else export.to_json(results)
+    return export.to_csv(results, tests=tests) if fmt == "csv" else export.to_json(results, tests=tests)
 
 
 def publish(folder: Path, fmt: str, output: Path) -> Path:
