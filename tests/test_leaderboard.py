@@ -267,3 +267,150 @@ def test_no_tests_on_the_command_line(tmp_path, capsys):
                  str(tmp_path / "site")]) == 2
     assert "--no-tests" in capsys.readouterr().err
 
+
+# The board cache (ser_bench.reporting.board_cache): never a stale board.
+
+def small_folder(folder):
+    for r in [result("oodt", "bce_pair", "a", "b", [0.40]), result("oodt", "logreg", "a", "b", [0.55]),
+              result("idt", "bce_pair", None, "b", [0.6, 0.7])]:
+        r.to_disk(folder / f"{r.cell_id}.json")
+    return folder
+
+
+def counting(folder, **options):
+    """A render of ``folder`` that counts its calls, and the cache's options for it."""
+    from ser_bench.reporting.leaderboard import render
+
+    calls = []
+
+    def board():
+        calls.append(1)
+        return render(folder, **options)
+    return board, calls
+
+
+OPTIONS = {"format": "markdown", "paired": None, "tests": True}
+
+
+def test_a_cached_board_is_rendered_anew_when_any_result_file_changes(tmp_path):
+    import os
+    import shutil
+
+    from ser_bench.reporting.board_cache import cached_board
+    from ser_bench.reporting.leaderboard import render
+
+    folder = small_folder(tmp_path / "results")
+    board, calls = counting(folder)
+    first = cached_board(folder, OPTIONS, board)
+    assert first == render(folder) and len(calls) == 1
+    assert cached_board(folder, OPTIONS, board) == first and len(calls) == 1  # served from the cache
+    logreg = next(folder.glob("oodt-logreg-*.json"))
+    # touched: rendered again (the same board)
+    stat = logreg.stat()
+    os.utime(logreg, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    assert cached_board(folder, OPTIONS, board) == first and len(calls) == 2
+    # edited in place keeping its size and modification time: the content's digest sees it
+    stat = logreg.stat()
+    text = logreg.read_text()
+    assert "0.55" in text
+    logreg.write_text(text.replace("0.55", "0.65"))
+    os.utime(logreg, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert logreg.stat().st_size == stat.st_size
+    edited = cached_board(folder, OPTIONS, board)
+    assert len(calls) == 3 and "| oodt · logreg   | 65.0" in edited and edited == render(folder)
+    # removed, then added back: rendered each time, each time the board of what is there
+    shutil.move(logreg, tmp_path / "aside.json")
+    without = cached_board(folder, OPTIONS, board)
+    assert len(calls) == 4 and "logreg" not in without and without == render(folder)
+    (folder / "sub").mkdir()
+    shutil.move(tmp_path / "aside.json", folder / "sub" / "again.json")  # a file in a sub-folder counts too
+    again = cached_board(folder, OPTIONS, board)
+    assert len(calls) == 5 and "logreg" in again and again == render(folder)
+    assert cached_board(folder, OPTIONS, board) == again and len(calls) == 5
+
+
+def test_each_option_set_has_its_own_board_and_code_changes_render_anew(tmp_path, monkeypatch):
+    from ser_bench.reporting import board_cache
+    from ser_bench.reporting.board_cache import cached_board
+
+    folder = small_folder(tmp_path / "results")
+    boards = {}
+    for fmt, tests in (("markdown", True), ("markdown", False), ("csv", True), ("json", False)):
+        board, calls = counting(folder, fmt=fmt, tests=tests)
+        options = {"format": fmt, "paired": None, "tests": tests}
+        boards[(fmt, tests)] = cached_board(folder, options, board)
+        assert cached_board(folder, options, board) == boards[(fmt, tests)] and len(calls) == 1
+    assert len(set(boards.values())) == 4
+    # the rendering code is part of the key: an edited checkout or another library renders anew
+    state = board_cache._code_state()
+    assert any(path == "reporting/leaderboard.py" for path, *_ in state["sources"])
+    assert any(name.startswith("pandas-") for name in state["distributions"])
+    board, calls = counting(folder)
+    monkeypatch.setattr(board_cache, "_code_state", lambda: {**state, "sources": []})
+    assert cached_board(folder, OPTIONS, board) == boards[("markdown", True)] and len(calls) == 1
+
+
+def test_a_cached_board_raises_its_warnings_again_and_reads_as_no_result(tmp_path):
+    from ser_bench.errors import SerBenchWarning
+    from ser_bench.reporting.board_cache import cached_board
+    from ser_bench.results.store import scan_results
+
+    folder = small_folder(tmp_path / "results")
+    (folder / "oodt__x__a__b__seed0__0123456789.json").write_text('{"cell_id": "cut')
+    board, calls = counting(folder)
+    with pytest.warns(SerBenchWarning, match="left out, damaged"):
+        first = cached_board(folder, OPTIONS, board)
+    with pytest.warns(SerBenchWarning, match="left out, damaged"):
+        assert cached_board(folder, OPTIONS, board) == first
+    assert len(calls) == 1 and "## Result files left out" in first
+    assert (folder / ".cache" / ".gitignore").read_text() == "*\n"  # never committed with the results
+    scan = scan_results(folder)  # the cache's own JSON files are not results
+    assert len(scan.results) == 3 and [p.kind for p in scan.problems] == ["damaged"]
+
+
+def test_without_a_writable_cache_every_board_is_rendered_and_a_run_meanwhile_is_not_cached(tmp_path):
+    from ser_bench.reporting.board_cache import cached_board, entry_path
+    from ser_bench.reporting.leaderboard import render
+
+    folder = small_folder(tmp_path / "blocked")
+    (folder / ".cache").write_text("a file where the cache folder would go")
+    board, calls = counting(folder)
+    assert cached_board(folder, OPTIONS, board) == cached_board(folder, OPTIONS, board) == render(folder)
+    assert len(calls) == 2
+    # a result written while the board renders: the board is shown but not kept
+    folder = small_folder(tmp_path / "busy")
+    late = result("oodt", "ratio_distance", "a", "b", [0.5])
+
+    def board_while_a_run_writes():
+        text = render(folder)
+        late.to_disk(folder / f"{late.cell_id}.json")
+        return text
+    assert "ratio_distance" not in cached_board(folder, OPTIONS, board_while_a_run_writes)
+    assert not entry_path(folder, OPTIONS).exists()
+    board, calls = counting(folder)
+    assert "ratio_distance" in cached_board(folder, OPTIONS, board) and len(calls) == 1
+
+
+def test_a_results_folder_may_live_under_a_cache_folder(tmp_path):
+    from ser_bench.reporting.leaderboard import render
+
+    folder = small_folder(tmp_path / ".cache" / "ser-bench" / "results")
+    assert "oodt · logreg" in render(folder)
+
+
+def test_the_command_line_shows_a_repeated_board_from_the_cache(tmp_path, capsys, monkeypatch):
+    from ser_bench.cli.main import main
+    from ser_bench.reporting import leaderboard
+
+    folder = small_folder(tmp_path / "results")
+    assert main(["leaderboard", str(folder)]) == 0
+    first = capsys.readouterr().out
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("rendered again")
+    monkeypatch.setattr(leaderboard, "render", no_render)
+    assert main(["leaderboard", str(folder)]) == 0
+    assert capsys.readouterr().out == first
+    # with -o a markdown board writes its figures beside it: always rendered
+    with pytest.raises(AssertionError, match="rendered again"):
+        main(["leaderboard", str(folder), "-o", str(tmp_path / "board.md")])

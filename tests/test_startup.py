@@ -1,11 +1,14 @@
 """Short commands stay short: each runs in a fresh interpreter and must not import the heavy libraries.
 
 ``list``, ``plugins``, ``--help`` and ``datasets`` import neither numpy nor torch (nor pandas, scipy,
-scikit-learn, openSMILE); ``leaderboard`` imports no torch, scikit-learn or openSMILE. Speed itself is measured in ``benchmarks/test_startup_speed.py``, never asserted here.
+scikit-learn, openSMILE); ``leaderboard`` imports no torch, scikit-learn or openSMILE, nothing from scipy
+when no test is asked for (``--no-tests``), and nothing heavy at all when it shows a board from its cache.
+Speed itself is measured in ``benchmarks/test_startup_speed.py``, never asserted here.
 """
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -51,9 +54,30 @@ def test_short_commands_import_nothing_heavy(args, tmp_path):
     assert found["imported"] == [], f"ser-bench {' '.join(args)} imported {found['imported']}"
 
 
-@pytest.mark.skipif(not DEMO.is_dir(), reason="no results/sim-demo in this checkout")
-def test_leaderboard_imports_no_deep_learning_stack(tmp_path):
+@pytest.fixture
+def demo(tmp_path):
+    """A copy of results/sim-demo without its board cache (the commands below would write one)."""
+    if not DEMO.is_dir():
+        pytest.skip("no results/sim-demo in this checkout")
+    return shutil.copytree(DEMO, tmp_path / "demo", ignore=shutil.ignore_patterns(".cache", "site"))
+
+
+def test_leaderboard_imports_no_deep_learning_stack(demo, tmp_path):
     """The leaderboard's statistics come from scipy (intervals, Friedman, Nemenyi), never hand-rolled;
-    torch, scikit-learn and openSMILE are for running cells, not for reading their results."""
-    found = imported_by(["leaderboard", str(DEMO)], {"torch", "sklearn", "opensmile"}, tmp_path)
+    torch, scikit-learn and openSMILE are for running cells, not for reading their results. The markdown
+    board shows no paired test, so it runs none: no statsmodels (Holm) either."""
+    found = imported_by(["leaderboard", str(demo)], {"torch", "sklearn", "opensmile", "statsmodels"}, tmp_path)
     assert found == {"code": 0, "imported": []}
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "csv", "json"])
+def test_leaderboard_without_tests_imports_nothing_from_scipy(fmt, demo, tmp_path):
+    watched = {"scipy", "statsmodels", "torch", "sklearn", "opensmile", "numpy", "pandas"}
+    found = imported_by(["leaderboard", str(demo), "--no-tests", "--format", fmt], watched, tmp_path)
+    assert found == {"code": 0, "imported": ["numpy", "pandas"]}
+
+
+def test_a_board_from_the_cache_imports_nothing_heavy(demo, tmp_path):
+    first = imported_by(["leaderboard", str(demo)], HEAVY, tmp_path)
+    assert first["code"] == 0 and {"numpy", "pandas"} <= set(first["imported"])  # computed, then kept
+    assert imported_by(["leaderboard", str(demo)], HEAVY, tmp_path) == {"code": 0, "imported": []}

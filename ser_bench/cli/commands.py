@@ -257,7 +257,17 @@ def cmd_leaderboard(args) -> int:
         return 0
     # With -o, figures (the critical-difference diagram) go beside the file, where its links point.
     figure_dir = Path(args.output).parent if args.output and args.format == "markdown" else None
-    text = render(Path(args.results), args.format, args.paired, figure_dir=figure_dir, tests=not args.no_tests)
+    tests = not args.no_tests
+
+    def board() -> str:
+        return render(Path(args.results), args.format, args.paired, figure_dir=figure_dir, tests=tests)
+
+    if figure_dir is None:  # text alone: kept in the folder's cache, shown again while the results are unchanged
+        from ser_bench.reporting.board_cache import cached_board
+
+        text = cached_board(Path(args.results), {"format": args.format, "paired": args.paired, "tests": tests}, board)
+    else:  # writing figures is part of the job: always rendered
+        text = board()
     if args.output:
         Path(args.output).write_text(text)
     else:

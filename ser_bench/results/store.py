@@ -10,7 +10,6 @@ import re
 import subprocess
 import tempfile
 import warnings
-from importlib import metadata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
@@ -27,7 +26,8 @@ TRACKED_PACKAGES = ("ser-bench", "torch", "numpy", "pandas", "scipy", "scikit-le
 RESULT_NAME = re.compile(r"^[^.].*__seed\d+__[0-9a-f]{10}\.json$")
 LOCKS = ".locks"  # per-cell lock files, inside the results folder, never read as results
 DAMAGED = ".damaged"  # damaged result files moved aside before their cell is recomputed
-HIDDEN = (LOCKS, DAMAGED, ".tuning")
+CACHE = ".cache"  # boards rendered from the results, keyed by what they were rendered from (reporting.board_cache)
+HIDDEN = (LOCKS, DAMAGED, ".tuning", CACHE)
 
 
 @dataclass(frozen=True)
@@ -98,19 +98,27 @@ def _looks_like_result(path: Path) -> bool:
     return isinstance(payload, dict) and bool({"schema_version", "cell_id"} & set(payload))
 
 
+def json_files(folder: Path) -> list[Path]:
+    """The JSON files under ``folder`` (recursively) that :func:`scan_results` reads, in its order: not those
+    in the folders ser-bench keeps beside the results (locks, tuning journals, damaged files moved aside,
+    cached boards), nor hidden ones (a result being written). Shallowest first, so that of a cell's two
+    files the folder's own counts and a copy below it is the duplicate. Only the parts below ``folder`` are
+    looked at: a results folder may itself live under a ``.cache``."""
+    folder = Path(folder)
+    return [path for path in sorted(folder.rglob("*.json"), key=lambda p: (len(p.parts), p))
+            if not (set(path.relative_to(folder).parts) & set(HIDDEN) or path.name.startswith("."))]
+
+
 def scan_results(folder: Path) -> ResultScan:
     """Every result file under ``folder`` (recursively), read as it is: see :class:`ResultScan`.
 
     Other JSON files (paired.json) are not results and are ignored; so are the folders ser-bench keeps
-    beside the results (locks, tuning journals, damaged files moved aside). A second file of a cell
-    already read is a ``duplicate`` problem, not a second result: it would count the cell twice.
+    beside the results (:func:`json_files`). A second file of a cell already read is a ``duplicate``
+    problem, not a second result: it would count the cell twice.
     """
     scan = ResultScan()
     seen: dict = {}
-    # Shallowest first, so that of a cell's two files the folder's own counts and a copy below it is the duplicate.
-    for path in sorted(Path(folder).rglob("*.json"), key=lambda p: (len(p.parts), p)):
-        if set(path.parts) & set(HIDDEN) or path.name.startswith("."):
-            continue
+    for path in json_files(folder):
         stored = read_result(path)
         if stored.kind == "ok":
             first = seen.setdefault(stored.result.cell_id, path)
@@ -204,6 +212,8 @@ def iter_results(folder: Path) -> Iterator[Result]:
 
 def package_versions() -> dict:
     """Installed versions of the packages that can change a result."""
+    from importlib import metadata  # here, not at the top: reading a board needs no package metadata
+
     out = {}
     for name in TRACKED_PACKAGES:
         try:
