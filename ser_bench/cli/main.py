@@ -99,7 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--results", help="output folder (default results/RECIPE/SOURCES__TARGETS)")
     rp.set_defaults(func=cmd.cmd_reproduce)
 
-    lb = sub.add_parser("leaderboard", help="print the leaderboard of a results folder")
+    lb = sub.add_parser("leaderboard", help="print the leaderboard of a results folder",
+                        description="Print the leaderboard of a results folder. A text board is kept in "
+                        "RESULTS/.cache/ and shown again, without computing, until a result file, an option or "
+                        "ser-bench itself changes (a markdown board written with -o, its figures beside it, is "
+                        "always computed).")
     lb.add_argument("results", nargs="?", default="results")
     lb.add_argument("--format", default="markdown", choices=["markdown", "csv", "json", "parquet", "html"],
                     help="markdown (default); csv, json or parquet: the tidy board, one row per method, setting, "
