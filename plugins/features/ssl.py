@@ -82,7 +82,8 @@ def resolve(model: str = "microsoft/wavlm-base-plus", revision: str = "", sha256
     if dtype == "auto":
         import torch
 
-        dtype = "bfloat16" if device.startswith("cuda") and torch.cuda.is_bf16_supported() else "float32"
+        on_gpu = device.startswith("cuda") and torch.cuda.is_available()
+        dtype = "bfloat16" if on_gpu and torch.cuda.is_bf16_supported() else "float32"
     return {"model": checkpoint.model, "revision": checkpoint.revision, "sha256": digest,
             "layers": parse_layers(layers, n), "pooling": pooling, "dtype": dtype, "device": device}
 

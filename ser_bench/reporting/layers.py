@@ -126,7 +126,9 @@ def plot_layers(table, stem: Path, title: str = "") -> list[Path]:
     ax.set_xlabel("layer (0: the transformer's input)")
     ax.set_ylabel("UAR (%)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, frameon=False)
+    # Under the axes: inside, it hides the lines it names.
+    ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+              ncol=min(4, len(table.columns)))
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
