@@ -40,3 +40,13 @@ def test_cell_params_read_and_write_feature_params():
     assert params.feature_params == {"model": "m", "layers": [3]} and params.get("feature_params")["layers"] == [3]
     assert params.to_json() == payload
     assert "feature_params" not in CellParams.from_json(Cell("idt", "logreg", "ravdess").as_dict()).to_json()
+
+
+def test_results_record_the_transformers_version():
+    import pytest
+
+    transformers = pytest.importorskip("transformers")
+
+    from ser_bench.results.store import package_versions
+
+    assert package_versions()["transformers"] == transformers.__version__

@@ -19,7 +19,7 @@ from ser_bench.results.record import (KNOWN_SCHEMAS, SCHEMA_VERSION, RecordError
                                       UnknownSchema)
 
 TRACKED_PACKAGES = ("ser-bench", "torch", "numpy", "pandas", "scipy", "scikit-learn", "opensmile",
-                    "pluggy", "pytorch-metric-learning", "espeakng-loader", "soundfile")
+                    "pluggy", "pytorch-metric-learning", "espeakng-loader", "soundfile", "transformers")
 
 # protocol__loss__source__target__seedN__<10 hex>.json: how a result file is recognised when it does not
 # parse (an empty or cut file says nothing about itself).
