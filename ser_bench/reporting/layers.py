@@ -32,6 +32,8 @@ def feature_lines(results: list) -> list[str]:
     by_feature: dict = {}
     for r in ok_results(results):
         for key, value in (r.params.get("feature_params") or {}).items():
+            if value in ("", None):  # not set (a local folder has no hub revision)
+                continue
             by_feature.setdefault(r.params.feature, {}).setdefault(key, set()).add(json.dumps(value, sort_keys=True))
     lines = []
     for feature, settings in sorted(by_feature.items()):
