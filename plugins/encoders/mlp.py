@@ -39,6 +39,6 @@ def build(input_dim: int, hidden=(64, 32, 16)):
 
 @hookimpl
 def ser_bench_encoders():
-    return [EncoderSpec(name="mlp", build=build, kind="embedding", params=defaults_of(build, "encoders"),
+    return [EncoderSpec(name="mlp", build=build, kind="embedding", params=defaults_of(build, "encoders"), batchable=True,
                         search_space={"hidden": "[64,32,16]|[64,32,32]|[128,64,32]|[128,64,64]"},
                         summary="embedding MLP 64-32-16 for embedding and classifier losses")]

@@ -27,6 +27,13 @@ def module_class():
         def forward(self, model, x, y):
             return F.cross_entropy(self.classifier(model.embed(x)), y, label_smoothing=self.label_smoothing)
 
+        def batched(self, model, x, y):
+            """The losses of M stacked models on ``[M, B, d]`` (see :mod:`ser_bench.model.batched`), each
+            with the gradients ``forward`` gives that model alone."""
+            from ser_bench.model.batched_losses import cross_entropy_mean
+
+            return cross_entropy_mean(self.classifier(model.embed(x)), y, self.label_smoothing)
+
     return SoftmaxCrossEntropy
 
 
@@ -38,6 +45,7 @@ def build(context, label_smoothing: float = 0.0):
 @hookimpl
 def ser_bench_losses():
     return [LossSpec(name="cross_entropy", build=build, params=defaults_of(build, "losses"), needs_context=True,
+                     batchable=True,
                      search_space={"label_smoothing": "0.0..0.3"}, output="embedding", default_head="linear", encoder_kinds=("siamese", "embedding"),
                      summary="softmax classifier (cross-entropy), the supervised reference",
                      reference="the standard supervised baseline")]

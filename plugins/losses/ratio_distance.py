@@ -17,7 +17,7 @@ from ser_bench.model.pairs import all_pairs, pair_distances
 from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import LossSpec
 
-from .bce_pair import pair_bce
+from .bce_pair import pair_bce, pair_bce_batched
 
 
 def ratio_term(z, y, delta: float = 0.1):
@@ -35,18 +35,46 @@ def ratio_term(z, y, delta: float = 0.1):
     return torch.where(u >= delta, 1.0 / u.clamp_min(delta), (2 * delta - u) / delta**2)
 
 
+def ratio_term_batched(z, y, delta: float = 0.1):
+    """:func:`ratio_term` for M stacked models at once (``z``: ``[M, B, d]``, ``y``: ``[M, B]``), one value
+    per model, each with the gradients :func:`ratio_term` gives that model alone."""
+    import torch
+
+    from ser_bench.model.batched_losses import masked_means
+
+    if y.size(1) < 2:
+        return z.sum((1, 2)) * 0.0
+    i, j = torch.triu_indices(y.size(1), y.size(1), offset=1, device=y.device)
+    same = y[:, i] == y[:, j]
+    # ratio_term returns 0 for a batch without both kinds of pair; here such a model computes on
+    # placeholder means (so that nothing is NaN) and its term is replaced by 0, which passes no gradient.
+    lacking = same.all(-1) | ~same.any(-1)
+    d = (z[:, i] - z[:, j]).pow(2).sum(-1).clamp_min(1e-12).sqrt()  # pair_distances, per model
+    d_s, d_d = masked_means(d, same)
+    d_s, d_d = torch.where(lacking, 1.0, d_s), torch.where(lacking, 2.0, d_d)
+    u = (d_d - d_s) / (d_d + d_s)
+    term = torch.where(u >= delta, 1.0 / u.clamp_min(delta), (2 * delta - u) / delta**2)
+    return torch.where(lacking, 0.0, term)
+
+
 def build(weight: float = 1.0, delta: float = 0.1, balance: bool = True):
     """``loss(model, x, y)`` = pair BCE + ``weight`` x guarded ratio distance term."""
     def loss(model, x, y):
         z = model.embed(x)
         return pair_bce(model, z, y, balance) + weight * ratio_term(z, y, delta)
+
+    def batched(model, x, y):
+        z = model.embed(x)
+        return pair_bce_batched(model, z, y, balance) + weight * ratio_term_batched(z, y, delta)
+
+    loss.batched = batched
     return loss
 
 
 @hookimpl
 def ser_bench_losses():
     return [LossSpec(
-        name="ratio_distance", build=build, params=defaults_of(build, "losses"),
+        name="ratio_distance", build=build, params=defaults_of(build, "losses"), batchable=True,
         search_space={"weight": "0.01..10:log", "delta": "0.02..0.5:log"},
         summary="pair BCE + ratio distance loss (D_d+D_s)/(D_d-D_s), guarded for D_d < D_s",
         reference="Feng & Chaspari (2020), Eq. 1",

@@ -97,6 +97,13 @@ class EncoderSpec:
     Every encoder provides ``embed(x)``; ``"siamese"`` ones also ``pair_logits(z_a, z_b)`` (scored with the
     support-set log-sum rule) and ``feature_layers()`` (what few-shot fine-tuning may freeze). An encoder
     with ``combine_loss(x, metric_loss, unlabelled)`` adds its own objective (e.g. reconstruction).
+
+    ``batchable=True`` says that M copies of the module can be trained as one
+    (:mod:`ser_bench.model.batched`): all its parameters are in ``nn.Linear`` layers (it has no
+    buffers), the methods training calls (``embed``, ``pair_logits``) apply those layers and only
+    row-wise operations on the last dimension, so that they run unchanged on ``[M, B, d]`` inputs once
+    each ``nn.Linear`` holds M weight sets, it draws no random numbers, and it has no ``combine_loss``.
+    Training is then batched where the loss is batchable too; otherwise (the default) one model at a time.
     """
 
     name: str
@@ -107,6 +114,7 @@ class EncoderSpec:
     reference: str = ""
     bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.plugin_api.params.Range, checked up front
     search_space: Mapping[str, str] = field(default_factory=dict)  # param -> range text (ser_bench.plugin_api.search)
+    batchable: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,13 @@ class LossSpec:
     logistic regression on the features): the encoder is used as built and the head does all the
     fitting on the support set. ``default_encoder`` is the encoder a cell uses when none is named
     (``--encoder auto``); ``None`` means the Siamese MLP of the paper.
+
+    ``batchable=True`` says that the built object also has ``batched(model, x, y) -> Tensor[M]``: the
+    losses of M models trained together (:mod:`ser_bench.model.batched`), with ``model`` the M stacked
+    encoders, ``x`` of shape ``[M, B, d]`` and ``y`` ``[M, B, ...]``, whose gradients are bit for bit
+    those each model gets from ``loss(model_m, x_m, y_m)`` alone; a loss that is a module has its
+    parameters in ``nn.Linear`` layers only, and the loss draws no random numbers (a sampled pair would
+    change with the batching). ``check_loss`` trains such a loss both ways and compares the weights.
     """
 
     name: str
@@ -149,6 +164,7 @@ class LossSpec:
     default_encoder: Optional[str] = None
     bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.plugin_api.params.Range, checked up front
     search_space: Mapping[str, str] = field(default_factory=dict)  # param -> range text (ser_bench.plugin_api.search)
+    batchable: bool = False
 
 
 @dataclass(frozen=True)
