@@ -23,6 +23,7 @@ from ser_bench.data.normalise import normalise
 from ser_bench.plugin_api.registry import base_name
 from ser_bench.running.splits import (check_speaker_disjoint, episode_hash, parts, sentence_overlap, size, split_hash,
                      unlabelled_rows)
+from ser_bench.model.batched import fit_many
 from ser_bench.model.training import fit, freeze_layers
 from ser_bench.plugin_api.types import LossContext, ProtocolData, Split
 
@@ -112,6 +113,7 @@ class _CellRun:
                         for d, m in self.manifests.items()}
         self.normalised: dict = {}
         self.trained: dict = {}
+        self.fine_tuned: dict = {}  # split name -> (fine-tuned model, loss state), filled by prepare()
         self.timings = {"train": 0.0, "finetune": 0.0, "scoring": 0.0}
 
     def features(self, split: Split) -> dict:
@@ -133,7 +135,9 @@ class _CellRun:
             self.trained[key] = self._train(split, xs)
         return self.trained[key]
 
-    def _train(self, split: Split, xs: dict):
+    def _plan(self, split: Split) -> dict:
+        """What training ``split.train`` from scratch takes: the stage and its loss, the rows, the seeds,
+        a ``build()`` of the untrained bundle, and the model cache key (None without a cache)."""
         import torch
 
         cell, tr = self.cell, self.cell.training
@@ -141,7 +145,7 @@ class _CellRun:
         loss_name, loss_params = self.stages[stage]
         domain, idx = split.train.domain, list(split.train.indices)
         rows = hashlib.sha1(repr(idx).encode()).hexdigest()
-        trains = self.registry.get("losses", base_name(loss_name)).trains
+        loss_spec = self.registry.get("losses", base_name(loss_name))
 
         def build():
             torch.manual_seed(_seed(cell.seed, "init", domain, rows))
@@ -149,43 +153,122 @@ class _CellRun:
             loss = build_loss(self.registry, loss_name, loss_params, self.context, seed=_seed(cell.seed, "loss", domain, rows))
             return _bundle(model, loss), loss
 
+        key = None
+        if self.model_cache is not None and loss_spec.trains:
+            key = model_key(format=CACHE_FORMAT, data=self.hashes.get(domain), rows=rows, feature=cell.feature,
+                            encoder=cell.encoder, encoder_params=cell.encoder_params, loss=loss_name,
+                            loss_params=loss_params, labels=self.labels, normalise=cell.normalise,
+                            training={k: tr[k] for k in ("epochs", "batch_size", "lr", "weight_decay")},
+                            seed=cell.seed, code=code_fingerprint(self.encoder.build, fit, loss_spec.build))
+        return {"stage": stage, "domain": domain, "idx": idx, "seed": _seed(cell.seed, "train", domain, rows),
+                "build": build, "key": key, "trains": loss_spec.trains,
+                "batchable": bool(loss_spec.batchable and self.encoder.batchable)}
+
+    def _fit_settings(self) -> dict:
+        tr = self.cell.training
+        return {k: tr[k] for k in ("epochs", "batch_size", "lr", "weight_decay")}
+
+    def _train(self, split: Split, xs: dict):
+        plan = self._plan(split)
+        domain, idx, stage = plan["domain"], plan["idx"], plan["stage"]
+
         def train(bundle, loss):
-            info = fit(bundle["model"], xs[domain][idx], self.ys[stage][domain][idx], loss, epochs=tr["epochs"],
-                       batch_size=tr["batch_size"], lr=tr["lr"], weight_decay=tr["weight_decay"],
-                       seed=_seed(cell.seed, "train", domain, rows))
+            info = fit(bundle["model"], xs[domain][idx], self.ys[stage][domain][idx], loss, seed=plan["seed"],
+                       **self._fit_settings())
             self.timings["train"] += info["seconds"]
 
-        if not trains:  # a classical baseline: the head fits the support set, nothing to train here
-            bundle, loss = build()
+        if not plan["trains"]:  # a classical baseline: the head fits the support set, nothing to train here
+            bundle, loss = plan["build"]()
             return bundle["model"].eval(), loss
-        if self.model_cache is None:
-            bundle, loss = build()
+        if plan["key"] is None:
+            bundle, loss = plan["build"]()
             train(bundle, loss)
             return bundle["model"], loss
-        key = model_key(format=CACHE_FORMAT, data=self.hashes.get(domain), rows=rows, feature=cell.feature,
-                        encoder=cell.encoder, encoder_params=cell.encoder_params, loss=loss_name,
-                        loss_params=loss_params, labels=self.labels, normalise=cell.normalise,
-                        training={k: tr[k] for k in ("epochs", "batch_size", "lr", "weight_decay")}, seed=cell.seed,
-                        code=code_fingerprint(self.encoder.build, fit, self.registry.get("losses", base_name(loss_name)).build))
         built = {}
 
         def make():
-            built["bundle"], built["loss"] = build()
+            built["bundle"], built["loss"] = plan["build"]()
             return built["bundle"]
 
         start = time.perf_counter()
-        bundle = self.model_cache.get_or_train(key, make, lambda b: train(b, built["loss"]))
+        bundle = self.model_cache.get_or_train(plan["key"], make, lambda b: train(b, built["loss"]))
         self.timings["model_cache"] = self.timings.get("model_cache", 0.0) + time.perf_counter() - start
         loss = bundle["loss"] if "loss" in bundle else built["loss"]
         return bundle["model"], loss
 
-    def finetuned(self, split: Split, xs: dict, model, pretrained_loss):
-        """A copy of ``model`` fine-tuned on ``split.finetune``; returns it and how the loss started."""
+    def prepare(self, splits) -> None:
+        """Train together what ``splits`` will need, where the encoder and loss are batchable: one model per
+        distinct training set not trained yet, then one fine-tuned copy per few-shot episode.
+
+        Each model comes out bit for bit as :meth:`evaluate` would train it alone (the same seeds, rows
+        and cache keys; :func:`~ser_bench.model.batched.fit_many`), so a split's result does not depend
+        on which splits were trained with it, and a model cached by either way serves the other.
+        Groups of one are left to :meth:`evaluate`, which trains them as before.
+        """
+        self._pretrain_together(splits)
+        self._finetune_together(splits)
+
+    def _pretrain_together(self, splits) -> None:
+        groups: dict = {}
+        seen = set(self.trained)
+        for split in splits:
+            key = (split.train.domain, split.train.indices)
+            if key in seen:
+                continue
+            seen.add(key)
+            plan = self._plan(split)
+            if plan["trains"] and plan["batchable"]:
+                groups.setdefault((plan["stage"], len(plan["idx"])), []).append((key, split, plan))
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            if self.model_cache is None:
+                for (key, _, _), trained in zip(members, self._train_group(members)):
+                    self.trained[key] = trained
+                continue
+            self._train_group_cached(members)
+
+    def _train_group(self, members) -> list:
+        """``[(model, loss), ...]`` for ``members`` (``(key, split, plan)``), trained together."""
+        bundles = [plan["build"]() for _, _, plan in members]
+        xs = [self.features(split) for _, split, _ in members]
+        infos = fit_many([b["model"] for b, _ in bundles],
+                         [x[plan["domain"]][plan["idx"]] for x, (_, _, plan) in zip(xs, members)],
+                         [self.ys[plan["stage"]][plan["domain"]][plan["idx"]] for _, _, plan in members],
+                         [loss for _, loss in bundles], seeds=[plan["seed"] for _, _, plan in members],
+                         batchable=True, **self._fit_settings())
+        self.timings["train"] += sum(info["seconds"] for info in infos)
+        return [(b["model"], loss) for b, loss in bundles]
+
+    def _train_group_cached(self, members) -> None:
+        """Load what the model cache holds; at the first miss, train that model and every later one of
+        the group together and hand each to the cache as its training. A later member the cache turns
+        out to hold after all is loaded from it (its batch-trained twin, bit for bit equal, is dropped)."""
+        trained: dict = {}
+        for position, (key, _, plan) in enumerate(members):
+            built = {}
+
+            def make(plan=plan, built=built):
+                built["bundle"], built["loss"] = plan["build"]()
+                return built["bundle"]
+
+            def train(bundle, key=key, position=position):
+                if key not in trained:
+                    rest = [m for m in members[position:] if m[0] not in self.trained]
+                    for (k, _, _), (model, loss) in zip(rest, self._train_group(rest)):
+                        trained[k] = _bundle(model, loss)
+                bundle.load_state_dict(trained.pop(key).state_dict())
+
+            start = time.perf_counter()
+            bundle = self.model_cache.get_or_train(plan["key"], make, train)
+            self.timings["model_cache"] = self.timings.get("model_cache", 0.0) + time.perf_counter() - start
+            self.trained[key] = (bundle["model"], bundle["loss"] if "loss" in bundle else built["loss"])
+
+    def _finetune_setup(self, split: Split, xs: dict, model, pretrained_loss) -> dict:
+        """The copy of ``model`` that ``split.finetune`` trains, its loss and how that started, its data and seed."""
         import torch
 
         cell = self.cell
-        if not self.loss_spec.trains:  # nothing is trained, so nothing to freeze: the head refits the support
-            return model, "none"
         model = copy.deepcopy(model)
         freeze_layers(model, split.frozen_layers)
         continued = self.stages["loss"] == self.stages["pretrain"]
@@ -195,13 +278,48 @@ class _CellRun:
             loss = build_loss(self.registry, cell.loss, cell.loss_params, self.context, seed=_seed(cell.seed, "loss", split.name))
         state = ("continued" if continued else "fresh") if isinstance(loss, torch.nn.Module) else "none"
         extra = unlabelled_rows(split, self.manifests) if hasattr(model, "combine_loss") else None
-        n = size(split.finetune)
-        info = fit(model, _gather(xs, split.finetune), _gather(self.ys["loss"], split.finetune), loss,
-                   steps=cell.training["finetune_steps"], batch_size=n, lr=cell.training["finetune_lr"],
-                   weight_decay=cell.training["weight_decay"], seed=_seed(cell.seed, split.name),
-                   unlabelled=xs[extra[0]][extra[1]] if extra and extra[1] else None)
+        return {"model": model, "loss": loss, "state": state, "x": _gather(xs, split.finetune),
+                "y": _gather(self.ys["loss"], split.finetune), "n": size(split.finetune),
+                "seed": _seed(cell.seed, split.name),
+                "unlabelled": xs[extra[0]][extra[1]] if extra and extra[1] else None}
+
+    def _finetune_settings(self, n: int) -> dict:
+        tr = self.cell.training
+        return {"steps": tr["finetune_steps"], "batch_size": n, "lr": tr["finetune_lr"],
+                "weight_decay": tr["weight_decay"]}
+
+    def finetuned(self, split: Split, xs: dict, model, pretrained_loss):
+        """A copy of ``model`` fine-tuned on ``split.finetune``; returns it and how the loss started."""
+        if not self.loss_spec.trains:  # nothing is trained, so nothing to freeze: the head refits the support
+            return model, "none"
+        if split.name in self.fine_tuned:
+            return self.fine_tuned.pop(split.name)
+        job = self._finetune_setup(split, xs, model, pretrained_loss)
+        info = fit(job["model"], job["x"], job["y"], job["loss"], seed=job["seed"], unlabelled=job["unlabelled"],
+                   **self._finetune_settings(job["n"]))
         self.timings["finetune"] += info["seconds"]
-        return model, state
+        return job["model"], job["state"]
+
+    def _finetune_together(self, splits) -> None:
+        if not (self.loss_spec.trains and self.loss_spec.batchable and self.encoder.batchable):
+            return
+        groups: dict = {}
+        for split in splits:
+            if split.finetune is not None and split.name not in self.fine_tuned:
+                groups.setdefault((size(split.finetune), split.frozen_layers), []).append(split)
+        for (n, _), members in groups.items():
+            if len(members) < 2:
+                continue
+            jobs = []
+            for split in members:
+                xs = self.features(split)
+                jobs.append(self._finetune_setup(split, xs, *self.trained_on(split, xs)))
+            infos = fit_many([j["model"] for j in jobs], [j["x"] for j in jobs], [j["y"] for j in jobs],
+                             [j["loss"] for j in jobs], seeds=[j["seed"] for j in jobs], batchable=True,
+                             unlabelled=[j["unlabelled"] for j in jobs], **self._finetune_settings(n))
+            self.timings["finetune"] += sum(info["seconds"] for info in infos)
+            for split, job in zip(members, jobs):
+                self.fine_tuned[split.name] = (job["model"], job["state"])
 
     def evaluate(self, split: Split) -> dict:
         """Train (or reuse), fine-tune, score and measure one split."""
@@ -283,6 +401,7 @@ def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: di
         splits = split_filter(splits)
     if not splits:
         raise ProtocolError(f"protocol {cell.protocol!r} produced no splits for target {cell.target!r}")
+    run.prepare(splits)
     out = [run.evaluate(split) for split in splits]
     if extra:
         run.timings["tuning"] = extra["tuning"].get("seconds", 0.0)
