@@ -252,6 +252,14 @@ def test_a_loss_that_is_not_batchable_trains_one_by_one(registry, monkeypatch):
     assert calls == [m for m, _ in models]
 
 
+def test_on_more_than_one_thread_each_model_trains_alone(registry, monkeypatch):
+    """MKL's threaded kernels round otherwise than its one-thread ones: batching is kept to one thread."""
+    monkeypatch.setattr(batched, "_fit_group", lambda *a, **k: pytest.fail("batched on two threads"))
+    torch.set_num_threads(2)
+    alone, together, _, _ = train_both(registry, "cross_entropy", "siamese-mlp", [20, 20])
+    assert_same(alone, together)
+
+
 def test_what_cannot_be_batched_is_refused_not_guessed(registry):
     dae = [make(registry, "cross_entropy", "dae", i) for i in range(2)]
     sets = [data(10, i) for i in range(2)]
@@ -347,3 +355,42 @@ def test_batched_training_goes_through_the_model_cache_under_the_same_keys(regis
     partial = DiskModelCache(tmp_path / "models")
     assert results(evaluation.evaluate_cell(cell, data, registry, model_cache=partial)) == no_cache
     assert partial.misses == folds // 2 and partial.hits == folds - folds // 2
+
+
+# --- conformance: a plugin declaring batchable is checked, and a false claim is caught ----------------
+
+def with_spec(registry, kind, spec) -> Registry:
+    from ser_bench.plugin_api.registry import Entry
+
+    out = Registry()
+    for entry in registry.entries():
+        out.add(entry)
+    out.add(Entry(kind, spec, "test", "test", "0"))
+    return out
+
+
+def test_a_loss_claiming_batchable_with_other_numbers_fails_conformance(registry):
+    from ser_bench.plugin_api.testing import check_loss
+    from ser_bench_plugins.losses import bce_pair
+
+    def build(balance=True):
+        loss = bce_pair.build(balance)
+        # the classic shortcut: a masked mean over all pairs, equal in exact arithmetic, not in floats
+        loss.batched = lambda model, x, y: bce_pair.pair_bce_batched(model, model.embed(x), y, balance) * (1 + 1e-6)
+        return loss
+
+    check_loss("bce_pair", registry)  # the real one passes
+    fake = replace(registry.get("losses", "bce_pair"), name="nearly", build=build)
+    with pytest.raises(AssertionError, match="training each model alone"):
+        check_loss("nearly", with_spec(registry, "losses", fake))
+    missing = replace(registry.get("losses", "triplet"), name="claims", batchable=True)
+    with pytest.raises(AssertionError, match="no batched"):
+        check_loss("claims", with_spec(registry, "losses", missing))
+
+
+def test_an_encoder_claiming_batchable_that_is_not_fails_conformance(registry):
+    from ser_bench.plugin_api.testing import check_encoder
+
+    dae = replace(registry.get("encoders", "dae"), name="dae-batched", batchable=True)
+    with pytest.raises(AssertionError, match="combine_loss"):
+        check_encoder("dae-batched", with_spec(registry, "encoders", dae))

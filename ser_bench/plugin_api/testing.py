@@ -125,6 +125,57 @@ def check_loss(name: str, registry=None) -> None:
         _, _, o = value(xb, yb)
         assert torch.isfinite(o), f"loss {name!r} is not finite on a batch with {what}: {o}"
     assert value(x, y, 3)[2].item() == value(x, y, 3)[2].item(), f"loss {name!r} is not deterministic under a seed"
+    if spec.batchable:
+        _check_batched(name, params, registry)
+
+
+def _check_batched(name: str, params: dict, registry) -> None:
+    """A loss declaring ``batchable`` trains, with every batchable encoder it fits, three models together
+    (``fit_many``) to exactly the weights training each alone (``fit``) gives: bit for bit, on one thread."""
+    import torch
+
+    from ser_bench.model.batched import fit_many
+    from ser_bench.model.training import fit
+    from ser_bench.plugin_api.types import LossContext
+    from ser_bench.running.evaluation import build_loss
+
+    spec = registry.get("losses", name)
+    encoders = [e.spec for e in registry.entries("encoders") if e.spec.batchable and e.spec.kind in spec.encoder_kinds]
+    assert encoders, f"loss {name!r} is batchable but no registered batchable encoder fits it"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        gen = torch.Generator().manual_seed(0)
+        # 21 clips in batches of 8 (8, 7, 6...: odd shapes), three epochs, with weight decay.
+        data = [(torch.randn(21, 8, generator=gen), torch.randint(4, (21,), generator=gen)) for _ in range(3)]
+        for encoder in encoders:
+            runs = []
+            for _ in range(2):
+                pairs = []
+                for i in range(3):
+                    torch.manual_seed(i)
+                    model = encoder.build(input_dim=8, **encoder.params)
+                    with torch.no_grad():
+                        dim = model.embed(data[0][0][:1]).shape[1]
+                    pairs.append((model, build_loss(registry, name, params, LossContext(4, dim, 8), seed=10 + i)))
+                runs.append(pairs)
+            settings = {"epochs": 3, "batch_size": 8, "lr": 1e-2, "weight_decay": 1e-3}
+            assert callable(getattr(runs[1][0][1], "batched", None)), \
+                f"loss {name!r} declares batchable but what build returns has no batched(model, x, y)"
+            for (model, loss), (x, y), seed in zip(runs[0], data, range(3)):
+                fit(model, x, y, loss, seed=seed, **settings)
+            fit_many([m for m, _ in runs[1]], [x for x, _ in data], [y for _, y in data], [lo for _, lo in runs[1]],
+                     seeds=list(range(3)), batchable=True, **settings)
+            for (alone, loss_alone), (together, loss_together) in zip(*runs):
+                states = [dict(alone.state_dict()), dict(together.state_dict())]
+                for state, loss in zip(states, (loss_alone, loss_together)):
+                    if isinstance(loss, torch.nn.Module):
+                        state.update({f"loss.{k}": v for k, v in loss.state_dict().items()})
+                differ = [k for k in states[0] if not torch.equal(states[0][k], states[1][k])]
+                assert not differ, (f"loss {name!r} declares batchable, but with encoder {encoder.name!r} training "
+                                    f"together changes {differ} from training each model alone")
+    finally:
+        torch.set_num_threads(threads)
 
 
 def check_encoder(name: str, registry=None) -> None:
@@ -141,6 +192,41 @@ def check_encoder(name: str, registry=None) -> None:
         assert logits.shape == (5, 5), \
             f"encoder {name!r}: pair_logits must broadcast to (Q, S), got {tuple(logits.shape)}"
         assert hasattr(model, "feature_layers"), f"encoder {name!r}: Siamese encoders need feature_layers()"
+    if spec.batchable:
+        _check_stacks(name, spec)
+
+
+def _check_stacks(name: str, spec) -> None:
+    """An encoder declaring ``batchable``: two copies stacked embed (and score pairs) as each alone."""
+    import torch
+
+    from ser_bench.model.batched import stack_modules
+
+    assert not hasattr(spec.build(input_dim=10, **spec.params), "combine_loss"), \
+        f"encoder {name!r} declares batchable but has combine_loss (its own objective is not batched)"
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(spec.build(input_dim=10, **spec.params))
+    try:
+        stacked = stack_modules(models)
+    except ValueError as exc:
+        raise AssertionError(f"encoder {name!r} declares batchable but cannot be stacked: {exc}") from None
+    x = torch.randn(2, 5, 10, generator=torch.Generator().manual_seed(0))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # batched training is used, and bit for bit, on one thread
+    try:
+        with torch.no_grad():  # each model alone gets fresh tensors (a slice may start unaligned: other bits)
+            z = stacked.embed(x)
+            pairs = stacked.pair_logits(z[:, :3], z[:, 2:]) if spec.kind == "siamese" else None
+            for m, model in enumerate(models):
+                assert torch.equal(z[m], model.embed(x[m].clone())), \
+                    f"encoder {name!r}: stacked embed differs from alone"
+                if pairs is not None:
+                    assert torch.equal(pairs[m], model.pair_logits(z[m, :3].clone(), z[m, 2:].clone())), \
+                        f"encoder {name!r}: stacked pair_logits differs from alone"
+    finally:
+        torch.set_num_threads(threads)
 
 
 def check_dataset(name: str, ctx, registry=None, **params) -> None:
