@@ -125,3 +125,20 @@ def test_simulate_writes_a_tree_in_the_real_layout(tmp_path):
     assert "60 clips of 1 speakers" in proc.stdout
     refused = run_cli("simulate", "ravdess", "--out", str(tmp_path / "x"), cwd=tmp_path)
     assert refused.returncode == 2 and "not a simulated corpus" in refused.stderr
+
+
+def test_no_model_cache_trains_afresh_and_stores_no_model(tmp_path, cache_dir, tiny_corpora):
+    """``--no-model-cache``: the same cell writes no trained model (features still come from the cache)."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for entry in cache_dir.iterdir():  # the session's corpora and features, but no models
+        if entry.name != "models":
+            (cache / entry.name).symlink_to(entry)
+    args = ["-q", "run", "--loss", "cross_entropy", "--source", "sim-crema", "--target", "sim-ravdess",
+            "--protocol", "oodt", "--train-param", "epochs=2", "--dataset-param", "sim-ravdess.speakers=4",
+            "--dataset-param", "sim-crema.speakers=4", "--executor", "serial", "--seed", "0",
+            "--cache-dir", str(cache)]
+    assert main([*args, "--no-model-cache", "--results", str(tmp_path / "fresh")]) == 0
+    assert not list(cache.glob("models/**/*.pt"))
+    assert main([*args, "--results", str(tmp_path / "cached")]) == 0
+    assert list(cache.glob("models/**/*.pt"))

@@ -156,7 +156,8 @@ def cmd_run(args) -> int:
     ctx = run_context(args)
     try:
         report = run(cells, registry, ctx, results_dir, executor=args.executor,
-                     executor_params=executor_params, settings=plugin_settings(args))
+                     executor_params=executor_params, settings=plugin_settings(args),
+                     cache_models=not args.no_model_cache)
     except KeyboardInterrupt as exc:
         return interrupted(exc, results_dir)
     print(f"{len(report.ran)} cells run, {len(report.already_done)} already in {results_dir}/, "
@@ -226,7 +227,7 @@ def cmd_reproduce(args) -> int:
     start = time.perf_counter()
     try:
         report = run(cells, registry, ctx, out_dir, executor=args.executor, executor_params=executor_params,
-                     settings=plugin_settings(args))
+                     settings=plugin_settings(args), cache_models=not args.no_model_cache)
     except KeyboardInterrupt as exc:
         return interrupted(exc, out_dir)
     wall = time.perf_counter() - start

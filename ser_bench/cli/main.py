@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--executor-param", action="append", metavar="KEY=VALUE")
     where.add_argument("--train-param", action="append", metavar="KEY=VALUE", help="epochs, lr, batch_size, ...")
     where.add_argument("--dataset-param", action="append", metavar="DATASET.KEY=VALUE")
+    where.add_argument("--no-model-cache", action="store_true",
+                       help="train every model afresh: neither read nor write trained models in the cache "
+                            "(features are still cached); for timing and for checking that a result reproduces")
 
     run_p = sub.add_parser("run", parents=[data, where], help="run a grid of cells and print its leaderboard")
     run_p.add_argument("--loss", default="ratio_distance", help="loss name(s), comma-separated")
