@@ -12,6 +12,8 @@ Quote the medians of one run and their ratio (in each batched test's ``extra_inf
 """
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -91,4 +93,54 @@ def test_train_24_fold_models(benchmark, folds, loss_name, how):
         print(f"\n{loss_name}: one at a time {medians[loss_name, 'one_at_a_time']:.2f} s, batched "
               f"{medians[loss_name, 'batched']:.2f} s (medians of {ROUNDS}): {ratio:.1f}x")
         alone, together_ = weights[loss_name]["one_at_a_time"], weights[loss_name]["batched"]
+        assert all(torch.equal(a[k], b[k]) for a, b in zip(alone, together_) for k in a), "not the same models"
+
+
+EPISODES, SHOTS = 30, 16  # few-shot: k = 4 speakers x 4 emotions, fine-tuned full batch
+
+
+@pytest.mark.parametrize("how", ["one_at_a_time", "batched"])
+def test_finetune_30_fewshot_episodes(benchmark, folds, how):
+    """Where overhead is all there is: 30 episodes of 16 labelled clips fine-tuned with ratio_distance
+    (60 full-batch steps, first layer frozen), each from its own copy of a pre-trained model."""
+    from ser_bench.model.training import freeze_layers
+
+    _, registry = folds
+    gen = torch.Generator().manual_seed(1)
+    shots = [(torch.randn(SHOTS, FEATURES, generator=gen), torch.arange(SHOTS) % CLASSES) for _ in range(EPISODES)]
+    torch.manual_seed(0)
+    pretrained = registry.get("encoders", "siamese-mlp").build(input_dim=FEATURES)
+    loss = registry.get("losses", "ratio_distance").build()
+    settings = {"steps": DEFAULT_TRAINING["finetune_steps"], "batch_size": SHOTS, "lr": DEFAULT_TRAINING["finetune_lr"],
+                "weight_decay": DEFAULT_TRAINING["weight_decay"]}
+    trained = []
+
+    def setup():
+        models = []
+        for _ in range(EPISODES):
+            model = copy.deepcopy(pretrained)
+            freeze_layers(model, 1)
+            models.append(model)
+        return (models,), {}
+
+    def one_at_a_time(models):
+        for model, (x, y), seed in zip(models, shots, range(EPISODES)):
+            fit(model, x, y, loss, seed=seed, **settings)
+        trained.append(models)
+
+    def together(models):
+        fit_many(models, [x for x, _ in shots], [y for _, y in shots], [loss] * EPISODES, seeds=list(range(EPISODES)),
+                 batchable=True, **settings)
+        trained.append(models)
+
+    benchmark.pedantic(one_at_a_time if how == "one_at_a_time" else together, setup=setup, rounds=ROUNDS,
+                       iterations=1)
+    medians["finetune", how] = benchmark.stats.stats.median
+    weights.setdefault("finetune", {})[how] = [m.state_dict() for m in trained[0]]
+    if how == "batched":
+        ratio = medians["finetune", "one_at_a_time"] / medians["finetune", "batched"]
+        benchmark.extra_info["speedup_over_one_at_a_time"] = round(ratio, 2)
+        print(f"\nfine-tuning {EPISODES} episodes: one at a time {medians['finetune', 'one_at_a_time']:.2f} s, batched "
+              f"{medians['finetune', 'batched']:.2f} s (medians of {ROUNDS}): {ratio:.1f}x")
+        alone, together_ = weights["finetune"]["one_at_a_time"], weights["finetune"]["batched"]
         assert all(torch.equal(a[k], b[k]) for a, b in zip(alone, together_) for k in a), "not the same models"

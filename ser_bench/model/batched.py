@@ -94,8 +94,11 @@ def _matmul(a, b, bias=None):
             out.copy_(bias.unsqueeze(1).expand_as(out))
             out.baddbmm_(a, b)
         return out
-    for m in range(models):
-        out[m].copy_(a[m].mm(b[m]) if bias is None else torch.addmm(bias[m], a[m], b[m]))
+    for m in range(models):  # each into its aligned slice, as into a fresh tensor
+        if bias is None:
+            torch.mm(a[m], b[m], out=out[m])
+        else:
+            torch.addmm(bias[m], a[m], b[m], out=out[m])
     return out
 
 

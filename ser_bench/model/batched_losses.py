@@ -68,13 +68,19 @@ def _masked_means_function():
     class BatchedMaskedMeans(torch.autograd.Function):
         @staticmethod
         def forward(ctx, values, mask):
-            # values[m][mask[m]].mean() gathers a different count per model: one call per model keeps each
-            # mean's summation order that of the lone call.
-            inside = torch.stack([v[k].mean() for v, k in zip(values, mask)])
-            outside = torch.stack([v[~k].mean() for v, k in zip(values, mask)])
+            # values[m][mask[m]] holds a different count per model: every model's selection is gathered at
+            # once (model after model), then each is averaged on its own, as the lone .mean() sums it.
             counts = mask.sum(-1)
+            total = mask.size(-1)
+            means = []
+            for selected, lengths in ((values[mask], counts.tolist()), (values[~mask], (total - counts).tolist())):
+                start, out = 0, []
+                for length in lengths:
+                    out.append(selected[start:start + length].mean())
+                    start += length
+                means.append(torch.stack(out))
             ctx.save_for_backward(mask, counts)
-            return inside, outside
+            return means[0], means[1]
 
         @staticmethod
         def backward(ctx, grad_inside, grad_outside):
