@@ -361,10 +361,10 @@ def fit_many(models, xs, ys, loss_fns, *, seeds, batchable: bool, steps: int | N
     :class:`~ser_bench.plugin_api.types.LossSpec`), models with the same number of training rows and the
     same frozen parameters are trained together, each bit for bit as :func:`fit` trains it alone, when
     PyTorch runs on one thread (``torch.set_num_threads(1)``, as ser-bench workers do; on more, MKL's
-    threaded kernels round otherwise and every model is trained alone); anything else, a group of one
-    included, goes through :func:`fit` one by one. ``unlabelled`` (one
-    tensor or None per model, for encoders with ``combine_loss``) always means one by one: such
-    encoders are not batchable. ``seconds`` of a model trained in a group is its share of the group's time.
+    threaded kernels round otherwise, and every model is trained alone). Anything else, a group of one
+    included, goes through :func:`fit` one by one; so does a model given ``unlabelled`` clips (one
+    tensor or None per model, for encoders with ``combine_loss``, which are never batchable).
+    ``seconds`` of a model trained in a group is its share of the group's time.
     """
     import torch
 
