@@ -10,6 +10,7 @@ import copy
 import hashlib
 import time
 import zlib
+from collections import Counter
 
 import numpy as np
 
@@ -161,8 +162,7 @@ class _CellRun:
                             training={k: tr[k] for k in ("epochs", "batch_size", "lr", "weight_decay")},
                             seed=cell.seed, code=code_fingerprint(self.encoder.build, fit, loss_spec.build))
         return {"stage": stage, "domain": domain, "idx": idx, "seed": _seed(cell.seed, "train", domain, rows),
-                "build": build, "key": key, "trains": loss_spec.trains,
-                "batchable": bool(loss_spec.batchable and self.encoder.batchable)}
+                "build": build, "key": key, "trains": loss_spec.trains}
 
     def _fit_settings(self) -> dict:
         tr = self.cell.training
@@ -208,17 +208,21 @@ class _CellRun:
         self._pretrain_together(splits)
         self._finetune_together(splits)
 
+    def _batchable(self, stage: str) -> bool:
+        """Whether the encoder and the loss of ``stage`` (``"pretrain"`` or ``"loss"``) train batched."""
+        spec = self.registry.get("losses", base_name(self.stages[stage][0]))
+        return bool(spec.trains and spec.batchable and self.encoder.batchable)
+
     def _pretrain_together(self, splits) -> None:
         groups: dict = {}
         seen = set(self.trained)
         for split in splits:
             key = (split.train.domain, split.train.indices)
-            if key in seen:
+            if key in seen or not self._batchable("pretrain" if split.finetune is not None else "loss"):
                 continue
             seen.add(key)
             plan = self._plan(split)
-            if plan["trains"] and plan["batchable"]:
-                groups.setdefault((plan["stage"], len(plan["idx"])), []).append((key, split, plan))
+            groups.setdefault((plan["stage"], len(plan["idx"])), []).append((key, split, plan))
         for members in groups.values():
             if len(members) < 2:
                 continue
@@ -301,11 +305,13 @@ class _CellRun:
         return job["model"], job["state"]
 
     def _finetune_together(self, splits) -> None:
-        if not (self.loss_spec.trains and self.loss_spec.batchable and self.encoder.batchable):
+        if not self._batchable("loss"):
             return
+        # A fine-tuned model is kept under its split's name (its seed's source): only for unique names.
+        names = Counter(split.name for split in splits)
         groups: dict = {}
         for split in splits:
-            if split.finetune is not None and split.name not in self.fine_tuned:
+            if split.finetune is not None and names[split.name] == 1 and split.name not in self.fine_tuned:
                 groups.setdefault((size(split.finetune), split.frozen_layers), []).append(split)
         for (n, _), members in groups.items():
             if len(members) < 2:
@@ -380,6 +386,10 @@ def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: di
     trained state of their loss) between cells; ``hashes`` maps each domain to its manifest hash (part
     of the cache key). ``split_filter(splits) -> splits`` may reorder or select splits (tests use it to
     show that order does not matter). Returns the ``splits``, ``summary`` and ``timings`` parts of a result.
+
+    Where the encoder and the loss are batchable, the models of the selected splits (folds, then
+    few-shot episodes) are trained together first (:meth:`_CellRun.prepare`), each with the very numbers
+    training it alone gives: a split's result does not depend on which splits were selected with it.
 
     A cell with ``tuning`` settings is first tuned on its protocol's validation splits (see
     :mod:`ser_bench.running.tuning`; trials never use the model cache, and their journal goes to
