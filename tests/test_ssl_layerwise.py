@@ -126,7 +126,6 @@ def test_the_command_line_runs_a_layerwise_board(tiny_corpora, cache_dir, tiny, 
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--feature", "is09-64", "--device", "cpu"], "none of this run's features (is09-64) runs on a device"),
     (["--feature", "ssl", "--feature-param", "ssl.layrs=3"], "Did you mean 'layers'"),
     (["--feature", "is09-64", "--feature-param", "ssl.layers=3"], "'ssl' is not a feature of this run"),
     (["--feature", "ssl", "--feature-param", "ssl.model=nobody/no-such-model"], "hf download nobody/no-such-model"),

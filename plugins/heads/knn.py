@@ -19,8 +19,10 @@ def predict(model, x_test, x_support, y_support, n_classes, k: int = 5, **_):
     z_s, z_t = embed(model, x_support), embed(model, x_test)
     k = min(int(k), len(y_support))
     nearest = torch.cdist(z_t, z_s).topk(k, largest=False).indices
-    votes = torch.zeros(len(z_t), n_classes).scatter_add_(1, y_support[nearest], torch.ones(len(z_t), k))
-    votes[torch.arange(len(z_t)), y_support[nearest[:, 0]]] += 0.5
+    on = z_t.device  # the model's device (run --device)
+    votes = torch.zeros(len(z_t), n_classes, device=on).scatter_add_(1, y_support[nearest],
+                                                                     torch.ones(len(z_t), k, device=on))
+    votes[torch.arange(len(z_t), device=on), y_support[nearest[:, 0]]] += 0.5
     return votes.argmax(1)
 
 

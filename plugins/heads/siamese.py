@@ -12,10 +12,18 @@ from ser_bench.plugin_api.types import HeadSpec
 
 
 def predict(model, x_test, x_support, y_support, n_classes, rule: str = "mean", **_):
-    """Class of each test clip by the log-sum (``rule="sum"``) or log-mean rule over its support pairs."""
+    """Class of each test clip by the log-sum (``rule="sum"``) or log-mean rule over its support pairs,
+    computed on the device of the tensors (the model's: run --device)."""
+    import contextlib
+
+    import torch
+
     from ser_bench.model.decision import predict as decide
 
-    return decide(model, x_test, x_support, y_support, n_classes, rule)
+    # The rule makes its score tables with torch's factories: off the CPU, they are made on the data's device.
+    where = contextlib.nullcontext() if x_test.device.type == "cpu" else torch.device(x_test.device)
+    with where:
+        return decide(model, x_test, x_support, y_support, n_classes, rule)
 
 
 @hookimpl

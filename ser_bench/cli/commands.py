@@ -110,11 +110,12 @@ def tuning_settings(args, config: dict) -> dict:
 def cmd_run(args) -> int:
     """``ser-bench run``: check every setting, run the grid's cells not yet done, print the leaderboard."""
     from ser_bench.plugin_api.params import check_training
-    from ser_bench.model.training import DEFAULT_TRAINING
+    from ser_bench.model.training import DEFAULT_TRAINING, resolve_device
     from ser_bench.running.runner import Grid, expand, run
     from ser_bench.reporting.leaderboard import to_markdown
     from ser_bench.results.store import load_results
 
+    resolve_device(args.device)  # a CUDA device torch cannot see is refused before anything else
     registry = registry_from_args(args)
     protocols = names(args.protocol, "--protocol")
     protocol_params = {}
@@ -157,7 +158,7 @@ def cmd_run(args) -> int:
     try:
         report = run(cells, registry, ctx, results_dir, executor=args.executor,
                      executor_params=executor_params, settings=plugin_settings(args),
-                     cache_models=not args.no_model_cache)
+                     cache_models=not args.no_model_cache, device=args.device or "cpu")
     except KeyboardInterrupt as exc:
         return interrupted(exc, results_dir)
     print(f"{len(report.ran)} cells run, {len(report.already_done)} already in {results_dir}/, "

@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--feature-param", action="append", metavar="[FEATURE.]KEY=VALUE",
                        help="ssl.model=microsoft/wavlm-base-plus (a hub id in the local cache, or a folder), "
                             "ssl.layers=all (one cell per layer), ssl.pooling=mean+std, ssl.dtype=bfloat16")
-    run_p.add_argument("--device", help="where features are extracted: auto (default: cuda when there is one), "
-                       "cpu or cuda; recorded in every result")
+    run_p.add_argument("--device", help="where models are trained and scored (default: cpu) and features "
+                       "extracted (default: auto): auto (cuda when there is one), cpu or cuda; recorded in every "
+                       "result")
     run_p.add_argument("--seed", help="source-model seed(s), comma-separated (default: the preset's, 0,1,2)")
     run_p.add_argument("--labels", default="anger,happiness,sadness,fear")
     run_p.add_argument("--pretrain-loss", default="auto",

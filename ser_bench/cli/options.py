@@ -71,7 +71,8 @@ def feature_params_from_args(args, registry, features: list) -> dict:
     """``--feature-param`` (``ssl.model=ID``; unscoped keys go to the run's only feature) and ``--device``
     (to each feature of the run that takes a ``device`` parameter and is not given one), as
     ``{feature: params}``, each checked against its feature; a scope outside the run's features is an
-    error, as is ``--device`` when no feature of the run takes one."""
+    error. ``--device`` also says where models train (:func:`ser_bench.running.runner.run`), so a run
+    without a feature that takes it is fine."""
     from ser_bench.plugin_api.params import accepted, check_params
 
     scoped = parse_scoped(getattr(args, "feature_param", None), "--feature-param",
@@ -83,11 +84,7 @@ def feature_params_from_args(args, registry, features: list) -> dict:
         check_params(f"--feature-param feature {scope!r}", registry.get("features", scope), values)
     device = getattr(args, "device", None)
     if device:
-        takers = [f for f in features if "device" in accepted(registry.get("features", f))[0]]
-        if not takers:
-            raise SerBenchError(f"--device {device} sets where features are extracted, and none of this run's "
-                                f"features ({', '.join(features)}) runs on a device; drop --device")
-        for feature in takers:
+        for feature in [f for f in features if "device" in accepted(registry.get("features", f))[0]]:
             scoped.setdefault(feature, {}).setdefault("device", device)
     return scoped
 

@@ -361,7 +361,9 @@ def fit_many(models, xs, ys, loss_fns, *, seeds, batchable: bool, steps: int | N
     :class:`~ser_bench.plugin_api.types.LossSpec`), models with the same number of training rows and the
     same frozen parameters are trained together, each bit for bit as :func:`fit` trains it alone, when
     PyTorch runs on one thread (``torch.set_num_threads(1)``, as ser-bench workers do; on more, MKL's
-    threaded kernels round otherwise, and every model is trained alone). Anything else, a group of one
+    threaded kernels round otherwise, and every model is trained alone). Batching is a CPU guarantee:
+    models or data on another device (``run --device cuda``) are trained alone, one :func:`fit` each, on
+    that device. Anything else, a group of one
     included, goes through :func:`fit` one by one; so does a model given ``unlabelled`` clips (one
     tensor or None per model, for encoders with ``combine_loss``, which are never batchable).
     ``seconds`` of a model trained in a group is its share of the group's time.
@@ -377,7 +379,10 @@ def fit_many(models, xs, ys, loss_fns, *, seeds, batchable: bool, steps: int | N
     extra = list(unlabelled) if unlabelled is not None else [None] * count
     # MKL's multi-threaded kernels round differently from its one-thread ones: batched training equals
     # fit only on one thread (how ser-bench workers train), so on more it is not used.
-    together = batchable and torch.get_num_threads() == 1
+    # The bit-for-bit guarantee is about MKL on the CPU: on another device every model trains alone.
+    on_cpu = all(t.device.type == "cpu" for t in [*xs, *ys] if isinstance(t, torch.Tensor)) and all(
+        p.device.type == "cpu" for m in models for p in m.parameters())
+    together = batchable and torch.get_num_threads() == 1 and on_cpu
     groups: dict = {}
     for i in range(count):
         alone = not together or extra[i] is not None

@@ -11,7 +11,9 @@ NEEDS = ("embedding", "pair")
 
 
 def embed(model, x):
-    """``model.embed(x)`` without gradients: what a head compares or fits on."""
+    """``model.embed(x)`` without gradients: what a head compares or fits on. ``x`` is on the model's
+    device (``run --device``); so is the embedding, and a head returns its predictions from there (the
+    caller brings them to the CPU for the metrics)."""
     import torch
 
     with torch.no_grad():

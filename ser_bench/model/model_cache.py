@@ -75,6 +75,17 @@ def folder_problem(folder: Path, private: bool = False) -> str:
     return ""
 
 
+def cpu_state(state):
+    """``state`` (a state dict) with every tensor on the CPU: what an entry holds, readable on any
+    machine. A state already there is returned as it is (the same bytes as before devices existed)."""
+    if all(t.device.type == "cpu" for t in state.values()):
+        return state
+    out = type(state)((k, v.detach().cpu()) for k, v in state.items())
+    if hasattr(state, "_metadata"):
+        out._metadata = state._metadata  # module versions, which load_state_dict reads
+    return out
+
+
 class DiskModelCache:
     """``get_or_train(key, build, train)``: load ``key`` if cached, else build, train, save, return.
 
@@ -88,12 +99,16 @@ class DiskModelCache:
     or written there (a cluster node that does not mount it), the first usable of
     :func:`node_local_folders` takes its place, else models are trained without a cache; either way
     with one warning, and the cell goes on. :attr:`folder` is then the folder actually used (or None).
+
+    Entries hold CPU tensors whatever the device a model was trained on, and are loaded onto
+    ``device`` (the run's, ``run --device``; ``map_location``), where ``build()`` puts its models too.
     """
 
     lock_timeout = 1800.0  # seconds; longer than any one model's training here
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, device: str = "cpu") -> None:
         self.requested = Path(folder)
+        self.device = str(device)
         self.folder: Path | None = self.requested
         self.hits = 0
         self.misses = 0
@@ -186,7 +201,7 @@ class DiskModelCache:
         if hashlib.sha256(blob).hexdigest() != recorded[0]:
             return None, "does not match its checksum (altered, damaged, or replaced while being read)"
         try:
-            return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True), ""
+            return torch.load(io.BytesIO(blob), map_location=self.device, weights_only=True), ""
         except Exception as exc:  # noqa: BLE001 - a matching checksum over bytes torch cannot read
             return None, f"cannot be loaded ({exc.__class__.__name__})"
 
@@ -196,7 +211,7 @@ class DiskModelCache:
         import torch
 
         buffer = io.BytesIO()
-        torch.save(model.state_dict(), buffer)
+        torch.save(cpu_state(model.state_dict()), buffer)
         blob = buffer.getvalue()
         sidecar = path.with_name(path.name + ".sha256")
         # Unique per writer: two nodes of a shared folder can have the same process id, and two threads

@@ -24,6 +24,25 @@ TRAINING_SEARCH_SPACE = {
 }
 
 
+def resolve_device(device: str | None = "cpu") -> str:
+    """Where models are trained and scored: ``auto`` is ``cuda`` when torch sees a CUDA device, else
+    ``cpu``; ``cpu``, ``cuda`` and ``cuda:N`` are taken as given (``None`` is ``cpu``). A CUDA device that
+    this torch cannot see is a :class:`~ser_bench.errors.SerBenchError`, said before any work."""
+    import torch
+
+    from ser_bench.errors import SerBenchError
+
+    device = str(device or "cpu").strip()
+    if device not in ("auto", "cpu", "cuda") and not (device.startswith("cuda:") and device[5:].isdigit()):
+        raise SerBenchError(f"--device {device!r}: give auto, cpu or cuda (or cuda:N)")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SerBenchError(f"no CUDA device: this torch ({torch.__version__}) sees none, so models cannot be "
+                            f"trained on --device {device}; use --device cpu or auto")
+    return device
+
+
 def freeze_layers(model, n: int) -> None:
     """Stop gradients into the first ``n`` of ``model.feature_layers()`` (an error if it has fewer)."""
     layers = model.feature_layers() if hasattr(model, "feature_layers") else []
@@ -45,6 +64,10 @@ def fit(model, x, y, loss_fn, *, steps: int | None = None, epochs: int | None = 
     parameters) is optimised too. An encoder with ``combine_loss(x, metric_loss, unlabelled)`` adds its
     own objective, seeing a batch of ``unlabelled`` clips as well when given (semi-supervised encoders).
     Returns the number of steps, the last loss and the seconds taken.
+
+    Training runs where ``model`` and ``x, y`` are (the caller puts them on one device). The batch order
+    comes from a CPU generator whatever the device, so it is the same everywhere; the arithmetic of a
+    CUDA device rounds otherwise, so its models are close to, not bit for bit, the CPU ones.
     """
     import torch
 
@@ -53,7 +76,7 @@ def fit(model, x, y, loss_fn, *, steps: int | None = None, epochs: int | None = 
         raise ValueError(f"fit needs epochs >= 1 or steps >= 0, and batch_size >= 1 (got epochs={epochs}, "
                          f"steps={steps}, batch_size={batch_size})")
     start = time.perf_counter()
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(int(seed))  # on the CPU: the same batches on every device
     torch.manual_seed(int(seed))
     params = [p for p in model.parameters() if p.requires_grad]
     if isinstance(loss_fn, torch.nn.Module):
@@ -70,12 +93,13 @@ def fit(model, x, y, loss_fn, *, steps: int | None = None, epochs: int | None = 
     done, last = 0, None
     while done < total:
         for idx in torch.randperm(n, generator=gen).tensor_split(per_epoch):
+            idx = idx.to(x.device)  # the same tensor on the CPU
             loss = loss_fn(model, x[idx], y[idx])
             if hasattr(model, "combine_loss"):
                 extra = None
                 if unlabelled is not None and len(unlabelled):
                     pick = torch.randint(len(unlabelled), (min(len(idx), len(unlabelled)),), generator=gen)
-                    extra = unlabelled[pick]
+                    extra = unlabelled[pick.to(unlabelled.device)]
                 loss = model.combine_loss(x[idx], loss, extra)
             optimiser.zero_grad()
             loss.backward()

@@ -1,5 +1,9 @@
 """Running one cell: protocol splits -> (cached) training -> fine-tuning -> support-set scoring -> metrics.
 
+Models are built, trained and scored on the run's device (``run --device``; the CPU by default): its
+features and targets are moved there, and predictions come back to the CPU for the metrics. The
+device is a run setting, not part of a cell: it never changes a cell id.
+
 A split is the unit of state. What a split trains (encoder, loss parameters such as a softmax layer or
 ArcFace proxies, optimiser) is built from that split's training data and seed alone, so a result never
 depends on fold order, on which other splits ran in the same process, or on what the model cache held.
@@ -25,7 +29,7 @@ from ser_bench.plugin_api.registry import base_name
 from ser_bench.running.splits import (check_speaker_disjoint, episode_hash, parts, sentence_overlap, size, split_hash,
                      unlabelled_rows)
 from ser_bench.model.batched import fit_many
-from ser_bench.model.training import fit, freeze_layers
+from ser_bench.model.training import fit, freeze_layers, resolve_device
 from ser_bench.plugin_api.types import LossContext, ProtocolData, Split
 
 # Bumped when what a cached model entry holds changes (2: the loss's own trained state is stored too;
@@ -90,10 +94,11 @@ class _CellRun:
     """The state shared by the splits of one cell: data, specs and caches of things that are pure
     functions of a split's training set (normalised features, models trained on it)."""
 
-    def __init__(self, cell: Cell, data: dict, registry, model_cache, hashes: dict):
+    def __init__(self, cell: Cell, data: dict, registry, model_cache, hashes: dict, device: str = "cpu"):
         import torch
 
         self.cell, self.data, self.registry, self.model_cache, self.hashes = cell, data, registry, model_cache, hashes
+        self.device = device  # resolved (cpu, cuda, cuda:N): where models train and score
         self.labels = list(cell.labels)
         self.label_index = {c: i for i, c in enumerate(self.labels)}
         self.manifests = {d: m for d, (m, _) in data.items()}
@@ -108,9 +113,9 @@ class _CellRun:
         # Targets depend on the loss's declared columns, not on its state: a throwaway instance tells them.
         self.targets = {stage: tuple(getattr(build_loss(registry, n, p, self.context, seed=0), "targets", ("emotion",)))
                         for stage, (n, p) in self.stages.items()}
-        self.ys = {stage: {d: training_targets(m, _Targets(t), self.label_index) for d, m in self.manifests.items()}
-                   for stage, t in self.targets.items()}
-        self.classes = {d: torch.tensor(m["emotion"].map(self.label_index).to_numpy(), dtype=torch.long)
+        self.ys = {stage: {d: training_targets(m, _Targets(t), self.label_index).to(device)
+                           for d, m in self.manifests.items()} for stage, t in self.targets.items()}
+        self.classes = {d: torch.tensor(m["emotion"].map(self.label_index).to_numpy(), dtype=torch.long).to(device)
                         for d, m in self.manifests.items()}
         self.normalised: dict = {}
         self.trained: dict = {}
@@ -123,7 +128,7 @@ class _CellRun:
 
         key = (split.train.domain, split.train.indices)
         if key not in self.normalised:
-            self.normalised[key] = {d: torch.as_tensor(x) for d, x in normalise(
+            self.normalised[key] = {d: torch.as_tensor(x).to(self.device) for d, x in normalise(
                 self.data, split.train.domain, split.train.indices, self.cell.normalise).items()}
         return self.normalised[key]
 
@@ -148,11 +153,11 @@ class _CellRun:
         rows = hashlib.sha1(repr(idx).encode()).hexdigest()
         loss_spec = self.registry.get("losses", base_name(loss_name))
 
-        def build():
+        def build():  # initialised on the CPU (the same weights on every device), then moved
             torch.manual_seed(_seed(cell.seed, "init", domain, rows))
             model = self.encoder.build(input_dim=self.input_dim, **cell.encoder_params)
             loss = build_loss(self.registry, loss_name, loss_params, self.context, seed=_seed(cell.seed, "loss", domain, rows))
-            return _bundle(model, loss), loss
+            return _bundle(model, loss).to(self.device), loss
 
         key = None
         if self.model_cache is not None and loss_spec.trains:
@@ -160,7 +165,10 @@ class _CellRun:
                             encoder=cell.encoder, encoder_params=cell.encoder_params, loss=loss_name,
                             loss_params=loss_params, labels=self.labels, normalise=cell.normalise,
                             training={k: tr[k] for k in ("epochs", "batch_size", "lr", "weight_decay")},
-                            seed=cell.seed, code=code_fingerprint(self.encoder.build, fit, loss_spec.build))
+                            seed=cell.seed, code=code_fingerprint(self.encoder.build, fit, loss_spec.build),
+                            # a model trained elsewhere rounds otherwise: never served to a CPU run (whose
+                            # keys stay as they were) nor across devices
+                            **({} if self.device == "cpu" else {"device": self.device.split(":")[0]}))
         return {"stage": stage, "domain": domain, "idx": idx, "seed": _seed(cell.seed, "train", domain, rows),
                 "build": build, "key": key, "trains": loss_spec.trains}
 
@@ -280,6 +288,8 @@ class _CellRun:
             loss = copy.deepcopy(pretrained_loss)
         else:
             loss = build_loss(self.registry, cell.loss, cell.loss_params, self.context, seed=_seed(cell.seed, "loss", split.name))
+            if isinstance(loss, torch.nn.Module):
+                loss = loss.to(self.device)
         state = ("continued" if continued else "fresh") if isinstance(loss, torch.nn.Module) else "none"
         extra = unlabelled_rows(split, self.manifests) if hasattr(model, "combine_loss") else None
         return {"model": model, "loss": loss, "state": state, "x": _gather(xs, split.finetune),
@@ -343,8 +353,8 @@ class _CellRun:
         head = get_head(self.registry, cell.head, cell.head_params)
         pred = head(model, x_test, x_sup, y_sup, len(self.labels), rule=cell.decision)
         self.timings["scoring"] += time.perf_counter() - start
-        truth = self.classes[split.test.domain][test].numpy()
-        metrics = classification_metrics(truth, pred.numpy(), self.labels)
+        truth = self.classes[split.test.domain][test].cpu().numpy()
+        metrics = classification_metrics(truth, pred.cpu().numpy(), self.labels)
         # UAR averages recall over the classes present, so a test set lacking some is easier: flagged here,
         # left out of the cell's summary and of the leaderboards.
         missing = [label for i, label in enumerate(self.labels) if not (truth == i).any()]
@@ -352,9 +362,11 @@ class _CellRun:
             import pandas as pd
 
             support_rows = pd.concat([self.manifests[p.domain].iloc[list(p.indices)] for p in parts(split.support)])
+            if self.device != "cpu":  # the ridge probe reads embeddings as numpy arrays
+                model, x_sup, x_test = copy.deepcopy(model).cpu(), x_sup.cpu(), x_test.cpu()
             metrics["continuous"] = continuous_metrics(model, x_sup, x_test, support_rows,
                                                        self.manifests[split.test.domain].iloc[test], self.targets["loss"])
-        counts = np.bincount(y_sup.numpy(), minlength=len(self.labels))
+        counts = np.bincount(y_sup.cpu().numpy(), minlength=len(self.labels))
         present = counts[counts > 0]
         return {
             "name": split.name, "info": dict(split.info), "hash": split_hash(split), "episode_hash": episode_hash(split),
@@ -379,13 +391,18 @@ class _Targets:
 
 
 def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: dict | None = None,
-                  split_filter=None, tuning_store=None) -> dict:
+                  split_filter=None, tuning_store=None, device: str = "cpu") -> dict:
     """Run every split of ``cell``; ``data = {"source"/"target": (manifest, X)}`` already label-filtered.
 
     ``model_cache`` (a :class:`~ser_bench.model.model_cache.DiskModelCache`) shares trained models (and the
     trained state of their loss) between cells; ``hashes`` maps each domain to its manifest hash (part
     of the cache key). ``split_filter(splits) -> splits`` may reorder or select splits (tests use it to
     show that order does not matter). Returns the ``splits``, ``summary`` and ``timings`` parts of a result.
+
+    ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``; :func:`~ser_bench.model.training.resolve_device`) is
+    where models are trained and scored, tuning trials included. Off the CPU, batched training is not used
+    (every model trains alone, see :func:`~ser_bench.model.batched.fit_many`) and models cached there are
+    kept apart from the CPU's; ``model_cache`` should load onto the same device.
 
     Where the encoder and the loss are batchable, the models of the selected splits (folds, then
     few-shot episodes) are trained together first (:meth:`_CellRun.prepare`), each with the very numbers
@@ -399,11 +416,12 @@ def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: di
     same numbers without tuning again).
     """
     t0 = time.perf_counter()
+    device = resolve_device(device)
     hashes = dict(hashes or {})
     extra = {}
     if cell.tuning:
-        cell, data, hashes, extra = _tuned(cell, data, registry, hashes, tuning_store)
-    run = _CellRun(cell, data, registry, model_cache, hashes)
+        cell, data, hashes, extra = _tuned(cell, data, registry, hashes, tuning_store, device)
+    run = _CellRun(cell, data, registry, model_cache, hashes, device)
     protocol = registry.get("protocols", cell.protocol)
     pdata = ProtocolData(target=run.manifests["target"], source=run.manifests.get("source"))
     splits = protocol.splits(pdata, seed=cell.seed, **cell.protocol_params)
@@ -419,7 +437,7 @@ def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: di
     return {"splits": out, "summary": summarise(out), "timings": run.timings, **extra}
 
 
-def _tuned(cell: Cell, data: dict, registry, hashes: dict, store):
+def _tuned(cell: Cell, data: dict, registry, hashes: dict, store, device: str = "cpu"):
     """Tune ``cell`` (when it asks for trials) and set its validation speakers aside: the cell as it
     will be evaluated, the data and hashes without those speakers, and the result's extra parts."""
     from dataclasses import replace
@@ -429,7 +447,7 @@ def _tuned(cell: Cell, data: dict, registry, hashes: dict, store):
     val_splits, reserved = validation_plan(cell, data, registry)
 
     def scorer(trial_cell):
-        trial = _CellRun(trial_cell, data, registry, None, hashes)  # trial models are never cached
+        trial = _CellRun(trial_cell, data, registry, None, hashes, device)  # trial models are never cached
         return lambda split: trial.evaluate(split)["metrics"]["uar"]
 
     if cell.tuning.get("trials"):

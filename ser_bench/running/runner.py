@@ -176,7 +176,8 @@ def run_job(job: tuple) -> Outcome:
     """Evaluate one task, part ``part`` of ``parts`` of a cell (runs in a worker; the caller assembles
     the parts and writes the file).
 
-    Training runs on one thread whatever the executor, so that every executor gives the same numbers.
+    Training runs on one thread whatever the executor, so that every executor gives the same numbers,
+    on the run's ``device`` (resolved by :func:`run`).
     """
     import torch
 
@@ -184,22 +185,23 @@ def run_job(job: tuple) -> Outcome:
     from ser_bench.running.evaluation import evaluate_cell
     from ser_bench.running.tasks import part_filter
 
-    cell, corpora, model_dir, settings, tuning_dir, part, parts = job
+    cell, corpora, model_dir, settings, tuning_dir, device, part, parts = job
     torch.set_num_threads(1)
     registry = _worker_registry(settings)
     data = {role: (c.manifest, c.features) for role, c in corpora.items()}
-    cache = DiskModelCache(model_dir) if model_dir else None
+    cache = DiskModelCache(model_dir, device=device) if model_dir else None
     store = Path(tuning_dir) / f"{cell.cell_id()}.journal" if tuning_dir and cell.tuning else None
     body = evaluate_cell(cell, data, registry, model_cache=cache, tuning_store=store,
                          hashes={role: c.manifest_hash for role, c in corpora.items()},
-                         split_filter=part_filter(part, parts))
+                         split_filter=part_filter(part, parts), device=device)
     body["timings"]["models_from_cache"] = cache.hits if cache else 0
     said = (list(cache.warnings) if cache else []) + list(body.get("tuning", {}).pop("warnings", []))
     return Outcome(body, part, said)
 
 
-def assemble(cell: Cell, corpora: dict, bodies: dict, registry) -> Result:
-    """The cell's :class:`Result` from the bodies of its parts (``{part: body}``, all of them)."""
+def assemble(cell: Cell, corpora: dict, bodies: dict, registry, device: str = "cpu") -> Result:
+    """The cell's :class:`Result` from the bodies of its parts (``{part: body}``, all of them); its
+    provenance says the ``device`` its models were trained and scored on."""
     from ser_bench.running.tasks import merge_parts
 
     body = merge_parts(bodies)
@@ -213,7 +215,7 @@ def assemble(cell: Cell, corpora: dict, bodies: dict, registry) -> Result:
                                label_map=c.label_map, dimensions=DIMENSIONS_SOURCE,
                                domain=describe_domain(registry, getattr(cell, role)))
               for role, c in corpora.items()},
-        provenance={"packages": package_versions(), "git_commit": git_commit()})
+        provenance={"packages": package_versions(), "git_commit": git_commit(), "device": device})
 
 
 def skipped_result(cell: Cell) -> Result:
@@ -240,7 +242,7 @@ class RunReport:
 
 def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: str = "process",
         executor_params: dict | None = None, settings: PluginSettings | None = None,
-        on_result: Callable | None = None, cache_models: bool = True) -> RunReport:
+        on_result: Callable | None = None, cache_models: bool = True, device: str = "cpu") -> RunReport:
     """Run every cell of ``cells`` not already in ``results_dir``; each result is written as it finishes.
 
     The results and cache folders are checked for writing before anything is computed. A stored result
@@ -254,7 +256,15 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
     cannot be written (a full disk) stops the run with a :class:`SerBenchError` saying what to free,
     finished cells kept. Trained models are cached under ``ctx.cache_dir/models``
     (``cache_models=False`` trains every model afresh).
+
+    Models are trained and scored on ``device`` (``auto``: cuda when torch sees one, else cpu; see
+    :func:`~ser_bench.model.training.resolve_device`), a run setting recorded in each result's
+    ``provenance``, never part of a cell id. A CUDA device this torch cannot see is refused here,
+    before anything is written.
     """
+    from ser_bench.model.training import resolve_device
+
+    device = resolve_device(device)
     settings = settings or PluginSettings.from_env()
     results_dir = Path(results_dir)
     ensure_writable(results_dir, "the results folder", "pass another --results folder")
@@ -291,7 +301,8 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
             for cell in to_run:
                 (mine if locks.try_acquire(cell.cell_id()) else elsewhere).append(cell)
             batch = dict(corpora=corpora, registry=registry, ctx=ctx, results_dir=results_dir, locks=locks,
-                         report=report, pool=pool, settings=settings, on_result=on_result, cache_models=cache_models)
+                         report=report, pool=pool, settings=settings, on_result=on_result, cache_models=cache_models,
+                         device=device)
             _run_batch(_still_to_do(mine, corpora, results_dir, locks, report, ctx), **batch)
             later = []
             for cell in elsewhere:  # another run holds these: wait for it, then take what it left
@@ -423,7 +434,7 @@ def _write(path: Path, result: Result, report: RunReport, results_dir: Path) -> 
 
 
 def _run_batch(cells: list, *, corpora: dict, registry, ctx, results_dir: Path, locks, report: RunReport, pool,
-               settings, on_result, cache_models: bool) -> None:
+               settings, on_result, cache_models: bool, device: str = "cpu") -> None:
     """Run ``cells`` as tasks on ``pool`` (a cell cut into parts when the grid has fewer cells than
     workers, see :mod:`ser_bench.running.tasks`); each cell's result is written once all its parts are in."""
     from ser_bench.running.tasks import plan_parts
@@ -435,7 +446,8 @@ def _run_batch(cells: list, *, corpora: dict, registry, ctx, results_dir: Path, 
     tuning_dir = str(results_dir / ".tuning")
     slots = int(getattr(pool, "workers", None) or ctx.n_workers)
     plan = plan_parts(cells, lambda c: _roles(c, corpora), registry, slots)
-    jobs = [(cell, _roles(cell, corpora), model_dir, settings, tuning_dir, part, plan[cell.cell_id()])
+    # A flat tuple (executors such as Ray swap its corpora for shared objects); part and parts come last.
+    jobs = [(cell, _roles(cell, corpora), model_dir, settings, tuning_dir, device, part, plan[cell.cell_id()])
             for cell in cells for part in range(plan[cell.cell_id()])]
     waiting = {cell.cell_id(): {"bodies": {}, "errors": []} for cell in cells}
     said: set = set()  # every worker on a node without the cache folder says the same: once is enough
@@ -458,7 +470,7 @@ def _run_batch(cells: list, *, corpora: dict, registry, ctx, results_dir: Path, 
             try:
                 if entry["errors"]:
                     raise entry["errors"][0]
-                result = assemble(cell, job[1], entry["bodies"], registry)
+                result = assemble(cell, job[1], entry["bodies"], registry, device=job[5])
             except Exception as exc:  # a failing cell does not stop the others
                 report.failed.append((cell, exc))
             else:
