@@ -28,13 +28,15 @@ def resolve_device(device: str | None = "cpu") -> str:
     """Where models are trained and scored: ``auto`` is ``cuda`` when torch sees a CUDA device, else
     ``cpu``; ``cpu``, ``cuda`` and ``cuda:N`` are taken as given (``None`` is ``cpu``). A CUDA device that
     this torch cannot see is a :class:`~ser_bench.errors.SerBenchError`, said before any work."""
-    import torch
-
     from ser_bench.errors import SerBenchError
 
     device = str(device or "cpu").strip()
     if device not in ("auto", "cpu", "cuda") and not (device.startswith("cuda:") and device[5:].isdigit()):
         raise SerBenchError(f"--device {device!r}: give auto, cpu or cuda (or cuda:N)")
+    if device == "cpu":  # the default: the parent of a run need not import torch to know it
+        return device
+    import torch
+
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
