@@ -75,10 +75,30 @@ def sentence_overlap(split: Split, manifests: dict) -> list[str]:
     test = manifests[split.test.domain]
     if "sentence" not in test:
         return []
+    sentences = _sentences(test)
     seen = set()
     for part in (split.train, split.finetune, split.support):
-        seen |= set(test["sentence"].iloc[_rows_of(part, split.test.domain)].dropna().astype(str))
-    return sorted(seen & set(test["sentence"].iloc[list(split.test.indices)].dropna().astype(str)))
+        seen.update(sentences[_rows_of(part, split.test.domain)].tolist())
+    heard = seen & set(sentences[list(split.test.indices)].tolist())
+    heard.discard(None)
+    return sorted(heard)
+
+
+_SENTENCES: dict = {}  # id(manifest) -> (manifest, its sentences as str, None where missing)
+
+
+def _sentences(manifest) -> np.ndarray:
+    """The ``sentence`` column as an object array of str (None where missing), computed once per
+    manifest: every split of a cell asks (thousands in a few-shot grid), and pandas per call cost ms."""
+    hit = _SENTENCES.get(id(manifest))
+    if hit is None or hit[0] is not manifest:
+        column = manifest["sentence"]
+        values = np.array([None if missing else str(v) for v, missing in zip(column.tolist(), column.isna())],
+                          dtype=object)
+        if len(_SENTENCES) > 16:
+            _SENTENCES.clear()
+        hit = _SENTENCES[id(manifest)] = (manifest, values)
+    return hit[1]
 
 
 def unlabelled_rows(split: Split, manifests: dict) -> tuple[str, list[int]] | None:

@@ -1,0 +1,30 @@
+"""sentence_overlap (reported in every split) equals its plain pandas definition, missing texts and
+non-string values included, also when asked again of the same manifest."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ser_bench.plugin_api.types import Split, Subset
+from ser_bench.running.splits import sentence_overlap
+
+
+def by_pandas(split, manifest):
+    column = manifest["sentence"]
+    seen = set()
+    for part in (split.train, split.finetune, split.support):
+        if part is not None:
+            seen |= set(column.iloc[list(part.indices)].dropna().astype(str))
+    return sorted(seen & set(column.iloc[list(split.test.indices)].dropna().astype(str)))
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_equals_the_pandas_definition(seed):
+    rng = np.random.default_rng(seed)
+    manifest = pd.DataFrame({"sentence": pd.Series(rng.choice(["kids", "dogs", None, 7, 2.5], size=60), dtype=object)})
+    order = [int(i) for i in rng.permutation(60)]
+    split = Split(name="s", train=Subset("target", tuple(order[:20])), support=Subset("target", tuple(order[20:30])),
+                  test=Subset("target", tuple(order[30:])), finetune=Subset("target", tuple(order[20:25])))
+    for _ in range(2):  # the second call reads the column computed by the first
+        assert sentence_overlap(split, {"target": manifest}) == by_pandas(split, manifest)
