@@ -414,3 +414,22 @@ def test_the_command_line_shows_a_repeated_board_from_the_cache(tmp_path, capsys
     # with -o a markdown board writes its figures beside it: always rendered
     with pytest.raises(AssertionError, match="rendered again"):
         main(["leaderboard", str(folder), "-o", str(tmp_path / "board.md")])
+
+
+def test_feature_settings_are_columns_of_the_board_frame():
+    """An ssl cell's model and layer are columns of the exported board, one row per layer."""
+    from dataclasses import replace
+
+    from ser_bench.reporting.export import board_frame
+
+    rows = []
+    for layer in (0, 1):
+        r = result("idt", "logreg", None, "sim-ravdess", [0.5 + layer / 10, 0.6])
+        params = replace(r.params, feature="ssl", feature_params={"model": "tiny-wavlm", "layers": [layer]})
+        rows.append(replace(r, cell_id=f"{r.cell_id}-layer{layer}", params=params))
+    frame = board_frame(rows, tests=False)
+    cells = frame[frame["level"] == "cell"]
+    assert sorted(cells["feature_params.layers"]) == ["[0]", "[1]"]
+    assert set(cells["feature_params.model"]) == {"tiny-wavlm"}
+    assert "feature_params.model" not in board_frame([result("idt", "logreg", None, "sim-ravdess", [0.5])],
+                                                      tests=False)

@@ -14,7 +14,8 @@ Columns (the README's data dictionary lists them with their meaning):
   ``tuning_trials``, ``splits``, ``cells``.
 - settings: ``encoder``, ``feature``, ``head``, ``decision``, ``normalise``, ``labels``, ``seeds``, and every
   key of the nested settings as ``loss_params.<key>``, ``training.<key>``, ``protocol_params.<key>``,
-  ``encoder_params.<key>`` (lists as JSON text).
+  ``encoder_params.<key>``, ``feature_params.<key>`` (an ssl model, its revision and hash, layers,
+  pooling, dtype, device; lists as JSON text).
 
 Without tests (``ser-bench leaderboard --no-tests``) the frame has no ``p``, ``p_holm``, ``best``,
 ``significant``, ``ci_low`` or ``ci_high`` columns: nothing is tested and nothing is imported from scipy.
@@ -29,7 +30,7 @@ from ser_bench.reporting.tidy import (PROTOCOL_ORDER, MethodLabeller, missing_te
                                       tidy)
 
 ALPHA = 0.05
-NESTED_SETTINGS = ("loss_params", "training", "protocol_params", "encoder_params")
+NESTED_SETTINGS = ("loss_params", "training", "protocol_params", "encoder_params", "feature_params")
 FLAT_SETTINGS = ("encoder", "feature", "head", "decision", "normalise")
 GROUP = ["level", "protocol", "pair", "k", "frozen"]  # a family of comparisons against its best row
 
