@@ -51,6 +51,13 @@ def alive(pid: int) -> bool:
     return info is not None and info[1] != "Z"  # a zombie has exited; only its parent's wait is missing
 
 
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT at its default, as in a terminal. A suite started in the
+    background by a non-interactive shell (``make test &``) inherits SIGINT ignored, and Python then
+    installs no KeyboardInterrupt handler: the run would never see the signal this test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture()
 def long_run(clean_tree, cache_dir, tmp_path):
     """Start a run of two long cells (two seeds) on two workers; yields (process, its workers and
@@ -60,7 +67,7 @@ def long_run(clean_tree, cache_dir, tmp_path):
          "--target", "ravdess", "--corpus-path", f"ravdess={clean_tree}", "--protocol", "idt", "--loss", "bce_pair",
          "--labels", "anger,sadness", "--seed", "0,1", "--train-param", "epochs=100000", "--cache-dir",
          str(cache_dir), "--results", str(tmp_path / "results")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, preexec_fn=_default_sigint)
     family: dict = {}
     try:
         deadline = time.monotonic() + 60
