@@ -38,6 +38,43 @@ def test_second_extraction_reads_the_cache_and_edits_invalidate(registry, ctx, t
     assert third.cache_hits == 11 and not np.array_equal(third.values[0], first.values[0])
 
 
+def test_cached_features_start_no_process_and_only_misses_are_extracted(registry, ctx, tiny_corpora, tmp_path,
+                                                                       monkeypatch):
+    """Reading the cache needs no worker (spawning them costs more than the reads); the clips that miss
+    are extracted by workers and land in their own rows, between hits."""
+    import ser_bench.data.features as features
+
+    spec = registry.get("features", "is09-64")
+    manifest = tiny_corpora["sim-ravdess"].iloc[:40].copy()
+    paths = [str(tmp_path / f"clip{i}.wav") for i in range(len(manifest))]
+    for source, target in zip(manifest["path"], paths):
+        shutil.copy(source, target)
+    manifest["path"] = paths
+    monkeypatch.setattr(features, "CHUNK", 2)  # many chunks: the process pool's path, not one chunk in here
+    first = extract_features(manifest, spec, None, ctx)
+    spawn = features.ProcessPoolExecutor
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a worker process was started for cached features")
+
+    monkeypatch.setattr(features, "ProcessPoolExecutor", no_pool)
+    again = extract_features(manifest, spec, None, ctx)
+    assert again.cache_hits == 40 and np.array_equal(again.values, first.values)
+    monkeypatch.setattr(features, "ProcessPoolExecutor", spawn)
+
+    edited = [3, 17, 18, 39]  # spread over more than one chunk of work
+    for i in edited:
+        audio, rate = sf.read(paths[i])
+        sf.write(paths[i], audio * 0.5, rate)
+    third = extract_features(manifest, spec, None, ctx)
+    assert third.cache_hits == 36
+    kept = [i for i in range(40) if i not in edited]
+    assert np.array_equal(third.values[kept], first.values[kept])
+    for i in edited:
+        alone = extract_features(manifest.iloc[[i]], spec, None, ctx)  # now a hit: what row i must hold
+        assert np.array_equal(third.values[i], alone.values[0]) and not np.array_equal(third.values[i], first.values[i])
+
+
 def test_bad_files_are_named_and_can_be_skipped(registry, ctx, tiny_corpora, tmp_path):
     spec = registry.get("features", "is09-64")
     good = tiny_corpora["sim-ravdess"]["path"].iloc[0]

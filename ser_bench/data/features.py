@@ -22,7 +22,10 @@ from ser_bench.plugin_api.context import warn
 from ser_bench.errors import BadAudioError, SerBenchError
 from ser_bench.plugin_api.workers import exit_with_parent
 
-CHUNK = 64
+# Clips per worker task: small enough that the last tasks of a run end close together (a task of 64
+# eGeMAPS clips is 4-5 s, which one core would spend alone at the end), large enough to pay for one
+# round trip to a worker.
+CHUNK = 16
 
 
 def file_digest(path: str | Path) -> str:
@@ -81,6 +84,22 @@ def _write_entry(target: Path, digest: str, vector: np.ndarray) -> str:
         return (f"could not write the feature cache entry {target} ({exc.strerror or exc}); the features "
                 "were computed but will be computed again next time: free space or fix the cache folder")
     return ""
+
+
+def _cached_hit(path: str, cache: Path, dim: int):
+    """``("hit", digest, vector, None)`` when ``path`` has a sound cache entry, else ``None`` (no entry, an
+    unreadable file or entry, a non-finite vector: left to :func:`_extract_chunk`, which says why)."""
+    try:
+        digest = file_digest(path)
+    except OSError:
+        return None
+    target = cache / digest[:2] / f"{digest}.npy"
+    if not target.exists():
+        return None
+    vector, _ = _read_entry(target, dim)
+    if vector is None or not np.isfinite(vector).all():
+        return None
+    return ("hit", digest, vector, None)
 
 
 def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[str], dim: int = 0,
@@ -192,6 +211,38 @@ def _built_once(spec, memo: dict | None) -> Callable:
     return build
 
 
+def _extract_per_clip(build: Callable, params: dict, cache: Path, paths: list, dim: int, channels: tuple, ctx,
+                      bar) -> list:
+    """:func:`_extract_chunk`'s outcome for every path: cache hits read here, the rest extracted in chunks
+    by worker processes (here when one worker is asked for or one chunk is left). A run whose features
+    are all cached starts no process: spawning workers costs more than reading the cache."""
+    results: list = [_cached_hit(p, cache, dim) for p in paths]
+    bar.update(sum(r is not None for r in results))
+    todo = [i for i, r in enumerate(results) if r is None]
+    chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
+    if ctx.n_workers <= 1 or len(chunks) <= 1:
+        outcomes = (_extract_chunk(build, params, str(cache), [paths[i] for i in c], dim, channels) for c in chunks)
+        for chunk, outcome in zip(chunks, outcomes):
+            _results_into(results, chunk, outcome, bar)
+        return results
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(min(ctx.n_workers, len(chunks)), mp_context=mp.get_context("spawn"),
+                             initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
+        futures = [pool.submit(_extract_chunk, build, params, str(cache), [paths[i] for i in c], dim, channels)
+                   for c in chunks]
+        for fut, chunk in zip(futures, chunks):
+            _results_into(results, chunk, fut.result(), bar)
+    return results
+
+
+def _results_into(results: list, indices: list, outcome: list, bar) -> None:
+    """Put a chunk's outcomes at their rows and advance the progress bar."""
+    for i, item in zip(indices, outcome):
+        results[i] = item
+    bar.update(len(indices))
+
+
 def _stored_matrix(paths: list, spec, params: dict, ctx, channels: tuple, memo: dict | None = None) -> FeatureMatrix:
     """The features ``build(**params)`` gives for ``paths``: from the cache, else extracted (per clip in
     worker processes, or in length-sorted batches here for a ``batched`` feature, whose extractor is
@@ -199,8 +250,6 @@ def _stored_matrix(paths: list, spec, params: dict, ctx, channels: tuple, memo: 
     cache = Path(ctx.cache_dir) / "features" / extractor_key(spec, params, channels)
     cache.mkdir(parents=True, exist_ok=True)
     dim = feature_dim(spec, params)
-    chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
-    results: list = []
     label = "+".join([spec.name, *(c.name for c in channels)])
     with ctx.progress(len(paths), f"features {label}") as bar:
         if getattr(spec, "batched", False):
@@ -208,20 +257,8 @@ def _stored_matrix(paths: list, spec, params: dict, ctx, channels: tuple, memo: 
 
             results = extract_batched(_built_once(spec, memo), params, cache, paths, dim, channels, ctx, bar,
                                       label)
-        elif ctx.n_workers <= 1 or len(chunks) <= 1:
-            for chunk in chunks:
-                results.extend(_extract_chunk(spec.build, params, str(cache), chunk, dim, channels))
-                bar.update(len(chunk))
         else:
-            import multiprocessing as mp
-
-            with ProcessPoolExecutor(min(ctx.n_workers, len(chunks)), mp_context=mp.get_context("spawn"),
-                                     initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
-                futures = [pool.submit(_extract_chunk, spec.build, params, str(cache), c, dim, channels)
-                           for c in chunks]
-                for fut, chunk in zip(futures, chunks):
-                    results.extend(fut.result())
-                    bar.update(len(chunk))
+            results = _extract_per_clip(spec.build, params, cache, paths, dim, channels, ctx, bar)
     values = np.full((len(paths), dim), np.nan, dtype=np.float32)
     skipped, digests, hits = {}, [], 0
     for i, (status, info, vector, warning) in enumerate(results):
