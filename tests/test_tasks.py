@@ -111,3 +111,32 @@ def test_a_failing_part_fails_its_cell_once_and_not_the_others(registry, ctx, ti
     monkeypatch.setattr(evaluation, "evaluate_cell", real)
     again = run(cells_of(registry, ["idt"]), registry, ctx, tmp_path, executor=two_slots, cache_models=False)
     assert len(again.ran) == 1 and again.ran[0].timings["parts"] == 2 and len(again.ran[0].splits) == 4
+
+
+def test_the_pool_starts_before_the_corpora_are_prepared_only_when_work_is_certain(registry, ctx, tiny_corpora,
+                                                                                 tmp_path, monkeypatch):
+    """Workers import torch while the parent reads features; a run whose results are all stored starts none."""
+    from ser_bench.plugin_api.registry import Entry
+    from ser_bench.plugin_api.types import ExecutorSpec
+    from ser_bench.running import runner
+
+    events = []
+
+    class Starting(TwoSlots):
+        def start(self, items=None):
+            events.append("start")
+
+    real_prepare = runner._prepare
+
+    def prepare(*args, **kwargs):
+        events.append("prepare")
+        return real_prepare(*args, **kwargs)
+
+    spec = ExecutorSpec(name="starting", build=Starting, summary="tests: says when it is started")
+    monkeypatch.setitem(registry._entries["executors"], "starting", Entry("executors", spec, "tests", "tests", "0"))
+    monkeypatch.setattr(runner, "_prepare", prepare)
+    report = run(cells_of(registry, ["idt"]), registry, ctx, tmp_path, executor="starting", cache_models=False)
+    assert len(report.ran) == 1 and events == ["start", "prepare"]
+    events.clear()
+    again = run(cells_of(registry, ["idt"]), registry, ctx, tmp_path, executor="starting", cache_models=False)
+    assert len(again.already_done) == 1 and events == ["prepare"]  # stored: maybe nothing to do, no workers

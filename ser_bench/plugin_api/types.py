@@ -216,7 +216,9 @@ class ExecutorSpec:
     """Where cells run. ``build(workers=None)`` returns an object with
     ``map_unordered(fn, items) -> iterator of (item, result_or_exception)`` and ``close()``, and a
     ``workers`` attribute saying how many items it runs at once (the runner cuts the cells of a small
-    grid into that many parts; see :mod:`ser_bench.running.tasks`)."""
+    grid into that many parts; see :mod:`ser_bench.running.tasks`). Optionally ``start()``: begin
+    starting workers without waiting for them; the runner calls it before it prepares the corpora,
+    when work is certain, so that workers import torch while the parent reads features."""
 
     name: str
     build: Callable[..., Any]

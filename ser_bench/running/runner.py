@@ -272,7 +272,7 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
                     "writable folder")
     report = RunReport()
     first_warning = len(ctx.warnings)
-    to_run = []
+    to_run, fresh = [], False  # fresh: some cell has no usable result yet, so work is certain
     for cell in cells:
         path = result_path(results_dir, cell.cell_id())
         stored = read_result(path)
@@ -288,10 +288,13 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
                 report.skipped.append(cell)
         else:
             to_run.append(cell)
+            fresh = fresh or stored.kind != "ok"
     if to_run:
         pool = registry.get("executors", executor).build(workers=ctx.workers, **(executor_params or {}))
         locks = None
         try:
+            if fresh and hasattr(pool, "start"):
+                pool.start()  # its workers start (and import torch) while the corpora are prepared here
             corpora = _prepare(to_run, registry, ctx)
             locks = CellLocks(results_dir)
             mine, elsewhere = [], []
