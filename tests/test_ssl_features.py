@@ -265,3 +265,18 @@ def test_a_long_extraction_says_how_long_it_will_take(spec, tiny, tmp_path, ctx,
         extract_features(manifest, spec, _params(spec, tiny), ctx)
     (said,) = [w for w in ctx.warnings if "will take about" in w]
     assert said.startswith("features ssl: extracting 12 clips") and " on cpu " in said and "clips/s" in said
+
+
+def test_loading_a_checkpoint_draws_no_bar_of_its_own_and_leaves_transformers_as_it_was(tiny, capfd):
+    """ser-bench's extraction bar is the only one (and -q silences it); a user's transformers setting is
+    restored after loading."""
+    from transformers.utils import logging as hf_logging
+
+    from ser_bench_plugins.features.ssl_model import load
+
+    assert hf_logging.is_progress_bar_enabled()
+    capfd.readouterr()
+    load(tiny)
+    out, err = capfd.readouterr()
+    assert "Loading weights" not in out + err
+    assert hf_logging.is_progress_bar_enabled()

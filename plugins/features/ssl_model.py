@@ -162,9 +162,18 @@ def load(folder: Path):
             f"{folder} has no preprocessor_config.json, which says how the model expects its input "
             "(normalised or not, sample rate). Save the checkpoint's feature extractor beside it, e.g. "
             "Wav2Vec2FeatureExtractor.from_pretrained(ORIGINAL_ID).save_pretrained(folder).")
+    from transformers.utils import logging as hf_logging
+
+    # transformers draws a bar per checkpoint load ("Loading weights"), even under ser-bench -q; the
+    # extraction has its own bar, with clips/s and an ETA.
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
     try:
         processor = AutoFeatureExtractor.from_pretrained(str(folder), local_files_only=True)
         model = AutoModel.from_pretrained(str(folder), local_files_only=True)
     except OSError as exc:
         raise ModelNotFoundError(f"could not load the checkpoint in {folder}: {exc}") from None
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     return processor, model
