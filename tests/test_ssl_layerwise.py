@@ -8,6 +8,7 @@ pytest.importorskip("transformers")
 
 from ser_bench.cli.main import main  # noqa: E402
 from ser_bench.reporting.layers import feature_lines, layer_section, layer_tables  # noqa: E402
+from ser_bench.reporting.html import to_html  # noqa: E402
 from ser_bench.reporting.leaderboard import to_markdown  # noqa: E402
 from ser_bench.results.store import load_results  # noqa: E402
 from ser_bench.running.runner import Grid, expand, run  # noqa: E402
@@ -68,6 +69,8 @@ def test_layers_all_runs_one_cell_per_layer_from_one_extraction(registry, ctx, t
     assert "## UAR % by layer" in lines and (tmp_path / "figures" / "layers.png").stat().st_size > 1000
     board = to_markdown(results)
     assert "## UAR % by layer" in board and "logreg (layers=0)" in board and "logreg (layers=2)" in board
+    page = to_html(results)
+    assert page.count("<b>UAR by layer: ssl") == 1 and 'alt="UAR by layer: ssl' in page
     (line,) = feature_lines(results)
     assert "layers: 0 | 1 | 2" in line and "device=cpu" in line and "dtype=float32" in line
 

@@ -182,7 +182,8 @@ def _figure_uri(path: Path) -> str:
 
 def _figures(results: list, board) -> list[tuple[str, str, str]]:
     """(title, data URI, caption) of each figure the results allow: the critical-difference diagram,
-    few-shot curves (UAR against k) and layer curves (UAR against frozen layers)."""
+    few-shot curves (UAR against k), layer curves (UAR against frozen layers) and, for a layer-wise run of
+    a layered feature, UAR against the model's layer."""
     from ser_bench.reporting.figures import plot_board_curves, plot_critical_difference
     from ser_bench.reporting.ranks import block_scores, rank_analysis
     from ser_bench.reporting.tidy import tidy
@@ -217,7 +218,21 @@ def _figures(results: list, board) -> list[tuple[str, str, str]]:
                             ("UAR against the number of frozen encoder layers during fine-tuning, one panel per "
                              "source → target and k, one line per method; bands: the 95 % intervals of the "
                              "table by k.")))
+        figures += _layer_figures(results, Path(tmp))
     return figures
+
+
+def _layer_figures(results: list, folder: Path) -> list[tuple[str, str, str]]:
+    """The UAR-by-layer plot of each layer-wise setting (``ssl.layers=all``), as :func:`_figures` gives them."""
+    from ser_bench.reporting.layers import layer_tables, plot_layers
+
+    out = []
+    for i, (title, setting, table) in enumerate(layer_tables(results)):
+        paths = plot_layers(table, folder / f"ssl-layers-{i}", f"UAR by layer: {title}")
+        out.append((f"UAR by layer: {title}", _figure_uri(paths[0]),
+                    f"Mean UAR of each layer's cell over its splits, then over seeds, one line per protocol "
+                    f"(each cell's interval is in the summary table). Settings: {setting}."))
+    return out
 
 
 def _provenance(results: list) -> list[str]:
