@@ -81,3 +81,43 @@ def test_pair_bce_balancing_by_hand():
     y = torch.tensor([0, 0, 1, 1])
     assert pair_bce(model, Z, y, balance=True).item() == pytest.approx(expected_balanced)
     assert pair_bce(model, Z, y, balance=False).item() == pytest.approx(expected_plain)
+
+
+def test_pair_gathering_gives_the_gradients_of_plain_indexing_bit_for_bit():
+    """Pairs are gathered with index_select for speed; the results committed in results/ were computed
+    with ``z[i]``: the loss and every gradient must be the same floats, not merely close, on the one
+    thread every model trains on (with more, torch may split the backward's sums differently)."""
+    from ser_bench.model.pairs import all_pairs, pair_distances
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _pair_gathering_cases(all_pairs, pair_distances)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _pair_gathering_cases(all_pairs, pair_distances):
+    gen = torch.Generator().manual_seed(3)
+    for n, d in [(128, 16), (37, 32), (2, 16)]:
+        z0 = torch.randn(n, d, generator=gen)
+        y = torch.randint(0, 4, (n,), generator=gen)
+        weights = torch.randn(d, d, generator=gen)
+        i, j, _ = all_pairs(y)
+
+        pair_weights = torch.randn(len(i), generator=gen)
+
+        def grads(loss_of):
+            z = z0.clone().requires_grad_()
+            loss = loss_of(z)
+            loss.backward()
+            return loss.detach(), z.grad
+
+        for plain, fast in [  # distances (ratio_distance, contrastive), and bce_pair's |z_a - z_b| layer
+            (lambda z: (z[i] - z[j]).pow(2).sum(-1).clamp_min(1e-12).sqrt(), lambda z: pair_distances(z, i, j)),
+            (lambda z: torch.relu((z[i] - z[j]).abs() @ weights).sum(-1),
+             lambda z: torch.relu((z.index_select(0, i) - z.index_select(0, j)).abs() @ weights).sum(-1)),
+        ]:
+            a = grads(lambda z: (plain(z) * pair_weights).pow(2).mean())
+            b = grads(lambda z: (fast(z) * pair_weights).pow(2).mean())
+            assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])

@@ -19,7 +19,7 @@ def pair_bce(model, z, y, balance: bool = True):
     if len(y) < 2:
         return z.sum() * 0.0
     i, j, same = all_pairs(y)
-    logits = model.pair_logits(z[i], z[j])
+    logits = model.pair_logits(z.index_select(0, i), z.index_select(0, j))
     target = same.float()
     weight = None
     if balance:
@@ -41,7 +41,7 @@ def pair_bce_batched(model, z, y, balance: bool = True):
         return z.sum((1, 2)) * 0.0
     i, j = torch.triu_indices(y.size(1), y.size(1), offset=1, device=y.device)
     same = y[:, i] == y[:, j]
-    logits = model.pair_logits(z[:, i], z[:, j])
+    logits = model.pair_logits(z.index_select(1, i), z.index_select(1, j))
     target = same.float()
     weight = None
     if balance:

@@ -30,9 +30,9 @@ def slope_loss(z, y, difference: str = "signed_mean"):
     i, j, _ = all_pairs(y)
     dy = y[i] - y[j]
     if difference == "signed_mean":
-        dz = (z[i] - z[j]).mean(-1)
+        dz = (z.index_select(0, i) - z.index_select(0, j)).mean(-1)
     elif difference == "norm":
-        dz = (z[i] - z[j]).pow(2).sum(-1).clamp_min(1e-12).sqrt()
+        dz = (z.index_select(0, i) - z.index_select(0, j)).pow(2).sum(-1).clamp_min(1e-12).sqrt()
         dy = dy.abs()
     else:
         raise SerBenchError(f"continuous_slope: difference must be 'signed_mean' or 'norm', not {difference!r}")

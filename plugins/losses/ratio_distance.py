@@ -49,7 +49,7 @@ def ratio_term_batched(z, y, delta: float = 0.1):
     # ratio_term returns 0 for a batch without both kinds of pair; here such a model computes on
     # placeholder means (so that nothing is NaN) and its term is replaced by 0, which passes no gradient.
     lacking = same.all(-1) | ~same.any(-1)
-    d = (z[:, i] - z[:, j]).pow(2).sum(-1).clamp_min(1e-12).sqrt()  # pair_distances, per model
+    d = (z.index_select(1, i) - z.index_select(1, j)).pow(2).sum(-1).clamp_min(1e-12).sqrt()  # pair_distances, per model
     d_s, d_d = masked_means(d, same)
     d_s, d_d = torch.where(lacking, 1.0, d_s), torch.where(lacking, 2.0, d_d)
     u = (d_d - d_s) / (d_d + d_s)
