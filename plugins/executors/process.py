@@ -77,14 +77,16 @@ class ProcessExecutor:
             raise
 
     def close(self) -> None:
-        """Stop the pool: idle workers exit cleanly; items still running are abandoned, their workers
-        stopped at once (a finished map leaves none)."""
+        """Stop the pool: idle workers exit cleanly (without being waited for); items still running are
+        abandoned, their workers stopped at once (a finished map leaves none)."""
         pool, self._pool = self._pool, None
         futures, self._futures = self._futures, []
         if pool is None:
             return
         if all(f.done() for f in futures):
-            pool.shutdown(wait=True)
+            # Idle workers have their stop sentinel and exit by themselves; waiting for them to tear torch
+            # down (about 0.4 s) would only delay the leaderboard. The interpreter joins them at exit.
+            pool.shutdown(wait=False)
             return
         stop_workers(pool)
         pool.shutdown(wait=False, cancel_futures=True)
