@@ -27,13 +27,20 @@ from ser_bench.plugin_api.params import at_least, defaults_of
 from ser_bench.plugin_api.types import ProtocolSpec, Split, Subset
 
 
-def source_subset(source, emotions, counts: dict, rng) -> dict:
-    """For each name in ``counts``, a source :class:`Subset` of that many clips per emotion (all when
-    fewer). The draws are nested: a smaller count takes the first clips of the same random order."""
+def emotion_rows(frame, emotions) -> dict:
+    """``{emotion: row indices of frame with that emotion}``, ascending: the pools the draws choose from."""
     import numpy as np
 
-    column = source["emotion"].to_numpy()
-    order = {emo: rng.permutation(np.flatnonzero(column == emo)).tolist() for emo in emotions}
+    column = frame["emotion"].to_numpy()
+    return {emo: np.flatnonzero(column == emo) for emo in emotions}
+
+
+def source_subset(source, emotions, counts: dict, rng, rows: dict | None = None) -> dict:
+    """For each name in ``counts``, a source :class:`Subset` of that many clips per emotion (all when
+    fewer). The draws are nested: a smaller count takes the first clips of the same random order.
+    ``rows`` (:func:`emotion_rows` of ``source``) saves finding each emotion's clips again per draw."""
+    rows = emotion_rows(source, emotions) if rows is None else rows
+    order = {emo: rng.permutation(rows[emo]).tolist() for emo in emotions}
     return {name: Subset("source", tuple(sorted(int(i) for emo in emotions for i in order[emo][:int(m)])))
             for name, m in counts.items()}
 
@@ -62,6 +69,13 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
         )
     speaker_col = target["speaker"].astype(str).to_numpy()
     emotion_col = target["emotion"].to_numpy()
+    pools = {}  # each (speaker, emotion) pool found once, not once per repeat and k
+    for spk in speakers_all:
+        theirs = speaker_col == spk
+        for emo in emotions:
+            pools[spk, emo] = np.flatnonzero(theirs & (emotion_col == emo))
+    draw_source = int(rehearsal) or int(source_support)
+    source_rows = emotion_rows(data.source, emotions) if draw_source else None
     source = Subset("source", tuple(range(len(data.source))))
     out = []
     for n in ks:
@@ -71,24 +85,28 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
             labelled = []
             for spk in chosen:
                 for emo in emotions:
-                    pool = np.flatnonzero((speaker_col == spk) & (emotion_col == emo))
+                    pool = pools[spk, emo]
                     if len(pool):
                         labelled.append(int(rng.choice(pool)))
-            labelled_set = set(labelled)
             if test == "speakers":
-                test_idx = tuple(int(i) for i in np.flatnonzero(~np.isin(speaker_col, chosen)))
+                test_idx = tuple(np.flatnonzero(~np.isin(speaker_col, chosen)).tolist())
             else:
+                labelled_set = set(labelled)
                 test_idx = tuple(i for i in range(len(target)) if i not in labelled_set)
             shots = Subset("target", tuple(sorted(labelled)))
-            # Its own stream: adding source clips never changes which target clips are drawn.
-            drawn = np.random.default_rng([seed, n, r, zlib.crc32(b"fewshot-source")])
-            extra = source_subset(data.source, emotions, {"rehearsal": rehearsal, "support": source_support}, drawn)
-            finetune = (shots, extra["rehearsal"]) if int(rehearsal) else shots
-            support = (shots, extra["support"]) if int(source_support) else shots
+            tested = Subset("target", test_idx)
+            finetune = support = shots
+            if draw_source:
+                # Its own stream: adding source clips never changes which target clips are drawn.
+                drawn = np.random.default_rng([seed, n, r, zlib.crc32(b"fewshot-source")])
+                extra = source_subset(data.source, emotions, {"rehearsal": rehearsal, "support": source_support},
+                                      drawn, rows=source_rows)
+                finetune = (shots, extra["rehearsal"]) if int(rehearsal) else shots
+                support = (shots, extra["support"]) if int(source_support) else shots
             for f in frozen:
                 out.append(Split(
                     name=f"k{n}-r{r}-f{f}", train=source, finetune=finetune, support=support,
-                    test=Subset("target", test_idx), frozen_layers=int(f),
+                    test=tested, frozen_layers=int(f),
                     info={"k": n, "repeat": r, "frozen": int(f), "test": test, "rehearsal": int(rehearsal),
                           "source_support": int(source_support),
                           "speaker_overlap_allowed": test == "samples", "speakers": chosen},
