@@ -31,9 +31,9 @@ def cell():
     ctx = RunContext(data_dirs=[], corpus_paths={"ravdess": str(RAVDESS)} if real else {})
     cells = expand(Grid(protocols=["idt"], losses=["bce_pair"], targets=["ravdess" if real else "sim-ravdess"]),
                    registry)
-    from ser_bench.running.runner import _prepare
+    from ser_bench.running.corpora import prepare_all
 
-    _prepare(cells, registry, ctx)  # features extracted and cached before any timing
+    prepare_all(cells, registry, ctx)  # features extracted and cached before any timing
     return registry, ctx, cells
 
 

@@ -207,7 +207,7 @@ def main(argv=None) -> None:
 
     from ser_bench.plugin_api.context import RunContext
     from ser_bench.plugin_api.manager import PluginSettings, load_registry
-    from ser_bench.running.runner import prepare_corpus
+    from ser_bench.running.corpora import prepare_corpus
 
     torch.set_num_threads(1)
     start = time.perf_counter()

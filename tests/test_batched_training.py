@@ -279,7 +279,7 @@ def test_what_cannot_be_batched_is_refused_not_guessed(registry):
 @pytest.fixture(scope="module")
 def cell_data(registry, tiny_corpora, cache_dir):
     from ser_bench.plugin_api.context import RunContext
-    from ser_bench.running.runner import prepare_corpus
+    from ser_bench.running.corpora import prepare_corpus
 
     ctx = RunContext(data_dirs=[], cache_dir=cache_dir, workers=2)
     out = {}

@@ -13,7 +13,7 @@ import pytest
 from ser_bench.running import evaluation
 from ser_bench.running.cells import Cell, resolve
 from ser_bench.model.model_cache import DiskModelCache
-from ser_bench.running.runner import prepare_corpus
+from ser_bench.running.corpora import prepare_corpus
 
 from .conftest import FAST_TRAINING, TINY
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ser_bench.running.evaluation import evaluate_cell
-from ser_bench.running.runner import Grid, expand, prepare_corpus, run
+from ser_bench.running.corpora import prepare_corpus
+from ser_bench.running.runner import Grid, expand, run
 from ser_bench.running.tasks import merge_parts, part_filter, plan_parts
 
 from .conftest import FAST_TRAINING, TINY
@@ -126,7 +127,7 @@ def test_the_pool_starts_before_the_corpora_are_prepared_only_when_work_is_certa
         def start(self, items=None):
             events.append("start")
 
-    real_prepare = runner._prepare
+    real_prepare = runner.prepare_all
 
     def prepare(*args, **kwargs):
         events.append("prepare")
@@ -134,7 +135,7 @@ def test_the_pool_starts_before_the_corpora_are_prepared_only_when_work_is_certa
 
     spec = ExecutorSpec(name="starting", build=Starting, summary="tests: says when it is started")
     monkeypatch.setitem(registry._entries["executors"], "starting", Entry("executors", spec, "tests", "tests", "0"))
-    monkeypatch.setattr(runner, "_prepare", prepare)
+    monkeypatch.setattr(runner, "prepare_all", prepare)
     report = run(cells_of(registry, ["idt"]), registry, ctx, tmp_path, executor="starting", cache_models=False)
     assert len(report.ran) == 1 and events == ["start", "prepare"]
     events.clear()

@@ -11,7 +11,8 @@ from ser_bench.running import evaluation
 from ser_bench.running import tuning
 from ser_bench.running.cells import Cell, resolve
 from ser_bench.errors import SerBenchError
-from ser_bench.running.runner import prepare_corpus, run
+from ser_bench.running.corpora import prepare_corpus
+from ser_bench.running.runner import run
 from ser_bench.plugin_api.search import Choice, Range, parse
 from ser_bench.running.splits import parts
 

@@ -1,26 +1,26 @@
-"""The runner: expands a grid into cells, prepares each corpus once, runs the cells not yet done.
+"""The runner: expands a grid into cells, prepares each corpus once (:mod:`ser_bench.running.corpora`),
+runs the cells not yet done.
 
 It never prints: progress and results go to the callbacks and the results folder.
 """
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from ser_bench.running.cells import Cell, resolve
-from ser_bench.errors import CorpusNotFoundError, SerBenchError
+from ser_bench.running.corpora import prepare_all, roles_of
+from ser_bench.errors import SerBenchError
 from ser_bench.plugin_api.context import warn
-from ser_bench.data.domains import check_speakers_disjoint, describe as describe_domain
-from ser_bench.data.features import extract_features
+from ser_bench.data.domains import describe as describe_domain
 from ser_bench.data.labels import DIMENSIONS_SOURCE
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
 from ser_bench.results.record import SCHEMA_VERSION, CellParams, DataRecord, Result, SplitResult
-from ser_bench.results.store import (CellLocks, ensure_writable, explain_write_error, git_commit, manifest_hash,
-                                     move_aside, now, package_versions, read_result, result_path)
+from ser_bench.results.store import (CellLocks, ensure_writable, explain_write_error, git_commit, move_aside,
+                                     now, package_versions, read_result, result_path)
 
 
 @dataclass
@@ -96,75 +96,6 @@ def _check_search_taken(cells: list, search: dict, registry) -> None:
         problems = [unknown_setting(key, registry, loss=c.loss, encoder=c.encoder, head=c.head) for c in cells]
         if problems and all(problems):
             raise SerBenchError(problems[0])
-
-
-@dataclass
-class CorpusData:
-    """A corpus ready for protocols: label-filtered manifest, feature matrix, skipped files, hash."""
-
-    manifest: object
-    features: object
-    skipped: list
-    manifest_hash: str
-    n_clips_total: int
-    label_map: dict = field(default_factory=dict)
-
-
-def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_params: dict, registry, ctx,
-                   feature_params: dict | None = None, memo: dict | None = None) -> CorpusData:
-    """Load a corpus, extract (or read cached) features, keep the clips whose emotion is in ``labels``.
-
-    ``feature_params`` are the cell's (resolved) feature parameters; ``memo``, a dict the caller keeps,
-    lets cells that use parts of one extraction (the layers of one model) read its cache once.
-
-    Files the loader or the extractor could not use are an error naming each, or with
-    ``ctx.skip_bad_files`` left out and listed in :attr:`CorpusData.skipped` (and so in every result).
-    A corpus expression (``ravdess[sex=female]+telephone``) is loaded filtered, and its channels are
-    applied to the audio before the features are extracted (and cached apart).
-    """
-    import numpy as np
-
-    from ser_bench.data.domains import view_of
-
-    spec = registry.get("datasets", name)
-    already_skipped = len(ctx.skipped_files)
-    manifest = spec.load(ctx, **dataset_params)
-    loader_skipped = ctx.skipped_files[already_skipped:]
-    # Only the clips of the label set are decoded and extracted: the others would be thrown away.
-    wanted = manifest[manifest["emotion"].isin(list(labels)).to_numpy()].reset_index(drop=True)
-    _check_labels(name, labels, wanted, manifest)
-    matrix = extract_features(wanted, registry.get("features", feature), feature_params, ctx,
-                              channels=view_of(spec).channels, memo=memo)
-    # Only the files extract_features skipped (and listed, under --skip-bad-files) are left out here:
-    # a clip is never dropped without being named in the result.
-    keep = np.array([d is not None for d in matrix.digests], dtype=bool)
-    kept = wanted[keep].reset_index(drop=True)
-    _check_labels(name, labels, kept, manifest)
-    digests = [d for d, k in zip(matrix.digests, keep) if k]
-    skipped = sorted(loader_skipped) + sorted(matrix.skipped.values())
-    if skipped:  # allowed by --skip-bad-files, and said at run time as well as in every result
-        more = f"; ... and {len(skipped) - 3} more" if len(skipped) > 3 else ""
-        warn(ctx, f"corpus {name!r}: {len(skipped)} files left out (--skip-bad-files), listed in the "
-                   f"skipped_files of every result that uses it: {'; '.join(skipped[:3])}{more}")
-    return CorpusData(manifest=kept, features=matrix.values[keep], skipped=skipped,
-                      manifest_hash=manifest_hash(kept, digests), n_clips_total=len(manifest),
-                      label_map=dict(spec.label_map))
-
-
-def _check_labels(name: str, labels, clips, manifest) -> None:
-    """Every label of the set must have clips (before extraction, and again once unusable files are out)."""
-    missing = sorted(set(labels) - set(clips["emotion"]))
-    if missing:
-        raise SerBenchError(f"corpus {name!r} has no clips of {missing}; its emotions are "
-                            f"{sorted(manifest['emotion'].unique())}. Choose another label set with --labels.")
-
-
-def _corpus_key(cell: Cell, role: str):
-    name = getattr(cell, role)
-    if not name:
-        return None
-    return (name, cell.feature, cell.labels, json.dumps(cell.dataset_params.get(name, {}), sort_keys=True),
-            json.dumps(cell.feature_params, sort_keys=True))
 
 
 @lru_cache(maxsize=4)
@@ -295,7 +226,7 @@ def run(cells: Sequence[Cell], registry, ctx, results_dir: Path, *, executor: st
         try:
             if fresh and hasattr(pool, "start"):
                 pool.start()  # its workers start (and import torch) while the corpora are prepared here
-            corpora = _prepare(to_run, registry, ctx)
+            corpora = prepare_all(to_run, registry, ctx)
             locks = CellLocks(results_dir)
             mine, elsewhere = [], []
             for cell in to_run:
@@ -327,34 +258,6 @@ def newer_file_message(path: Path, stored) -> str:
             "pass another --results folder.")
 
 
-def _prepare(cells: list, registry, ctx) -> dict:
-    """Every corpus the cells use, prepared once (features come from the cache after the first run)."""
-    corpora: dict = {}
-    missing: list = []
-    memo: dict = {}  # stored feature matrices, shared by cells that use parts of one extraction
-    for cell in cells:
-        for role in ("source", "target"):
-            key = _corpus_key(cell, role)
-            if key and key not in corpora and key[0] not in {m[0] for m in missing}:
-                try:
-                    corpora[key] = prepare_corpus(key[0], cell.feature, cell.labels,
-                                                  cell.dataset_params.get(key[0], {}), registry, ctx,
-                                                  feature_params=cell.feature_params, memo=memo)
-                except CorpusNotFoundError as exc:
-                    missing.append((key[0], exc))
-    if missing:  # say everything that is missing at once, not one corpus per attempt
-        raise CorpusNotFoundError("\n\n".join(str(exc) for _, exc in missing))
-    for cell in cells:  # before any training: a source sharing speakers with its target is refused
-        if cell.source:
-            check_speakers_disjoint(cell.source, corpora[_corpus_key(cell, "source")].manifest,
-                                    cell.target, corpora[_corpus_key(cell, "target")].manifest)
-    return corpora
-
-
-def _roles(cell: Cell, corpora: dict) -> dict:
-    return {role: corpora[_corpus_key(cell, role)] for role in ("target", "source") if getattr(cell, role)}
-
-
 def _skipped_names(entries) -> list:
     """Skipped files by file name ("path: reason" entries), so that a moved corpus keeps its identity."""
     return sorted(Path(str(e).split(": ", 1)[0]).name for e in entries or [])
@@ -372,7 +275,7 @@ def stale_reason(cell: Cell, stored, corpora: dict) -> str | None:
         return f"its result was written with schema {result.written_with} (now {SCHEMA_VERSION})"
     if result.status != "ok":
         return f"its result file says {result.status!r}"
-    for role, current in _roles(cell, corpora).items():
+    for role, current in roles_of(cell, corpora).items():
         then = (result.data or {}).get(role)
         if then is None:
             return f"its result does not record the {role} data it was computed on"
@@ -445,9 +348,9 @@ def _run_batch(cells: list, *, corpora: dict, registry, ctx, results_dir: Path, 
     # Tuning journals live beside the results, so that an interrupted tuning resumes with them.
     tuning_dir = str(results_dir / ".tuning")
     slots = int(getattr(pool, "workers", None) or ctx.n_workers)
-    plan = plan_parts(cells, lambda c: _roles(c, corpora), registry, slots)
+    plan = plan_parts(cells, lambda c: roles_of(c, corpora), registry, slots)
     # A flat tuple (executors such as Ray swap its corpora for shared objects); part and parts come last.
-    jobs = [(cell, _roles(cell, corpora), model_dir, settings, tuning_dir, device, part, plan[cell.cell_id()])
+    jobs = [(cell, roles_of(cell, corpora), model_dir, settings, tuning_dir, device, part, plan[cell.cell_id()])
             for cell in cells for part in range(plan[cell.cell_id()])]
     waiting = {cell.cell_id(): {"bodies": {}, "errors": []} for cell in cells}
     said: set = set()  # every worker on a node without the cache folder says the same: once is enough

@@ -3,7 +3,6 @@
 the result's ``skipped_files``."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
