@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from ser_bench.model import batched
-from ser_bench.model.batched import fit_many, stack_modules, stacked_linear_class
+from ser_bench.model.batched import fit_many
+from ser_bench.model.stacked import StackedAdam, stack_modules, stacked_linear_class
 from ser_bench.model.batched_losses import bce_with_logits_mean
 from ser_bench.model.training import fit, freeze_layers
 from ser_bench.plugin_api.registry import Registry
@@ -215,7 +216,7 @@ def test_stacked_adam_steps_as_torch_adam_on_each_model():
     alone = [[torch.nn.Parameter(torch.randn(*shape, generator=gen)) for shape in shapes] for _ in range(3)]
     stacked = [torch.nn.Parameter(torch.stack([models[i].detach() for models in alone])) for i in range(len(shapes))]
     optimisers = [torch.optim.Adam(params, lr=1e-2, weight_decay=1e-3) for params in alone]
-    together = batched.StackedAdam(stacked, lr=1e-2, weight_decay=1e-3)
+    together = StackedAdam(stacked, lr=1e-2, weight_decay=1e-3)
     for step in range(20):
         grads = [torch.randn(3, *shape, generator=gen) for shape in shapes]
         skip = step % 7 == 3  # a step where the last parameter gets no gradient: skipped, not decayed

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ser_bench.model.batched import as_slab
+from ser_bench.model.stacked import as_slab
 
 
 @lru_cache(maxsize=None)

@@ -200,7 +200,7 @@ def _check_stacks(name: str, spec) -> None:
     """An encoder declaring ``batchable``: two copies stacked embed (and score pairs) as each alone."""
     import torch
 
-    from ser_bench.model.batched import stack_modules
+    from ser_bench.model.stacked import stack_modules
 
     assert not hasattr(spec.build(input_dim=10, **spec.params), "combine_loss"), \
         f"encoder {name!r} declares batchable but has combine_loss (its own objective is not batched)"
