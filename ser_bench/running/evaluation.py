@@ -29,6 +29,7 @@ from ser_bench.plugin_api.registry import base_name
 from ser_bench.running.splits import (check_speaker_disjoint, episode_hash, parts, sentence_overlap, size, split_hash,
                      unlabelled_rows)
 from ser_bench.model.batched import fit_many
+from ser_bench.model.copying import copy_module
 from ser_bench.model.training import fit, freeze_layers, resolve_device
 from ser_bench.plugin_api.types import LossContext, ProtocolData, Split
 
@@ -111,12 +112,21 @@ class _CellRun:
         self.context = LossContext(num_classes=len(self.labels), embedding_dim=embedding_dim, input_dim=self.input_dim)
         self.stages = {"loss": (cell.loss, cell.loss_params), "pretrain": (cell.pretrain_loss, cell.pretrain_loss_params)}
         # Targets depend on the loss's declared columns, not on its state: a throwaway instance tells them.
+        # Both stages' losses are built (each seeding the global generator) even when they are equal, so
+        # that the generator is left as it always was.
         self.targets = {stage: tuple(getattr(build_loss(registry, n, p, self.context, seed=0), "targets", ("emotion",)))
                         for stage, (n, p) in self.stages.items()}
-        self.ys = {stage: {d: training_targets(m, _Targets(t), self.label_index).to(device)
-                           for d, m in self.manifests.items()} for stage, t in self.targets.items()}
-        self.classes = {d: torch.tensor(m["emotion"].map(self.label_index).to_numpy(), dtype=torch.long).to(device)
-                        for d, m in self.manifests.items()}
+        # One tensor per distinct set of target columns, shared by the stages (and, for class indices, by
+        # the scoring): they are only ever indexed, never modified.
+        by_columns: dict = {("emotion",): None}
+        for t in self.targets.values():
+            by_columns[t] = None
+        for t in by_columns:
+            by_columns[t] = {d: training_targets(m, _Targets(t), self.label_index).to(device)
+                             for d, m in self.manifests.items()}
+        self.ys = {stage: by_columns[t] for stage, t in self.targets.items()}
+        self.classes = by_columns[("emotion",)]
+        self._facts: dict = {}  # (train, finetune, support, test, overlap allowed) -> checks and hashes
         self.normalised: dict = {}
         self.trained: dict = {}
         self.fine_tuned: dict = {}  # split name -> (fine-tuned model, loss state), filled by prepare()
@@ -281,11 +291,11 @@ class _CellRun:
         import torch
 
         cell = self.cell
-        model = copy.deepcopy(model)
+        model = copy_module(model)
         freeze_layers(model, split.frozen_layers)
         continued = self.stages["loss"] == self.stages["pretrain"]
         if continued:  # the same objective: keep what it learnt on the source (e.g. its classifier)
-            loss = copy.deepcopy(pretrained_loss)
+            loss = copy_module(pretrained_loss) if isinstance(pretrained_loss, torch.nn.Module) else copy.deepcopy(pretrained_loss)
         else:
             loss = build_loss(self.registry, cell.loss, cell.loss_params, self.context, seed=_seed(cell.seed, "loss", split.name))
             if isinstance(loss, torch.nn.Module):
@@ -337,10 +347,23 @@ class _CellRun:
             for split, job in zip(members, jobs):
                 self.fine_tuned[split.name] = (job["model"], job["state"])
 
+    def facts(self, split: Split) -> dict:
+        """The speaker-leakage check (raising as :func:`check_speaker_disjoint` does), the sentence overlap
+        and the hashes of ``split``: functions of its index sets (and of whether it allows speaker
+        overlap) alone, so worked out once for the splits that share them, such as a few-shot episode's
+        frozen-layer settings."""
+        key = (split.train, split.finetune, split.support, split.test, bool(split.info.get("speaker_overlap_allowed")))
+        found = self._facts.get(key)
+        if found is None:
+            found = self._facts[key] = {
+                "speaker_overlap": check_speaker_disjoint(split, self.manifests), "hash": split_hash(split),
+                "episode_hash": episode_hash(split), "sentence_overlap": sentence_overlap(split, self.manifests)}
+        return found
+
     def evaluate(self, split: Split) -> dict:
         """Train (or reuse), fine-tune, score and measure one split."""
         cell = self.cell
-        overlap = check_speaker_disjoint(split, self.manifests)
+        facts = self.facts(split)
         xs = self.features(split)
         model, loss = self.trained_on(split, xs)
         loss_state = "none"
@@ -369,15 +392,15 @@ class _CellRun:
         counts = np.bincount(y_sup.cpu().numpy(), minlength=len(self.labels))
         present = counts[counts > 0]
         return {
-            "name": split.name, "info": dict(split.info), "hash": split_hash(split), "episode_hash": episode_hash(split),
+            "name": split.name, "info": dict(split.info), "hash": facts["hash"], "episode_hash": facts["episode_hash"],
             "frozen_layers": split.frozen_layers,
             "sizes": {"train": len(split.train.indices), "support": size(split.support), "test": len(test),
                       "finetune": size(split.finetune)},
             "support_counts": {label: int(c) for label, c in zip(self.labels, counts)},
             "support_balanced": bool(len(present) == len(self.labels) and present.min() == present.max()),
             "loss_state": loss_state,
-            "speaker_overlap": overlap,
-            "sentence_overlap": sentence_overlap(split, self.manifests),
+            "speaker_overlap": list(facts["speaker_overlap"]),
+            "sentence_overlap": list(facts["sentence_overlap"]),
             "missing_test_classes": missing,
             "metrics": metrics,
         }
