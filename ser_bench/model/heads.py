@@ -20,13 +20,9 @@ def embed(model, x):
         return model.embed(x)
 
 
-def sklearn_probe(estimator, model, x_test, x_support, y_support):
-    """Fit a scikit-learn classifier on the support embeddings and predict the test clips.
-
-    ``estimator`` is an unfitted classifier (a pipeline is fine). A support set of a single class
-    predicts that class (scikit-learn classifiers refuse to fit one class); only classes present in
-    the support set are ever predicted. Returns a ``LongTensor``.
-    """
+def _probe(fit_predict, model, x_test, x_support, y_support):
+    """``fit_predict(support embeddings, labels, test embeddings)`` as a ``LongTensor``, with the
+    one-class and empty-test cases of :func:`sklearn_probe`."""
     import torch
 
     labels = y_support.cpu().numpy()
@@ -34,16 +30,34 @@ def sklearn_probe(estimator, model, x_test, x_support, y_support):
     if len(present) == 1 or len(x_test) == 0:
         return torch.full((len(x_test),), present[0], dtype=torch.long)
     z_s, z_t = embed(model, x_support).cpu().numpy(), embed(model, x_test).cpu().numpy()
-    return torch.as_tensor(estimator.fit(z_s, labels).predict(z_t), dtype=torch.long)
+    return torch.as_tensor(fit_predict(z_s, labels, z_t), dtype=torch.long)
+
+
+def sklearn_probe(estimator, model, x_test, x_support, y_support):
+    """Fit a scikit-learn classifier on the support embeddings and predict the test clips.
+
+    ``estimator`` is an unfitted classifier (a pipeline is fine). A support set of a single class
+    predicts that class (scikit-learn classifiers refuse to fit one class); only classes present in
+    the support set are ever predicted. Returns a ``LongTensor``.
+    """
+    return _probe(lambda z_s, labels, z_t: estimator.fit(z_s, labels).predict(z_t), model, x_test, x_support, y_support)
 
 
 def standardised_probe(classifier, model, x_test, x_support, y_support):
     """:func:`sklearn_probe` with ``classifier`` behind a ``StandardScaler`` fitted on the support set
-    only: the shape of every linear head."""
-    from sklearn.pipeline import make_pipeline
+    only: the shape of every linear head.
+
+    The scaler and the classifier are fitted and applied as ``make_pipeline(StandardScaler(),
+    classifier)`` does, step by step, so the predictions are the pipeline's; the pipeline itself (its
+    cloning, routing and checks, a tenth of a few-shot probe) is left out.
+    """
     from sklearn.preprocessing import StandardScaler
 
-    return sklearn_probe(make_pipeline(StandardScaler(), classifier), model, x_test, x_support, y_support)
+    def fit_predict(z_s, labels, z_t):
+        scaler = StandardScaler()
+        return classifier.fit(scaler.fit_transform(z_s), labels).predict(scaler.transform(z_t))
+
+    return _probe(fit_predict, model, x_test, x_support, y_support)
 
 
 def get_head(registry, name: str, params: dict | None = None):
