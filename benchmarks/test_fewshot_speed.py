@@ -11,7 +11,10 @@ import pytest
 import torch
 
 from ser_bench.plugin_api.context import RunContext
+from ser_bench.plugin_api.types import ProtocolData
+from ser_bench.model.copying import copy_module
 from ser_bench.model.decision import predict
+from ser_bench.model.heads import sklearn_probe, standardised_probe
 from ser_bench.data.features import extract_features
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
 from ser_bench.model.model_cache import DiskModelCache
@@ -45,6 +48,50 @@ def test_one_fewshot_episode_finetune_and_score_700(benchmark, episode, loss):
 
     predictions = benchmark(one_episode)
     assert predictions.shape == (700,)
+
+
+@pytest.mark.parametrize("copier", ["deepcopy", "copy_module"])
+def test_copy_of_the_pretrained_model_per_episode(benchmark, episode, copier):
+    """The copy each fine-tuned episode starts from (3600 in a one-seed feng2020): the two give equal copies."""
+    pretrained = episode[0]
+    copied = benchmark(copy.deepcopy if copier == "deepcopy" else copy_module, pretrained)
+    assert all(torch.equal(a, b) for a, b in zip(copied.state_dict().values(), pretrained.state_dict().values()))
+
+
+@pytest.mark.parametrize("way", ["pipeline", "steps"])
+def test_linear_probe_of_one_episode(benchmark, way):
+    """The linear head on a k = 20 support (80 clips, 16-dim embeddings) and 512 test clips: through a
+    scikit-learn pipeline (as before) or step by step (standardised_probe now); the same predictions."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    gen = torch.Generator().manual_seed(0)
+    y = torch.arange(80) % 4
+    x_s = torch.randn(80, 16, generator=gen) + y[:, None] * 0.3
+    x_t = torch.randn(512, 16, generator=gen)
+    identity = torch.nn.Identity()
+    identity.embed = lambda x: x
+
+    def run():
+        if way == "pipeline":
+            return sklearn_probe(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)), identity, x_t, x_s, y)
+        return standardised_probe(LogisticRegression(max_iter=1000), identity, x_t, x_s, y)
+
+    assert benchmark(run).shape == (512,)
+
+
+def test_fewshot_splits_of_one_cell(benchmark):
+    """The episodes of one few-shot cell (k = 20, 10 repeats, 3 frozen settings) on 24 speakers x 32 clips."""
+    import pandas as pd
+
+    spec = load_registry(PluginSettings(entry_points=False)).get("protocols", "fewshot")
+    emotions = ["anger", "happiness", "sadness", "fear"]
+    target = pd.DataFrame([{"speaker": f"a{s}", "emotion": e} for s in range(24) for e in emotions for _ in range(8)])
+    source = pd.DataFrame([{"speaker": f"s{s}", "emotion": e} for s in range(90) for e in emotions for _ in range(14)])
+    data = ProtocolData(target=target, source=source)
+    splits = benchmark(spec.splits, data, seed=0, k=[20], frozen=[0, 1, 2], repeats=10, source_support=8)
+    assert len(splits) == 30
 
 
 def test_pretraining_cold(benchmark, tmp_path):
