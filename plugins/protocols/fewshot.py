@@ -69,9 +69,9 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
         )
     speaker_col = target["speaker"].astype(str).to_numpy()
     emotion_col = target["emotion"].to_numpy()
-    pools = {}  # each (speaker, emotion) pool found once, not once per repeat and k
+    pools, rows_of = {}, {}  # each speaker's rows and (speaker, emotion) pool found once, not per episode
     for spk in speakers_all:
-        theirs = speaker_col == spk
+        rows_of[spk] = theirs = speaker_col == spk
         for emo in emotions:
             pools[spk, emo] = np.flatnonzero(theirs & (emotion_col == emo))
     draw_source = int(rehearsal) or int(source_support)
@@ -89,7 +89,7 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
                     if len(pool):
                         labelled.append(int(rng.choice(pool)))
             if test == "speakers":
-                test_idx = tuple(np.flatnonzero(~np.isin(speaker_col, chosen)).tolist())
+                test_idx = tuple(np.flatnonzero(~np.logical_or.reduce([rows_of[spk] for spk in chosen])).tolist())
             else:
                 labelled_set = set(labelled)
                 test_idx = tuple(i for i in range(len(target)) if i not in labelled_set)
