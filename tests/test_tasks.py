@@ -141,3 +141,29 @@ def test_the_pool_starts_before_the_corpora_are_prepared_only_when_work_is_certa
     events.clear()
     again = run(cells_of(registry, ["idt"]), registry, ctx, tmp_path, executor="starting", cache_models=False)
     assert len(again.already_done) == 1 and events == ["prepare"]  # stored: maybe nothing to do, no workers
+
+
+def test_every_executor_scores_with_one_blas_thread(registry, ctx, tiny_corpora, tmp_path, monkeypatch):
+    """numpy/scipy/scikit-learn's BLAS and OpenMP pools are at one thread during a task in the serial
+    executor's own process, as in a process worker: with more, a solver sums in another order and the
+    serial executor's numbers differ from the others'. The caller's setting is back afterwards."""
+    from threadpoolctl import threadpool_info
+
+    from ser_bench.running import evaluation
+
+    real = evaluation.evaluate_cell
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.extend(pool["num_threads"] for pool in threadpool_info())
+        return real(*args, **kwargs)
+
+    def threads() -> dict:
+        return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info()}
+
+    before = threads()
+    monkeypatch.setattr(evaluation, "evaluate_cell", recording)
+    report = run(cells_of(registry, ["idt"]), registry, ctx, tmp_path, executor="serial", cache_models=False)
+    assert len(report.ran) == 1 and seen and set(seen) == {1}
+    after = threads()
+    assert {path: after[path] for path in before} == before

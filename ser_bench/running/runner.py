@@ -107,10 +107,14 @@ def run_job(job: tuple) -> Outcome:
     """Evaluate one task, part ``part`` of ``parts`` of a cell (runs in a worker; the caller assembles
     the parts and writes the file).
 
-    Training runs on one thread whatever the executor, so that every executor gives the same numbers,
-    on the run's ``device`` (resolved by :func:`run`).
+    Training and scoring run on one thread whatever the executor, so that every executor gives the same
+    numbers: torch's, and the BLAS and OpenMP pools under numpy, scipy and scikit-learn (a process
+    worker has them at one thread from its start; in the serial executor's process they would use every
+    core, and a logistic regression's solver sums in another order). On the run's ``device`` (resolved
+    by :func:`run`).
     """
     import torch
+    from threadpoolctl import threadpool_limits
 
     from ser_bench.model.model_cache import DiskModelCache
     from ser_bench.running.evaluation import evaluate_cell
@@ -122,9 +126,10 @@ def run_job(job: tuple) -> Outcome:
     data = {role: (c.manifest, c.features) for role, c in corpora.items()}
     cache = DiskModelCache(model_dir, device=device) if model_dir else None
     store = Path(tuning_dir) / f"{cell.cell_id()}.journal" if tuning_dir and cell.tuning else None
-    body = evaluate_cell(cell, data, registry, model_cache=cache, tuning_store=store,
-                         hashes={role: c.manifest_hash for role, c in corpora.items()},
-                         split_filter=part_filter(part, parts), device=device)
+    with threadpool_limits(limits=1):
+        body = evaluate_cell(cell, data, registry, model_cache=cache, tuning_store=store,
+                             hashes={role: c.manifest_hash for role, c in corpora.items()},
+                             split_filter=part_filter(part, parts), device=device)
     body["timings"]["models_from_cache"] = cache.hits if cache else 0
     said = (list(cache.warnings) if cache else []) + list(body.get("tuning", {}).pop("warnings", []))
     return Outcome(body, part, said)
