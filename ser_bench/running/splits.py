@@ -59,11 +59,11 @@ def check_speaker_disjoint(split: Split, manifests: dict) -> list[str]:
     (``info["speaker_overlap_allowed"]``), in which case they are returned to be recorded.
     """
     domain = split.test.domain
-    speakers = manifests[domain]["speaker"].astype(str)
-    test_speakers = set(speakers.iloc[list(split.test.indices)])
+    speakers = _speakers(manifests[domain])
+    test_speakers = set(speakers[list(split.test.indices)].tolist())
     seen = set()
     for part in (split.train, split.finetune, split.support):
-        seen |= set(speakers.iloc[_rows_of(part, domain)])
+        seen.update(speakers[_rows_of(part, domain)].tolist())
     overlap = sorted(seen & test_speakers)
     if overlap and not split.info.get("speaker_overlap_allowed"):
         raise ProtocolError(f"split {split.name!r} leaks speakers into its test set: {overlap[:10]}")
@@ -84,21 +84,34 @@ def sentence_overlap(split: Split, manifests: dict) -> list[str]:
     return sorted(heard)
 
 
-_SENTENCES: dict = {}  # id(manifest) -> (manifest, its sentences as str, None where missing)
+_COLUMNS: dict = {}  # (id(manifest), column) -> (manifest, the column as an object array of str)
+
+
+def _strings(manifest, column: str, convert) -> np.ndarray:
+    """``convert(manifest)`` (a column as an object array), computed once per manifest and column: every
+    split of a cell asks (thousands in a few-shot grid), and pandas per call cost milliseconds."""
+    key = (id(manifest), column)
+    hit = _COLUMNS.get(key)
+    if hit is None or hit[0] is not manifest:
+        if len(_COLUMNS) > 32:
+            _COLUMNS.clear()
+        hit = _COLUMNS[key] = (manifest, convert(manifest))
+    return hit[1]
 
 
 def _sentences(manifest) -> np.ndarray:
-    """The ``sentence`` column as an object array of str (None where missing), computed once per
-    manifest: every split of a cell asks (thousands in a few-shot grid), and pandas per call cost ms."""
-    hit = _SENTENCES.get(id(manifest))
-    if hit is None or hit[0] is not manifest:
-        column = manifest["sentence"]
-        values = np.array([None if missing else str(v) for v, missing in zip(column.tolist(), column.isna())],
-                          dtype=object)
-        if len(_SENTENCES) > 16:
-            _SENTENCES.clear()
-        hit = _SENTENCES[id(manifest)] = (manifest, values)
-    return hit[1]
+    """The ``sentence`` column as str (None where missing)."""
+    def convert(m):
+        column = m["sentence"]
+        return np.array([None if missing else str(v) for v, missing in zip(column.tolist(), column.isna())],
+                        dtype=object)
+
+    return _strings(manifest, "sentence", convert)
+
+
+def _speakers(manifest) -> np.ndarray:
+    """The ``speaker`` column as str (``astype(str)``'s values, as the speaker check has always compared)."""
+    return _strings(manifest, "speaker", lambda m: np.array(m["speaker"].astype(str).tolist(), dtype=object))
 
 
 def unlabelled_rows(split: Split, manifests: dict) -> tuple[str, list[int]] | None:
