@@ -15,7 +15,7 @@ from ser_bench.running import evaluation
 
 from ser_bench.results import store as results_module
 
-from ser_bench.running import runner
+from ser_bench.running import corpora, runner
 from ser_bench.errors import SerBenchError
 
 from .conftest import idt_cells, make_ctx, run_idt
@@ -26,7 +26,7 @@ def nothing_computed(monkeypatch):
     """Fail the test if a corpus is prepared or a cell evaluated."""
     def fail(*args, **kwargs):
         pytest.fail("work started before the folders were checked")
-    monkeypatch.setattr(runner, "prepare_corpus", fail)
+    monkeypatch.setattr(corpora, "prepare_corpus", fail)
     monkeypatch.setattr(evaluation, "evaluate_cell", fail)
 
 
