@@ -35,3 +35,17 @@ def tiny_corpora(registry, cache_dir):
     """Manifests of the tiny simulated corpora (generated once)."""
     c = RunContext(data_dirs=[], cache_dir=cache_dir, workers=2)
     return {name: registry.get("datasets", name).load(c, **params) for name, params in TINY.items()}
+
+
+@pytest.fixture(scope="module")
+def tiny_cell_data(registry, tiny_corpora, cache_dir):
+    """``{"source": (manifest, features), "target": ...}`` of the tiny sim-crema -> sim-ravdess pair,
+    prepared as a run prepares them (is09-64, four emotions): what ``evaluate_cell`` takes as ``data``."""
+    from ser_bench.running.corpora import prepare_corpus
+
+    ctx = RunContext(data_dirs=[], cache_dir=cache_dir, workers=2)
+    out = {}
+    for role, name in (("source", "sim-crema"), ("target", "sim-ravdess")):
+        corpus = prepare_corpus(name, "is09-64", ("anger", "happiness", "sadness", "fear"), TINY[name], registry, ctx)
+        out[role] = (corpus.manifest, corpus.features)
+    return out

@@ -278,16 +278,8 @@ def test_what_cannot_be_batched_is_refused_not_guessed(registry):
 # --- cells: batched evaluation equals one-by-one evaluation, split by split ---------------------------
 
 @pytest.fixture(scope="module")
-def cell_data(registry, tiny_corpora, cache_dir):
-    from ser_bench.plugin_api.context import RunContext
-    from ser_bench.running.corpora import prepare_corpus
-
-    ctx = RunContext(data_dirs=[], cache_dir=cache_dir, workers=2)
-    out = {}
-    for role, name in (("source", "sim-crema"), ("target", "sim-ravdess")):
-        corpus = prepare_corpus(name, "is09-64", ("anger", "happiness", "sadness", "fear"), TINY[name], registry, ctx)
-        out[role] = (corpus.manifest, corpus.features)
-    return out
+def cell_data(tiny_cell_data):
+    return tiny_cell_data
 
 
 def one_by_one(registry) -> Registry:

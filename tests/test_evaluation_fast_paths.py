@@ -15,7 +15,6 @@ from ser_bench.model.copying import copy_module
 from ser_bench.model.heads import sklearn_probe, standardised_probe
 from ser_bench.running import evaluation
 from ser_bench.running.cells import Cell, resolve
-from ser_bench.running.corpora import prepare_corpus
 from ser_bench.running.splits import check_speaker_disjoint, episode_hash, sentence_overlap, split_hash
 
 from .conftest import FAST_TRAINING, TINY
@@ -24,15 +23,8 @@ LABELS = ("anger", "happiness", "sadness", "fear")
 
 
 @pytest.fixture(scope="module")
-def data(registry, tiny_corpora, cache_dir):
-    from ser_bench.plugin_api.context import RunContext
-
-    ctx = RunContext(data_dirs=[], cache_dir=cache_dir, workers=2)
-    out = {}
-    for role, name in (("source", "sim-crema"), ("target", "sim-ravdess")):
-        corpus = prepare_corpus(name, "is09-64", LABELS, TINY[name], registry, ctx)
-        out[role] = (corpus.manifest, corpus.features)
-    return out
+def data(tiny_cell_data):
+    return tiny_cell_data
 
 
 def fewshot(registry, loss, **kw):

@@ -13,21 +13,13 @@ import pytest
 from ser_bench.running import evaluation
 from ser_bench.running.cells import Cell, resolve
 from ser_bench.model.model_cache import DiskModelCache
-from ser_bench.running.corpora import prepare_corpus
 
 from .conftest import FAST_TRAINING, TINY
 
 
 @pytest.fixture(scope="module")
-def data(registry, tiny_corpora, cache_dir):
-    from ser_bench.plugin_api.context import RunContext
-
-    ctx = RunContext(data_dirs=[], cache_dir=cache_dir, workers=2)
-    out = {}
-    for role, name in (("source", "sim-crema"), ("target", "sim-ravdess")):
-        corpus = prepare_corpus(name, "is09-64", ("anger", "happiness", "sadness", "fear"), TINY[name], registry, ctx)
-        out[role] = (corpus.manifest, corpus.features)
-    return out
+def data(tiny_cell_data):
+    return tiny_cell_data
 
 
 def cell(registry, protocol, loss, **kw):

@@ -11,7 +11,6 @@ from ser_bench.running import evaluation
 from ser_bench.running import tuning
 from ser_bench.running.cells import Cell, resolve
 from ser_bench.errors import SerBenchError
-from ser_bench.running.corpora import prepare_corpus
 from ser_bench.running.runner import run
 from ser_bench.plugin_api.search import Choice, Range, parse
 from ser_bench.running.splits import parts
@@ -25,15 +24,8 @@ CHEAP = {"training.epochs": "2..4:int", "training.finetune_steps": "2..6:int", "
 
 
 @pytest.fixture(scope="module")
-def data(registry, tiny_corpora, cache_dir):
-    from ser_bench.plugin_api.context import RunContext
-
-    ctx = RunContext(data_dirs=[], cache_dir=cache_dir, workers=2)
-    out = {}
-    for role, name in (("source", "sim-crema"), ("target", "sim-ravdess")):
-        corpus = prepare_corpus(name, "is09-64", LABELS, TINY[name], registry, ctx)
-        out[role] = (corpus.manifest, corpus.features)
-    return out
+def data(tiny_cell_data):
+    return tiny_cell_data
 
 
 def tuned_cell(registry, protocol, loss="ratio_distance", trials=3, speakers=2, search=None):

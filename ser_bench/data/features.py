@@ -218,8 +218,8 @@ def _extract_per_clip(build: Callable, params: dict, cache: Path, paths: list, d
     are all cached starts no process: spawning workers costs more than reading the cache."""
     results: list = [_cached_hit(p, cache, dim) for p in paths]
     bar.update(sum(r is not None for r in results))
-    todo = [i for i, r in enumerate(results) if r is None]
-    chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
+    missing = [i for i, r in enumerate(results) if r is None]
+    chunks = [missing[i:i + CHUNK] for i in range(0, len(missing), CHUNK)]
     if ctx.n_workers <= 1 or len(chunks) <= 1:
         outcomes = (_extract_chunk(build, params, str(cache), [paths[i] for i in c], dim, channels) for c in chunks)
         for chunk, outcome in zip(chunks, outcomes):
