@@ -295,7 +295,7 @@ class _CellRun:
         freeze_layers(model, split.frozen_layers)
         continued = self.stages["loss"] == self.stages["pretrain"]
         if continued:  # the same objective: keep what it learnt on the source (e.g. its classifier)
-            loss = copy_module(pretrained_loss) if isinstance(pretrained_loss, torch.nn.Module) else copy.deepcopy(pretrained_loss)
+            loss = copy_module(pretrained_loss)  # a loss that is no module goes through deepcopy there
         else:
             loss = build_loss(self.registry, cell.loss, cell.loss_params, self.context, seed=_seed(cell.seed, "loss", split.name))
             if isinstance(loss, torch.nn.Module):
