@@ -217,8 +217,8 @@ def unstack_into(stacked, modules) -> None:
 
 
 class StackedAdam:
-    """``torch.optim.Adam``'s single-tensor step (its CPU default: L2 weight decay, no amsgrad, not
-    maximising), op for op, for the stacked parameters of a group.
+    """``torch.optim.Adam``'s single-tensor step (:func:`~ser_bench.model.adam.adam_update`: its CPU
+    default, L2 weight decay, no amsgrad, not maximising), op for op, for the stacked parameters of a group.
 
     At the first step the parameters that have a gradient are moved into one flat buffer (each model's
     slice of each starting 64 bytes aligned), beside flat moments and a flat gradient buffer, so that a
@@ -286,16 +286,10 @@ class StackedAdam:
                 self._update(p, p.grad, *self.moments[i], self.steps[i])
 
     def _update(self, param, grad, exp_avg, exp_avg_sq, step: float) -> None:
-        beta1, beta2 = self.betas
-        if self.weight_decay != 0:
-            grad = grad.add(param, alpha=self.weight_decay)
-        exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        bias_correction1 = 1 - beta1**step
-        bias_correction2 = 1 - beta2**step
-        step_size = self.lr / bias_correction1
-        denom = (exp_avg_sq.sqrt() / bias_correction2**0.5).add_(self.eps)
-        param.addcdiv_(exp_avg, denom, value=-step_size)
+        from ser_bench.model.adam import adam_update
+
+        adam_update(param, grad, exp_avg, exp_avg_sq, step, lr=self.lr, betas=self.betas, eps=self.eps,
+                    weight_decay=self.weight_decay)
 
 
 def keep_freed_memory() -> None:

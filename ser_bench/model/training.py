@@ -85,7 +85,12 @@ def fit(model, x, y, loss_fn, *, steps: int | None = None, epochs: int | None = 
         params += [p for p in loss_fn.parameters() if p.requires_grad]
     if not params:
         return {"steps": 0, "last_loss": None, "seconds": 0.0}
-    optimiser = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if all(p.device.type == "cpu" for p in params):
+        from ser_bench.model.adam import Adam  # torch.optim.Adam's numbers without importing torch._dynamo
+
+        optimiser = Adam(params, lr=lr, weight_decay=weight_decay)
+    else:  # torch's default there (foreach) is its own, and a GPU run does not notice the import
+        optimiser = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     n = len(y)
     # Every sample is seen every epoch: the permutation is cut into ceil(n / batch_size) batches of
     # near-equal size (329 clips at 128 -> 110, 110, 109), never a dropped or a one-clip remainder.
