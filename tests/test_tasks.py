@@ -2,6 +2,8 @@
 small grid keeps every worker busy."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ser_bench.running.evaluation import evaluate_cell
@@ -167,3 +169,31 @@ def test_every_executor_scores_with_one_blas_thread(registry, ctx, tiny_corpora,
     assert len(report.ran) == 1 and seen and set(seen) == {1}
     after = threads()
     assert {path: after[path] for path in before} == before
+
+
+def _register_marker(path: str) -> int:
+    """A task that leaves an atexit handler behind (as a plugin might): it writes ``path`` at exit."""
+    import atexit
+    import os
+    from pathlib import Path
+
+    atexit.register(lambda: Path(path).write_text("ran"))
+    return os.getpid()
+
+
+def test_a_process_worker_leaves_cleanly_and_runs_the_atexit_handlers_of_its_tasks(tmp_path):
+    """Workers skip the interpreter's teardown when the pool stops them (the parent would wait most of a
+    second for torch to unload), yet end with status 0, after the atexit handlers their tasks left."""
+    from ser_bench_plugins.executors.process import ProcessExecutor
+
+    executor = ProcessExecutor(workers=1)
+    marker = tmp_path / "marker"
+    [(_, pid)] = list(executor.map_unordered(_register_marker, [str(marker)]))
+    processes = list(executor._pool._processes.values())
+    assert [p.pid for p in processes] == [pid]
+    executor.close()
+    deadline = time.monotonic() + 60
+    while processes[0].exitcode is None and time.monotonic() < deadline:  # the pipe closes before the
+        processes[0].join(timeout=1)                                       # process is reaped
+    assert processes[0].exitcode == 0
+    assert marker.read_text() == "ran"
