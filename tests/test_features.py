@@ -19,6 +19,20 @@ def test_is09_64_has_exactly_the_mean_and_std_columns(registry):
     assert "F0_sma_amean" in extractor.columns and "pcm_fftMag_mfcc_sma_de[12]_stddev" in extractor.columns
 
 
+@pytest.mark.parametrize("feature", ["egemaps", "is09-64"])
+def test_opensmile_features_are_the_columns_process_signal_gives(registry, feature):
+    """The extractor reads openSMILE's raw output; the numbers are process_signal's, column for column."""
+    extractor = registry.get("features", feature).build()
+    rng = np.random.default_rng(4)
+    t = np.arange(16000 * 2) / 16000
+    signal = (0.3 * np.sin(2 * np.pi * 180 * t * (1 + 0.2 * t)) + 0.02 * rng.standard_normal(len(t))).astype(np.float32)
+    frame = extractor._smile.process_signal(signal, 16000)
+    expected = frame[extractor.columns].to_numpy()[0]
+    got = extractor(signal, 16000)
+    assert got.shape == (len(extractor.columns),) and np.isfinite(got).all()
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_second_extraction_reads_the_cache_and_edits_invalidate(registry, ctx, tiny_corpora, tmp_path):
     spec = registry.get("features", "is09-64")
     manifest = tiny_corpora["sim-ravdess"].iloc[:12].copy()
