@@ -54,6 +54,23 @@ def test_short_commands_import_nothing_heavy(args, tmp_path):
     assert found["imported"] == [], f"ser-bench {' '.join(args)} imported {found['imported']}"
 
 
+def test_listing_the_simulated_corpora_does_not_import_the_simulator(tmp_path):
+    """The sim-* datasets register without building their voices and channels: the simulator's modules
+    (about 8 ms of imports) load only when a corpus is generated."""
+    code = ("import contextlib, io, sys\n"
+            "from ser_bench.cli.main import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    main(['list', 'datasets'])\n"
+            "import ser_bench_plugins.datasets.sim_ravdess as sim\n"
+            "print(sorted(m for m in sys.modules if m.startswith('ser_bench_plugins.simulation.')))\n"
+            "print(sim.STYLE.name, 'ser_bench_plugins.simulation.generate' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    before, after = proc.stdout.strip().splitlines()[-2:]
+    assert before == "[]"
+    assert after == "sim-ravdess True"  # STYLE is still there, built on first use
+
+
 @pytest.fixture
 def demo(tmp_path):
     """A copy of results/sim-demo without its board cache (the commands below would write one)."""

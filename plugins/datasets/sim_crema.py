@@ -8,23 +8,42 @@ noisier, a small room.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ser_bench import hookimpl
 from ser_bench.plugin_api.params import defaults_of
 
-from ..simulation.channel import Channel
-from ..simulation.generate import Clip, CorpusStyle, cached_tree
 from . import crema
 
-STYLE = CorpusStyle(name="sim-crema", voices=("en-us", "en-us-nyc", "en-029", "en"),
-                    channel=Channel(snr_db=22.0, band=(120.0, 6000.0), reverb_rt60=0.25, reverb_wet=0.25,
-                                    noise_colour=0.8, hum_hz=60.0),
-                    # CREMA-D takes are less exaggerated than RAVDESS's (human raters recognise ~40 %
-                    # of its audio-only emotions), and its fear and happiness are played differently.
-                    expressiveness=0.7,
-                    cue_bias=(("happiness", (("rate", -0.06), ("pitch", -4.0))),
-                              ("fear", (("range", 8.0), ("volume", 0.15))),
-                              ("anger", (("pitch", 4.0), ("volume", -0.15)))))
+if TYPE_CHECKING:
+    from ..simulation.generate import Clip
+
+
+@lru_cache(maxsize=None)
+def style():
+    """The corpus's voices and recording channel (``STYLE``). Built on first use, so that registering the
+    plugin (``ser-bench list``) does not import the simulator."""
+    from ..simulation.channel import Channel
+    from ..simulation.generate import CorpusStyle
+
+    return CorpusStyle(name="sim-crema", voices=("en-us", "en-us-nyc", "en-029", "en"),
+                       channel=Channel(snr_db=22.0, band=(120.0, 6000.0), reverb_rt60=0.25, reverb_wet=0.25,
+                                       noise_colour=0.8, hum_hz=60.0),
+                       # CREMA-D takes are less exaggerated than RAVDESS's (human raters recognise ~40 %
+                       # of its audio-only emotions), and its fear and happiness are played differently.
+                       expressiveness=0.7,
+                       cue_bias=(("happiness", (("rate", -0.06), ("pitch", -4.0))),
+                                 ("fear", (("range", 8.0), ("volume", 0.15))),
+                                 ("anger", (("pitch", 4.0), ("volume", -0.15)))))
+
+
+def __getattr__(name: str):
+    if name == "STYLE":
+        return style()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 LEVEL_SCALE = {"LO": 0.6, "MD": 1.0, "HI": 1.5, "XX": 1.0}
 CODES = {v: k for k, v in crema.EMOTIONS.items()}
 
@@ -34,6 +53,8 @@ ACTORS = 91  # the real corpus's number, the default of both clips() and load()
 def clips(speakers: int = ACTORS, seed: int = 0) -> list[Clip]:
     """The clip list (the first ``speakers`` actors, 1001 upwards; sex drawn per actor from ``seed``)."""
     import numpy as np
+
+    from ..simulation.generate import Clip
 
     rng = np.random.default_rng(seed)
     out = []
@@ -50,7 +71,9 @@ def clips(speakers: int = ACTORS, seed: int = 0) -> list[Clip]:
 
 def load(ctx, speakers: int = ACTORS, seed: int = 0):
     """Generate (once, cached) and read the simulated CREMA-D folder."""
-    root = cached_tree(ctx, STYLE, clips(speakers, seed), seed)
+    from ..simulation.generate import cached_tree
+
+    root = cached_tree(ctx, style(), clips(speakers, seed), seed)
     frame = crema.read_tree(root, corpus="sim-crema", report=ctx.report_bad_file)
     genders = {c.speaker: c.gender for c in clips(speakers, seed)}
     frame["gender"] = frame["speaker"].map(genders)

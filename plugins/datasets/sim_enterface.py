@@ -8,17 +8,36 @@ for some subjects, an extra folder level. Audio is written as WAV beside the AVI
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ser_bench import hookimpl
 from ser_bench.plugin_api.params import defaults_of
 
-from ..simulation.channel import Channel
-from ..simulation.generate import Clip, CorpusStyle, cached_tree
 from . import enterface
 
-STYLE = CorpusStyle(name="sim-enterface", voices=("fr", "es", "de", "it", "pl", "nl", "el", "tr", "pt", "en"),
-                    channel=Channel(snr_db=18.0, band=(80.0, 7500.0), reverb_rt60=0.5, reverb_wet=0.45,
-                                    noise_colour=0.6))
+if TYPE_CHECKING:
+    from ..simulation.generate import Clip
+
+
+@lru_cache(maxsize=None)
+def style():
+    """The corpus's voices and recording channel (``STYLE``). Built on first use, so that registering the
+    plugin (``ser-bench list``) does not import the simulator."""
+    from ..simulation.channel import Channel
+    from ..simulation.generate import CorpusStyle
+
+    return CorpusStyle(name="sim-enterface", voices=("fr", "es", "de", "it", "pl", "nl", "el", "tr", "pt", "en"),
+                       channel=Channel(snr_db=18.0, band=(80.0, 7500.0), reverb_rt60=0.5, reverb_wet=0.45,
+                                       noise_colour=0.6))
+
+
+def __getattr__(name: str):
+    if name == "STYLE":
+        return style()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 SENTENCES = {
     "anger": ["There is no way I am going to pay for this", "What? No, no, no, listen! I need this money",
               "I don't care about your coffee, please serve me", "You are a liar, you think I don't see it",
@@ -47,6 +66,8 @@ SUBJECTS = 42  # the real corpus's number, the default of both clips() and load(
 
 def clips(speakers: int = SUBJECTS) -> list[Clip]:
     """The clip list of the first ``speakers`` subjects."""
+    from ..simulation.generate import Clip
+
     out = []
     for subject in range(1, speakers + 1):
         gender = "male" if subject % 5 else "female"  # eNTERFACE is mostly male (81 %)
@@ -60,7 +81,9 @@ def clips(speakers: int = SUBJECTS) -> list[Clip]:
 
 def load(ctx, speakers: int = SUBJECTS, seed: int = 0):
     """Generate (once, cached) and read the simulated eNTERFACE tree."""
-    root = cached_tree(ctx, STYLE, clips(speakers), seed)
+    from ..simulation.generate import cached_tree
+
+    root = cached_tree(ctx, style(), clips(speakers), seed)
     frame = enterface.read_tree(root, corpus="sim-enterface", report=ctx.report_bad_file)
     frame["gender"] = frame["speaker"].map({c.speaker: c.gender for c in clips(speakers)})
     return frame

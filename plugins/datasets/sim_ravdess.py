@@ -6,16 +6,35 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ser_bench import hookimpl
 from ser_bench.plugin_api.params import defaults_of
 
-from ..simulation.channel import Channel
-from ..simulation.generate import Clip, CorpusStyle, cached_tree
 from . import ravdess
 
-STYLE = CorpusStyle(name="sim-ravdess", voices=("en-us",),
-                    channel=Channel(snr_db=38.0, band=None, reverb_rt60=0.0, noise_colour=0.5))
+if TYPE_CHECKING:
+    from ..simulation.generate import Clip
+
+
+@lru_cache(maxsize=None)
+def style():
+    """The corpus's voices and recording channel (``STYLE``). Built on first use, so that registering the
+    plugin (``ser-bench list``) does not import the simulator."""
+    from ..simulation.channel import Channel
+    from ..simulation.generate import CorpusStyle
+
+    return CorpusStyle(name="sim-ravdess", voices=("en-us",),
+                       channel=Channel(snr_db=38.0, band=None, reverb_rt60=0.0, noise_colour=0.5))
+
+
+def __getattr__(name: str):
+    if name == "STYLE":
+        return style()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 INTENSITY_SCALE = {"01": 1.0, "02": 1.6}
 
 ACTORS = 24  # the real corpus's number, the default of both clips() and load()
@@ -23,6 +42,8 @@ ACTORS = 24  # the real corpus's number, the default of both clips() and load()
 
 def clips(speakers: int = ACTORS) -> list[Clip]:
     """The clip list of the simulated corpus (the first ``speakers`` actors)."""
+    from ..simulation.generate import Clip
+
     out = []
     for actor in range(1, speakers + 1):
         gender = "male" if actor % 2 else "female"
@@ -37,7 +58,9 @@ def clips(speakers: int = ACTORS) -> list[Clip]:
 
 def load(ctx, speakers: int = ACTORS, seed: int = 0):
     """Generate (once, cached) and read the simulated RAVDESS tree."""
-    root = cached_tree(ctx, STYLE, clips(speakers), seed)
+    from ..simulation.generate import cached_tree
+
+    root = cached_tree(ctx, style(), clips(speakers), seed)
     return ravdess.read_tree(root, corpus="sim-ravdess", report=ctx.report_bad_file)
 
 
