@@ -134,3 +134,26 @@ def test_training_in_a_fresh_process_does_not_import_torch_dynamo():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_the_model_cache_key_covers_the_optimiser_code(registry, tiny_cell_data, monkeypatch):
+    """The optimiser's step decides the trained weights: its source is part of every cached model's key,
+    as fit's and the loss's are (an edit to ser_bench/model/adam.py retrains, never serves stale models)."""
+    import inspect
+
+    from ser_bench.plugin_api.types import ProtocolData
+    from ser_bench.running import evaluation
+    from ser_bench.running.cells import Cell, resolve
+
+    from .conftest import FAST_TRAINING, TINY
+
+    seen = []
+    real = evaluation.code_fingerprint
+    monkeypatch.setattr(evaluation, "code_fingerprint",
+                        lambda *functions: seen.append([inspect.getsourcefile(f) for f in functions]) or real(*functions))
+    cell = resolve(Cell(protocol="idt", loss="bce_pair", target="sim-ravdess", training=dict(FAST_TRAINING),
+                        dataset_params=TINY), registry)
+    run = evaluation._CellRun(cell, tiny_cell_data, registry, model_cache=object(), hashes={"target": "h"})
+    split = registry.get("protocols", "idt").splits(ProtocolData(target=run.manifests["target"]), seed=0)[0]
+    assert run._plan(split)["key"] is not None
+    assert any(path.endswith("ser_bench/model/adam.py") for path in seen[-1]), seen

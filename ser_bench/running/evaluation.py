@@ -28,6 +28,7 @@ from ser_bench.data.normalise import normalise
 from ser_bench.plugin_api.registry import base_name
 from ser_bench.running.splits import (check_speaker_disjoint, episode_hash, parts, sentence_overlap, size, split_hash,
                      unlabelled_rows)
+from ser_bench.model.adam import adam_update
 from ser_bench.model.batched import fit_many
 from ser_bench.model.copying import copy_module
 from ser_bench.model.training import fit, freeze_layers, resolve_device
@@ -175,7 +176,7 @@ class _CellRun:
                             encoder=cell.encoder, encoder_params=cell.encoder_params, loss=loss_name,
                             loss_params=loss_params, labels=self.labels, normalise=cell.normalise,
                             training={k: tr[k] for k in ("epochs", "batch_size", "lr", "weight_decay")},
-                            seed=cell.seed, code=code_fingerprint(self.encoder.build, fit, loss_spec.build),
+                            seed=cell.seed, code=code_fingerprint(self.encoder.build, fit, adam_update, loss_spec.build),
                             # a model trained elsewhere rounds otherwise: never served to a CPU run (whose
                             # keys stay as they were) nor across devices
                             **({} if self.device == "cpu" else {"device": self.device.split(":")[0]}))
