@@ -142,14 +142,14 @@ def test_the_model_cache_key_covers_the_optimiser_code(registry, tiny_cell_data,
     import inspect
 
     from ser_bench.plugin_api.types import ProtocolData
-    from ser_bench.running import evaluation
+    from ser_bench.running import evaluation, pretraining
     from ser_bench.running.cells import Cell, resolve
 
     from .conftest import FAST_TRAINING, TINY
 
     seen = []
-    real = evaluation.code_fingerprint
-    monkeypatch.setattr(evaluation, "code_fingerprint",
+    real = pretraining.code_fingerprint
+    monkeypatch.setattr(pretraining, "code_fingerprint",
                         lambda *functions: seen.append([inspect.getsourcefile(f) for f in functions]) or real(*functions))
     cell = resolve(Cell(protocol="idt", loss="bce_pair", target="sim-ravdess", training=dict(FAST_TRAINING),
                         dataset_params=TINY), registry)

@@ -95,7 +95,9 @@ def test_copy_module_hands_modules_that_copy_themselves_to_deepcopy():
 def test_fewshot_cell_with_copy_module_equals_deepcopy(registry, data, monkeypatch, loss):
     c = fewshot(registry, loss)
     fast = evaluation.evaluate_cell(c, data, registry)
-    monkeypatch.setattr(evaluation, "copy_module", copy.deepcopy)
+    from ser_bench.running import finetuning
+
+    monkeypatch.setattr(finetuning, "copy_module", copy.deepcopy)
     slow = evaluation.evaluate_cell(c, data, registry)
     assert as_json(fast) == as_json(slow)
 

@@ -69,13 +69,16 @@ def test_finetuning_continues_the_loss_trained_on_the_source(registry, data, mon
     c = cell(registry, "fewshot", "cross_entropy", protocol_params={"k": [1], "repeats": 1, "frozen": [0]})
     assert c.pretrain_loss == "cross_entropy"
     seen = []
-    real_fit = evaluation.fit
+    from ser_bench.model.training import fit as real_fit
 
     def spy(model, x, y, loss_fn, **kw):
         seen.append({k: v.clone() for k, v in loss_fn.state_dict().items()})
         return real_fit(model, x, y, loss_fn, **kw)
 
-    monkeypatch.setattr(evaluation, "fit", spy)
+    from ser_bench.running import finetuning, pretraining
+
+    monkeypatch.setattr(pretraining, "fit", spy)
+    monkeypatch.setattr(finetuning, "fit", spy)
     body = evaluation.evaluate_cell(c, data, registry)
     pretrained_after, finetune_start = seen[0], seen[1]
     assert body["splits"][0]["loss_state"] == "continued"

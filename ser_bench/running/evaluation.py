@@ -11,53 +11,27 @@ depends on fold order, on which other splits ran in the same process, or on what
 from __future__ import annotations
 
 import copy
-import hashlib
 import time
-import zlib
-from collections import Counter
 
 import numpy as np
 
-from ser_bench.running.cells import Cell
+from ser_bench.data.normalise import normalise
 from ser_bench.errors import ProtocolError
 from ser_bench.model.heads import get_head
 from ser_bench.model.metrics import classification_metrics, continuous_metrics
-from ser_bench.results.summary import summarise
-from ser_bench.model.model_cache import code_fingerprint, model_key
-from ser_bench.data.normalise import normalise
+from ser_bench.model.training import resolve_device
 from ser_bench.plugin_api.registry import base_name
-from ser_bench.running.splits import (check_speaker_disjoint, episode_hash, parts, sentence_overlap, size, split_hash,
-                     unlabelled_rows)
-from ser_bench.model.adam import adam_update
-from ser_bench.model.batched import fit_many
-from ser_bench.model.copying import copy_module
-from ser_bench.model.training import fit, freeze_layers, resolve_device
 from ser_bench.plugin_api.types import LossContext, ProtocolData, Split
+from ser_bench.results.summary import summarise
+from ser_bench.running.cells import Cell
+from ser_bench.running.finetuning import FineTuning
+from ser_bench.running.pretraining import CACHE_FORMAT, Pretraining, build_loss
+from ser_bench.running.splits import (check_speaker_disjoint, episode_hash, gather, parts, sentence_overlap, size,
+                                      split_hash)
 
-# Bumped when what a cached model entry holds changes (2: the loss's own trained state is stored too;
-# 3: a checksum beside every entry, so entries written before are never read).
-CACHE_FORMAT = 3
-
+# build_loss and CACHE_FORMAT live in pretraining; they are still importable from here.
 __all__ = ["evaluate_cell", "build_loss", "training_targets", "split_hash", "episode_hash",
-           "check_speaker_disjoint", "sentence_overlap"]
-
-
-def _seed(*parts_) -> int:
-    return zlib.crc32("|".join(map(str, parts_)).encode())
-
-
-def build_loss(registry, name: str, params: dict, context: LossContext, seed: int | None = None):
-    """The loss object for ``name`` (``name:variant`` allowed), given the run-time context.
-
-    With ``seed``, the global torch generator is seeded first, so a loss with its own parameters
-    (a softmax layer, proxies) starts from weights that depend on that seed alone.
-    """
-    if seed is not None:
-        import torch
-
-        torch.manual_seed(int(seed))
-    spec = registry.get("losses", base_name(name))
-    return spec.build(context=context, **params) if spec.needs_context else spec.build(**params)
+           "check_speaker_disjoint", "sentence_overlap", "CACHE_FORMAT"]
 
 
 def training_targets(manifest, loss_obj, label_index: dict):
@@ -74,25 +48,7 @@ def training_targets(manifest, loss_obj, label_index: dict):
     return values[:, 0] if len(targets) == 1 else values
 
 
-def _gather(values: dict, part):
-    """Rows of ``part`` (one subset or several domains') from ``{domain: tensor}``, concatenated."""
-    import torch
-
-    pieces = [values[p.domain][list(p.indices)] for p in parts(part)]
-    return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
-
-
-def _bundle(model, loss_obj):
-    """One module holding an encoder and, when it has parameters, the loss trained with it."""
-    import torch
-
-    modules = {"model": model}
-    if isinstance(loss_obj, torch.nn.Module):
-        modules["loss"] = loss_obj
-    return torch.nn.ModuleDict(modules)
-
-
-class _CellRun:
+class _CellRun(Pretraining, FineTuning):
     """The state shared by the splits of one cell: data, specs and caches of things that are pure
     functions of a split's training set (normalised features, models trained on it)."""
 
@@ -143,78 +99,6 @@ class _CellRun:
                 self.data, split.train.domain, split.train.indices, self.cell.normalise).items()}
         return self.normalised[key]
 
-    def trained_on(self, split: Split, xs: dict):
-        """``(model, loss)`` trained from scratch on ``split.train``: a pure function of those rows and
-        the cell seed, shared by the splits with the same training set, loaded from the disk cache when
-        an identical one exists. Callers must not modify what they get (copy first)."""
-        key = (split.train.domain, split.train.indices)
-        if key not in self.trained:
-            self.trained[key] = self._train(split, xs)
-        return self.trained[key]
-
-    def _plan(self, split: Split) -> dict:
-        """What training ``split.train`` from scratch takes: the stage and its loss, the rows, the seeds,
-        a ``build()`` of the untrained bundle, and the model cache key (None without a cache)."""
-        import torch
-
-        cell, tr = self.cell, self.cell.training
-        stage = "pretrain" if split.finetune is not None else "loss"
-        loss_name, loss_params = self.stages[stage]
-        domain, idx = split.train.domain, list(split.train.indices)
-        rows = hashlib.sha1(repr(idx).encode()).hexdigest()
-        loss_spec = self.registry.get("losses", base_name(loss_name))
-
-        def build():  # initialised on the CPU (the same weights on every device), then moved
-            torch.manual_seed(_seed(cell.seed, "init", domain, rows))
-            model = self.encoder.build(input_dim=self.input_dim, **cell.encoder_params)
-            loss = build_loss(self.registry, loss_name, loss_params, self.context, seed=_seed(cell.seed, "loss", domain, rows))
-            return _bundle(model, loss).to(self.device), loss
-
-        key = None
-        if self.model_cache is not None and loss_spec.trains:
-            key = model_key(format=CACHE_FORMAT, data=self.hashes.get(domain), rows=rows, feature=cell.feature,
-                            encoder=cell.encoder, encoder_params=cell.encoder_params, loss=loss_name,
-                            loss_params=loss_params, labels=self.labels, normalise=cell.normalise,
-                            training={k: tr[k] for k in ("epochs", "batch_size", "lr", "weight_decay")},
-                            seed=cell.seed, code=code_fingerprint(self.encoder.build, fit, adam_update, loss_spec.build),
-                            # a model trained elsewhere rounds otherwise: never served to a CPU run (whose
-                            # keys stay as they were) nor across devices
-                            **({} if self.device == "cpu" else {"device": self.device.split(":")[0]}))
-        return {"stage": stage, "domain": domain, "idx": idx, "seed": _seed(cell.seed, "train", domain, rows),
-                "build": build, "key": key, "trains": loss_spec.trains}
-
-    def _fit_settings(self) -> dict:
-        tr = self.cell.training
-        return {k: tr[k] for k in ("epochs", "batch_size", "lr", "weight_decay")}
-
-    def _train(self, split: Split, xs: dict):
-        plan = self._plan(split)
-        domain, idx, stage = plan["domain"], plan["idx"], plan["stage"]
-
-        def train(bundle, loss):
-            info = fit(bundle["model"], xs[domain][idx], self.ys[stage][domain][idx], loss, seed=plan["seed"],
-                       **self._fit_settings())
-            self.timings["train"] += info["seconds"]
-
-        if not plan["trains"]:  # a classical baseline: the head fits the support set, nothing to train here
-            bundle, loss = plan["build"]()
-            return bundle["model"].eval(), loss
-        if plan["key"] is None:
-            bundle, loss = plan["build"]()
-            train(bundle, loss)
-            return bundle["model"], loss
-        built = {}
-
-        def make():
-            built["bundle"], built["loss"] = plan["build"]()
-            return built["bundle"]
-
-        start = time.perf_counter()
-        bundle = self.model_cache.get_or_train(plan["key"], make, lambda b: train(b, built["loss"]))
-        self.timings["model_cache"] = self.timings.get("model_cache", 0.0) + time.perf_counter() - start
-        loss = bundle["loss"] if "loss" in bundle else built["loss"]
-        return bundle["model"], loss
-
     def prepare(self, splits) -> None:
         """Train together what ``splits`` will need, where the encoder and loss are batchable: one model per
         distinct training set not trained yet, then one fine-tuned copy per few-shot episode.
@@ -226,127 +110,6 @@ class _CellRun:
         """
         self._pretrain_together(splits)
         self._finetune_together(splits)
-
-    def _batchable(self, stage: str) -> bool:
-        """Whether the encoder and the loss of ``stage`` (``"pretrain"`` or ``"loss"``) train batched."""
-        spec = self.registry.get("losses", base_name(self.stages[stage][0]))
-        return bool(spec.trains and spec.batchable and self.encoder.batchable)
-
-    def _pretrain_together(self, splits) -> None:
-        groups: dict = {}
-        seen = set(self.trained)
-        for split in splits:
-            key = (split.train.domain, split.train.indices)
-            if key in seen or not self._batchable("pretrain" if split.finetune is not None else "loss"):
-                continue
-            seen.add(key)
-            plan = self._plan(split)
-            groups.setdefault((plan["stage"], len(plan["idx"])), []).append((key, split, plan))
-        for members in groups.values():
-            if len(members) < 2:
-                continue
-            if self.model_cache is None:
-                for (key, _, _), trained in zip(members, self._train_group(members)):
-                    self.trained[key] = trained
-                continue
-            self._train_group_cached(members)
-
-    def _train_group(self, members) -> list:
-        """``[(model, loss), ...]`` for ``members`` (``(key, split, plan)``), trained together."""
-        bundles = [plan["build"]() for _, _, plan in members]
-        xs = [self.features(split) for _, split, _ in members]
-        infos = fit_many([b["model"] for b, _ in bundles],
-                         [x[plan["domain"]][plan["idx"]] for x, (_, _, plan) in zip(xs, members)],
-                         [self.ys[plan["stage"]][plan["domain"]][plan["idx"]] for _, _, plan in members],
-                         [loss for _, loss in bundles], seeds=[plan["seed"] for _, _, plan in members],
-                         batchable=True, **self._fit_settings())
-        self.timings["train"] += sum(info["seconds"] for info in infos)
-        return [(b["model"], loss) for b, loss in bundles]
-
-    def _train_group_cached(self, members) -> None:
-        """Load what the model cache holds; at the first miss, train that model and every later one of
-        the group together and hand each to the cache as its training. A later member the cache turns
-        out to hold after all is loaded from it (its batch-trained twin, bit for bit equal, is dropped)."""
-        trained: dict = {}
-        for position, (key, _, plan) in enumerate(members):
-            built = {}
-
-            def make(plan=plan, built=built):
-                built["bundle"], built["loss"] = plan["build"]()
-                return built["bundle"]
-
-            def train(bundle, key=key, position=position):
-                if key not in trained:
-                    rest = [m for m in members[position:] if m[0] not in self.trained]
-                    for (k, _, _), (model, loss) in zip(rest, self._train_group(rest)):
-                        trained[k] = _bundle(model, loss)
-                bundle.load_state_dict(trained.pop(key).state_dict())
-
-            start = time.perf_counter()
-            bundle = self.model_cache.get_or_train(plan["key"], make, train)
-            self.timings["model_cache"] = self.timings.get("model_cache", 0.0) + time.perf_counter() - start
-            self.trained[key] = (bundle["model"], bundle["loss"] if "loss" in bundle else built["loss"])
-
-    def _finetune_setup(self, split: Split, xs: dict, model, pretrained_loss) -> dict:
-        """The copy of ``model`` that ``split.finetune`` trains, its loss and how that started, its data and seed."""
-        import torch
-
-        cell = self.cell
-        model = copy_module(model)
-        freeze_layers(model, split.frozen_layers)
-        continued = self.stages["loss"] == self.stages["pretrain"]
-        if continued:  # the same objective: keep what it learnt on the source (e.g. its classifier)
-            loss = copy_module(pretrained_loss)  # a loss that is no module goes through deepcopy there
-        else:
-            loss = build_loss(self.registry, cell.loss, cell.loss_params, self.context, seed=_seed(cell.seed, "loss", split.name))
-            if isinstance(loss, torch.nn.Module):
-                loss = loss.to(self.device)
-        state = ("continued" if continued else "fresh") if isinstance(loss, torch.nn.Module) else "none"
-        extra = unlabelled_rows(split, self.manifests) if hasattr(model, "combine_loss") else None
-        return {"model": model, "loss": loss, "state": state, "x": _gather(xs, split.finetune),
-                "y": _gather(self.ys["loss"], split.finetune), "n": size(split.finetune),
-                "seed": _seed(cell.seed, split.name),
-                "unlabelled": xs[extra[0]][extra[1]] if extra and extra[1] else None}
-
-    def _finetune_settings(self, n: int) -> dict:
-        tr = self.cell.training
-        return {"steps": tr["finetune_steps"], "batch_size": n, "lr": tr["finetune_lr"],
-                "weight_decay": tr["weight_decay"]}
-
-    def finetuned(self, split: Split, xs: dict, model, pretrained_loss):
-        """A copy of ``model`` fine-tuned on ``split.finetune``; returns it and how the loss started."""
-        if not self.loss_spec.trains:  # nothing is trained, so nothing to freeze: the head refits the support
-            return model, "none"
-        if split.name in self.fine_tuned:
-            return self.fine_tuned.pop(split.name)
-        job = self._finetune_setup(split, xs, model, pretrained_loss)
-        info = fit(job["model"], job["x"], job["y"], job["loss"], seed=job["seed"], unlabelled=job["unlabelled"],
-                   **self._finetune_settings(job["n"]))
-        self.timings["finetune"] += info["seconds"]
-        return job["model"], job["state"]
-
-    def _finetune_together(self, splits) -> None:
-        if not self._batchable("loss"):
-            return
-        # A fine-tuned model is kept under its split's name (its seed's source): only for unique names.
-        names = Counter(split.name for split in splits)
-        groups: dict = {}
-        for split in splits:
-            if split.finetune is not None and names[split.name] == 1 and split.name not in self.fine_tuned:
-                groups.setdefault((size(split.finetune), split.frozen_layers), []).append(split)
-        for (n, _), members in groups.items():
-            if len(members) < 2:
-                continue
-            jobs = []
-            for split in members:
-                xs = self.features(split)
-                jobs.append(self._finetune_setup(split, xs, *self.trained_on(split, xs)))
-            infos = fit_many([j["model"] for j in jobs], [j["x"] for j in jobs], [j["y"] for j in jobs],
-                             [j["loss"] for j in jobs], seeds=[j["seed"] for j in jobs], batchable=True,
-                             unlabelled=[j["unlabelled"] for j in jobs], **self._finetune_settings(n))
-            self.timings["finetune"] += sum(info["seconds"] for info in infos)
-            for split, job in zip(members, jobs):
-                self.fine_tuned[split.name] = (job["model"], job["state"])
 
     def facts(self, split: Split) -> dict:
         """The speaker-leakage check (raising as :func:`check_speaker_disjoint` does), the sentence overlap
@@ -371,7 +134,7 @@ class _CellRun:
         if split.finetune is not None:
             model, loss_state = self.finetuned(split, xs, model, loss)
         start = time.perf_counter()
-        x_sup, y_sup = _gather(xs, split.support), _gather(self.classes, split.support)
+        x_sup, y_sup = gather(xs, split.support), gather(self.classes, split.support)
         test = list(split.test.indices)
         x_test = xs[split.test.domain][test]
         head = get_head(self.registry, cell.head, cell.head_params)

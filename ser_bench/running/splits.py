@@ -20,6 +20,14 @@ def parts(part) -> tuple[Subset, ...]:
     return (part,) if isinstance(part, Subset) else tuple(part)
 
 
+def gather(values: dict, part):
+    """Rows of ``part`` (one subset or several domains') from ``{domain: tensor}``, concatenated."""
+    import torch
+
+    pieces = [values[p.domain][list(p.indices)] for p in parts(part)]
+    return pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+
+
 def size(part) -> int:
     """Number of rows in a split part, over all its domains."""
     return sum(len(p.indices) for p in parts(part))
