@@ -13,34 +13,16 @@ from __future__ import annotations
 import os
 
 from ser_bench import hookimpl
-from ser_bench.plugin_api.workers import exit_with_parent, stop_workers
+from ser_bench.plugin_api.workers import start_worker, stop_workers
 from ser_bench.plugin_api.types import ExecutorSpec
 
 
 def _init_worker(parent_pid: int) -> None:
-    exit_with_parent(parent_pid)  # first, so a parent killed while torch loads is noticed
+    start_worker(parent_pid)  # watches the parent first, so a parent killed while torch loads is noticed
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import atexit
-
     import torch
 
     torch.set_num_threads(1)
-    atexit.register(_exit_now)
-
-
-def _exit_now() -> None:
-    """A worker's last act, once the pool has told it to stop: leave without tearing the interpreter
-    down. Unloading torch, scipy and pandas module by module takes most of a second, and the parent
-    waits for its workers to end before it can (measured: 0.8 s at the end of every run). Every task
-    has returned by then, and what a task writes (caches, results) is written before it returns."""
-    import sys
-
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (AttributeError, OSError, ValueError):
-            pass
-    os._exit(0)
 
 
 def _ready() -> None:

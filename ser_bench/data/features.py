@@ -13,14 +13,14 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from ser_bench.data.audio import SAMPLE_RATE, apply_channels, load_audio
 from ser_bench.plugin_api.context import warn
 from ser_bench.errors import BadAudioError, SerBenchError
-from ser_bench.plugin_api.workers import exit_with_parent
+from ser_bench.plugin_api.workers import start_worker
 
 # Clips per worker task: small enough that the last tasks of a run end close together (a task of 64
 # eGeMAPS clips is 4-5 s, which one core would spend alone at the end), large enough to pay for one
@@ -228,7 +228,7 @@ def _extract_per_clip(build: Callable, params: dict, cache: Path, paths: list, d
     import multiprocessing as mp
 
     with ProcessPoolExecutor(min(ctx.n_workers, len(chunks)), mp_context=mp.get_context("spawn"),
-                             initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
+                             initializer=start_worker, initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(_extract_chunk, build, params, str(cache), [paths[i] for i in c], dim, channels)
                    for c in chunks]
         for fut, chunk in zip(futures, chunks):

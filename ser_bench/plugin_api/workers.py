@@ -2,7 +2,7 @@
 
 Shared by the process executor and the feature-extraction pool: each worker watches its parent and
 exits as soon as the parent is gone, even after ``kill -9``; a pool stopped early is terminated, not
-waited for.
+waited for; and a worker the pool stops leaves without tearing its interpreter down (:func:`exit_quickly`).
 """
 from __future__ import annotations
 
@@ -36,6 +36,35 @@ def exit_with_parent(parent_pid: int | None = None, poll: float = 0.5) -> None:
 
     if parent is not None or parent_pid is not None:
         threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def exit_quickly() -> None:
+    """In a worker process: when the interpreter exits (the pool has told the worker to stop), leave with
+    ``os._exit(0)`` instead of unloading every module (torch, scipy, pandas: most of a second, which the
+    parent waits for before it can go on or end; measured 0.8 s at the end of a run, 0.18 s after a
+    feature extraction). Atexit handlers registered after this call (by the worker's tasks) still run
+    first; every task has returned by then, and what a task writes is written before it returns."""
+    import atexit
+
+    atexit.register(_exit_now)
+
+
+def _exit_now() -> None:
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    os._exit(0)
+
+
+def start_worker(parent_pid: int) -> None:
+    """A pool's ``initializer``: :func:`exit_with_parent` (first, so a parent killed while the worker
+    imports is noticed) and :func:`exit_quickly`."""
+    exit_with_parent(parent_pid)
+    exit_quickly()
 
 
 def stop_workers(pool) -> None:
