@@ -15,6 +15,18 @@ TINY = {"sim-ravdess": {"speakers": 4}, "sim-crema": {"speakers": 4}}
 FAST_TRAINING = {"epochs": 3, "batch_size": 64, "finetune_steps": 5}
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Torch on one thread for the test, as every ser-bench worker trains (batched training and the
+    optimiser are compared bit for bit there); the caller's setting is back afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def registry():
     return load_registry(PluginSettings(entry_points=False))

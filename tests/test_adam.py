@@ -19,12 +19,7 @@ from ser_bench.plugin_api.types import LossContext
 CONTEXT = LossContext(num_classes=4, embedding_dim=16, input_dim=24)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # pml needs a pytorch-metric-learning loss named: ArcFace, whose class weights the optimiser trains too

@@ -12,6 +12,8 @@ import copy
 import math
 from functools import lru_cache
 
+from ser_bench.model.adam import adam_update
+
 # Floats between the starts of two models' slices. A matrix product only needs each slice to start on
 # the CPU allocator's 64-byte alignment (16 floats), as a fresh tensor does; a slab for a non-exact
 # elementwise op (sigmoid) also puts its slices a multiple of twice the widest vector apart (AVX-512:
@@ -286,8 +288,6 @@ class StackedAdam:
                 self._update(p, p.grad, *self.moments[i], self.steps[i])
 
     def _update(self, param, grad, exp_avg, exp_avg_sq, step: float) -> None:
-        from ser_bench.model.adam import adam_update
-
         adam_update(param, grad, exp_avg, exp_avg_sq, step, lr=self.lr, betas=self.betas, eps=self.eps,
                     weight_decay=self.weight_decay)
 
