@@ -2,6 +2,7 @@
 small grid keeps every worker busy."""
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -197,3 +198,49 @@ def test_a_process_worker_leaves_cleanly_and_runs_the_atexit_handlers_of_its_tas
         processes[0].join(timeout=1)                                       # process is reaped
     assert processes[0].exitcode == 0
     assert marker.read_text() == "ran"
+
+
+def _environment_and_modules(name: str) -> tuple:
+    import sys
+
+    return os.environ.get(name), "torch" in sys.modules, os.environ.get("OMP_NUM_THREADS")
+
+
+@pytest.mark.skipif("forkserver" not in __import__("multiprocessing").get_all_start_methods(),
+                    reason="no fork server on this platform: workers are spawned")
+def test_process_workers_start_with_torch_imported_and_the_runs_environment(monkeypatch):
+    """Workers fork from a server that imported torch before the run asked for them, yet take the
+    environment as it is when their pool starts (not the server's, from when it started), as spawned
+    workers would."""
+    from ser_bench_plugins.executors.process import ProcessExecutor
+
+    monkeypatch.delenv("SER_BENCH_PROBE", raising=False)
+    first = ProcessExecutor(workers=1)
+    try:
+        [(_, before)] = list(first.map_unordered(_environment_and_modules, ["SER_BENCH_PROBE"]))
+    finally:
+        first.close()
+    monkeypatch.setenv("SER_BENCH_PROBE", "set after the server started")
+    second = ProcessExecutor(workers=1)
+    try:
+        [(_, after)] = list(second.map_unordered(_environment_and_modules, ["SER_BENCH_PROBE"]))
+    finally:
+        second.close()
+    assert before[0] is None and after[0] == "set after the server started"
+    assert before[1] and after[1]  # torch was there before the task imported anything
+    assert after[2] == os.environ.get("OMP_NUM_THREADS", "1")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through Linux /proc")
+def test_the_fork_servers_imports_start_no_thread():
+    """The process executor's fork server forks workers after importing its preload: a thread running in
+    it then (a library's background thread) could hold a lock that no forked worker would ever see
+    released. Run in a fresh interpreter, as the server is."""
+    import subprocess
+    import sys
+
+    code = ("import os, ser_bench.plugin_api.worker_preload; "
+            "print(sorted(open(f'/proc/self/task/{t}/comm').read().strip() for t in os.listdir('/proc/self/task')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['python']", done.stdout

@@ -1,5 +1,12 @@
 """process: a pool of worker processes, one per core; each worker trains with one thread.
 
+Workers are forked from a fork server (``multiprocessing``'s ``forkserver``, where the platform has one)
+that imports torch while the run prepares its corpora, so a worker starts its first task in
+milliseconds instead of importing it itself; elsewhere they are spawned. Either way a worker inherits
+no state of the run's process: the server is a fresh interpreter that has only imported libraries
+(:mod:`ser_bench.plugin_api.worker_preload`), and each worker takes the run's environment variables,
+``sys.path`` and working directory as they are when it starts.
+
 One thread per worker because the networks are small: parallelism across cells beats parallelism
 inside one tiny matrix product, and it keeps N workers from fighting over N cores.
 
@@ -17,8 +24,15 @@ from ser_bench.plugin_api.workers import start_worker, stop_workers
 from ser_bench.plugin_api.types import ExecutorSpec
 
 
-def _init_worker(parent_pid: int) -> None:
+PRELOAD = ["ser_bench.plugin_api.worker_preload"]
+
+
+def _init_worker(parent_pid: int, environ: dict) -> None:
     start_worker(parent_pid)  # watches the parent first, so a parent killed while torch loads is noticed
+    # A forked worker has the fork server's environment, the run's when the server started: take the
+    # run's as it is now, as a spawned worker would.
+    os.environ.clear()
+    os.environ.update(environ)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
 
@@ -29,8 +43,21 @@ def _ready() -> None:
     """A no-op task: submitting one per worker makes the pool spawn its processes now."""
 
 
+def _context():
+    """The multiprocessing context workers start in: ``forkserver`` preloading :data:`PRELOAD` where the
+    platform has it (Linux, macOS), else ``spawn``."""
+    import multiprocessing as mp
+
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)  # no effect on a server already running: it has imported less
+    return context
+
+
 class ProcessExecutor:
-    """``concurrent.futures`` process pool (spawned workers, so no state is inherited by accident).
+    """``concurrent.futures`` process pool (workers forked from a fork server or spawned, so no state is
+    inherited by accident).
 
     The pool lives from :meth:`start` (or the first :meth:`map_unordered`) to :meth:`close`, so the
     workers import torch once per run, not once per batch of items.
@@ -42,16 +69,23 @@ class ProcessExecutor:
         self._futures: list = []  # everything submitted to the pool: close() waits only if all are done
 
     def start(self, items: int | None = None) -> None:
-        """Spawn the workers now (at most ``items`` of them), without waiting for them: a worker takes
-        seconds to start and import torch, which the caller can spend preparing the work."""
-        import multiprocessing as mp
+        """Get the workers (at most ``items`` of them) going without waiting for them: importing torch
+        takes seconds, which the caller can spend preparing the work. With a fork server, the server
+        starts importing now and the workers are forked from it when the first items are submitted
+        (forking blocks until its imports are done, so it is not done here); spawned workers start now."""
         from concurrent.futures import ProcessPoolExecutor
 
         if self._pool is not None:
             return
         n = max(1, min(self.workers, items or self.workers))
-        self._pool = ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                                         initargs=(os.getpid(),))
+        context = _context()
+        self._pool = ProcessPoolExecutor(n, mp_context=context, initializer=_init_worker,
+                                         initargs=(os.getpid(), dict(os.environ)))
+        if context.get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+            return
         for _ in range(n):  # a spawn pool starts a process per submitted item while none is idle
             self._futures.append(self._pool.submit(_ready))
 

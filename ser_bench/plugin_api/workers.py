@@ -43,10 +43,17 @@ def exit_quickly() -> None:
     ``os._exit(0)`` instead of unloading every module (torch, scipy, pandas: most of a second, which the
     parent waits for before it can go on or end; measured 0.8 s at the end of a run, 0.18 s after a
     feature extraction). Atexit handlers registered after this call (by the worker's tasks) still run
-    first; every task has returned by then, and what a task writes is written before it returns."""
+    first; every task has returned by then, and what a task writes is written before it returns.
+
+    A worker forked from a fork server (the process executor's, see ``plugins/executors/process.py``)
+    leaves with ``os._exit`` by itself once its last task is done, which runs no atexit handler; so the
+    handlers are run from multiprocessing's own exit step (its finalizers, run in every start method
+    when the worker's loop ends), and a task's atexit handler runs however its worker was started."""
     import atexit
+    from multiprocessing import util
 
     atexit.register(_exit_now)
+    util.Finalize(None, atexit._run_exitfuncs, exitpriority=0)
 
 
 def _exit_now() -> None:

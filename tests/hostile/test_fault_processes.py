@@ -1,5 +1,5 @@
 """Faults of the main process of ``ser-bench run`` with the process executor: after ``kill -9`` no pool
-worker (nor the multiprocessing resource tracker) outlives it; SIGTERM stops the run like Ctrl-C, with
+worker (nor the fork server or the multiprocessing resource tracker) outlives it; SIGTERM stops the run like Ctrl-C, with
 the same message and no traceback, exit status 143, and no process left behind. A real run on the
 hand-made RAVDESS tree, with training long enough that the cells are still running when the signal
 comes; processes are found through /proc (psutil is not a dependency)."""
@@ -46,6 +46,19 @@ def descendants(pid: int) -> dict[int, str]:
     return found
 
 
+def workers(family: dict) -> list[int]:
+    """The process executor's workers among ``family`` (pid -> command line): on Linux they are forked
+    from its fork server and carry the server's command line (the feature-extraction pool's workers are
+    spawned: ``spawn_main``)."""
+    return [pid for pid, cmd in family.items()
+            if "forkserver" in cmd and "forkserver" in family.get(_parent(pid), "")]
+
+
+def _parent(pid: int) -> int | None:
+    info = _stat(pid)
+    return info[0] if info else None
+
+
 def alive(pid: int) -> bool:
     info = _stat(pid)
     return info is not None and info[1] != "Z"  # a zombie has exited; only its parent's wait is missing
@@ -73,11 +86,11 @@ def long_run(clean_tree, cache_dir, tmp_path):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
             family = descendants(proc.pid)
-            if sum("spawn_main" in cmd for cmd in family.values()) >= 2:
+            if len(workers(family)) >= 2:
                 break
             time.sleep(0.1)
         assert proc.poll() is None, proc.communicate()[1]
-        assert sum("spawn_main" in cmd for cmd in family.values()) >= 2, family
+        assert len(workers(family)) >= 2, family
         time.sleep(0.5)  # let the workers get into their cells
         family.update(descendants(proc.pid))
         yield proc, family
@@ -101,6 +114,7 @@ def survivors(pids, within: float) -> list:
 def test_kill_9_of_the_main_process_leaves_no_worker_behind(long_run):
     proc, family = long_run
     assert any("resource_tracker" in cmd for cmd in family.values()), family
+    assert any("forkserver" in cmd for cmd in family.values()), family  # the server workers fork from
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     left = survivors(family, within=8)
