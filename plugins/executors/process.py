@@ -4,8 +4,9 @@ Workers are forked from a fork server (``multiprocessing``'s ``forkserver``, whe
 that imports torch while the run prepares its corpora, so a worker starts its first task in
 milliseconds instead of importing it itself; elsewhere they are spawned. Either way a worker inherits
 no state of the run's process: the server is a fresh interpreter that has only imported libraries
-(:mod:`ser_bench.plugin_api.worker_preload`), and each worker takes the run's environment variables,
-``sys.path`` and working directory as they are when it starts.
+(:mod:`ser_bench.plugin_api.worker_preload`), and each worker takes the run's environment variables
+as they are when the pool starts, and its ``sys.path`` and working directory as they are when the
+worker starts.
 
 One thread per worker because the networks are small: parallelism across cells beats parallelism
 inside one tiny matrix product, and it keeps N workers from fighting over N cores.
