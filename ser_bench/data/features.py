@@ -8,10 +8,12 @@ from ``ravdess``.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -60,8 +62,31 @@ class FeatureMatrix:
     cache_hits: int = 0
 
 
+@lru_cache(maxsize=None)
+def _entry_header(dim: int) -> bytes:
+    """The bytes ``np.save`` writes before the values of a float32 vector of ``dim`` values (this
+    machine's byte order), which is what :func:`_write_entry` writes for every vector it caches."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(dim, dtype=np.float32))
+    return buffer.getvalue()[:-4 * dim]
+
+
 def _read_entry(target: Path, dim: int):
-    """The cached vector at ``target``, or ``(None, why)`` when it cannot be trusted as one."""
+    """The cached vector at ``target``, or ``(None, why)`` when it cannot be trusted as one.
+
+    An entry that is byte for byte what :func:`_write_entry` writes for a float32 vector of ``dim``
+    values (its header equal to the one ``np.save`` writes) is read without ``np.load``, whose header
+    parsing (``ast.literal_eval``) made it six times slower than reading the file: 0.6 s of a fully
+    cached feng2020 run's 6,704 clips. Anything else goes through ``np.load``, which says what is wrong.
+    """
+    if dim:
+        header = _entry_header(dim)
+        try:
+            data = target.read_bytes()
+        except OSError as exc:
+            return None, f"unreadable ({exc})"
+        if len(data) == len(header) + 4 * dim and data.startswith(header):
+            return np.frombuffer(data, dtype=np.float32, offset=len(header)).copy(), ""
     try:
         vector = np.load(target, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
