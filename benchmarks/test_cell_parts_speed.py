@@ -39,7 +39,8 @@ def command():
 
     prepare_all(cells, registry, ctx)  # features extracted and cached in the user's cache before any timing
     return [sys.executable, "-m", "ser_bench.cli", "-q", "run", "--protocol", "idt", "--loss", "bce_pair",
-            "--target", target, "--seed", "0", "--no-model-cache", "--no-leaderboard", "--cache-dir", str(ctx.cache_dir),
+            "--target", target, "--seed", "0", "--no-model-cache", "--no-leaderboard",
+            "--cache-dir", str(ctx.cache_dir),
             *(["--corpus-path", f"ravdess={RAVDESS}"] if real else [])]
 
 

@@ -1,8 +1,8 @@
 """Faults of the main process of ``ser-bench run`` with the process executor: after ``kill -9`` no pool
-worker (nor the fork server or the multiprocessing resource tracker) outlives it; SIGTERM stops the run like Ctrl-C, with
-the same message and no traceback, exit status 143, and no process left behind. A real run on the
-hand-made RAVDESS tree, with training long enough that the cells are still running when the signal
-comes; processes are found through /proc (psutil is not a dependency)."""
+worker (nor the fork server or the multiprocessing resource tracker) outlives it; SIGTERM stops the run
+like Ctrl-C, with the same message and no traceback, exit status 143, and no process left behind. A real
+run on the hand-made RAVDESS tree, with training long enough that the cells are still running when the
+signal comes; processes are found through /proc (psutil is not a dependency)."""
 from __future__ import annotations
 
 import os
