@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.data.corpus import audio_files, manifest_from_files
+from ser_bench.data.corpus import ANY_SOUND_EXTENSION, SOUND_SUFFIXES, audio_files, manifest_from_files
 from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happiness", "NEU": "neutral",
@@ -53,10 +53,14 @@ def genders(root: Path) -> dict:
 
 
 def read_tree(root: Path, corpus: str = "crema", report=None):
-    """The manifest of a CREMA-D-layout folder (real or simulated)."""
+    """The manifest of a CREMA-D-layout folder (real or simulated), any audio format libsndfile reads.
+
+    The distribution holds every clip twice, ``AudioWAV/`` and ``AudioMP3/``: given the folder above
+    them, only the lossless ``AudioWAV/`` is read."""
     root = Path(root)
-    frame = manifest_from_files(audio_files(root, {".wav", ".flac"}), parse_name, corpus, "en", report,
-                                f"expected {LAYOUT} under {root}")
+    audio = root / "AudioWAV" if (root / "AudioWAV").is_dir() else root
+    frame = manifest_from_files(audio_files(audio, SOUND_SUFFIXES), parse_name, corpus, "en", report,
+                                f"expected {LAYOUT} {ANY_SOUND_EXTENSION} under {root}")
     sexes = genders(root)
     frame["gender"] = [sexes.get(s, "unknown") for s in frame["speaker"]]
     return frame

@@ -1,8 +1,10 @@
 """EmoDB: the Berlin Database of Emotional Speech (German), 10 actors, 535 utterances.
 
-Layout ``wav/SSTTTEV.wav``: speaker (03, 08-16), text code (a01-a07, b01-b03), emotion letter from the
-German word (W Ärger anger, L Langeweile boredom, E Ekel disgust, A Angst fear, F Freude happiness,
-T Trauer sadness, N neutral) and a version letter. Burkhardt et al. (2005), INTERSPEECH.
+Layout ``wav/SSTTTEV.wav``: speaker (03, 08-16), text code (ten sentences: a01 a02 a04 a05 a07 b01 b02
+b03 b09 b10), emotion letter from the German word (W Ärger anger, L Langeweile boredom, E Ekel disgust,
+A Angst fear, F Freude happiness, T Trauer sadness, N neutral) and a version letter. Any audio format
+libsndfile reads is taken, whatever the extension (a FLAC copy loads as the WAV original does).
+Burkhardt et al. (2005), INTERSPEECH.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import re
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.data.corpus import audio_files, manifest_from_files
+from ser_bench.data.corpus import ANY_SOUND_EXTENSION, SOUND_SUFFIXES, audio_files, manifest_from_files
 from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness", "T": "sadness",
@@ -34,8 +36,8 @@ def parse_name(path: Path) -> dict:
 def load(ctx):
     """Find the user's EmoDB copy and return its manifest."""
     root = ctx.find_corpus("emodb", SPEC.folder_names)
-    return manifest_from_files(audio_files(root, {".wav"}), parse_name, "emodb", "de", ctx.report_bad_file,
-                               f"expected wav/03a01Fa.wav ... under {root}")
+    return manifest_from_files(audio_files(root, SOUND_SUFFIXES), parse_name, "emodb", "de", ctx.report_bad_file,
+                               f"expected wav/03a01Fa.wav {ANY_SOUND_EXTENSION} under {root}")
 
 
 SPEC = DatasetSpec(

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.data.corpus import audio_files, manifest_from_files
+from ser_bench.data.corpus import ANY_AUDIO_EXTENSION, AUDIO_SUFFIXES, audio_files, manifest_from_files
 from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"an": "anger", "di": "disgust", "fe": "fear", "ha": "happiness", "sa": "sadness", "su": "surprise"}
@@ -32,8 +32,8 @@ def parse_name(path: Path) -> dict:
 
 def read_tree(root: Path, corpus: str = "enterface", report=None):
     """The manifest of an eNTERFACE-layout tree (real or simulated), whatever its depth."""
-    return manifest_from_files(audio_files(root, {".avi", ".wav", ".flac"}), parse_name, corpus, "en", report,
-                               f"expected {LAYOUT} under {root}")
+    return manifest_from_files(audio_files(root, AUDIO_SUFFIXES), parse_name, corpus, "en", report,
+                               f"expected {LAYOUT} {ANY_AUDIO_EXTENSION} under {root}")
 
 
 def load(ctx):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.data.corpus import audio_files, manifest_from_files
+from ser_bench.data.corpus import ANY_SOUND_EXTENSION, SOUND_SUFFIXES, audio_files, manifest_from_files
 from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import DatasetSpec
 
@@ -40,8 +40,8 @@ def parse_name(path: Path, include_song: bool = False):
 
 def read_tree(root: Path, corpus: str = "ravdess", include_song: bool = False, report=None):
     """The manifest of a RAVDESS-layout tree (real or simulated)."""
-    return manifest_from_files(audio_files(root, {".wav", ".flac"}), lambda p: parse_name(p, include_song),
-                               corpus, "en", report, f"expected {LAYOUT} under {root}")
+    return manifest_from_files(audio_files(root, SOUND_SUFFIXES), lambda p: parse_name(p, include_song),
+                               corpus, "en", report, f"expected {LAYOUT} {ANY_SOUND_EXTENSION} under {root}")
 
 
 def load(ctx, include_song: bool = False):

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.data.corpus import audio_files, manifest_from_files
+from ser_bench.data.corpus import ANY_SOUND_EXTENSION, SOUND_SUFFIXES, audio_files, manifest_from_files
 from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"a": "anger", "d": "disgust", "f": "fear", "h": "happiness", "n": "neutral", "sa": "sadness",
@@ -34,8 +34,8 @@ def parse_name(path: Path) -> dict:
 def load(ctx):
     """Find the user's SAVEE copy and return its manifest."""
     root = ctx.find_corpus("savee", SPEC.folder_names)
-    return manifest_from_files(audio_files(root, {".wav"}), parse_name, "savee", "en", ctx.report_bad_file,
-                               f"expected AudioData/DC/a01.wav ... under {root}")
+    return manifest_from_files(audio_files(root, SOUND_SUFFIXES), parse_name, "savee", "en", ctx.report_bad_file,
+                               f"expected AudioData/DC/a01.wav {ANY_SOUND_EXTENSION} under {root}")
 
 
 SPEC = DatasetSpec(

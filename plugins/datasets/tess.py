@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.data.corpus import audio_files, manifest_from_files
+from ser_bench.data.corpus import ANY_SOUND_EXTENSION, SOUND_SUFFIXES, audio_files, manifest_from_files
 from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "happiness", "neutral": "neutral",
@@ -31,8 +31,8 @@ def parse_name(path: Path) -> dict:
 def load(ctx):
     """Find the user's TESS copy and return its manifest."""
     root = ctx.find_corpus("tess", SPEC.folder_names)
-    return manifest_from_files(audio_files(root, {".wav"}), parse_name, "tess", "en", ctx.report_bad_file,
-                               f"expected OAF_angry/OAF_back_angry.wav ... under {root}")
+    return manifest_from_files(audio_files(root, SOUND_SUFFIXES), parse_name, "tess", "en", ctx.report_bad_file,
+                               f"expected OAF_angry/OAF_back_angry.wav {ANY_SOUND_EXTENSION} under {root}")
 
 
 SPEC = DatasetSpec(

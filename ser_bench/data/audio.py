@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ser_bench.data.corpus import VIDEO_SUFFIXES  # read with PyAV; every other file with libsndfile
 from ser_bench.errors import BadAudioError
 
 SAMPLE_RATE = 16000
-VIDEO_SUFFIXES = {".avi", ".mp4", ".mkv", ".mov", ".webm"}
 # libsndfile's log line when a chunk's header size disagrees with what the file holds, e.g.
 # "data : 32000 (should be 56)": the header promises more audio than is there, so the file was cut.
 _CHUNK_SIZE = re.compile(r"^\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)

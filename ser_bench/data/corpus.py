@@ -1,4 +1,18 @@
-"""Helpers for dataset plugins: list a corpus's audio files, parse their names, build the manifest."""
+"""Helpers for dataset plugins: list a corpus's audio files, parse their names, build the manifest.
+
+Which files hold audio is defined here once, for the loaders that list a corpus's files
+(:func:`audio_files`) and for the decoder that reads them (:func:`ser_bench.data.audio.load_audio`), so
+the two never disagree. A file is decoded by what it holds, not by its name: libsndfile (through
+soundfile) recognises a format from its header, and PyAV reads video containers. The extension only
+decides which files of a corpus folder are taken for audio, so a FLAC copy of a corpus distributed as
+WAV loads unchanged. Loaders list their files with :data:`SOUND_SUFFIXES`, or :data:`AUDIO_SUFFIXES`
+when their corpus ships video.
+
+The table is a fixed constant rather than ``soundfile.available_formats()`` asked at run time: the same
+folder then gives the same file list on every machine, and a file that this machine's libsndfile cannot
+decode (an MP3 before libsndfile 1.1, Opus before 1.0.29) is reported by name with the reason, instead
+of being left out silently; nothing is imported for it, so ``ser-bench list`` stays fast.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +21,31 @@ from typing import Callable, Iterable, Optional
 from ser_bench.errors import SerBenchError
 from ser_bench.data.labels import add_dimensions
 
-AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".mp3", ".avi", ".mp4"})
+# file extension -> the libsndfile format (a key of ``soundfile.available_formats()``) it usually holds.
+# Left out on purpose: RAW (no header, so nothing to recognise), MAT4/MAT5 (``.mat`` files in a corpus
+# folder are mostly annotations), HTK (``.htk`` files are mostly feature files, not waveforms), MPC2K and
+# XI (sampler instruments; libsndfile 1.2 cannot read back the XI files it writes).
+SOUNDFILE_SUFFIXES = {
+    ".wav": "WAV", ".wave": "WAV", ".rf64": "RF64", ".w64": "W64",
+    ".flac": "FLAC",
+    ".ogg": "OGG", ".oga": "OGG", ".opus": "OGG",  # Vorbis or Opus in an Ogg container
+    ".mp3": "MP3",
+    ".aiff": "AIFF", ".aif": "AIFF", ".aifc": "AIFF",
+    ".au": "AU", ".snd": "AU",
+    ".caf": "CAF",
+    ".sph": "NIST", ".nist": "NIST",  # NIST SPHERE (uncompressed; shorten-packed files are reported)
+    ".sf": "IRCAM", ".voc": "VOC", ".avr": "AVR", ".iff": "SVX", ".svx": "SVX", ".paf": "PAF",
+    ".pvf": "PVF", ".sd2": "SD2", ".wve": "WVE", ".sds": "SDS",
+}
+SOUND_SUFFIXES = frozenset(SOUNDFILE_SUFFIXES)
+# Video containers, whose first audio stream PyAV decodes (eNTERFACE'05 ships AVI files).
+VIDEO_SUFFIXES = frozenset({".avi", ".mp4", ".mkv", ".mov", ".webm"})
+AUDIO_SUFFIXES = SOUND_SUFFIXES | VIDEO_SUFFIXES  # everything load_audio reads
+
+# For the layout hints of loaders' errors, after an example written with ".wav": the extension is free.
+ANY_SOUND_EXTENSION = "(or .flac, .ogg, .mp3, .aiff, ...: any format libsndfile reads)"
+ANY_AUDIO_EXTENSION = "(or .mp4, .wav, .flac, ...: any video container PyAV reads or format libsndfile reads)"
+
 Parser = Callable[[Path], dict]
 Reporter = Callable[[Path, str], None]
 
@@ -18,7 +56,11 @@ def raise_bad_file(path: Path, reason: str) -> None:
 
 
 def audio_files(root: Path, suffixes: Iterable[str] = AUDIO_SUFFIXES) -> list[Path]:
-    """Audio files under ``root`` at any depth, sorted, hidden files (``.name``) left out."""
+    """Audio files under ``root`` at any depth, sorted, hidden files (``.name``) left out.
+
+    ``suffixes`` says which extensions count (case-insensitive); by default every one that
+    :func:`ser_bench.data.audio.load_audio` reads, video containers included.
+    """
     wanted = {s.lower() for s in suffixes}
     return sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in wanted and not p.name.startswith(".")
                   and p.is_file())
