@@ -12,7 +12,9 @@ A board is a pure function of the result files, so the key is everything the tex
   files (an edited checkout renders anew), the Python version and the distributions installed on
   ``sys.path`` (a new pandas or scipy renders anew).
 
-The warnings a board raised (files left out, splits left out) are kept with it and raised again on a hit.
+The warnings a board raised (files left out, and splits left out, one warning per cause: a held-out speaker
+or a protocol and target whose test sets lack a class) are kept with it and raised again on a hit, the same
+warnings in the same order.
 The key is taken again after rendering, and a board rendered while the folder changed (a run writing into
 it) is shown but not kept. A folder that cannot be written is read without a cache. Importing this module
 costs next to nothing: a hit loads neither numpy nor pandas.

@@ -22,7 +22,7 @@ from pathlib import Path
 from ser_bench.reporting.export import ALPHA, board_frame
 from ser_bench.reporting.html_page import PAGE, SCRIPT, STYLE
 from ser_bench.reporting.stats import describe_n
-from ser_bench.reporting.tidy import DASH, ok_results
+from ser_bench.reporting.tidy import DASH, describe_left_out, ok_results
 
 INTRO = ("UAR (unweighted average recall) in %: the mean, its 95 % t-interval drawn as a bar, over the "
          "unit in the <em>n</em> column, the unit a claim about the cell generalises over (held-out speakers "
@@ -295,7 +295,8 @@ def to_html(results: list, title: str = "ser-bench leaderboard", problems: list 
     """The leaderboard of ``results`` (:class:`~ser_bench.results.record.Result`) as one self-contained HTML
     page: settings, the summary table (and the few-shot table by k and frozen layers), intervals as bars,
     Holm-corrected significance marks, the figures embedded, and a provenance footer. ``problems`` (the
-    result files a folder's reader left out, as text) are listed on the page. Writing the same results
+    result files a folder's reader left out, as text) are listed on the page, and so are the splits left out
+    of the means, one line per cause as on the markdown board. Writing the same results
     twice gives the same bytes (no timestamp of its own)."""
     from ser_bench.reporting.leaderboard import settings_header
 
@@ -317,8 +318,9 @@ def to_html(results: list, title: str = "ser-bench leaderboard", problems: list 
         f'<figure><figcaption><b>{_esc(name)}</b></figcaption><img src="{uri}" alt="{_esc(name)}">'
         f"<p class=\"note\">{_esc(caption)}</p></figure>" for name, uri, caption in _figures(results, board))
     footer = "".join(f"<p>{line}</p>" for line in _provenance(results))
-    left_out = ('<section id="left-out"><h2>Result files left out</h2><ul>'
-                + "".join(f"<li>{_esc(p)}</li>" for p in problems) + "</ul></section>") if problems else ""
+    left_out = _left_out_splits(results)
+    left_out += ('<section id="left-out"><h2>Result files left out</h2><ul>'
+                 + "".join(f"<li>{_esc(p)}</li>" for p in problems) + "</ul></section>") if problems else ""
     legend = ('<p class="legend"><span class="mark best">★ best</span> the best mean of its group · '
               f'<span class="mark worse">▼</span> worse than that best, Holm-corrected p &lt; {ALPHA} · '
               '<span class="muted">n.s.</span> not significantly different · '
@@ -328,6 +330,19 @@ def to_html(results: list, title: str = "ser-bench leaderboard", problems: list 
         tables="\n".join(tables), figures=(f'<section id="figures"><h2>Figures</h2>{figures}</section>'
                                            if figures else "") + left_out,
         footer=footer, style=STYLE, script=SCRIPT)
+
+
+def _left_out_splits(results: list) -> str:
+    """The "Splits left out" section, one item per cause (:func:`~ser_bench.reporting.tidy.describe_left_out`);
+    "" when no split is left out."""
+    from ser_bench.reporting.leaderboard import LEFT_OUT_INTRO
+
+    lines = describe_left_out(results)
+    if not lines:
+        return ""
+    return ('<section id="left-out-splits"><h2>Splits left out</h2>'
+            f'<p class="note">{_esc(LEFT_OUT_INTRO)}</p><ul>'
+            + "".join(f"<li>{_esc(line)}</li>" for line in lines) + "</ul></section>")
 
 
 def write_site(results: list, folder, title: str = "ser-bench leaderboard", problems: list | None = None) -> Path:

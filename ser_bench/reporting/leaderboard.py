@@ -13,8 +13,8 @@ import math
 from pathlib import Path
 
 from ser_bench.errors import SerBenchError
-from ser_bench.reporting.tidy import (DASH, PROTOCOL_ORDER, degenerate_splits, describe_degenerate, natural_key,
-                                      ok_results, tidy)
+from ser_bench.reporting.tidy import (DASH, PROTOCOL_ORDER, describe_left_out, natural_key, ok_results, pair_name,
+                                     tidy)
 
 
 def _fmt(mean: float, lo: float, hi: float) -> str:
@@ -95,7 +95,7 @@ def _describe_units(found: list[tuple[int, str]]) -> str:
 
 
 def _column(source: str, target: str) -> str:
-    return f"{source} → {target}" if source else f"{DASH} → {target}"
+    return pair_name(source, target)
 
 
 def fewshot_by_k(results: list, board=None):
@@ -109,7 +109,8 @@ def fewshot_by_k(results: list, board=None):
     rows = board[board["level"] == "k"]
     if rows.empty:
         return None
-    rows = rows.assign(setting=rows["source"] + " → " + rows["target"], frozen=rows["frozen"].astype(int),
+    rows = rows.assign(setting=[pair_name(s, t) for s, t in zip(rows["source"], rows["target"])],
+                       frozen=rows["frozen"].astype(int),
                        k=rows["k"].astype(int))
     means = rows.set_index(["setting", "variant", "frozen", "k"])["uar"].mul(100).round(1).unstack("k")
     means = means.loc[sorted(means.index, key=lambda row: (row[0], natural_key(row[1]), row[2]))]
@@ -232,12 +233,22 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
         parts += [f"## Against {paired}, paired on identical episodes", "",
                   *(paired_markdown(rows) if rows else ["No other method shares episodes with it."]), ""]
     parts += rank_section(results, figure_dir, tests=tests)
-    left_out = describe_degenerate(degenerate_splits(results))
-    if left_out:
-        parts += ["## Splits left out", "", "Their test sets lack classes of the label set, so their UAR (over "
-                  "fewer classes) is not comparable; they are in no mean, interval, test or rank above.", "",
-                  *[f"- {line}" for line in left_out], ""]
+    parts += left_out_section(results)
     return "\n".join(parts)
+
+
+LEFT_OUT_INTRO = ("Their test sets lack classes of the label set, so their UAR (over fewer classes) is not "
+                  "comparable; they are in no mean, interval, test or rank above. One line per cause: a held-out "
+                  "speaker whose clips lack a class, or a protocol and target whose test sets do.")
+
+
+def left_out_section(results: list) -> list[str]:
+    """Markdown lines of the "Splits left out" section, one bullet per cause
+    (:func:`~ser_bench.reporting.tidy.describe_left_out`); [] when no split is left out."""
+    left_out = describe_left_out(results)
+    if not left_out:
+        return []
+    return ["## Splits left out", "", LEFT_OUT_INTRO, "", *[f"- {line}" for line in left_out], ""]
 
 
 def rank_section(results: list[dict], figure_dir: Path | None = None, tests: bool = True) -> list[str]:
@@ -262,8 +273,9 @@ def rank_section(results: list[dict], figure_dir: Path | None = None, tests: boo
 
 
 def read_folder(folder: Path) -> tuple[list, list]:
-    """The usable results of ``folder`` and the files left out (each also issued as a warning, as is every
-    split left out of the means); an error when nothing is usable."""
+    """The usable results of ``folder`` and the files left out (each also issued as a warning, as is each
+    cause of splits left out of the means, once however many splits it leaves out); an error when nothing
+    is usable."""
     import warnings
 
     from ser_bench.errors import SerBenchWarning
@@ -274,7 +286,7 @@ def read_folder(folder: Path) -> tuple[list, list]:
     if not results:
         found = f" ({len(problems)} left out: {'; '.join(map(str, problems))})" if problems else ""
         raise SerBenchError(f"no usable result files under {Path(folder).resolve()}{found}")
-    for line in describe_degenerate(degenerate_splits(results)):
+    for line in describe_left_out(results):
         warnings.warn(line, SerBenchWarning, stacklevel=2)
     return results, problems
 
@@ -325,4 +337,4 @@ def publish(folder: Path, fmt: str, output: Path) -> Path:
 
 
 __all__ = ["tidy", "summary_table", "fewshot_by_k", "fewshot_by_k_markdown", "settings_header", "to_markdown",
-           "rank_section", "render", "publish", "read_folder"]
+           "rank_section", "left_out_section", "render", "publish", "read_folder"]

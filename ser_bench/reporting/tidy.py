@@ -21,9 +21,15 @@ def ok_results(results: list[Result]) -> list[Result]:
     return [r for r in results if r.ok]
 
 
+def corpus_label(name) -> str:
+    """How a board shows a corpus: its name, a union of corpora (``emodb|turev``) as ``emodb ∪ turev``
+    (a bare ``|`` would split a markdown table's cell). A ``|`` inside brackets separates a filter's values."""
+    return re.sub(r"\s*\|\s*(?![^\[]*\])", " ∪ ", name) if name else name
+
+
 def pair_name(source, target) -> str:
     """``source → target``; a protocol without a source (IDT) shows a dash for it."""
-    return f"{source or DASH} → {target}"
+    return f"{corpus_label(source) or DASH} → {corpus_label(target)}"
 
 
 def missing_test_classes(result: Result, split: SplitResult) -> list:
@@ -38,18 +44,94 @@ def missing_test_classes(result: Result, split: SplitResult) -> list:
     return [label for label, row in zip(labels, confusion) if not any(row)]
 
 
-def degenerate_splits(results: list[dict]) -> list[tuple]:
-    """``(cell_id, split name, missing classes)`` of every split of a successful result whose test set
-    lacks some of the label set's classes: UAR over fewer classes is higher by construction, so these
-    are left out of every mean, interval, test and rank (and listed where they are left out)."""
-    return [(r.cell_id, s.name, missing) for r in ok_results(results) for s in r.splits
-            if (missing := missing_test_classes(r, s))]
+class LeftOutSplit(tuple):
+    """A split left out of the means: unpacks as ``(cell_id, split name, missing classes)``, as
+    :func:`degenerate_splits` always returned, and also carries the cell's ``protocol`` and ``target``
+    and the split's held-out ``test_speaker`` (``None`` when its test set is not one speaker's)."""
+
+    def __new__(cls, cell_id: str, split: str, missing: list, protocol: str = "", target: str = "",
+                test_speaker=None):
+        found = super().__new__(cls, (cell_id, split, missing))
+        found.protocol, found.target, found.test_speaker = protocol, target, test_speaker
+        return found
+
+    def __getnewargs__(self):  # pickled and copied with its three values (its attributes go with __dict__)
+        return tuple(self)
+
+    cell_id = property(lambda self: self[0])
+    split = property(lambda self: self[1])
+    missing = property(lambda self: self[2])
 
 
-def describe_degenerate(found: list[tuple]) -> list[str]:
-    """One line per left-out split, naming the cell, the split and the classes its test set lacks."""
-    return [f"{cell_id}: split {split!r} left out: its test set has no {', '.join(missing)}"
-            for cell_id, split, missing in found]
+def degenerate_splits(results: list[Result]) -> list[LeftOutSplit]:
+    """``(cell_id, split name, missing classes)`` (:class:`LeftOutSplit`) of every split of a successful
+    result whose test set lacks some of the label set's classes: UAR over fewer classes is higher by
+    construction, so these are left out of every mean, interval, test and rank (and listed, one line per
+    cause, by :func:`describe_degenerate`, where they are left out)."""
+    return [LeftOutSplit(r.cell_id, s.name, missing, protocol=r.params.protocol, target=r.params.target,
+                         test_speaker=s.info.get("test_speaker"))
+            for r in ok_results(results) for s in r.splits if (missing := missing_test_classes(r, s))]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def describe_degenerate(found: list, results: list[Result] | None = None) -> list[str]:
+    """One line per cause of the left-out splits ``found`` (:func:`degenerate_splits`), not per split:
+
+    - a held-out speaker (a split whose ``info`` has ``test_speaker``, as IDT's folds do) whose clips
+      lack classes: one line per target, speaker and missing classes, with how many splits of how many
+      cells that leaves out; with ``results`` (those ``found`` was taken from), whether that is every
+      fold of that speaker;
+    - any other split (a few-shot episode, whose test set is several speakers; OODT, the whole target):
+      one line per protocol, target and missing classes, with the count and one split as an example.
+
+    A plain ``(cell_id, split, missing)`` tuple (one that does not say its target) gets a line of its own.
+    """
+    speakers: dict = {}
+    protocols: dict = {}
+    lines = []
+    for item in found:
+        cell_id, split, missing = item
+        target = getattr(item, "target", None)
+        if target is None:
+            lines.append(((-1, "", [], (), len(lines)),
+                          f"{cell_id}: split {split!r} left out: its test set has no {', '.join(missing)}"))
+        elif item.test_speaker is not None:
+            speakers.setdefault((target, str(item.test_speaker), tuple(missing)), []).append(item)
+        else:
+            protocols.setdefault((item.protocol, target, tuple(missing)), []).append(item)
+    folds: dict = {}  # (target, speaker) -> the (cell, split) of every fold that tests that speaker
+    for r in ok_results(results or []):
+        for s in r.splits:
+            if s.info.get("test_speaker") is not None:
+                folds.setdefault((r.params.target, str(s.info["test_speaker"])), set()).add((r.cell_id, s.name))
+    for (target, speaker, missing), items in speakers.items():
+        cells = len({i.cell_id for i in items})
+        names = sorted({i.split for i in items}, key=natural_key)
+        shown = f" ({', '.join(names)})" if len(names) <= 3 else ""
+        line = (f"target {target}, speaker {speaker}: its clips have no {', '.join(missing)} — left out of "
+                f"{_count(len(items), 'split')}{shown} in {_count(cells, 'cell')}")
+        tested = folds.get((target, speaker))
+        if tested:
+            line += (" (every fold of that speaker)" if len(tested) == len(items)
+                     else f" (of the {len(tested)} folds that test that speaker)")
+        lines.append(((PROTOCOL_ORDER["idt"], target, natural_key(speaker), missing, 0), line))
+    for (protocol, target, missing), items in protocols.items():
+        noun = "episode" if protocol == "fewshot" else "split"
+        cells = len({i.cell_id for i in items})
+        example = min((i.split for i in items), key=natural_key)
+        lines.append(((PROTOCOL_ORDER.get(protocol, 1), target, [], missing, 0),
+                      f"target {target}, {protocol}: the test sets of {_count(len(items), noun)} in "
+                      f"{_count(cells, 'cell')} have no {', '.join(missing)} (e.g. {example}) — left out"))
+    return [line for _, line in sorted(lines, key=lambda pair: pair[0])]
+
+
+def describe_left_out(results: list[Result]) -> list[str]:
+    """The lines, one per cause, of every split of ``results`` left out of the means
+    (:func:`describe_degenerate` of :func:`degenerate_splits`): what boards list and warn about."""
+    return describe_degenerate(degenerate_splits(results), results)
 
 
 def tidy(results: list[Result], include_degenerate: bool = False):
