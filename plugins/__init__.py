@@ -16,7 +16,7 @@ BUILTIN_MODULES = [
     "losses.logreg", "losses.linear_svm", "losses.softmax_mlp",
     "protocols.oodt", "protocols.idt", "protocols.fewshot",
     "executors.serial", "executors.process", "executors.ray_executor",
-    "recipes.feng2020",
+    "recipes.feng2020", "recipes.cross_corpus",
     "heads.siamese", "heads.prototype", "heads.knn", "heads.linear", "heads.linear_svm",
     "channels.telephone", "channels.opus", "channels.mp3", "channels.noise", "channels.reverb",
 ]

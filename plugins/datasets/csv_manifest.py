@@ -4,6 +4,10 @@ Columns: ``path`` (absolute, or relative to the CSV), ``speaker``, and ``emotion
 and ``valence``; optional ``sentence``, ``intensity``, ``gender``, ``language``. Emotions must use the
 common vocabulary (or give ``label_map`` as ``code=name`` pairs). Use it with
 ``--dataset-param csv.path=/data/mine.csv``.
+
+Several CSV corpora in one run are told apart by a name after a colon: ``--source csv:podcast --target
+csv:clinic --dataset-param csv:podcast.path=a.csv --dataset-param csv:clinic.path=b.csv``; the name is
+what boards show and what the manifest's ``corpus`` column holds.
 """
 from __future__ import annotations
 
@@ -18,12 +22,15 @@ from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import DatasetSpec
 
 
-def load(ctx, path: str = "", name: str = "csv", label_map: Mapping[str, str] = MappingProxyType({})):
-    """Read the manifest CSV at ``path``; missing audio files and unknown labels go to ``ctx.report_bad_file``."""
+def load(ctx, path: str = "", name: str = "csv", label_map: Mapping[str, str] = MappingProxyType({}),
+         variant: str = ""):
+    """Read the manifest CSV at ``path``; missing audio files and unknown labels go to ``ctx.report_bad_file``.
+    ``variant`` (``csv:NAME``) names the corpus when ``name`` is left at ``csv``."""
     import pandas as pd
 
     if not path:
-        raise SerBenchError("the csv dataset needs its manifest: --dataset-param csv.path=/path/to/manifest.csv")
+        scope = f"csv:{variant}" if variant else "csv"
+        raise SerBenchError(f"the csv dataset needs its manifest: --dataset-param {scope}.path=/path/to/manifest.csv")
     csv = Path(path).expanduser()
     if not csv.is_file():
         raise SerBenchError(f"manifest {csv} does not exist")
@@ -45,7 +52,7 @@ def load(ctx, path: str = "", name: str = "csv", label_map: Mapping[str, str] = 
         else:
             keep.append(i)
     frame = frame.loc[keep].reset_index(drop=True)
-    frame["corpus"] = name
+    frame["corpus"] = f"csv:{variant}" if variant and name == "csv" else name
     frame["language"] = frame["language"] if "language" in frame else "unknown"
     return add_dimensions(frame) if "emotion" in frame else frame
 

@@ -117,36 +117,53 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
 VALIDATION_REPEATS = 3  # episodes per k when tuning: enough to rank settings, a third of the paper's 10
 
 
-def validation(data, seed: int, speakers: int = 0, **params):
+def validation(data, seed: int, speakers: int = 0, on: str | None = None, **params):
     """Tuning episodes drawn like the protocol's own (``params`` over the protocol's defaults), but only
-    among ``speakers`` target speakers set aside for validation (0: a quarter, at least 2): k capped at
-    their number minus one, at most :data:`VALIDATION_REPEATS` repeats. The runner leaves these
-    speakers out of the test episodes."""
+    among ``speakers`` speakers set aside for validation (0: a quarter, at least 2): k capped at their
+    number minus one, at most :data:`VALIDATION_REPEATS` repeats.
+
+    ``on="target"`` (the default, also ``None``) sets target speakers aside, and the runner leaves them out of the test
+    episodes. ``on="source"`` plays the whole protocol inside the source instead: the source model is
+    trained on the other source speakers and adapted to the ones set aside, so no target clip is used
+    (for targets too small to spare speakers, and for the claim "tuned without target labels")."""
     from ser_bench.running.splits import choose_speakers, rows_of_speakers
     from ser_bench.plugin_api.types import ProtocolData
 
+    on = on or "target"
+    if on not in ("target", "source"):
+        raise ProtocolError(f"fewshot validates on 'target' or 'source' speakers, not {on!r}")
     params = {**defaults_of(splits, "protocols"), **params}
     k, repeats = params.pop("k"), params.pop("repeats")
-    chosen = choose_speakers(data.target, speakers, seed, "fewshot-validation")
-    rows = rows_of_speakers(data.target, chosen)
-    view = data.target.iloc[list(rows)].reset_index(drop=True)
+    pool = data.target if on == "target" else data.source
+    chosen = choose_speakers(pool, speakers, seed, "fewshot-validation")
+    rows = rows_of_speakers(pool, chosen)
+    view = pool.iloc[list(rows)].reset_index(drop=True)
+    if on == "target":
+        source, source_rows = data.source, None
+    else:  # the source speakers not set aside stand in for the source
+        source_rows = tuple(i for i in range(len(pool)) if i not in set(rows))
+        source = pool.iloc[list(source_rows)].reset_index(drop=True)
     ks = sorted({min(int(v), len(chosen) - 1) for v in (k if isinstance(k, (list, tuple)) else [k])})
-    inner = splits(ProtocolData(target=view, source=data.source), seed=seed, k=ks,
+    inner = splits(ProtocolData(target=view, source=source), seed=seed, k=ks,
                    repeats=min(int(repeats), VALIDATION_REPEATS), **params)
-    back = lambda s: Subset("target", tuple(rows[i] for i in s.indices)) if s.domain == "target" else s  # noqa: E731
+
+    def back(s):
+        if s.domain == "target":
+            return Subset(on, tuple(rows[i] for i in s.indices))
+        return s if source_rows is None else Subset("source", tuple(source_rows[i] for i in s.indices))
 
     def remap(part):
         return tuple(back(p) for p in part) if isinstance(part, tuple) else back(part)
 
-    return [Split(name=f"val-{s.name}", train=s.train, finetune=remap(s.finetune), support=remap(s.support),
+    return [Split(name=f"val-{s.name}", train=back(s.train), finetune=remap(s.finetune), support=remap(s.support),
                   test=back(s.test), frozen_layers=s.frozen_layers, info=dict(s.info)) for s in inner]
 
 
 @hookimpl
 def ser_bench_protocols():
     return [ProtocolSpec(
-        name="fewshot", splits=splits, needs_source=True, validation=validation,
-        params=defaults_of(splits, "protocols"),
+        name="fewshot", splits=splits, needs_source=True, validation=validation, validation_on=("target", "source"),
+        params=defaults_of(splits, "protocols"), training_only={"frozen": 0},
         bounds={"k": at_least(1), "frozen": at_least(0, "0: fine-tune every layer"), "repeats": at_least(1),
                 "rehearsal": at_least(0, "0: no source clips in fine-tuning"),
                 "source_support": at_least(0, "0: support set of target clips only")},

@@ -28,5 +28,6 @@ def validation(data, seed: int, speakers: int = 0):
 @hookimpl
 def ser_bench_protocols():
     return [ProtocolSpec(name="oodt", splits=splits, needs_source=True, validation=validation,
+                         validation_on=("source",),
                          summary="out-of-domain training: source only, tested on the whole target",
                          reference="Feng & Chaspari (2020)")]

@@ -49,8 +49,10 @@ PROTOCOL_NAMES = {"oodt": "OODT", "idt": "IDT (LOSO)", "fewshot": "few-shot"}
 
 
 def cells(registry, sources, targets, repeats=10, k=OPTIONS["k"], frozen=OPTIONS["frozen"], seeds=(0, 1, 2),
-          base=None, seed=None, baselines=BASELINES, baseline_normalise=("train", "speaker"), source_support=8, **_):
-    """The grid's cells (see the module docstring). ``seed`` (one int) is accepted for ``seeds=[seed]``."""
+          base=None, seed=None, baselines=BASELINES, baseline_normalise=("train", "speaker"), source_support=8,
+          ctx=None, **_):
+    """The grid's cells (see the module docstring). ``seed`` (one int) is accepted for ``seeds=[seed]``;
+    ``ctx`` reads the corpora when ``base["labels"]`` names a label set that depends on them (``shared``)."""
     from ser_bench.running.runner import Grid, expand
 
     base = dict(base or {})
@@ -62,23 +64,24 @@ def cells(registry, sources, targets, repeats=10, k=OPTIONS["k"], frozen=OPTIONS
                                                             "repeats": int(repeats), **extra}}}
 
     paper = {**base, "decision": "sum"}  # the paper's rule; the default (mean) is for everything else
-    out = expand(Grid(protocols=["oodt"], losses=["bce_pair"], sources=list(sources), base=paper, **common), registry)
-    out += expand(Grid(protocols=["idt"], losses=["bce_pair"], base=paper, **common), registry)
+    out = expand(Grid(protocols=["oodt"], losses=["bce_pair"], sources=list(sources), base=paper, **common),
+                 registry, ctx)
+    out += expand(Grid(protocols=["idt"], losses=["bce_pair"], base=paper, **common), registry, ctx)
     for n in k:
         out += expand(Grid(protocols=["fewshot"], losses=list(PAPER_LOSSES), sources=list(sources),
-                           base=fewshot(paper, n, frozen), **common), registry)
+                           base=fewshot(paper, n, frozen), **common), registry, ctx)
     for mode in baseline_normalise:
         settings = {**base, "normalise": mode}
         out += expand(Grid(protocols=["oodt"], losses=list(baselines), sources=list(sources), base=settings,
-                           **common), registry)
-        out += expand(Grid(protocols=["idt"], losses=list(baselines), base=settings, **common), registry)
+                           **common), registry, ctx)
+        out += expand(Grid(protocols=["idt"], losses=list(baselines), base=settings, **common), registry, ctx)
         for name in baselines:
             # Frozen layers mean nothing to a method that trains nothing: one setting, not three copies.
             layers = frozen if registry.get("losses", name).trains else [0]
             for n in k:
                 for extra in ({}, {"source_support": int(source_support)}):
                     out += expand(Grid(protocols=["fewshot"], losses=[name], sources=list(sources),
-                                       base=fewshot(settings, n, layers, **extra), **common), registry)
+                                       base=fewshot(settings, n, layers, **extra), **common), registry, ctx)
     return out
 
 

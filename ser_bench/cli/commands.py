@@ -4,9 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ser_bench.cli.options import (executor_params_from_args, feature_params_from_args, names, parse_labels,
-                                   parse_params, parse_scoped, plugin_settings, registry_from_args, run_context,
-                                   split_csv, tqdm_progress, whole_numbers)
+from ser_bench.cli.options import (executor_params_from_args, feature_params_from_args, names, parse_label_maps,
+                                   parse_labels, parse_params, parse_scoped, plugin_settings, registry_from_args,
+                                   run_context, split_csv, tqdm_progress, whole_numbers)
 from ser_bench.errors import SerBenchError, exit_status
 
 # Protocol settings, and the source-model seeds a claim is averaged over. "paper" is the protocols' own
@@ -99,11 +99,17 @@ def tuning_settings(args, config: dict) -> dict:
     search.update(parse_params(args.search, "--search", raw=True))
     if args.search and not args.tune:
         raise SerBenchError("--search sets what --tune searches: add --tune TRIALS")
+    on = getattr(args, "validate_on", None)
     if args.tune is None and args.validation_speakers is None:
+        if on:
+            raise SerBenchError("--validate-on says where --tune (or --validation-speakers) takes its speakers: "
+                                "add --tune TRIALS")
         return {}
     out = {"trials": int(args.tune or 0), "validation_speakers": int(args.validation_speakers or 0)}
     if search and out["trials"]:
         out["search"] = search
+    if on:
+        out["validation_on"] = on
     return out
 
 
@@ -132,6 +138,7 @@ def cmd_run(args) -> int:
         "training": parse_params(args.train_param, "--train-param"),
         "dataset_params": parse_scoped(args.dataset_param, "--dataset-param"),
         "decision": args.decision, "labels": parse_labels(args.labels),
+        "label_maps": parse_label_maps(args.label_map),
         "pretrain_loss": args.pretrain_loss, "head": args.head,
         "feature_params": feature_params_from_args(args, registry, names(args.feature, "--feature")),
     }
@@ -147,14 +154,20 @@ def cmd_run(args) -> int:
     executor_params = executor_params_from_args(args)
     check_executor(registry, args.executor, executor_params)
     seeds = parse_seeds(args.seed) if args.seed is not None else preset["seeds"]
+    loco = split_csv(args.loco)
+    if loco and (args.source or args.target):
+        raise SerBenchError("--loco names every corpus (each in turn the target, the others the source): drop "
+                            "--source and --target")
+    ctx = run_context(args)
     cells = []
     for mode in parse_normalise(args.normalise):  # normalisation is an axis: --normalise train,speaker
-        grid = Grid(protocols=protocols, losses=losses, targets=names(args.target, "--target"),
+        targets = [] if loco else names(args.target or "ravdess", "--target")
+        grid = Grid(protocols=protocols, losses=losses, targets=targets,
                     sources=split_csv(args.source) or [None], encoders=names(args.encoder, "--encoder"),
-                    features=names(args.feature, "--feature"), seeds=seeds, base={**base, "normalise": mode})
-        cells += expand(grid, registry)
+                    features=names(args.feature, "--feature"), seeds=seeds, base={**base, "normalise": mode},
+                    loco=loco)
+        cells += expand(grid, registry, ctx)
     results_dir = Path(args.results)
-    ctx = run_context(args)
     try:
         report = run(cells, registry, ctx, results_dir, executor=args.executor,
                      executor_params=executor_params, settings=plugin_settings(args),
@@ -205,6 +218,18 @@ def cmd_reproduce(args) -> int:
             options["seeds"] = seeds
         else:  # a recipe that takes one seed
             options["seed"] = seeds[0]
+    if getattr(args, "tune", None) is not None:
+        if "trials" not in options:
+            raise SerBenchError(f"recipe {recipe.name!r} does not tune: drop --tune")
+        options["trials"] = args.tune
+    if getattr(args, "normalise", None) is not None:
+        if "normalise" not in options:
+            raise SerBenchError(f"recipe {recipe.name!r} fixes its normalisation: drop --normalise")
+        options["normalise"] = parse_normalise(args.normalise)
+    if getattr(args, "losses", None) is not None:
+        if "losses" not in options:
+            raise SerBenchError(f"recipe {recipe.name!r} fixes its losses: drop --losses")
+        options["losses"] = names(args.losses, "--losses")
     if args.baselines is not None:
         if "baselines" not in options:
             raise SerBenchError(f"recipe {recipe.name!r} runs no baselines: drop --baselines")
@@ -219,12 +244,18 @@ def cmd_reproduce(args) -> int:
     if args.dataset_param:
         base["dataset_params"] = parse_scoped(args.dataset_param, "--dataset-param")
         check_scoped(registry, "datasets", base["dataset_params"], "--dataset-param")
+    if getattr(args, "labels", None):
+        base["labels"] = parse_labels(args.labels)
+    if getattr(args, "label_map", None):
+        base["label_maps"] = parse_label_maps(args.label_map)
     options["base"] = base
     executor_params = executor_params_from_args(args)
     check_executor(registry, args.executor, executor_params)
-    cells = recipe.cells(registry, sources, targets, **options)
-    out_dir = Path(args.results or Path("results") / recipe.name / f"{'+'.join(sources)}__{'+'.join(targets)}")
     ctx = run_context(args)
+    # A recipe whose grid depends on the corpora (a label set read off them, speakers counted) reads them
+    # through the run context.
+    cells = recipe.cells(registry, sources, targets, ctx=ctx, **options)
+    out_dir = Path(args.results or default_recipe_folder(recipe, sources, targets))
     start = time.perf_counter()
     try:
         report = run(cells, registry, ctx, out_dir, executor=args.executor, executor_params=executor_params,
@@ -243,6 +274,16 @@ def cmd_reproduce(args) -> int:
     print((out_dir / "LEADERBOARD.md").read_text() if (out_dir / "LEADERBOARD.md").exists() else "")
     print("wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
     return 1 if report.failed else 0
+
+
+def default_recipe_folder(recipe, sources: list, targets: list) -> Path:
+    """``results/RECIPE/SOURCES__TARGETS``; a recipe over one set of corpora (sources = targets) writes
+    ``results/RECIPE/CORPORA``, or ``results/RECIPE`` at its default corpora."""
+    folder = Path("results") / recipe.name
+    if sources != targets:
+        return folder / f"{'+'.join(sources)}__{'+'.join(targets)}"
+    defaults = list(recipe.default_sources) == sources and list(recipe.default_targets) == targets
+    return folder if defaults else folder / "+".join(sources)
 
 
 def cmd_leaderboard(args) -> int:

@@ -45,8 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run_p = sub.add_parser("run", parents=[data, where], help="run a grid of cells and print its leaderboard")
     run_p.add_argument("--loss", default="ratio_distance", help="loss name(s), comma-separated")
-    run_p.add_argument("--source", default="", help="source corpus(es) for oodt/fewshot")
-    run_p.add_argument("--target", default="ravdess", help="target corpus(es) (default: ravdess)")
+    run_p.add_argument("--source", default="", help="source corpus(es) for oodt/fewshot; 'a|b' trains on the union "
+                       "of corpora a and b")
+    run_p.add_argument("--target", help="target corpus(es) (default: ravdess)")
+    run_p.add_argument("--loco", metavar="CORPORA", help="leave one corpus out, instead of --source/--target: each "
+                       "of these corpora (comma-separated, e.g. ravdess,emodb,turev) in turn the target, the union "
+                       "of the others the source")
     run_p.add_argument("--protocol", default="oodt,idt,fewshot", help="protocol name(s)")
     run_p.add_argument("--encoder", default="auto", help="encoder name(s), comma-separated (auto: the loss's "
                        "default encoder, e.g. identity for logreg, else siamese-mlp)")
@@ -59,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "extracted (default: auto): auto (cuda when there is one), cpu or cuda; recorded in every "
                        "result")
     run_p.add_argument("--seed", help="source-model seed(s), comma-separated (default: the preset's, 0,1,2)")
-    run_p.add_argument("--labels", default="anger,happiness,sadness,fear")
+    run_p.add_argument("--labels", default="default", help="emotions to classify, comma-separated, or a label set: "
+                       "default (anger,happiness,sadness,fear), iemocap4 (anger,happiness,sadness,neutral), shared "
+                       "(the emotions every corpus of the run has)")
+    run_p.add_argument("--label-map", action="append", metavar="CORPUS.FROM=TO",
+                       help="rename a corpus's emotion, e.g. turev.calm=neutral (never done unless asked; recorded "
+                            "in every result)")
     run_p.add_argument("--pretrain-loss", default="auto",
                        help="loss of the source model that fine-tuning starts from (auto: bce_pair before a pair "
                             "loss, else the loss itself)")
@@ -83,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="N", help="speakers set aside for tuning (source speakers for oodt, target "
                        "speakers, then left out of testing, for idt and fewshot; default: a quarter). Given "
                        "without --tune, the default settings run on the same test speakers as a tuned run")
+    run_p.add_argument("--validate-on", choices=["source", "target"],
+                       help="tune on held-out source speakers or on target speakers set aside (default: the "
+                            "protocol's: source for oodt, target for idt and fewshot); fewshot takes either")
     run_p.add_argument("--results", default="results", help="results folder (default: results/)")
     run_p.add_argument("--no-leaderboard", action="store_true")
     run_p.set_defaults(func=cmd.cmd_run)
@@ -98,8 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--frozen", help="frozen-layer settings, e.g. 0,1,2")
     rp.add_argument("--seed", help="source-model seeds, comma-separated, e.g. 0,1,2 (default: the recipe's; "
                     "feng2020 uses 0,1,2)")
+    rp.add_argument("--losses", help="the losses compared, comma-separated (default: the recipe's; cross-corpus: "
+                    "every metric-learning loss)")
     rp.add_argument("--baselines", help="baseline methods run beside the paper's, comma-separated (default: the "
                     "recipe's; feng2020: logreg,linear_svm,softmax_mlp); none: the paper's methods only")
+    rp.add_argument("--tune", type=whole_number(0, "the number of tuning trials per cell"), metavar="TRIALS",
+                    help="tuning trials per cell, the same for every method (default: the recipe's; cross-corpus: 8)")
+    rp.add_argument("--normalise", help="normalisation(s) compared, comma-separated (default: the recipe's; "
+                    "cross-corpus: corpus,speaker)")
+    rp.add_argument("--labels", help="emotions or a label set (default: the recipe's; see run --labels)")
+    rp.add_argument("--label-map", action="append", metavar="CORPUS.FROM=TO", help="rename a corpus's emotion")
     rp.add_argument("--results", help="output folder (default results/RECIPE/SOURCES__TARGETS)")
     rp.set_defaults(func=cmd.cmd_reproduce)
 

@@ -14,6 +14,7 @@ from ser_bench.errors import SerBenchError
 EXAMPLES = {"--protocol-param": "fewshot.k=2,4,8", "--loss-param": "ratio_distance.weight=0.5",
             "--train-param": "epochs=30", "--dataset-param": "sim-ravdess.speakers=8",
             "--executor-param": "address=auto", "--corpus-path": "ravdess=/data/RAVDESS",
+            "--label-map": "turev.calm=neutral",
             "--feature-param": "ssl.layers=all"}
 
 
@@ -62,7 +63,8 @@ def parse_scoped(pairs, what: str, default_scope=None) -> dict:
         scope, _, name = key.rpartition(".")
         scope = scope or default_scope
         if scope is None:
-            raise SerBenchError(f"{what} {key!r} needs a scope, e.g. {what} fewshot.{key}=...")
+            example = EXAMPLES.get(what, f"fewshot.{key}=...")
+            raise SerBenchError(f"{what} {key!r} needs a scope, e.g. {what} {example}")
         out.setdefault(scope, {})[name] = value
     return out
 
@@ -102,11 +104,31 @@ def names(text, what: str) -> list:
     return found
 
 
-def parse_labels(text: str, what: str = "--labels") -> tuple:
-    """``"anger,sadness"`` -> ``("anger", "sadness")``, checked by :func:`ser_bench.plugin_api.params.check_labels`."""
+def parse_labels(text: str, what: str = "--labels"):
+    """``"anger,sadness"`` -> ``("anger", "sadness")``, checked by :func:`ser_bench.plugin_api.params.check_labels`;
+    the name of a label set (``default``, ``iemocap4``, ``shared``: :data:`ser_bench.data.labels.LABEL_SETS`)
+    is returned as it is, for the grid to resolve."""
+    from ser_bench.data.labels import named_set
     from ser_bench.plugin_api.params import check_labels
 
+    if text and "," not in text and named_set(text) is not None:
+        return text.strip()
     return check_labels([t.strip() for t in (text or "").split(",") if t.strip()], what)
+
+
+def parse_label_maps(pairs) -> dict:
+    """``["turev.calm=neutral"]`` -> ``{"turev": {"calm": "neutral"}}``: the user's renaming of a corpus's
+    emotions (checked against the corpus when it is read)."""
+    from ser_bench.data.labels import VOCABULARY
+
+    out: dict = {}
+    for corpus, mapping in parse_scoped(pairs, "--label-map").items():
+        for source, target in mapping.items():
+            if not isinstance(target, str) or target not in VOCABULARY:
+                raise SerBenchError(f"--label-map {corpus}.{source}={target}: the new name must be one emotion of the "
+                                    f"common vocabulary ({', '.join(VOCABULARY)})")
+        out[corpus] = {str(k): v for k, v in mapping.items()}
+    return out
 
 
 def whole_numbers(text: str, what: str, low: int, example: str = "") -> list[int]:

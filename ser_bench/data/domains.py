@@ -247,7 +247,12 @@ def view_of(spec) -> CorpusView:
 
 def describe(registry, name: str) -> dict:
     """What a result records of a corpus: the expression, the base corpus, the filters and each channel
-    with its resolved parameters and version."""
+    with its resolved parameters and version; for a union (``emodb|turev``), that of each part."""
+    from ser_bench.data.unions import union_parts
+
+    parts = union_parts(name)
+    if parts:
+        return {"expression": name, "base": "union", "parts": [describe(registry, part) for part in parts]}
     view = view_of(registry.get("datasets", name))
     return {"expression": name, "base": view.base,
             "filters": [{"column": f.column, "values": list(f.values)} for f in view.filters],
@@ -259,6 +264,20 @@ def base_corpus(name: str) -> str:
     return parse(name).base if is_expression(name) else name
 
 
+def speakers_by_corpus(name: str, manifest) -> dict:
+    """``{base corpus: set of its speaker ids}`` of the clips of ``manifest`` (the corpus ``name``'s): one
+    entry for a corpus or view, one per part for a union (whose speakers are named ``CORPUS/SPEAKER``)."""
+    from ser_bench.data.unions import union_parts
+
+    speakers = manifest["speaker"].astype(str)
+    if not union_parts(name):
+        return {base_corpus(name): set(speakers)}
+    out: dict = {}
+    for corpus, speaker in zip(manifest["corpus"].astype(str), speakers):
+        out.setdefault(corpus, set()).add(speaker.removeprefix(f"{corpus}/"))
+    return out
+
+
 def with_filter(name: str, flt: str) -> str:
     """``name`` with the filter ``flt`` (``"[half=1]"``) inserted before its channels."""
     head, plus, tail = name.partition("+")
@@ -268,15 +287,23 @@ def with_filter(name: str, flt: str) -> str:
 def check_speakers_disjoint(source: str, source_manifest, target: str, target_manifest) -> None:
     """Refuse a source and target drawn from one base corpus that share speakers: a transfer claim
     would then be tested on voices the model was trained on. Different corpora may reuse speaker ids
-    (``"01"``), so only views of the same base corpus are compared."""
-    if base_corpus(source) != base_corpus(target):
-        return
-    shared = sorted(set(source_manifest["speaker"].astype(str)) & set(target_manifest["speaker"].astype(str)),
-                    key=_natural)
-    if not shared:
-        return
-    raise SerBenchError(
-        f"source {source!r} and target {target!r} are both {base_corpus(source)} and share {len(shared)} "
-        f"speakers ({_values_text(shared)}): the target would be tested on voices the source trained on. "
-        f"Use speaker-disjoint views, e.g. --source '{with_filter(source, '[half=1]')}' --target "
-        f"'{with_filter(target, '[half=2]')}', or split by a column, e.g. [sex=male] -> [sex=female].")
+    (``"01"``), so only views of the same base corpus are compared; a union (``emodb|ravdess[half=1]``)
+    is compared part by part."""
+    from ser_bench.data.unions import is_union
+
+    theirs = speakers_by_corpus(target, target_manifest)
+    for corpus, ours in speakers_by_corpus(source, source_manifest).items():
+        shared = sorted(ours & theirs.get(corpus, set()), key=_natural)
+        if not shared:
+            continue
+        union = is_union(source) or is_union(target)
+        if union:
+            fix = (f"Leave {corpus} out of the source, or use speaker-disjoint views of it such as "
+                   f"{corpus}[half=1] in the source and {corpus}[half=2] as the target")
+        else:
+            fix = (f"Use speaker-disjoint views, e.g. --source '{with_filter(source, '[half=1]')}' --target "
+                   f"'{with_filter(target, '[half=2]')}', or split by a column, e.g. [sex=male] -> [sex=female]")
+        verb = "both hold" if union else "are both"
+        raise SerBenchError(
+            f"source {source!r} and target {target!r} {verb} {corpus} and share {len(shared)} speakers "
+            f"({_values_text(shared)}): the target would be tested on voices the source trained on. {fix}.")

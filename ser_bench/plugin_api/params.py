@@ -116,13 +116,13 @@ def accepted(spec) -> tuple[frozenset, dict, bool]:
 
 # What the caller of each kind's factory passes itself (see the spec types): never a plugin parameter.
 SUPPLIED = {
-    "datasets": frozenset({"ctx"}),
+    "datasets": frozenset({"ctx", "variant"}),
     "features": frozenset(),
     "encoders": frozenset({"input_dim"}),
     "losses": frozenset({"context", "variant"}),
     "protocols": frozenset({"data", "seed", "speakers"}),
     "executors": frozenset({"workers"}),
-    "recipes": frozenset({"registry", "sources", "targets", "results", "out_dir"}),
+    "recipes": frozenset({"registry", "sources", "targets", "results", "out_dir", "ctx"}),
     "heads": frozenset({"model", "x_test", "x_support", "y_support", "n_classes", "rule"}),
     "channels": frozenset(),
 }

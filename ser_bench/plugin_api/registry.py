@@ -10,8 +10,9 @@ from ser_bench.plugin_api.types import SINGULAR, SPEC_TYPES
 
 
 def _is_corpus_expression(name: str) -> bool:
-    # In "ravdess+noise:snr=10" the ':' separates a channel's parameters, it is not a variant.
-    return "[" in name or "+" in name.split(":", 1)[0]
+    # In "ravdess+noise:snr=10" the ':' separates a channel's parameters, it is not a variant; in
+    # "emodb|turev" the '|' joins corpora (a union).
+    return "[" in name or "|" in name or "+" in name.split(":", 1)[0]
 
 
 def base_name(name: str) -> str:
@@ -63,7 +64,8 @@ class Registry:
         """The spec called ``name``; an unknown name raises with close matches and the full list.
 
         A dataset name may be a corpus expression (``ravdess[sex=female]+telephone``, see
-        :mod:`ser_bench.data.domains`): the spec returned is a view of the base corpus named by the expression.
+        :mod:`ser_bench.data.domains`): the spec returned is a view of the base corpus named by the expression;
+        or a union of corpora (``emodb|turev``, see :mod:`ser_bench.data.unions`).
         """
         return self.entry(kind, name).spec
 
@@ -73,7 +75,13 @@ class Registry:
             raise UnknownPluginError(f"unknown plugin kind {kind!r}; kinds are: {', '.join(self._entries)}")
         if kind == "datasets" and _is_corpus_expression(name):  # a view: ravdess[sex=female]+telephone
             from ser_bench.data.domains import corpus_view, parse
+            from ser_bench.data.unions import union_parts, union_spec
 
+            parts = union_parts(name)
+            if parts:  # a union of corpora: emodb|turev
+                first = self.entry(kind, parts[0])
+                return Entry(kind=kind, spec=union_spec(self, name), plugin=first.plugin,
+                             distribution=first.distribution, version=first.version)
             base = self.entry(kind, parse(name).base)
             return Entry(kind=kind, spec=corpus_view(self, name), plugin=base.plugin,
                          distribution=base.distribution, version=base.version)

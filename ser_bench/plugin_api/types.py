@@ -209,6 +209,8 @@ class ProtocolSpec:
     reference: str = ""
     bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.plugin_api.params.Range, checked up front
     validation: Optional[Callable[..., list]] = None
+    validation_on: tuple[str, ...] = ("target",)
+    training_only: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -230,8 +232,9 @@ class ExecutorSpec:
 class RecipeSpec:
     """A published experiment to reproduce in one command (``ser-bench reproduce NAME``).
 
-    ``cells(registry, sources, targets, **options)`` returns the grid's :class:`~ser_bench.running.cells.Cell`
-    list; ``report(results, out_dir, **options)`` writes the paper-shaped tables and figures from the
+    ``cells(registry, sources, targets, ctx=None, **options)`` returns the grid's
+    :class:`~ser_bench.running.cells.Cell` list (``ctx``, the run context, reads the corpora when the grid
+    depends on them, e.g. the label set ``shared``); ``report(results, out_dir, **options)`` writes the paper-shaped tables and figures from the
     result payloads and returns the paths written. ``options`` holds the defaults (repeats, k, ...).
     """
 

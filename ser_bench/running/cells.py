@@ -40,15 +40,16 @@ class Cell:
     head_params: dict = field(default_factory=dict)  # over the head's defaults (e.g. a tuned C)
     tuning: dict = field(default_factory=dict)  # {"trials", "validation_speakers", "space", ...}; {}: not tuned
     feature_params: dict = field(default_factory=dict)  # resolved by the feature plugin; {}: it takes none
+    label_maps: dict = field(default_factory=dict)  # base corpus -> {its emotion: the name it takes}; the user's
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (the ``params`` of a result file).
 
-        Settings added after 0.2 (``head_params``, ``tuning``, ``feature_params``) appear only when set,
-        so the cell ids of results computed before them are unchanged."""
+        Settings added after 0.2 (``head_params``, ``tuning``, ``feature_params``, ``label_maps``) appear
+        only when set, so the cell ids of results computed before them are unchanged."""
         d = asdict(self)
         d["labels"] = list(self.labels)
-        for late in ("head_params", "tuning", "feature_params"):
+        for late in ("head_params", "tuning", "feature_params", "label_maps"):
             if not d[late]:
                 del d[late]
         return d
@@ -143,12 +144,14 @@ def resolve(cell: Cell, registry) -> Cell:
         reason = f"pre-training loss {pretrain!r} cannot train the {encoder.kind} encoder {encoder.name!r}"
 
     datasets = {}
-    for name in filter(None, {cell.source, cell.target}):
-        # A view (ravdess[sex=female]+telephone) takes its base corpus's parameters unless given its own.
-        from ser_bench.data.domains import base_corpus
-
-        given = cell.dataset_params.get(name, cell.dataset_params.get(base_corpus(name), {}))
-        datasets[name] = merged("datasets", name, given)
+    corpora = corpora_of(cell)
+    for name in corpora:
+        datasets[name] = merged("datasets", name, dataset_params_given(cell.dataset_params, name))
+    label_maps = _label_maps(cell.label_maps, corpora)
+    protocol_spec = registry.get("protocols", cell.protocol)
+    protocol_params = dict(cell.protocol_params)
+    if not loss.trains:
+        protocol_params = _pinned(protocol_params, protocol_spec.training_only)
     tuning = {}
     if cell.tuning:
         from ser_bench.running.tuning import resolve_tuning
@@ -157,7 +160,7 @@ def resolve(cell: Cell, registry) -> Cell:
                                 encoder=encoder_name, head=head)
     return replace(
         cell,
-        protocol_params=merged("protocols", cell.protocol, cell.protocol_params),
+        protocol_params=merged("protocols", cell.protocol, protocol_params),
         loss_params=merged("losses", cell.loss, cell.loss_params),
         pretrain_loss=pretrain, head=head, skip_reason=reason or "",
         pretrain_loss_params=merged("losses", pretrain, cell.pretrain_loss_params),
@@ -167,8 +170,59 @@ def resolve(cell: Cell, registry) -> Cell:
         training={**DEFAULT_TRAINING, **check_training(cell.training, DEFAULT_TRAINING)},
         dataset_params=datasets,
         labels=tuple(cell.labels),
-        head_params=head_params, tuning=tuning, feature_params=feature_params,
+        head_params=head_params, tuning=tuning, feature_params=feature_params, label_maps=label_maps,
     )
+
+
+def corpora_of(cell: Cell) -> list[str]:
+    """The corpora a cell reads, by the names their parameters are kept under: its source and target,
+    or for a union (``emodb|turev``) each of its parts."""
+    from ser_bench.data.unions import union_parts
+
+    out = []
+    for name in (cell.source, cell.target):
+        for part in (union_parts(name) or (name,)) if name else ():
+            if part not in out:
+                out.append(part)
+    return out
+
+
+def dataset_params_given(given: dict, name: str) -> dict:
+    """The ``--dataset-param`` settings of the corpus ``name``: its own, else those of the corpus it is a
+    view of (``ravdess[sex=female]+telephone`` takes ``ravdess``'s), else those of its plugin
+    (``csv:clinic`` takes ``csv``'s)."""
+    from ser_bench.data.domains import base_corpus
+    from ser_bench.plugin_api.registry import base_name
+
+    for scope in (name, base_corpus(name), base_name(base_corpus(name))):
+        if scope in given:
+            return given[scope]
+    return {}
+
+
+def _label_maps(given: dict, corpora: list[str]) -> dict:
+    """The user's label maps (``{corpus: {from: to}}``) of the base corpora this cell reads: a map of a
+    corpus the cell does not read leaves its id alone."""
+    from ser_bench.data.domains import base_corpus
+
+    bases = {base_corpus(name) for name in corpora}
+    return {corpus: dict(sorted(mapping.items())) for corpus, mapping in sorted(given.items())
+            if corpus in bases and mapping}
+
+
+def _pinned(params: dict, training_only) -> dict:
+    """``params`` with each protocol setting that means nothing to a method that trains nothing
+    (``ProtocolSpec.training_only``, e.g. few-shot's frozen layers) at its one value: one set of splits
+    instead of identical copies. A setting already at that one value is left as written."""
+    out = dict(params)
+    for name, value in dict(training_only or {}).items():
+        if name not in out or _as_list(out[name]) != _as_list(value):
+            out[name] = value
+    return out
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def _shared(registry, feature: str, feature_params: dict, encoder, given: dict) -> dict:

@@ -1,17 +1,23 @@
-"""Corpora prepared for a run: each corpus a grid uses is loaded, label-filtered and featurised once.
+"""Corpora prepared for a run: each corpus a grid uses is loaded, label-mapped, label-filtered and
+featurised once.
 
-Cells that use the same corpus with the same feature, labels and loader parameters share one
-:class:`CorpusData` (keyed by :func:`corpus_key`); missing corpora are reported all at once, and a source
-sharing speakers with its target is refused before any training.
+Cells that use the same corpus with the same feature, labels, label maps and loader parameters share one
+:class:`CorpusData` (keyed by :func:`corpus_key`). Before any feature is extracted, every corpus of the
+run is read: missing corpora are reported all at once, a label set some corpus lacks is refused naming
+what each corpus has, and a source sharing speakers with its target is refused. A union of corpora
+(``emodb|turev``, :mod:`ser_bench.data.unions`) is prepared part by part and stacked.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from ser_bench.data.domains import check_speakers_disjoint
+from ser_bench.data.domains import base_corpus, check_speakers_disjoint
 from ser_bench.data.features import extract_features
+from ser_bench.data.labels import apply_label_map, missing_labels
+from ser_bench.data.unions import parts_of, stack, union_parts
 from ser_bench.errors import CorpusNotFoundError, SerBenchError
 from ser_bench.plugin_api.context import warn
 from ser_bench.results.store import manifest_hash
@@ -30,26 +36,62 @@ class CorpusData:
     label_map: dict = field(default_factory=dict)
 
 
+@dataclass
+class LoadedCorpus:
+    """One corpus (or view) as its loader gave it, the user's label map applied: every clip, the files
+    the loader left out (``--skip-bad-files``) and the map from the corpus's codes to the names used."""
+
+    name: str
+    spec: object
+    manifest: object
+    loader_skipped: list
+    label_map: dict
+
+
+def load_corpus(name: str, dataset_params: dict, registry, ctx, label_maps: dict | None = None) -> LoadedCorpus:
+    """Read the manifest of the corpus or view ``name`` (not a union) and apply the user's label map of
+    its base corpus (``label_maps[base]``, ``{from: to}``)."""
+    spec = registry.get("datasets", name)
+    already_skipped = len(ctx.skipped_files)
+    manifest = spec.load(ctx, **dataset_params).reset_index(drop=True)
+    loader_skipped = list(ctx.skipped_files[already_skipped:])
+    mapping = dict((label_maps or {}).get(base_corpus(name)) or {})
+    manifest = apply_label_map(manifest, mapping, base_corpus(name))
+    composed = {code: mapping.get(emotion, emotion) for code, emotion in dict(spec.label_map).items()}
+    if mapping and not spec.label_map:  # a corpus whose names are already the vocabulary's (csv)
+        composed = dict(mapping)
+    return LoadedCorpus(name=name, spec=spec, manifest=manifest, loader_skipped=loader_skipped, label_map=composed)
+
+
 def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_params: dict, registry, ctx,
-                   feature_params: dict | None = None, memo: dict | None = None) -> CorpusData:
+                   feature_params: dict | None = None, memo: dict | None = None, label_maps: dict | None = None,
+                   loaded: dict | None = None) -> CorpusData:
     """Load a corpus, extract (or read cached) features, keep the clips whose emotion is in ``labels``.
 
     ``feature_params`` are the cell's (resolved) feature parameters; ``memo``, a dict the caller keeps,
-    lets cells that use parts of one extraction (the layers of one model) read its cache once.
+    lets cells that use parts of one extraction (the layers of one model) read its cache once;
+    ``label_maps`` the user's renamings (``{corpus: {from: to}}``); ``loaded`` corpora already read
+    (``{name: LoadedCorpus}``), not read again.
 
     Files the loader or the extractor could not use are an error naming each, or with
     ``ctx.skip_bad_files`` left out and listed in :attr:`CorpusData.skipped` (and so in every result).
     A corpus expression (``ravdess[sex=female]+telephone``) is loaded filtered, and its channels are
-    applied to the audio before the features are extracted (and cached apart).
+    applied to the audio before the features are extracted (and cached apart). A union (``emodb|turev``)
+    takes ``dataset_params`` per part (``{part: params}``) and is prepared part by part, then stacked.
     """
     import numpy as np
 
     from ser_bench.data.domains import view_of
 
     spec = registry.get("datasets", name)
-    already_skipped = len(ctx.skipped_files)
-    manifest = spec.load(ctx, **dataset_params)
-    loader_skipped = ctx.skipped_files[already_skipped:]
+    parts = parts_of(spec)
+    if parts:
+        pieces = {part: prepare_corpus(part, feature, labels, dataset_params.get(part, {}), registry, ctx,
+                                       feature_params=feature_params, memo=memo, label_maps=label_maps,
+                                       loaded=loaded) for part in parts}
+        return _stacked(pieces)
+    corpus = (loaded or {}).get(name) or load_corpus(name, dataset_params, registry, ctx, label_maps)
+    manifest = corpus.manifest
     # Only the clips of the label set are decoded and extracted: the others would be thrown away.
     wanted = manifest[manifest["emotion"].isin(list(labels)).to_numpy()].reset_index(drop=True)
     _check_labels(name, labels, wanted, manifest)
@@ -61,14 +103,28 @@ def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_param
     kept = wanted[keep].reset_index(drop=True)
     _check_labels(name, labels, kept, manifest)
     digests = [d for d, k in zip(matrix.digests, keep) if k]
-    skipped = sorted(loader_skipped) + sorted(matrix.skipped.values())
+    skipped = sorted(corpus.loader_skipped) + sorted(matrix.skipped.values())
     if skipped:  # allowed by --skip-bad-files, and said at run time as well as in every result
         more = f"; ... and {len(skipped) - 3} more" if len(skipped) > 3 else ""
         warn(ctx, f"corpus {name!r}: {len(skipped)} files left out (--skip-bad-files), listed in the "
                    f"skipped_files of every result that uses it: {'; '.join(skipped[:3])}{more}")
     return CorpusData(manifest=kept, features=matrix.values[keep], skipped=skipped,
                       manifest_hash=manifest_hash(kept, digests), n_clips_total=len(manifest),
-                      label_map=dict(spec.label_map))
+                      label_map=corpus.label_map)
+
+
+def _stacked(pieces: dict) -> CorpusData:
+    """One :class:`CorpusData` from the prepared parts of a union (``{part: CorpusData}``), in part order;
+    its hash is over the parts' names and hashes."""
+    import numpy as np
+
+    digest = hashlib.sha256("".join(f"{part}|{data.manifest_hash}\n" for part, data in pieces.items()).encode())
+    return CorpusData(manifest=stack({part: data.manifest for part, data in pieces.items()}),
+                      features=np.concatenate([data.features for data in pieces.values()]),
+                      skipped=[f for data in pieces.values() for f in data.skipped],
+                      manifest_hash=digest.hexdigest(),
+                      n_clips_total=sum(data.n_clips_total for data in pieces.values()),
+                      label_map={part: data.label_map for part, data in pieces.items()})
 
 
 def _check_labels(name: str, labels, clips, manifest) -> None:
@@ -79,36 +135,100 @@ def _check_labels(name: str, labels, clips, manifest) -> None:
                             f"{sorted(manifest['emotion'].unique())}. Choose another label set with --labels.")
 
 
+def dataset_params_of(cell: Cell, name: str) -> dict:
+    """The loader parameters ``prepare_corpus`` takes for the corpus ``name`` of ``cell``: the corpus's own,
+    or for a union ``{part: params}``."""
+    parts = union_parts(name)
+    if parts:
+        return {part: cell.dataset_params.get(part, {}) for part in parts}
+    return cell.dataset_params.get(name, {})
+
+
 def corpus_key(cell: Cell, role: str):
     """What makes two cells share a prepared corpus in ``role`` (``None`` when the cell has no such role)."""
     name = getattr(cell, role)
     if not name:
         return None
-    return (name, cell.feature, cell.labels, json.dumps(cell.dataset_params.get(name, {}), sort_keys=True),
-            json.dumps(cell.feature_params, sort_keys=True))
+    return (name, cell.feature, cell.labels, json.dumps(dataset_params_of(cell, name), sort_keys=True),
+            json.dumps(cell.feature_params, sort_keys=True), json.dumps(cell.label_maps, sort_keys=True))
+
+
+def load_all(cells: list, registry, ctx) -> dict:
+    """Every corpus (or union part) the cells use, read once: ``{(name, params, maps): LoadedCorpus}``.
+    Missing corpora are reported all at once; then a label set some corpus lacks is refused, naming what
+    each corpus has, and a source sharing speakers with its target is refused: all before any work."""
+    loaded: dict = {}
+    missing: list = []
+    for cell in cells:
+        for role in ("source", "target"):
+            name = getattr(cell, role)
+            for part in (union_parts(name) or (name,)) if name else ():
+                key = _load_key(cell, part)
+                if key in loaded or part in {m[0] for m in missing}:
+                    continue
+                try:
+                    loaded[key] = load_corpus(part, cell.dataset_params.get(part, {}), registry, ctx, cell.label_maps)
+                except CorpusNotFoundError as exc:
+                    missing.append((part, exc))
+    if missing:  # say everything that is missing at once, not one corpus per attempt
+        raise CorpusNotFoundError("\n\n".join(str(exc) for _, exc in missing))
+    problems: list = []
+    for cell in cells:
+        emotions = {part: set(loaded[_load_key(cell, part)].manifest["emotion"].dropna())
+                    for name in filter(None, (cell.source, cell.target)) for part in (union_parts(name) or (name,))}
+        problem = missing_labels(cell.labels, emotions)
+        if problem and problem not in problems:
+            problems.append(problem)
+    if problems:
+        raise SerBenchError("\n".join(problems))
+    for cell in cells:  # before any training: a source sharing speakers or files with its target is refused
+        if cell.source:
+            source, target = _labelled(cell, cell.source, loaded), _labelled(cell, cell.target, loaded)
+            check_speakers_disjoint(cell.source, source, cell.target, target)
+            _check_files_disjoint(cell.source, source, cell.target, target)
+    return loaded
+
+
+def _check_files_disjoint(source: str, source_manifest, target: str, target_manifest) -> None:
+    """Refuse a source and target that list the same audio file (two names for one corpus, such as two
+    ``csv:NAME`` corpora read from one manifest): the speaker check compares one corpus's views only."""
+    from pathlib import Path
+
+    ours = {str(Path(p).resolve()) for p in source_manifest["path"]}
+    shared = sorted(str(p) for p in target_manifest["path"] if str(Path(p).resolve()) in ours)
+    if shared:
+        more = f" ... ({len(shared)} in all)" if len(shared) > 3 else ""
+        raise SerBenchError(f"source {source!r} and target {target!r} share {len(shared)} audio files "
+                            f"({', '.join(shared[:3])}{more}): the target would be tested on clips the source "
+                            "trained on. Point them at different corpora or speaker-disjoint views.")
+
+
+def _load_key(cell: Cell, part: str) -> tuple:
+    return (part, json.dumps(cell.dataset_params.get(part, {}), sort_keys=True),
+            json.dumps(cell.label_maps.get(base_corpus(part), {}), sort_keys=True))
+
+
+def _labelled(cell: Cell, name: str, loaded: dict):
+    """The clips of ``name`` (stacked, for a union) with an emotion of the cell's label set."""
+    frames = {part: loaded[_load_key(cell, part)].manifest for part in (union_parts(name) or (name,))}
+    frames = {part: m[m["emotion"].isin(list(cell.labels)).to_numpy()] for part, m in frames.items()}
+    return stack(frames) if union_parts(name) else frames[name]
 
 
 def prepare_all(cells: list, registry, ctx) -> dict:
     """Every corpus the cells use, prepared once (features come from the cache after the first run)."""
+    loaded = load_all(cells, registry, ctx)
     corpora: dict = {}
-    missing: list = []
     memo: dict = {}  # stored feature matrices, shared by cells that use parts of one extraction
     for cell in cells:
         for role in ("source", "target"):
             key = corpus_key(cell, role)
-            if key and key not in corpora and key[0] not in {m[0] for m in missing}:
-                try:
-                    corpora[key] = prepare_corpus(key[0], cell.feature, cell.labels,
-                                                  cell.dataset_params.get(key[0], {}), registry, ctx,
-                                                  feature_params=cell.feature_params, memo=memo)
-                except CorpusNotFoundError as exc:
-                    missing.append((key[0], exc))
-    if missing:  # say everything that is missing at once, not one corpus per attempt
-        raise CorpusNotFoundError("\n\n".join(str(exc) for _, exc in missing))
-    for cell in cells:  # before any training: a source sharing speakers with its target is refused
-        if cell.source:
-            check_speakers_disjoint(cell.source, corpora[corpus_key(cell, "source")].manifest,
-                                    cell.target, corpora[corpus_key(cell, "target")].manifest)
+            if key and key not in corpora:
+                name = getattr(cell, role)
+                mine = {part: loaded[_load_key(cell, part)] for part in (union_parts(name) or (name,))}
+                corpora[key] = prepare_corpus(name, cell.feature, cell.labels, dataset_params_of(cell, name),
+                                              registry, ctx, feature_params=cell.feature_params, memo=memo,
+                                              label_maps=cell.label_maps, loaded=mine)
     return corpora
 
 

@@ -37,30 +37,51 @@ class Outcome:
 
 @dataclass
 class Grid:
-    """What to cross. Each list is one axis; ``base`` holds the settings shared by every cell."""
+    """What to cross. Each list is one axis; ``base`` holds the settings shared by every cell.
+
+    ``loco`` (leave one corpus out), when given, replaces ``sources`` and ``targets``: each of its corpora
+    in turn is the target and the union of the others (``a|b``) the source."""
 
     protocols: Sequence[str]
     losses: Sequence[str]
-    targets: Sequence[str]
+    targets: Sequence[str] = ()
     sources: Sequence[Optional[str]] = (None,)
     encoders: Sequence[str] = ("auto",)  # auto: each loss's default encoder
     features: Sequence[str] = ("is09-64",)
     seeds: Sequence[int] = (0,)
     base: dict = field(default_factory=dict)
+    loco: Sequence[str] = ()
 
 
-def expand(grid: Grid, registry) -> list[Cell]:
+def loco_pairs(corpora: Sequence[str]) -> list[tuple[str, str]]:
+    """Leave one corpus out: ``(target, source)`` for each corpus, the source the union of the others."""
+    from ser_bench.data.unions import union_parts
+
+    corpora = list(corpora)
+    nested = [c for c in corpora if union_parts(c)]
+    if nested:
+        raise SerBenchError(f"--loco takes single corpora, not unions ({', '.join(nested)}): each is left out in turn")
+    if len(corpora) < 2 or len(set(corpora)) < len(corpora):
+        raise SerBenchError(f"--loco needs two or more different corpora, comma-separated (got {', '.join(corpora)})")
+    return [(target, "|".join(c for c in corpora if c != target)) for target in corpora]
+
+
+def expand(grid: Grid, registry, ctx=None) -> list[Cell]:
     """All cells of ``grid`` with plugin defaults resolved; unknown names fail here, before any work.
 
     Protocols that need no source get ``source=None`` (one cell, whatever the sources axis holds).
+    ``base["labels"]`` may name a label set (:data:`ser_bench.data.labels.LABEL_SETS`); ``"shared"``, the
+    emotions every corpus of the grid has, reads the corpora's manifests, so it needs ``ctx``.
     """
     from ser_bench.running.cells import feature_variants
 
     cells, seen = [], set()
+    grid = _labels_resolved(grid, registry, ctx)
     variants = {feature: feature_variants(feature, (grid.base.get("feature_params") or {}).get(feature, {}), registry)
                 for feature in grid.features}
-    for protocol, loss, target, source, encoder, feature, seed in itertools.product(
-            grid.protocols, grid.losses, grid.targets, grid.sources, grid.encoders, grid.features, grid.seeds):
+    pairs = loco_pairs(grid.loco) if grid.loco else list(itertools.product(grid.targets, grid.sources))
+    for protocol, loss, (target, source), encoder, feature, seed in itertools.product(
+            grid.protocols, grid.losses, pairs, grid.encoders, grid.features, grid.seeds):
         spec = registry.get("protocols", protocol)
         for kind, name in (("losses", loss), ("datasets", target), ("encoders", encoder), ("features", feature)):
             if not (kind == "encoders" and name == "auto"):  # resolved per loss in resolve()
@@ -84,6 +105,20 @@ def expand(grid: Grid, registry) -> list[Cell]:
                 cells.append(cell)
     _check_search_taken(cells, (grid.base.get("tuning") or {}).get("search") or {}, registry)
     return cells
+
+
+def _labels_resolved(grid: Grid, registry, ctx) -> Grid:
+    """``grid`` with a named label set in ``base["labels"]`` replaced by its emotions (``shared``: those
+    every corpus of the grid has, read with ``ctx``)."""
+    from dataclasses import replace
+
+    from ser_bench.running.label_sets import grid_corpora, resolve_label_set
+
+    labels = grid.base.get("labels")
+    if not isinstance(labels, str):
+        return grid
+    found = resolve_label_set(labels, grid_corpora(grid, registry), registry, ctx, grid.base)
+    return replace(grid, base={**grid.base, "labels": tuple(found)})
 
 
 def _check_search_taken(cells: list, search: dict, registry) -> None:
@@ -388,9 +423,13 @@ def _run_batch(cells: list, *, corpora: dict, registry, ctx, results_dir: Path, 
 
 def _finish(cell: Cell, result: Result, report: RunReport, results_dir: Path, ctx, on_result) -> None:
     """Say what the result warns of, write it, report it."""
+    by_missing: dict = {}  # one warning per cell and missing classes, not one per split
     for item in result.summary.get("excluded_splits", []):
-        ctx.warn(f"{result.cell_id}: split {item['split']!r} left out of the summary: its "
-                 f"test set has no {', '.join(item['missing_test_classes'])}")
+        by_missing.setdefault(", ".join(item["missing_test_classes"]), []).append(item["split"])
+    for missing, names in by_missing.items():
+        shown = ", ".join(names[:3]) + (f" ... ({len(names)} in all)" if len(names) > 3 else "")
+        ctx.warn(f"{result.cell_id}: {len(names)} split{'s' if len(names) > 1 else ''} left out of the summary, "
+                 f"their test sets having no {missing}: {shown}")
     _write(result_path(results_dir, result.cell_id), result, report, results_dir)
     report.ran.append(result)
     on_result and on_result(result)

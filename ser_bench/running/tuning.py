@@ -31,7 +31,7 @@ _NOT_NUMBERS = (ValueError, RuntimeError, FloatingPointError, ArithmeticError)  
 def resolve_tuning(given: dict, registry, *, protocol: str, loss: str, encoder: str, head: str) -> dict:
     """The recorded tuning settings of a cell: ``trials``, ``validation_speakers`` and the full
     ``space`` (declared ranges with the user's ``search`` overrides applied), checked up front."""
-    known = {"trials", "validation_speakers", "search", "space", "sampler"}
+    known = {"trials", "validation_speakers", "search", "space", "sampler", "validation_on"}
     unknown = sorted(set(given) - known)
     if unknown:
         raise SerBenchError(f"unknown tuning setting(s) {unknown}; settings: {', '.join(sorted(known - {'space'}))}")
@@ -43,6 +43,10 @@ def resolve_tuning(given: dict, registry, *, protocol: str, loss: str, encoder: 
     if spec.validation is None:
         raise SerBenchError(f"protocol {protocol!r} declares no validation splits, so it cannot be tuned "
                             "without seeing its test speakers; run it untuned (leave out --tune)")
+    on = given.get("validation_on") or spec.validation_on[0]
+    if on not in spec.validation_on:
+        raise SerBenchError(f"--validate-on {on}: protocol {protocol!r} validates on "
+                            f"{' or '.join(spec.validation_on)} speakers only")
     loss_spec = registry.get("losses", loss.split(":", 1)[0])
     # A grid's --search overrides name settings of some of its plugins: each cell takes those its own have
     # (the command line checks that every override is taken by some cell).
@@ -56,8 +60,10 @@ def resolve_tuning(given: dict, registry, *, protocol: str, loss: str, encoder: 
     if trials and not space:
         raise SerBenchError(f"nothing to tune for {loss!r} with encoder {encoder!r} and head {head!r}: their "
                             "plugins declare no search space; give ranges with --search SCOPE.NAME=LOW..HIGH")
+    # The protocol's own default is not written, so that the ids of cells tuned before the choice existed hold.
+    where = {} if on == spec.validation_on[0] else {"validation_on": on}
     return {"trials": trials, "validation_speakers": speakers, "space": dict(sorted(space.items())),
-            "sampler": "tpe"}
+            "sampler": "tpe", **where}
 
 
 def unknown_setting(key: str, registry, *, loss: str, encoder: str, head: str) -> str:
@@ -112,8 +118,9 @@ def validation_plan(cell, data: dict, registry) -> tuple[list, set]:
     spec = registry.get("protocols", cell.protocol)
     manifests = {d: m for d, (m, _) in data.items()}
     pdata = ProtocolData(target=manifests["target"], source=manifests.get("source"))
+    where = {"on": cell.tuning["validation_on"]} if cell.tuning.get("validation_on") else {}
     splits = spec.validation(pdata, seed=cell.seed, speakers=cell.tuning.get("validation_speakers", 0),
-                             **cell.protocol_params)
+                             **where, **cell.protocol_params)
     if not splits:
         raise SerBenchError(f"protocol {cell.protocol!r} produced no validation splits")
     return splits, speakers_touched(splits, manifests, "target")
