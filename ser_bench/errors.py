@@ -33,6 +33,23 @@ class ProtocolError(SerBenchError):
     pass
 
 
+class DivergedError(SerBenchError, ArithmeticError):
+    """Training produced a non-finite loss, parameters or embeddings: there is no trained model to score.
+
+    ``step`` is the training step (1-based) where it was seen, ``index`` which model of a batch of
+    models trained together (``fit_many``), ``None`` for a model trained alone. Callers that know the
+    method and the split say them (:meth:`within`). An ``ArithmeticError``, so that a tuning trial that
+    diverges counts as failed rather than scored."""
+
+    def __init__(self, message: str, step: int | None = None, index: int | None = None) -> None:
+        super().__init__(message)
+        self.step, self.index = step, index
+
+    def within(self, what: str) -> "DivergedError":
+        """The same error, its message led by ``what`` (the method and split)."""
+        return DivergedError(f"{what}: {self.args[0]}", step=self.step, index=self.index)
+
+
 class Interrupted(KeyboardInterrupt):
     """A stop asked for by a signal other than Ctrl-C (SIGTERM): handled exactly like Ctrl-C (finished
     cells kept, the same message), but the exit status still says which signal it was."""

@@ -88,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--search", action="append", metavar="SCOPE.NAME=RANGE",
                        help="override a tuning range: training.lr=1e-4..1e-2:log, loss.weight=0.1|1|10, "
                             "training.epochs=20..120:step=10, or =off to keep a setting fixed")
-    run_p.add_argument("--validation-speakers", type=whole_number(0, "the number of validation speakers"),
+    run_p.add_argument("--validation-speakers",
+                       type=whole_number(2, "the number of validation speakers; leave the option out for the "
+                                            "protocol's default, a quarter of the speakers"),
                        metavar="N", help="speakers set aside for tuning (source speakers for oodt, target "
                        "speakers, then left out of testing, for idt and fewshot; default: a quarter). Given "
                        "without --tune, the default settings run on the same test speakers as a tuned run")
@@ -188,20 +190,40 @@ def _on_sigterm(signum, frame):
 
 
 def _warnings_on_one_line() -> None:
-    """ser-bench's own warnings print as ``ser-bench: warning: ...``, without Python's file:line prefix."""
+    """Every warning prints as one ``ser-bench: warning: ...`` line: ser-bench's own as their message,
+    a library's (scikit-learn, torch, ...) with its category and the package it came from instead of
+    Python's ``file:line`` prefix and source line. ser-bench's own are printed here; any other goes to
+    the ``showwarning`` in place (which prints it in this format, or records it under
+    ``warnings.catch_warnings(record=True)``)."""
     import warnings
 
     from ser_bench.errors import SerBenchWarning
 
+    def one_line(message, category, filename, lineno, line=None):
+        text = " ".join(str(message).split())
+        if not issubclass(category, SerBenchWarning) and category.__name__ != "PluginWarning":
+            text = f"{category.__name__} from {_package_of(filename)}: {text}"
+        return f"ser-bench: warning: {text}\n"
+
     show = warnings.showwarning
 
-    def one_line(message, category, filename, lineno, file=None, line=None):
+    def show_ours(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, SerBenchWarning):
-            print(f"ser-bench: warning: {message}", file=sys.stderr)
+            print(one_line(message, category, filename, lineno), end="", file=sys.stderr)
         else:
             show(message, category, filename, lineno, file, line)
 
-    warnings.showwarning = one_line
+    warnings.formatwarning = one_line
+    warnings.showwarning = show_ours
+
+
+def _package_of(filename: str) -> str:
+    """The top-level package a source file belongs to (``sklearn`` for .../site-packages/sklearn/x.py)."""
+    parts = os.path.normpath(str(filename)).split(os.sep)
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts and parts.index(marker) + 1 < len(parts):
+            return parts[parts.index(marker) + 1].removesuffix(".py")
+    return os.path.splitext(os.path.basename(str(filename)))[0] or "python"
 
 
 def main(argv=None) -> int:

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ser_bench.data.audio import SAMPLE_RATE, apply_channels, duration, load_audio
-from ser_bench.data.features import _read_entry, _write_entry, file_digest
+from ser_bench.data.features import _joined, _read_entry, _refused, _write_entry, entry_key, file_digest
 from ser_bench.errors import BadAudioError
 from ser_bench.plugin_api.context import warn
 
@@ -92,12 +92,12 @@ def extract_batched(build: Callable, params: dict, cache: Path, paths: Sequence[
         target = cache / digest[:2] / f"{digest}.npy"
         warning = None
         if target.exists():
-            vector, why = _read_entry(target, dim)
+            vector, why = _read_entry(target, dim, entry_key(cache, digest))
             if vector is not None and np.isfinite(vector).all():
                 out[i] = ("hit", digest, vector, None)
                 continue
             if vector is None:
-                warning = f"feature cache entry {target} (for {path}) was {why}: recomputed"
+                warning = _refused(target, path, why)
         misses.append((i, digest, target, warning))
     bar.update(len(paths) - len(misses))
     if misses:
@@ -164,7 +164,7 @@ def _entry(miss: tuple, paths, vector, signal, rate: int, dim: int) -> tuple:
         return ("error", f"{paths[i]}: features came out NaN or infinite ({len(signal)} samples, "
                          f"{len(signal) / rate:.3f} s: too short or damaged)", None, warning)
     if not dim or vector.shape == (dim,):  # a wrong shape is an error in the caller, never cached
-        warning = "; ".join(filter(None, [warning, _write_entry(target, digest, vector)])) or None
+        warning = _joined(warning, _write_entry(target, digest, vector))
     return ("new", digest, vector, warning)
 
 

@@ -85,7 +85,33 @@ def _inspect_audio(path: str) -> tuple[str | None, list]:
         return str(exc).split(": ", 1)[-1], notes
     if len(signal) < 1600:
         return f"only {len(signal)} samples (< 0.1 s)", notes
-    return None, notes
+    return _level_problem(signal), notes + _level_notes(signal)
+
+
+# A clip whose loudest sample is below -50 dBFS holds little but the recorder's noise floor.
+NEAR_SILENT = 10 ** (-50 / 20)
+
+
+def _level_problem(signal) -> str | None:
+    """Why a decoded clip has no sound to describe (every sample equal: a DC offset), else ``None``."""
+    import numpy as np
+
+    if float(np.ptp(signal)) == 0.0:
+        return f"constant: every sample is {float(signal[0]):.4g}, a DC offset and no sound"
+    return None
+
+
+def _level_notes(signal) -> list[tuple[str, str]]:
+    """(kind, text) for clips that decode but may not hold speech: near-silent, or one bit deep."""
+    import numpy as np
+
+    notes = []
+    if float(np.max(np.abs(signal))) < NEAR_SILENT:
+        notes.append(("level", "near-silent: the loudest sample is below -50 dBFS (features may describe "
+                               "noise, not speech)"))
+    if np.unique(signal[: 16000 * 10]).size <= 2:
+        notes.append(("depth", "two sample values only (one-bit audio): features of it are unlike speech's"))
+    return notes
 
 
 def _note_problems(paths, notes_per_file) -> list[Problem]:
@@ -111,9 +137,12 @@ def check_corpus(spec, ctx, params: dict | None = None, read_audio: bool = True)
     ctx.skip_bad_files = True
     before = len(ctx.skipped_files)
     manifest = spec.load(ctx, **{**spec.params, **(params or {})})
+    from ser_bench.data.corpus import NOT_A_FILE
+
     for entry in ctx.skipped_files[before:]:
         where, _, message = entry.partition(": ")
-        problems.append(Problem("error", where, f"unexpected name: {message}"))
+        problems.append(Problem("error", where, message if message.startswith(NOT_A_FILE)
+                                else f"unexpected name: {message}"))
     paths = list(manifest["path"])
     with ctx.progress(len(paths), f"checking {spec.name}") as bar, ThreadPoolExecutor(ctx.n_workers) as pool:
         def inspect(path):

@@ -15,6 +15,7 @@ of being left out silently; nothing is imported for it, so ``ser-bench list`` st
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
@@ -59,11 +60,48 @@ def audio_files(root: Path, suffixes: Iterable[str] = AUDIO_SUFFIXES) -> list[Pa
     """Audio files under ``root`` at any depth, sorted, hidden files (``.name``) left out.
 
     ``suffixes`` says which extensions count (case-insensitive); by default every one that
-    :func:`ser_bench.data.audio.load_audio` reads, video containers included.
+    :func:`ser_bench.data.audio.load_audio` reads, video containers included. Symbolic links are
+    followed, to folders as to files (a folder reached twice through links is read once). Anything named
+    like a clip is listed, even when it is not a regular file (a link to a missing file, a folder, a
+    named pipe), so that reading it names it as a bad file instead of its being left out without a word.
     """
     wanted = {s.lower() for s in suffixes}
-    return sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in wanted and not p.name.startswith(".")
-                  and p.is_file())
+    found, visited = [], set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in visited:  # a link back up the tree, or a second link to one folder
+            dirs[:] = []
+            continue
+        visited.add(real)
+        dirs.sort()
+        for name in (*files, *dirs):
+            if Path(name).suffix.lower() in wanted and not name.startswith("."):
+                found.append(Path(folder) / name)
+    return sorted(found)
+
+
+NOT_A_FILE = "not an audio file"  # how not_a_file's reasons begin
+
+
+def not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a clip although it is named like one ("" when it is a regular file):
+    a symbolic link to nothing, a folder, a named pipe (reading one would wait for ever), a device."""
+    import stat
+
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            return f"{NOT_A_FILE}: a symbolic link to {os.readlink(path)}, which does not exist"
+        return f"{NOT_A_FILE}: missing (it was listed, then disappeared)"
+    except OSError as exc:
+        return f"{NOT_A_FILE}: cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return ""
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device")
+    return f"{NOT_A_FILE}: {kind} named like a clip"
 
 
 def manifest_from_files(files: Iterable[Path], parse: Parser, corpus: str, language: str,
@@ -82,6 +120,11 @@ def manifest_from_files(files: Iterable[Path], parse: Parser, corpus: str, langu
             fields = parse(path)
         except ValueError as exc:
             report(path, str(exc))
+            continue
+        problem = not_a_file(path)
+        if problem:
+            if fields is not None:
+                report(path, problem)
             continue
         if fields is None:  # a recognised file the loader excludes on purpose (e.g. RAVDESS song)
             continue

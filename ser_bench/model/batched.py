@@ -39,6 +39,7 @@ from __future__ import annotations
 import time
 
 from ser_bench.model.stacked import StackedAdam, keep_freed_memory, stack_modules, unstack_into
+from ser_bench.model.training import check_finite_parameters, diverged
 
 
 def fit_many(models, xs, ys, loss_fns, *, seeds, batchable: bool, steps: int | None = None,
@@ -62,6 +63,7 @@ def fit_many(models, xs, ys, loss_fns, *, seeds, batchable: bool, steps: int | N
     """
     import torch
 
+    from ser_bench.errors import DivergedError
     from ser_bench.model.training import fit
 
     count = len(models)
@@ -83,10 +85,17 @@ def fit_many(models, xs, ys, loss_fns, *, seeds, batchable: bool, steps: int | N
     for members in groups.values():
         if len(members) == 1:
             i = members[0]
-            infos[i] = fit(models[i], xs[i], ys[i], loss_fns[i], seed=seeds[i], unlabelled=extra[i], **settings)
+            try:
+                infos[i] = fit(models[i], xs[i], ys[i], loss_fns[i], seed=seeds[i], unlabelled=extra[i], **settings)
+            except DivergedError as exc:  # say which of the models given
+                raise DivergedError(exc.args[0], step=exc.step, index=i) from None
             continue
-        results = _fit_group([models[i] for i in members], [xs[i] for i in members], [ys[i] for i in members],
-                             [loss_fns[i] for i in members], [seeds[i] for i in members], **settings)
+        try:
+            results = _fit_group([models[i] for i in members], [xs[i] for i in members],
+                                 [ys[i] for i in members], [loss_fns[i] for i in members],
+                                 [seeds[i] for i in members], **settings)
+        except DivergedError as exc:
+            raise DivergedError(exc.args[0], step=exc.step, index=members[exc.index or 0]) from None
         for i, info in zip(members, results):
             infos[i] = info
     return infos
@@ -155,6 +164,11 @@ def _fit_group(models, xs, ys, loss_fns, seeds, *, steps, epochs, batch_size, lr
             if done + 1 == total:
                 last = _losses_alone(stacked_model, stacked_loss if with_module else None, models, loss_fns, xb, yb)
             losses = stacked_loss.batched(stacked_model, xb, yb)
+            finite = torch.isfinite(losses.detach())
+            if not bool(finite.all()):  # as fit: no step is taken on a non-finite loss
+                bad = int((~finite).nonzero()[0, 0])
+                raise diverged(f"the training loss was {float(losses.detach()[bad])} at step {done + 1} of {total}",
+                               done + 1, bad)
             optimiser.zero_grad()
             losses.sum().backward()
             optimiser.step()
@@ -164,8 +178,9 @@ def _fit_group(models, xs, ys, loss_fns, seeds, *, steps, epochs, batch_size, lr
     unstack_into(stacked_model, models)
     if with_module:
         unstack_into(stacked_loss, loss_fns)
-    for model in models:
+    for m, model in enumerate(models):
         model.eval()
+        check_finite_parameters([model, loss_fns[m]], done, m)
     # fit seeds the global generator with its model's seed and a batchable loss draws nothing from it:
     # leave it as training the models one by one would.
     torch.manual_seed(int(seeds[-1]))

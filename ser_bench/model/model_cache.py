@@ -2,9 +2,11 @@
 
 The key covers everything that determines the weights: the training data (manifest hash and row
 indices), feature, encoder and its parameters, loss and its parameters, training parameters,
-normalisation and seed. Entries are written atomically with a checksum that also names their key; a
-per-key lock (``filelock``, on every platform) makes concurrent workers that need the same model train
-it once.
+normalisation and seed. Entries are written atomically, record their key inside (beside the weights,
+:data:`KEY_ENTRY`) and have a checksum that also names their key; a per-key lock (``filelock``, on every platform) makes
+concurrent workers that need the same model train it once. The key is no secret and the checksum is
+no signature: they catch damaged, copied and moved entries (a checksum rewritten to match included),
+not someone who writes the cache on purpose (README, "Caches").
 
 Nothing here relies on the lock for correctness, because on a cluster the folder may be on a
 filesystem whose locks do not work (NFS without a lock daemon) or may not exist at all on a worker's
@@ -18,9 +20,15 @@ import hashlib
 import json
 import os
 import socket
+import stat
 import tempfile
 import uuid
 from pathlib import Path
+
+# The state dict entry holding the key an entry was computed for (its ASCII bytes as a uint8 tensor, so that
+# an entry stays a plain state dict that torch.load reads); no module has a parameter of that name.
+KEY_ENTRY = "ser_bench.model_cache_key"
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
 def code_fingerprint(*functions) -> str:
@@ -86,14 +94,34 @@ def cpu_state(state):
     return out
 
 
+def _read_file(path: Path) -> bytes:
+    """The bytes of the regular file at ``path``; an ``OSError`` saying what it is for anything else. Opened
+    without blocking and checked on the open descriptor: a named pipe there would block a plain read."""
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = ("a folder" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else
+                    "a socket" if stat.S_ISSOCK(mode) else "a device or other special file")
+            raise OSError(f"{kind}, not a file")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 class DiskModelCache:
     """``get_or_train(key, build, train)``: load ``key`` if cached, else build, train, save, return.
 
-    Each entry ``<key>.pt`` has a sidecar ``<key>.pt.sha256`` holding the SHA-256 of its bytes and the
-    key it was written for, written with it: an entry that does not match (altered, zeroed, cut, or
-    written for another key) or has no checksum is retrained, never trusted, and named in
-    :attr:`warnings`. A failure to save (a full disk) is a warning too: the trained model is used all
-    the same.
+    Each entry ``<key>.pt`` holds the key it was computed for beside the weights (:data:`KEY_ENTRY`),
+    and has a sidecar ``<key>.pt.sha256`` holding the SHA-256 of its bytes and that key, written with
+    it: an entry that does not match (altered, zeroed, cut, written for another key, copied under
+    another key with a checksum written to match) or has no checksum is retrained and replaced, never
+    trusted, and named in :attr:`warnings`; so is a path that is not a file (a named pipe is never opened for
+    reading: it would block). A failure to save (a full disk) is a warning too: the trained model is
+    used all the same.
 
     The folder is checked on first use, on the node where the cache is used: when it cannot be created
     or written there (a cluster node that does not mount it), the first usable of
@@ -190,10 +218,14 @@ class DiskModelCache:
             return None, ""
         sidecar = path.with_name(path.name + ".sha256")
         try:
-            blob = path.read_bytes()
-            recorded = sidecar.read_text().split() if sidecar.exists() else None
+            blob = _read_file(path)
         except OSError as exc:
-            return None, f"is unreadable ({exc.strerror or exc})"
+            return None, f"is unreadable ({exc.strerror or exc})" if exc.errno else f"is {exc}"
+        try:
+            recorded = _read_file(sidecar).decode("utf-8", "replace").split() if sidecar.exists() else None
+        except OSError as exc:
+            return None, (f"has an unreadable checksum {sidecar.name} ({exc.strerror or exc})" if exc.errno
+                          else f"has a checksum {sidecar.name} that is {exc}")
         if not recorded:
             return None, "has no checksum"
         if recorded[1:] != [key]:
@@ -201,9 +233,18 @@ class DiskModelCache:
         if hashlib.sha256(blob).hexdigest() != recorded[0]:
             return None, "does not match its checksum (altered, damaged, or replaced while being read)"
         try:
-            return torch.load(io.BytesIO(blob), map_location=self.device, weights_only=True), ""
+            state = torch.load(io.BytesIO(blob), map_location=self.device, weights_only=True)
         except Exception as exc:  # noqa: BLE001 - a matching checksum over bytes torch cannot read
             return None, f"cannot be loaded ({exc.__class__.__name__})"
+        recorded = state.pop(KEY_ENTRY, None) if isinstance(state, dict) else None
+        if not isinstance(recorded, torch.Tensor):
+            return None, "records no key (written by an older ser-bench, or not by ser-bench)"
+        written_for = bytes(recorded.to("cpu", torch.uint8).tolist()).decode("ascii", "replace")
+        if written_for != key:
+            shown = written_for if written_for.isalnum() else "an unreadable key"
+            return None, (f"was written for key {shown}, not this one (copied or moved here, its checksum "
+                          "rewritten to match)")
+        return state, ""
 
     def _save(self, path: Path, key: str, model) -> None:
         import io
@@ -211,7 +252,9 @@ class DiskModelCache:
         import torch
 
         buffer = io.BytesIO()
-        torch.save(cpu_state(model.state_dict()), buffer)
+        state = cpu_state(model.state_dict())  # a new dict of the model's tensors: adding to it changes nothing
+        state[KEY_ENTRY] = torch.tensor(list(key.encode("ascii")), dtype=torch.uint8)
+        torch.save(state, buffer)
         blob = buffer.getvalue()
         sidecar = path.with_name(path.name + ".sha256")
         # Unique per writer: two nodes of a shared folder can have the same process id, and two threads
@@ -228,9 +271,10 @@ class DiskModelCache:
         except OSError as exc:
             for tmp in tmps:
                 tmp.unlink(missing_ok=True)
+            folder = next((p for p in (path, sidecar) if p.is_dir() and not p.is_symlink()), None)
+            fix = f"{folder} is a folder, not a file: remove it" if folder else "free space or fix the cache folder"
             self.warnings.append(f"could not save the model cache entry {path} ({exc.strerror or exc}); the "
-                                 "model was trained and used, and will be trained again next time: free space "
-                                 "or fix the cache folder")
+                                 f"model was trained and used, and will be trained again next time: {fix}")
 
     def get_or_train(self, key: str, build, train):
         """The model for ``key``; ``build()`` makes a fresh one and ``train(model)`` fits it in place."""

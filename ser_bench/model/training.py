@@ -1,6 +1,7 @@
 """Mini-batch training of an encoder with a loss, optionally with its first layers frozen."""
 from __future__ import annotations
 
+import math
 import time
 
 # Not stated in the paper; recorded in every result. Chosen on the simulated corpora only.
@@ -108,12 +109,39 @@ def fit(model, x, y, loss_fn, *, steps: int | None = None, epochs: int | None = 
                     pick = torch.randint(len(unlabelled), (min(len(idx), len(unlabelled)),), generator=gen)
                     extra = unlabelled[pick.to(unlabelled.device)]
                 loss = model.combine_loss(x[idx], loss, extra)
+            last = float(loss.detach())
+            if not math.isfinite(last):  # never take a step on it: the model would be NaN from here on
+                raise diverged(f"the training loss was {last} at step {done + 1} of {total}", done + 1)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            last = float(loss.detach())
             done += 1
             if done >= total:
                 break
     model.eval()
+    check_finite_parameters([model, loss_fn], done)
     return {"steps": done, "last_loss": last, "seconds": time.perf_counter() - start}
+
+
+DIVERGED_HINT = ("training diverged, so there is no trained model to score; lower the learning rate "
+                 "(--train-param lr=..., finetune_lr=...), or check the loss or encoder plugin")
+
+
+def diverged(what: str, step: int, index: int | None = None):
+    """The :class:`~ser_bench.errors.DivergedError` for a non-finite value seen at ``step``."""
+    from ser_bench.errors import DivergedError
+
+    return DivergedError(f"{what}: {DIVERGED_HINT}", step=step, index=index)
+
+
+def check_finite_parameters(modules, steps: int, index: int | None = None) -> None:
+    """Raise :func:`diverged` when a parameter of ``modules`` (those that are torch modules) is not finite:
+    a last step whose gradient overflowed leaves a finite loss and a NaN model."""
+    import torch
+
+    for module in modules:
+        if not isinstance(module, torch.nn.Module):
+            continue
+        for name, p in module.named_parameters():
+            if not bool(torch.isfinite(p).all()):
+                raise diverged(f"parameter {name!r} is not finite after step {steps}", steps, index)

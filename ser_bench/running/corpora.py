@@ -55,6 +55,7 @@ def load_corpus(name: str, dataset_params: dict, registry, ctx, label_maps: dict
     already_skipped = len(ctx.skipped_files)
     manifest = spec.load(ctx, **dataset_params).reset_index(drop=True)
     loader_skipped = list(ctx.skipped_files[already_skipped:])
+    check_listed_once(name, manifest)
     mapping = dict((label_maps or {}).get(base_corpus(name)) or {})
     manifest = apply_label_map(manifest, mapping, base_corpus(name))
     composed = {code: mapping.get(emotion, emotion) for code, emotion in dict(spec.label_map).items()}
@@ -103,6 +104,8 @@ def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_param
     kept = wanted[keep].reset_index(drop=True)
     _check_labels(name, labels, kept, manifest)
     digests = [d for d, k in zip(matrix.digests, keep) if k]
+    kept["digest"] = digests  # the content hash of each clip: the audio-leak checks of every split read it
+    check_one_speaker_per_recording(name, kept)
     skipped = sorted(corpus.loader_skipped) + sorted(matrix.skipped.values())
     if skipped:  # allowed by --skip-bad-files, and said at run time as well as in every result
         more = f"; ... and {len(skipped) - 3} more" if len(skipped) > 3 else ""
@@ -111,6 +114,46 @@ def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_param
     return CorpusData(manifest=kept, features=matrix.values[keep], skipped=skipped,
                       manifest_hash=manifest_hash(kept, digests), n_clips_total=len(manifest),
                       label_map=corpus.label_map)
+
+
+def check_listed_once(name: str, manifest) -> None:
+    """Refuse a manifest that lists one file twice (a CSV with every row repeated, or one clip under two
+    emotions or speakers), naming the file, its rows and what they say, before any work."""
+    from pathlib import Path
+
+    paths = manifest["path"].map(lambda p: str(Path(p).resolve()))
+    repeated = paths[paths.duplicated(keep=False)]
+    if repeated.empty:
+        return
+    lines = []
+    for path, rows in list(repeated.groupby(repeated, sort=False).groups.items())[:5]:
+        said = manifest.loc[rows, [c for c in ("speaker", "emotion") if c in manifest]].astype(str)
+        # A CSV manifest says which row of the file (as a spreadsheet numbers them, the header row 1).
+        where = [f"row {manifest.loc[i, 'row']}: " if "row" in manifest else "" for i in rows]
+        what = "; ".join(w + ", ".join(f"{c} {v}" for c, v in said.loc[i].items()) for w, i in zip(where, rows))
+        conflict = " (they disagree)" if len(said.drop_duplicates()) > 1 else ""
+        lines.append(f"{path} is listed {len(rows)} times{conflict}: {what}")
+    more = f"\n... and {repeated.nunique() - 5} more files" if repeated.nunique() > 5 else ""
+    raise SerBenchError(f"corpus {name!r} lists {repeated.nunique()} file(s) more than once:\n"
+                        + "\n".join(lines) + more + "\nList each clip once, with one speaker and one emotion.")
+
+
+def check_one_speaker_per_recording(name: str, manifest) -> None:
+    """Refuse identical audio under two speakers (the same recording listed again as another speaker): it
+    would sit on both sides of a speaker-independent split. Identical audio within one speaker (RAVDESS
+    has such a pair) is allowed: each split reports it if it crosses (``audio_overlap``)."""
+    speakers = manifest.groupby("digest")["speaker"].nunique()
+    shared = speakers[speakers > 1]
+    if shared.empty:
+        return
+    lines = []
+    for digest in shared.index[:5]:
+        rows = manifest[manifest["digest"] == digest]
+        lines.append(" = ".join(f"{p} (speaker {s})" for p, s in zip(rows["path"], rows["speaker"])))
+    more = f"\n... and {len(shared) - 5} more recordings" if len(shared) > 5 else ""
+    raise SerBenchError(f"corpus {name!r}: {len(shared)} recording(s) appear under more than one speaker (identical "
+                        "audio content), which would put the same clip on both sides of a speaker-independent "
+                        "split:\n" + "\n".join(lines) + more + "\nKeep one copy of each, under its speaker.")
 
 
 def _stacked(pieces: dict) -> CorpusData:
@@ -181,6 +224,8 @@ def load_all(cells: list, registry, ctx) -> dict:
             problems.append(problem)
     if problems:
         raise SerBenchError("\n".join(problems))
+    for cell in cells:
+        _check_validation_speakers(cell, registry, loaded)
     for cell in cells:  # before any training: a source sharing speakers or files with its target is refused
         if cell.source:
             source, target = _labelled(cell, cell.source, loaded), _labelled(cell, cell.target, loaded)
@@ -203,6 +248,24 @@ def _check_files_disjoint(source: str, source_manifest, target: str, target_mani
                             "trained on. Point them at different corpora or speaker-disjoint views.")
 
 
+def _check_validation_speakers(cell: Cell, registry, loaded: dict) -> None:
+    """A tuned cell's ``validation_speakers`` must leave speakers to train (and test) on, in the domain its
+    protocol validates on: said before any work, not when the cell starts."""
+    wanted = int((cell.tuning or {}).get("validation_speakers") or 0)
+    if not wanted:
+        return
+    spec = registry.get("protocols", cell.protocol)
+    domain = (cell.tuning or {}).get("validation_on") or spec.validation_on[0]
+    name = cell.source if domain == "source" else cell.target
+    if not name:
+        return
+    speakers = _labelled(cell, name, loaded)["speaker"].nunique()
+    if wanted >= speakers:
+        raise SerBenchError(f"--validation-speakers {wanted}: {name} has {speakers} speakers with these labels, "
+                            f"and tuning {cell.protocol} sets {domain} speakers aside, so at most {speakers - 1} "
+                            "can validate (leave the option out for a quarter of them)")
+
+
 def _load_key(cell: Cell, part: str) -> tuple:
     return (part, json.dumps(cell.dataset_params.get(part, {}), sort_keys=True),
             json.dumps(cell.label_maps.get(base_corpus(part), {}), sort_keys=True))
@@ -216,7 +279,8 @@ def _labelled(cell: Cell, name: str, loaded: dict):
 
 
 def prepare_all(cells: list, registry, ctx) -> dict:
-    """Every corpus the cells use, prepared once (features come from the cache after the first run)."""
+    """Every corpus the cells use, prepared once (features come from the cache after the first run).
+    A source holding a recording of its target (identical audio) is refused once features are read."""
     loaded = load_all(cells, registry, ctx)
     corpora: dict = {}
     memo: dict = {}  # stored feature matrices, shared by cells that use parts of one extraction
@@ -229,7 +293,22 @@ def prepare_all(cells: list, registry, ctx) -> dict:
                 corpora[key] = prepare_corpus(name, cell.feature, cell.labels, dataset_params_of(cell, name),
                                               registry, ctx, feature_params=cell.feature_params, memo=memo,
                                               label_maps=cell.label_maps, loaded=mine)
+    for cell in cells:
+        if cell.source:
+            source, target = (corpora[corpus_key(cell, role)].manifest for role in ("source", "target"))
+            _check_recordings_disjoint(cell.source, source, cell.target, target)
     return corpora
+
+
+def _check_recordings_disjoint(source: str, source_manifest, target: str, target_manifest) -> None:
+    """Refuse a source and target holding the same recording (identical audio under other names)."""
+    ours = dict(zip(source_manifest["digest"], source_manifest["path"]))
+    shared = [(ours[d], p) for d, p in zip(target_manifest["digest"], target_manifest["path"]) if d in ours]
+    if shared:
+        shown = "; ".join(f"{a} = {b}" for a, b in shared[:3])
+        shown += f" ... ({len(shared)} in all)" if len(shared) > 3 else ""
+        raise SerBenchError(f"source {source!r} and target {target!r} hold {len(shared)} identical recording(s) "
+                            f"({shown}): the target would be tested on clips the source trained on.")
 
 
 def roles_of(cell: Cell, corpora: dict) -> dict:

@@ -26,8 +26,8 @@ from ser_bench.results.summary import summarise
 from ser_bench.running.cells import Cell
 from ser_bench.running.finetuning import FineTuning
 from ser_bench.running.pretraining import CACHE_FORMAT, Pretraining, build_loss
-from ser_bench.running.splits import (check_speaker_disjoint, episode_hash, gather, parts, sentence_overlap, size,
-                                      split_hash)
+from ser_bench.running.splits import (audio_overlap, check_speaker_disjoint, episode_hash, gather, parts,
+                                      sentence_overlap, size, split_hash)
 
 # build_loss and CACHE_FORMAT live in pretraining; they are still importable from here.
 __all__ = ["evaluate_cell", "build_loss", "training_targets", "split_hash", "episode_hash",
@@ -121,7 +121,8 @@ class _CellRun(Pretraining, FineTuning):
         if found is None:
             found = self._facts[key] = {
                 "speaker_overlap": check_speaker_disjoint(split, self.manifests), "hash": split_hash(split),
-                "episode_hash": episode_hash(split), "sentence_overlap": sentence_overlap(split, self.manifests)}
+                "episode_hash": episode_hash(split), "sentence_overlap": sentence_overlap(split, self.manifests),
+                "audio_overlap": audio_overlap(split, self.manifests)}
         return found
 
     def evaluate(self, split: Split) -> dict:
@@ -137,6 +138,7 @@ class _CellRun(Pretraining, FineTuning):
         x_sup, y_sup = gather(xs, split.support), gather(self.classes, split.support)
         test = list(split.test.indices)
         x_test = xs[split.test.domain][test]
+        self._check_embeddings(model, split, x_sup, x_test)
         head = get_head(self.registry, cell.head, cell.head_params)
         pred = head(model, x_test, x_sup, y_sup, len(self.labels), rule=cell.decision)
         self.timings["scoring"] += time.perf_counter() - start
@@ -166,8 +168,26 @@ class _CellRun(Pretraining, FineTuning):
             "speaker_overlap": list(facts["speaker_overlap"]),
             "sentence_overlap": list(facts["sentence_overlap"]),
             "missing_test_classes": missing,
+            # Written only when some test clip's identical audio is on the training side (test=samples).
+            **({"audio_overlap": list(facts["audio_overlap"])} if facts["audio_overlap"] else {}),
             "metrics": metrics,
         }
+
+
+    def _check_embeddings(self, model, split: Split, x_sup, x_test) -> None:
+        """A model whose embeddings of the support or test clips are not finite is not scored: a head
+        would turn NaN distances into some class and the split into a chance-level number."""
+        import torch
+
+        with torch.no_grad():
+            for what, x in (("support", x_sup), ("test", x_test)):
+                if len(x) and not bool(torch.isfinite(model.embed(x)).all()):
+                    from ser_bench.errors import DivergedError
+
+                    raise DivergedError(f"{self.cell.loss} (encoder {self.cell.encoder}) on split {split.name!r}: "
+                                        f"the embeddings of its {what} clips are not finite, so there is nothing "
+                                        "to score; check the encoder plugin, or lower the learning rate if "
+                                        "training diverged")
 
 
 class _Targets:
@@ -238,7 +258,12 @@ def _tuned(cell: Cell, data: dict, registry, hashes: dict, store, device: str = 
         return lambda split: trial.evaluate(split)["metrics"]["uar"]
 
     if cell.tuning.get("trials"):
-        record = tune(cell, data, registry, val_splits, store=store, evaluate_split=scorer)
+        import hashlib
+        import json
+
+        # The journal's study is named by the data as well as the cell: a corpus that changed is tuned anew.
+        identity = hashlib.sha1(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:12]
+        record = tune(cell, data, registry, val_splits, store=store, evaluate_split=scorer, identity=identity)
         final = apply(cell, record["best_values"])
     else:
         record = {"trials": 0, "validation_splits": [s.name for s in val_splits]}

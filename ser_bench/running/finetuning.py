@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ser_bench.errors import DivergedError
 from ser_bench.model.batched import fit_many
 from ser_bench.model.copying import copy_module
 from ser_bench.model.training import fit, freeze_layers
@@ -44,6 +45,10 @@ class FineTuning:
                 "seed": derived_seed(cell.seed, split.name),
                 "unlabelled": xs[extra[0]][extra[1]] if extra and extra[1] else None}
 
+    def finetuning_of(self, split: Split) -> str:
+        """``"ratio_distance (fine-tuning, encoder siamese-mlp) on split 'k2-r0-f1'"``, for messages."""
+        return f"{self.cell.loss} (fine-tuning, encoder {self.cell.encoder}) on split {split.name!r}"
+
     def _finetune_settings(self, n: int) -> dict:
         tr = self.cell.training
         return {"steps": tr["finetune_steps"], "batch_size": n, "lr": tr["finetune_lr"],
@@ -56,8 +61,11 @@ class FineTuning:
         if split.name in self.fine_tuned:
             return self.fine_tuned.pop(split.name)
         job = self._finetune_setup(split, xs, model, pretrained_loss)
-        info = fit(job["model"], job["x"], job["y"], job["loss"], seed=job["seed"], unlabelled=job["unlabelled"],
-                   **self._finetune_settings(job["n"]))
+        try:
+            info = fit(job["model"], job["x"], job["y"], job["loss"], seed=job["seed"], unlabelled=job["unlabelled"],
+                       **self._finetune_settings(job["n"]))
+        except DivergedError as exc:
+            raise exc.within(self.finetuning_of(split)) from None
         self.timings["finetune"] += info["seconds"]
         return job["model"], job["state"]
 
@@ -77,9 +85,12 @@ class FineTuning:
             for split in members:
                 xs = self.features(split)
                 jobs.append(self._finetune_setup(split, xs, *self.trained_on(split, xs)))
-            infos = fit_many([j["model"] for j in jobs], [j["x"] for j in jobs], [j["y"] for j in jobs],
-                             [j["loss"] for j in jobs], seeds=[j["seed"] for j in jobs], batchable=True,
-                             unlabelled=[j["unlabelled"] for j in jobs], **self._finetune_settings(n))
+            try:
+                infos = fit_many([j["model"] for j in jobs], [j["x"] for j in jobs], [j["y"] for j in jobs],
+                                 [j["loss"] for j in jobs], seeds=[j["seed"] for j in jobs], batchable=True,
+                                 unlabelled=[j["unlabelled"] for j in jobs], **self._finetune_settings(n))
+            except DivergedError as exc:
+                raise exc.within(self.finetuning_of(members[exc.index or 0])) from None
             self.timings["finetune"] += sum(info["seconds"] for info in infos)
             for split, job in zip(members, jobs):
                 self.fine_tuned[split.name] = (job["model"], job["state"])

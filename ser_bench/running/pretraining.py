@@ -13,6 +13,7 @@ import time
 import zlib
 
 from ser_bench.model.adam import adam_update
+from ser_bench.errors import DivergedError
 from ser_bench.model.batched import fit_many
 from ser_bench.model.model_cache import code_fingerprint, model_key
 from ser_bench.model.training import fit
@@ -107,8 +108,11 @@ class Pretraining:
         domain, idx, stage = plan["domain"], plan["idx"], plan["stage"]
 
         def train(bundle, loss):
-            info = fit(bundle["model"], xs[domain][idx], self.ys[stage][domain][idx], loss, seed=plan["seed"],
-                       **self._fit_settings())
+            try:
+                info = fit(bundle["model"], xs[domain][idx], self.ys[stage][domain][idx], loss, seed=plan["seed"],
+                           **self._fit_settings())
+            except DivergedError as exc:
+                raise exc.within(self.training_of(stage, split)) from None
             self.timings["train"] += info["seconds"]
 
         if not plan["trains"]:  # a classical baseline: the head fits the support set, nothing to train here
@@ -129,6 +133,12 @@ class Pretraining:
         self.timings["model_cache"] = self.timings.get("model_cache", 0.0) + time.perf_counter() - start
         loss = bundle["loss"] if "loss" in bundle else built["loss"]
         return bundle["model"], loss
+
+    def training_of(self, stage: str, split: Split) -> str:
+        """Which method trained what, for messages: ``"bce_pair (pre-training, siamese-mlp) on split 'k2-r0-f0'"``."""
+        name = self.stages[stage][0]
+        role = "pre-training" if stage == "pretrain" and split.finetune is not None else "training"
+        return f"{name} ({role}, encoder {self.cell.encoder}) on split {split.name!r}"
 
     def _batchable(self, stage: str) -> bool:
         """Whether the encoder and the loss of ``stage`` (``"pretrain"`` or ``"loss"``) train batched."""
@@ -158,11 +168,15 @@ class Pretraining:
         """``[(model, loss), ...]`` for ``members`` (``(key, split, plan)``), trained together."""
         bundles = [plan["build"]() for _, _, plan in members]
         xs = [self.features(split) for _, split, _ in members]
-        infos = fit_many([b["model"] for b, _ in bundles],
-                         [x[plan["domain"]][plan["idx"]] for x, (_, _, plan) in zip(xs, members)],
-                         [self.ys[plan["stage"]][plan["domain"]][plan["idx"]] for _, _, plan in members],
-                         [loss for _, loss in bundles], seeds=[plan["seed"] for _, _, plan in members],
-                         batchable=True, **self._fit_settings())
+        try:
+            infos = fit_many([b["model"] for b, _ in bundles],
+                             [x[plan["domain"]][plan["idx"]] for x, (_, _, plan) in zip(xs, members)],
+                             [self.ys[plan["stage"]][plan["domain"]][plan["idx"]] for _, _, plan in members],
+                             [loss for _, loss in bundles], seeds=[plan["seed"] for _, _, plan in members],
+                             batchable=True, **self._fit_settings())
+        except DivergedError as exc:
+            _, split, plan = members[exc.index or 0]
+            raise exc.within(self.training_of(plan["stage"], split)) from None
         self.timings["train"] += sum(info["seconds"] for info in infos)
         return [(b["model"], loss) for b, loss in bundles]
 

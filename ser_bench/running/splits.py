@@ -78,6 +78,51 @@ def check_speaker_disjoint(split: Split, manifests: dict) -> list[str]:
     return overlap
 
 
+def audio_overlap(split: Split, manifests: dict) -> list[str]:
+    """Test clips whose audio (content hash, the manifest's ``digest`` column) is also on the training side
+    of ``split``, in any domain: the names of those test files. A speaker-independent split can hold
+    none (the corpora are checked for one recording under two speakers); the paper's "remaining samples"
+    few-shot variant can, when a speaker recorded the same take twice, and records it. Raises
+    :class:`ProtocolError` otherwise."""
+    frames = {d: m for d, m in manifests.items() if m is not None and "digest" in m}
+    test = frames.get(split.test.domain)
+    if test is None:
+        return []
+    repeated = _repeated_digests(frames)
+    if not repeated:  # no recording is in the data twice (the usual case): nothing can overlap
+        return []
+    seen = set()
+    for part in (split.train, split.finetune, split.support):
+        for p in parts(part):
+            if p.domain in frames:
+                digests = _strings(frames[p.domain], "digest", lambda m: m["digest"].to_numpy(dtype=object))
+                seen.update(d for d in digests[list(p.indices)] if d in repeated)
+    tested = test.iloc[list(split.test.indices)]
+    found = sorted(str(path) for path, d in zip(tested["path"], tested["digest"]) if d in seen)
+    if found and not split.info.get("speaker_overlap_allowed"):
+        raise ProtocolError(f"split {split.name!r} tests {len(found)} clip(s) whose identical audio it also trains "
+                            f"or is supported on: {found[:3]}")
+    return found
+
+
+_REPEATED: dict = {}  # ids of the manifests -> (the manifests, digests found on more than one row)
+
+
+def _repeated_digests(frames: dict) -> set:
+    """Content hashes on more than one row of ``frames`` (all domains together), worked out once."""
+    key = tuple(sorted((d, id(m)) for d, m in frames.items()))
+    hit = _REPEATED.get(key)
+    if hit is None or any(hit[0][d] is not m for d, m in frames.items()):
+        if len(_REPEATED) > 16:
+            _REPEATED.clear()
+        counts: dict = {}
+        for m in frames.values():
+            for d in m["digest"].tolist():
+                counts[d] = counts.get(d, 0) + 1
+        hit = _REPEATED[key] = (dict(frames), {d for d, n in counts.items() if n > 1})
+    return hit[1]
+
+
 def sentence_overlap(split: Split, manifests: dict) -> list[str]:
     """Sentences (texts) heard on both sides of a split within one corpus; reported, not an error."""
     test = manifests[split.test.domain]

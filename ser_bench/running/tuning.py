@@ -141,26 +141,59 @@ def without_speakers(data: dict, hashes: dict, speakers: set) -> tuple[dict, dic
 
 
 def _storage(store: Path | None, warnings: list):
-    """A journal file under ``store`` (resumable), or memory when there is none or it cannot be written."""
+    """A journal file under ``store`` (resumable), or memory when there is none or it cannot be written. A
+    journal that cannot be read (damaged, or not a journal) is moved aside, named in a warning, and a new
+    one started: its trials are not lost, and the tuning is not stopped by them."""
     if store is None:
         return None
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     try:
         Path(store).parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(store)))
+        try:
+            _check_journal(Path(store))
+            return JournalStorage(JournalFileBackend(str(store)))
+        except OSError:
+            raise
+        except Exception as exc:  # a damaged line (optuna would fail on it mid-tuning, on every rerun)
+            aside = Path(store).with_name(f"{Path(store).name}.damaged-{int(time.time())}")
+            Path(store).replace(aside)
+            warnings.append(f"tuning journal {store} could not be read ({type(exc).__name__}: {exc}); moved to "
+                            f"{aside} and tuning started afresh (delete it once you no longer need it)")
+            return JournalStorage(JournalFileBackend(str(store)))
     except OSError as exc:
         warnings.append(f"tuning journal {store} cannot be written ({exc}); this tuning keeps its trials in "
                         "memory and cannot resume if interrupted")
         return None
 
 
-def tune(cell, data: dict, registry, splits: list, *, store: Path | None = None, evaluate_split=None) -> dict:
+def _check_journal(path: Path) -> None:
+    """Raise ``ValueError`` naming the first line of the journal at ``path`` that is not JSON (optuna's
+    journal is one JSON record per line); nothing when it is absent or every line reads."""
+    import json
+
+    if not path.exists():
+        return
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    json.loads(line)
+                except ValueError as exc:
+                    raise ValueError(f"line {number} is not a journal record ({exc})") from None
+
+
+def tune(cell, data: dict, registry, splits: list, *, store: Path | None = None, evaluate_split=None,
+         identity: str = "") -> dict:
     """Search ``cell.tuning["space"]`` for ``cell.tuning["trials"]`` trials on the validation ``splits``.
 
     ``evaluate_split(trial_cell) -> callable(split) -> uar`` scores one split (the evaluation module
     supplies it). Returns the record stored in the result: best values, best validation UAR, every
     trial (settings, state, validation UAR per split, seconds), and time spent.
+
+    ``identity`` names the data the trials are scored on (the corpora's hashes): the study in the journal
+    is the cell's id with it, so that trials scored on an earlier version of a corpus are never resumed
+    (they stay in the journal, and a warning says they were set aside).
     """
     import logging
 
@@ -178,8 +211,15 @@ def tune(cell, data: dict, registry, splits: list, *, store: Path | None = None,
     sampler = optuna.samplers.TPESampler(seed=int(cell.seed), n_startup_trials=min(10, max(3, trials // 3)),
                                          multivariate=True)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=max(3, trials // 4), n_warmup_steps=max(0, len(splits) // 2 - 1))
+    storage = _storage(store, warnings)
+    name = f"{cell.cell_id()}@{identity}" if identity else cell.cell_id()
+    if storage is not None:
+        stale = [s for s in optuna.get_all_study_names(storage) if s != name and s.split("@")[0] == cell.cell_id()]
+        if stale and not any(s == name for s in optuna.get_all_study_names(storage)):
+            warnings.append(f"tuning journal {store} holds trials of {cell.cell_id()} scored on other data (a corpus "
+                            "changed since): they are not reused; this tuning starts afresh")
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner,
-                                storage=_storage(store, warnings), study_name=cell.cell_id(), load_if_exists=True)
+                                storage=storage, study_name=name, load_if_exists=True)
     done = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
     if not study.trials:  # the defaults go first: tuning can only keep or beat them on validation
         study.enqueue_trial({k: ranges[k].to_trial(v) for k, v in current_values(cell, space).items()})
