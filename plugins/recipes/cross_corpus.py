@@ -144,7 +144,9 @@ def below_chance(board, chance: float | None) -> list[str]:
     if not chance:
         return []
     rows = board[(board["level"] == "cell") & (board["ci_high"] < chance)]
-    return [f"- {row.protocol} · {row.method}, {row.pair}: {100 * row.uar:.1f} % "
+    from ser_bench.reporting import md
+
+    return [f"- {row.protocol} · {md.text(row.method)}, {md.text(row.pair)}: {100 * row.uar:.1f} % "
             f"[{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]" for row in rows.itertuples()]
 
 
@@ -153,6 +155,7 @@ def report(results, out_dir, sources, targets, **_):
     (``site/index.html``) into ``out_dir``; return their paths."""
     import pandas as pd
 
+    from ser_bench.reporting import md
     from ser_bench.reporting.export import board_frame
     from ser_bench.reporting.html import write_site
     from ser_bench.reporting.leaderboard import fewshot_by_k_markdown, left_out_section, rank_section
@@ -170,10 +173,10 @@ def report(results, out_dir, sources, targets, **_):
     corpora = corpora_of(sources, targets)
     maps = sorted({json.dumps(r.params.get("label_maps") or {}, sort_keys=True) for r in ok})
     lines = ["# Cross-corpus and cross-language transfer", "",
-             f"Corpora: {', '.join(corpora)}; every ordered pair and leave-one-corpus-out (LOCO: the union of the "
+             f"Corpora: {md.text(', '.join(corpora))}; every ordered pair and leave-one-corpus-out (LOCO: the union of the "
              "others, shown a ∪ b, as the source). Labels: "
-             f"{', '.join(labels)} (chance {100 * chance:.1f} %), the emotions every corpus has; label maps the "
-             f"user asked for: {', '.join(maps)}. UAR % (unweighted average recall on the target): mean ± "
+             f"{', '.join(labels)} (chance {100 * chance:.1f} %); label maps the user asked for: "
+             f"{md.text(', '.join(maps))}. UAR % (unweighted average recall on the target): mean ± "
              "half-width of the 95 % t-interval over source-model seeds (n in the board below); ↓: the whole "
              "interval lies below chance. Every method was tuned with the same Optuna budget on source "
              "validation speakers only (few-shot: the protocol played inside the source), never on a target "
@@ -182,7 +185,7 @@ def report(results, out_dir, sources, targets, **_):
     for protocol in ("oodt", "fewshot"):
         table = transfer_table(board, protocol, chance)
         if table is not None:
-            lines += [f"## {PROTOCOL_NAMES[protocol]}", "", table.to_markdown(index=False), ""]
+            lines += [f"## {PROTOCOL_NAMES[protocol]}", "", md.table(table, index=False), ""]
     frame = tidy(ok)
     paired = []
     for baseline, treatment, title in (

@@ -173,6 +173,7 @@ def report(results, out_dir, sources, targets, fixed_k=4, fixed_frozen=0, baseli
     their paths."""
     import pandas as pd
 
+    from ser_bench.reporting import md
     from ser_bench.reporting.analysis import curves
     from ser_bench.reporting.figures import plot_fewshot_curves
     from ser_bench.reporting.leaderboard import fewshot_by_k_markdown, rank_section, settings_header
@@ -201,7 +202,8 @@ def report(results, out_dir, sources, targets, fixed_k=4, fixed_frozen=0, baseli
         rows = table1(ok, sources, target, fixed_k, fixed_frozen, baselines, source_support)
         table = pd.DataFrame(rows).set_index(["method", "source"]).reindex(
             columns=["fixed", "all", "best (diagnostic)", "n", "paper"])
-        lines += [f"## Table 1: target {target}", "", table.fillna("–").reset_index().to_markdown(index=False), ""]
+        lines += [f"## Table 1: target {md.text(target)}", "", md.table(table.fillna("–").reset_index(), index=False),
+                  ""]
     paired = paired_rows(frame) if not frame.empty else []
     if paired:
         lines += ["## Does the ratio distance loss help? (paired, identical episodes, across source seeds)", "",

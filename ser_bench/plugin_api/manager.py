@@ -56,6 +56,18 @@ def _builtin_modules() -> list[str]:
     return [f"{BUILTIN_PACKAGE}.{name}" for name in pkg.BUILTIN_MODULES]
 
 
+# What a plugin's code may raise that ser-bench treats as that plugin failing. SystemExit too: a plugin
+# that calls sys.exit() (or exit()) while it is imported or asked for its specs must not end ser-bench,
+# silently and with status 0. KeyboardInterrupt is not caught: Ctrl-C still stops ser-bench.
+PLUGIN_FAILURES = (Exception, SystemExit)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it tried to end ser-bench ({exc!r}, from sys.exit() or exit())"
+    return repr(exc)
+
+
 def _fail(settings: PluginSettings, message: str, exc: BaseException) -> None:
     if settings.strict:
         raise PluginLoadError(message) from exc
@@ -82,8 +94,8 @@ def build_plugin_manager(settings: PluginSettings | None = None) -> tuple[pluggy
                 continue
             try:
                 pm.register(ep.load(), name=name)
-            except Exception as exc:  # a broken third-party plugin must not take the tool down
-                _fail(settings, f"plugin {ep.name!r} from {dist} {version} failed to load: {exc!r}", exc)
+            except PLUGIN_FAILURES as exc:  # a broken third-party plugin must not take the tool down
+                _fail(settings, f"plugin {ep.name!r} from {dist} {version} failed to load: {_describe(exc)}", exc)
                 continue
             origin[name] = (dist, version)
 
@@ -101,8 +113,8 @@ def build_plugin_manager(settings: PluginSettings | None = None) -> tuple[pluggy
                     module = importlib.util.module_from_spec(spec)
                     spec.loader.exec_module(module)
                     pm.register(module, name=name)
-                except Exception as exc:
-                    _fail(settings, f"local plugin {path} failed to load: {exc!r}", exc)
+                except PLUGIN_FAILURES as exc:
+                    _fail(settings, f"local plugin {path} failed to load: {_describe(exc)}", exc)
                     continue
                 origin[name] = (f"local file {path}", "-")
     return pm, origin
@@ -123,8 +135,8 @@ def _specs(returned, kind: str) -> tuple[list, str]:
                     f"{expected} records")
     try:
         specs = list(returned)
-    except Exception as exc:  # a generator that raises half-way
-        return [], f"its ser_bench_{kind} hook's result could not be read: {exc!r}"
+    except PLUGIN_FAILURES as exc:  # a generator that raises (or exits) half-way
+        return [], f"its ser_bench_{kind} hook's result could not be read: {_describe(exc)}"
     for spec in specs:
         if not isinstance(spec, SPEC_TYPES[kind]):
             return [], (f"its ser_bench_{kind} hook returned a {type(spec).__name__} in its list; every item "
@@ -146,10 +158,10 @@ def load_registry(settings: PluginSettings | None = None) -> Registry:
             dist, version = origin.get(plugin, ("?", "?"))
             try:
                 returned = impl.function()
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 if plugin.startswith(BUILTIN_PACKAGE):
                     raise
-                _fail(settings, f"plugin {plugin} raised in its {kind} hook: {exc!r}", exc)
+                _fail(settings, f"plugin {plugin} raised in its {kind} hook: {_describe(exc)}", exc)
                 continue
             specs, problem = _specs(returned, kind)
             if problem:

@@ -2,11 +2,24 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from ser_bench.errors import DuplicatePluginError, UnknownPluginError
+from ser_bench.errors import DuplicatePluginError, PluginLoadError, UnknownPluginError
 from ser_bench.plugin_api.types import SINGULAR, SPEC_TYPES
+
+# What a registered name may hold: it is typed on the command line (where ':' separates a variant, '|'
+# joins corpora and '[...]' filters one), written into result file names, and shown in every board and
+# export, where '=', '|', '<' or a line break would be a formula, a forged row or markup.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+SAFE_NAME_RULE = ("a name holds only ASCII letters, digits, '_', '-' and '.', and starts with a letter or a digit "
+                  "(on the command line ':' adds a variant, as in pml:CircleLoss)")
+
+
+def is_safe_name(name) -> bool:
+    """Whether ``name`` may be registered (:data:`SAFE_NAME`): ``sim-ravdess``, ``is09-64``, ``linear_svm``."""
+    return isinstance(name, str) and SAFE_NAME.fullmatch(name) is not None
 
 
 def _is_corpus_expression(name: str) -> bool:
@@ -44,12 +57,18 @@ class Registry:
         self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in SPEC_TYPES}
 
     def add(self, entry: Entry) -> None:
-        """Register one spec; a second spec with the same kind and name is an error naming both."""
+        """Register one spec; a second spec with the same kind and name is an error naming both, and so is a
+        name that is not safe (:func:`is_safe_name`), naming the plugin."""
         expected = SPEC_TYPES[entry.kind]
         if not isinstance(entry.spec, expected):
             raise TypeError(
                 f"plugin {entry.plugin!r} returned {type(entry.spec).__name__} from its {entry.kind} hook; "
                 f"expected {expected.__name__}"
+            )
+        if not is_safe_name(entry.spec.name):
+            raise PluginLoadError(
+                f"plugin {entry.plugin} ({entry.distribution}) registers the {SINGULAR[entry.kind]} "
+                f"{entry.spec.name!r}: {SAFE_NAME_RULE}. Rename it, or uninstall the plugin."
             )
         existing = self._entries[entry.kind].get(entry.spec.name)
         if existing is not None:

@@ -91,7 +91,7 @@ def _category(name: str):
 def _read(entry: Path) -> dict | None:
     try:
         stored = json.loads(entry.read_text())
-    except (OSError, ValueError, UnicodeDecodeError):  # none yet, or damaged: render anew
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):  # none yet, or damaged: render anew
         return None
     return stored if isinstance(stored, dict) else None
 

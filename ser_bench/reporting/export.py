@@ -19,6 +19,11 @@ Columns (the README's data dictionary lists them with their meaning):
 
 Without tests (``ser-bench leaderboard --no-tests``) the frame has no ``p``, ``p_holm``, ``best``,
 ``significant``, ``ci_low`` or ``ci_high`` columns: nothing is tested and nothing is imported from scipy.
+
+The CSV is made to be opened in a spreadsheet, so a text cell that a spreadsheet would run as a formula
+(one beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: names and settings come from
+result files, which anyone can edit) is written with a leading apostrophe, OWASP's advice against CSV
+injection; numbers, negative ones included, are written as numbers.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from ser_bench.reporting.tidy import (PROTOCOL_ORDER, MethodLabeller, missing_te
                                       tidy)
 
 ALPHA = 0.05
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
 NESTED_SETTINGS = ("loss_params", "training", "protocol_params", "encoder_params", "feature_params")
 FLAT_SETTINGS = ("encoder", "feature", "head", "decision", "normalise")
 GROUP = ["level", "protocol", "pair", "k", "frozen"]  # a family of comparisons against its best row
@@ -129,8 +135,33 @@ def _with_tests(board):
 
 def to_csv(results: list, tests: bool = True) -> str:
     """:func:`board_frame` as CSV (no index; empty cells for NaN); ``tests=False``: means only, without
-    intervals or tests."""
-    return board_frame(results, tests=tests, intervals=tests).to_csv(index=False)
+    intervals or tests. Text that a spreadsheet would run as a formula is escaped (:func:`defuse_formulas`)."""
+    import csv
+
+    frame = defuse_formulas(board_frame(results, tests=tests, intervals=tests))
+    # Python's csv quotes a field holding "\n" but not one holding a bare "\r", which spreadsheets read as a
+    # line break: then every text field is quoted (a well-formed board has none, and keeps its bytes).
+    text = [c for c in frame.columns if frame[c].dtype.kind == "O"]  # object or string columns
+    if any("\r" in str(c) for c in frame.columns) or any(isinstance(v, str) and "\r" in v
+                                                         for c in text for v in frame[c]):
+        return frame.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
+    return frame.to_csv(index=False)
+
+
+def defuse_formulas(frame):
+    """``frame`` with every text cell that begins as a formula (:data:`FORMULA_STARTS`) prefixed with an
+    apostrophe, which spreadsheets show as text and do not run; numbers are left as they are (``-0.5`` in a
+    numeric column stays a number). The same frame when no cell needs it."""
+    out = frame
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype.kind != "O":  # numbers, true/false: never text
+            continue
+        risky = [isinstance(v, str) and v.startswith(FORMULA_STARTS) for v in values]
+        if any(risky):
+            out = out.copy() if out is frame else out
+            out[column] = [f"'{v}" if r else v for v, r in zip(values, risky)]
+    return out
 
 
 def to_json(results: list, tests: bool = True) -> str:

@@ -38,14 +38,22 @@ def _esc(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _inline_markdown(text: str) -> str:
-    """The little markdown the settings header uses (``code``, *emphasis*) as escaped HTML."""
-    out = []
-    for i, part in enumerate(re.split(r"`([^`]*)`", text)):
-        if i % 2:
-            out.append(f"<code>{_esc(part)}</code>")
+def _settings_html(pieces: list) -> str:
+    """One line of :func:`~ser_bench.reporting.leaderboard.settings_lines` as escaped HTML: its code pieces in
+    ``<code>``, the ``*emphasis*`` of its text in ``<em>`` (what the markdown board shows, from the values
+    themselves rather than from their markdown, so that a backtick in a value cannot open or close a span)."""
+    from ser_bench.reporting.md import Code
+
+    out, run = [], []
+    for piece in [*pieces, None]:
+        if piece is None or isinstance(piece, Code):
+            if run:
+                out.append(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", _esc("".join(run))))
+                run = []
+            if piece is not None:
+                out.append(f"<code>{_esc(piece)}</code>")
         else:
-            out.append(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", _esc(part)))
+            run.append(piece)
     return "".join(out)
 
 
@@ -298,14 +306,14 @@ def to_html(results: list, title: str = "ser-bench leaderboard", problems: list 
     result files a folder's reader left out, as text) are listed on the page, and so are the splits left out
     of the means, one line per cause as on the markdown board. Writing the same results
     twice gives the same bytes (no timestamp of its own)."""
-    from ser_bench.reporting.leaderboard import settings_header
+    from ser_bench.reporting.leaderboard import settings_lines
 
     board = board_frame(results)
     chance = _chance(results)
     cells = _records(board[board["level"] == "cell"])
     by_k = _records(board[board["level"] == "k"])
     protocols = list(dict.fromkeys(board["protocol"]))
-    settings = "".join(f"<li>{_inline_markdown(line.removeprefix('- '))}</li>" for line in settings_header(results))
+    settings = "".join(f"<li>{_settings_html(pieces)}</li>" for pieces in settings_lines(results))
     options = "".join(f'<option value="{_esc(p)}">{_esc(p)}</option>' for p in protocols)
     caption = "Summary: one row per method and source → target" + (" (few-shot: every k pooled)" if by_k else "")
     tables = [_table(cells, "board-cell", caption, chance, with_k=False)]

@@ -27,6 +27,15 @@ def _short(value) -> str:
 def feature_lines(results: list) -> list[str]:
     """Markdown bullets stating each feature's parameters (model, revision, hash, layers, pooling, dtype,
     device): one value, or every value found when results differ (the layers of a layer-wise run)."""
+    from ser_bench.reporting.md import render_line
+
+    return [f"- {render_line(pieces)}" for pieces in feature_settings(results)]
+
+
+def feature_settings(results: list) -> list[list[str]]:
+    """:func:`feature_lines` as pieces, text and :class:`~ser_bench.reporting.md.Code` (see
+    :func:`ser_bench.reporting.leaderboard.settings_lines`)."""
+    from ser_bench.reporting.md import Code
     from ser_bench.reporting.tidy import ok_results
 
     by_feature: dict = {}
@@ -41,7 +50,7 @@ def feature_lines(results: list) -> list[str]:
         for key, values in settings.items():
             shown = sorted((_short(json.loads(v)) for v in values), key=_natural)
             parts.append(f"{key}={shown[0]}" if len(shown) == 1 else f"{key}: {' | '.join(shown)}")
-        lines.append(f"- feature `{feature}`: " + "; ".join(parts))
+        lines.append(["feature ", Code(feature), ": " + "; ".join(parts)])
     return lines
 
 
@@ -140,6 +149,8 @@ def plot_layers(table, stem: Path, title: str = "") -> list[Path]:
 def layer_section(results: list, figure_dir: Path | None = None) -> list[str]:
     """Markdown lines of the layer-wise section ([] without layer-wise results); with ``figure_dir`` each
     setting's line plot is written there (``layers.png``, ``layers-2.png``, ...) and linked."""
+    from ser_bench.reporting import md
+
     tables = layer_tables(results)
     if not tables:
         return []
@@ -147,8 +158,8 @@ def layer_section(results: list, figure_dir: Path | None = None) -> list[str]:
              "Mean UAR of each layer's cell over its splits, then over seeds: a profile across layers (each "
              "cell's interval is in the table above).", ""]
     for i, (title, setting, table) in enumerate(tables):
-        lines += [f"### {title}", "", f"Settings: `{setting}`", "",
-                  table.reset_index().to_markdown(index=False), ""]
+        lines += [f"### {md.text(title)}", "", f"Settings: {md.code(setting)}", "",
+                  md.table(table.reset_index(), index=False), ""]
         if figure_dir is not None:
             stem = Path(figure_dir) / ("layers" if i == 0 else f"layers-{i + 1}")
             plot_layers(table, stem, f"UAR by layer: {title}")

@@ -1,7 +1,9 @@
 """Leaderboards: a pure function of a results folder -> tidy DataFrame -> markdown/csv/json tables.
 
 A cell that is missing (or failed) shows as a dash, never as a smaller mean over what happens to be
-there; results with different label sets are never put in one column.
+there; results with different label sets are never put in one column. Names and settings come from
+result files, which anyone can edit: every table cell, bullet and code span is escaped for where it
+stands (:mod:`ser_bench.reporting.md`), so a value can never add a row, a line or markup to a board.
 
 numpy, pandas and the statistics are imported by the functions that compute, so that importing this
 module (the command line does, for a board it may find in the cache) costs next to nothing.
@@ -13,6 +15,8 @@ import math
 from pathlib import Path
 
 from ser_bench.errors import SerBenchError
+from ser_bench.reporting import md
+from ser_bench.reporting.md import Code
 from ser_bench.reporting.tidy import (DASH, PROTOCOL_ORDER, describe_left_out, natural_key, ok_results, pair_name,
                                      tidy)
 
@@ -123,11 +127,17 @@ def fewshot_by_k_markdown(results: list, board=None) -> str:
     if by_k is None:
         return ""
     frame = by_k.reset_index()
-    return frame.astype(object).where(frame.notna(), None).to_markdown(index=False, missingval=DASH)
+    return md.table(frame.astype(object).where(frame.notna(), None), index=False, missingval=DASH)
 
 
 def settings_header(results: list[dict]) -> list[str]:
-    """Bullet lines stating the settings every number depends on."""
+    """Bullet lines stating the settings every number depends on (:func:`settings_lines` as markdown)."""
+    return [f"- {md.render_line(pieces)}" for pieces in settings_lines(results)]
+
+
+def settings_lines(results: list[dict]) -> list[list[str]]:
+    """The settings every number depends on, one line each, as pieces: text and code spans
+    (:class:`~ser_bench.reporting.md.Code`), which the markdown and HTML boards each escape their own way."""
     ok = ok_results(results)
     lines = []
     protocols: dict = {}
@@ -135,7 +145,10 @@ def settings_header(results: list[dict]) -> list[str]:
         protocols.setdefault(r.params.protocol, set()).add(json.dumps(r.params.protocol_params,
                                                                             sort_keys=True))
     for name, settings in sorted(protocols.items()):
-        lines.append(f"- protocol `{name}`: " + "; ".join(f"`{s}`" for s in sorted(settings)))
+        pieces = ["protocol ", Code(name), ": "]
+        for i, setting in enumerate(sorted(settings)):
+            pieces += ["; ", Code(setting)] if i else [Code(setting)]
+        lines.append(pieces)
     for key in ("labels", "feature", "encoder", "pretrain_loss", "head", "decision", "normalise"):
         by_value: dict = {}
         for r in ok:
@@ -143,39 +156,45 @@ def settings_header(results: list[dict]) -> list[str]:
             text = json.dumps(value) if isinstance(value, (list, tuple, dict)) else str(value)
             by_value.setdefault(text, set()).add(r.params.loss)
         if len(by_value) == 1:
-            lines.append(f"- {key}: {next(iter(by_value))}")
+            lines.append([f"{key}: {next(iter(by_value))}"])
         else:  # which loss used which, since a loss's own default does not label its rows
-            lines.append(f"- {key}: " + "; ".join(f"{v} ({', '.join(sorted(losses))})"
-                                                 for v, losses in sorted(by_value.items())))
-    from ser_bench.reporting.layers import feature_lines
+            lines.append([f"{key}: " + "; ".join(f"{v} ({', '.join(sorted(losses))})"
+                                                 for v, losses in sorted(by_value.items()))])
+    from ser_bench.reporting.layers import feature_settings
 
-    lines += feature_lines(ok)  # a model's id, revision, hash, layers, pooling, dtype and device
+    lines += feature_settings(ok)  # a model's id, revision, hash, layers, pooling, dtype and device
     loss_params = sorted({f'{r.params.loss} {json.dumps(r.params.get("loss_params") or {}, sort_keys=True)}'
                           for r in ok})
-    lines.append(f"- loss parameters: {'; '.join(loss_params)}")
+    lines.append([f"loss parameters: {'; '.join(loss_params)}"])
     trainings = sorted({json.dumps(r.params.training, sort_keys=True) for r in ok})
-    lines.append(f"- training: {'; '.join(trainings)}")
-    lines += tuning_lines(ok)
+    lines.append([f"training: {'; '.join(trainings)}"])
+    lines += tuning_settings(ok)
     seeds = sorted({r.params.seed for r in ok})
-    lines.append(f"- seeds: {', '.join(map(str, seeds))}; result files: {len(ok)}"
-                 + (f" ({len(results) - len(ok)} not ok, shown as {DASH})" if len(results) > len(ok) else ""))
+    lines.append([f"seeds: {', '.join(map(str, seeds))}; result files: {len(ok)}"
+                  + (f" ({len(results) - len(ok)} not ok, shown as {DASH})" if len(results) > len(ok) else "")])
     return lines
 
 
 def tuning_lines(ok: list[dict]) -> list[str]:
-    """What "tuned N" and "default" mean in the rows, when any result was tuned or set speakers aside."""
+    """What "tuned N" and "default" mean in the rows, when any result was tuned or set speakers aside
+    (markdown bullets of :func:`tuning_settings`)."""
+    return [f"- {md.render_line(pieces)}" for pieces in tuning_settings(ok)]
+
+
+def tuning_settings(ok: list[dict]) -> list[list[str]]:
+    """:func:`tuning_lines` as pieces (see :func:`settings_lines`)."""
     tuned = sorted({r.params.trials for r in ok if r.params.tuning})
     if not tuned:
         return []
     budgets = ", ".join(str(t) for t in tuned if t)
-    lines = [f"- tuning: rows marked *tuned N* were tuned with Optuna (TPE, seeded by the cell seed) for N trials "
-             f"({budgets or 'none'}) on validation speakers only, the defaults being the first trial; rows marked "
-             "*default* run the default settings on the same test speakers. Held-out source speakers validate "
-             "oodt; target speakers set aside validate idt and fewshot and are left out of their tests."]
+    lines = [[f"tuning: rows marked *tuned N* were tuned with Optuna (TPE, seeded by the cell seed) for N trials "
+              f"({budgets or 'none'}) on validation speakers only, the defaults being the first trial; rows marked "
+              "*default* run the default settings on the same test speakers. Held-out source speakers validate "
+              "oodt; target speakers set aside validate idt and fewshot and are left out of their tests."]]
     spaces = sorted({json.dumps((r.tuning or {}).get("space") or {}, sort_keys=True)
                      for r in ok if r.params.trials})
     if spaces:
-        lines.append(f"- search spaces: {'; '.join(spaces)}")
+        lines.append([f"search spaces: {'; '.join(spaces)}"])
     return lines
 
 
@@ -216,8 +235,8 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
     board = board_frame(results, tests=False, intervals=tests)
     table = table_from_board(board)
     # Means alone would all parse as numbers and lose their decimal ("55.0" -> "55"): kept as written.
-    parts = [f"# {title}", "", INTRO if tests else INTRO_NO_TESTS, "", *settings_header(results), "",
-             table.to_markdown() if tests else table.to_markdown(disable_numparse=True), ""]
+    parts = [f"# {md.text(title)}", "", INTRO if tests else INTRO_NO_TESTS, "", *settings_header(results), "",
+             md.table(table) if tests else md.table(table, disable_numparse=True), ""]
     by_k = fewshot_by_k_markdown(results, board)
     if by_k:
         parts += ["## Few-shot UAR % by number of target speakers k",
@@ -230,7 +249,7 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
         from ser_bench.reporting.tidy import fewshot_table
 
         rows = paired_against(fewshot_table(results), paired)
-        parts += [f"## Against {paired}, paired on identical episodes", "",
+        parts += [f"## Against {md.text(paired)}, paired on identical episodes", "",
                   *(paired_markdown(rows) if rows else ["No other method shares episodes with it."]), ""]
     parts += rank_section(results, figure_dir, tests=tests)
     parts += left_out_section(results)
@@ -248,7 +267,7 @@ def left_out_section(results: list) -> list[str]:
     left_out = describe_left_out(results)
     if not left_out:
         return []
-    return ["## Splits left out", "", LEFT_OUT_INTRO, "", *[f"- {line}" for line in left_out], ""]
+    return ["## Splits left out", "", LEFT_OUT_INTRO, "", *[f"- {md.text(line)}" for line in left_out], ""]
 
 
 def rank_section(results: list[dict], figure_dir: Path | None = None, tests: bool = True) -> list[str]:
@@ -315,7 +334,7 @@ def render(folder: Path, fmt: str = "markdown", paired: str | None = None, figur
     if fmt == "markdown":
         text = to_markdown(results, paired=paired, figure_dir=figure_dir, tests=tests)
         if problems:
-            text += "\n".join(["", "## Result files left out", "", *[f"- {p}" for p in problems], ""])
+            text += "\n".join(["", "## Result files left out", "", *[f"- {md.text(p)}" for p in problems], ""])
         return text
     return export.to_csv(results, tests=tests) if fmt == "csv" else export.to_json(results, tests=tests)
 
@@ -336,5 +355,25 @@ def publish(folder: Path, fmt: str, output: Path) -> Path:
     return write_site(results, Path(output), problems=[str(p) for p in problems])
 
 
-__all__ = ["tidy", "summary_table", "fewshot_by_k", "fewshot_by_k_markdown", "settings_header", "to_markdown",
-           "rank_section", "left_out_section", "render", "publish", "read_folder"]
+def publish_bytes(folder: Path, fmt: str) -> bytes:
+    """What :func:`publish` writes, as bytes (``ser-bench leaderboard --format html -o -``): the page (UTF-8;
+    self-contained, so it needs no folder) or the Parquet file."""
+    if fmt not in FILE_FORMATS:
+        raise SerBenchError(f"--format {fmt} is text: print it or pass -o a file")
+    results, problems = read_folder(folder)
+    if fmt == "parquet":
+        import io
+
+        from ser_bench.reporting.export import write_parquet
+
+        buffer = io.BytesIO()
+        write_parquet(results, buffer)
+        return buffer.getvalue()
+    from ser_bench.reporting.html import to_html
+
+    return to_html(results, problems=[str(p) for p in problems]).encode("utf-8")
+
+
+__all__ = ["tidy", "summary_table", "fewshot_by_k", "fewshot_by_k_markdown", "settings_header", "settings_lines",
+           "to_markdown",
+           "rank_section", "left_out_section", "render", "publish", "publish_bytes", "read_folder"]

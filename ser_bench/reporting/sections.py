@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from ser_bench.reporting.md import cell, text
 from ser_bench.reporting.tidy import DASH
 
 ALPHA = 0.05
@@ -43,11 +44,12 @@ def paired_markdown(rows: list[dict]) -> list[str]:
     for r in rows:
         lo, hi = r["ci95"]
         ci = DASH if math.isnan(lo) else f"[{_points(lo)}, {_points(hi)}]"
-        per_seed = ", ".join(f"{seed}: {_points(v)}" for seed, v in r["per_seed"].items())
+        per_seed = cell(", ".join(f"{seed}: {_points(v)}" for seed, v in r["per_seed"].items()))
         effect = f"{r['effect_name']} = {r['effect_size']:+.2f}" if not math.isnan(r["effect_size"]) else DASH
         letter = "t" if r["unit"].startswith("source seeds") else "W"
         stat = DASH if math.isnan(r["statistic"]) else f"{letter} = {r['statistic']:.2f}"
-        lines.append(f"| {r['group']} | {r['baseline']} | {r['treatment']} | {r['n']} | {r['unit']} | "
+        lines.append(f"| {cell(r['group'])} | {cell(r['baseline'])} | {cell(r['treatment'])} | {r['n']} | "
+                     f"{cell(r['unit'])} | "
                      f"{_points(r['mean_difference'])} | {ci} | {per_seed} | {effect} | "
                      f"{r['treatment_better']} / {r['baseline_better']} / {r['ties']} | {stat} | "
                      f"{_p(r['p_value'])} | {_p(r['p_holm'])} | {'**yes**' if significant(r) else 'no'} |")
@@ -69,14 +71,15 @@ def ranks_markdown(analysis, figure: str | None = None) -> list[str]:
              "Within a block, methods are ranked by mean UAR over the block's units (1 = best; ties share the "
              f"average rank). {tests}", "",
              "| method | average rank | n blocks |", "|---|---|---|"]
-    lines += [f"| {m} | {r:.2f} | {analysis.n_blocks} |" for m, r in analysis.average_ranks.items()]
+    lines += [f"| {cell(m)} | {r:.2f} | {analysis.n_blocks} |" for m, r in analysis.average_ranks.items()]
     lines.append("")
     if analysis.dropped_methods:
         lines += ["Not ranked (not run in every block): " + "; ".join(
-            f"{m} ({n} of {analysis.n_blocks + len(analysis.dropped_blocks)} blocks)"
+            f"{text(m)} ({n} of {analysis.n_blocks + len(analysis.dropped_blocks)} blocks)"
             for m, n in sorted(analysis.dropped_methods.items())) + ".", ""]
     if analysis.dropped_blocks:
-        lines += ["Blocks with fewer than two methods, left out: " + "; ".join(analysis.dropped_blocks) + ".", ""]
+        lines += ["Blocks with fewer than two methods, left out: " + "; ".join(map(text, analysis.dropped_blocks))
+                  + ".", ""]
     if figure:
         lines += [f"![Critical-difference diagram: average ranks, CD = {analysis.critical_difference:.2f}]"
                   f"({figure})", ""]

@@ -8,9 +8,14 @@ a fifth of a second at start-up).
 
 A file is read by :meth:`Result.from_json` whatever schema version this ser-bench knows
 (:data:`KNOWN_SCHEMAS`), migrating older layouts on the way in (:data:`MIGRATIONS`); it is always
-written in the current one. Keys this version does not know are kept in ``extra`` and written back,
-so reading and writing a file never loses anything. ``Result.from_json(d).to_json() == d`` for every
-file of the current schema.
+written in the current one. Reading checks what a board would otherwise average in or crash on: each
+field's type (from its annotation), metrics in range and finite (UAR, accuracy, macro-F1 and per-class
+recall in [0, 1]; CCC and Spearman's rho in [-1, 1], or NaN where a run records them undefined), counts
+whole and non-negative, and nesting no deeper than :data:`MAX_DEPTH`; a value that fails is a
+:class:`RecordError` naming the field and the value, so an edited or corrupt file is left out by name
+(:func:`ser_bench.results.store.read_result`), never averaged in. Keys this version does not know are
+kept in ``extra`` and written back, so reading and writing a file never loses anything.
+``Result.from_json(d).to_json() == d`` for every file of the current schema.
 """
 from __future__ import annotations
 
@@ -24,6 +29,9 @@ from typing import Any, Callable, Optional
 SCHEMA_VERSION = 2
 KNOWN_SCHEMAS = frozenset(range(1, SCHEMA_VERSION + 1))  # what this version can read
 STATUSES = ("ok", "skipped")
+# How deep a result file may nest. Written ones nest 7 levels at most; a deeper one is not a result, and
+# past ~1000 levels Python's JSON reader and writer (and any recursive reader) raise RecursionError.
+MAX_DEPTH = 100
 
 
 class RecordError(ValueError):
@@ -54,10 +62,16 @@ class _Record:
         missing = [k for k in cls.REQUIRED if k not in payload]
         if missing:
             raise RecordError(f"{where or cls.__name__} lacks {', '.join(map(repr, missing))}")
-        names = {f.name for f in dataclasses.fields(cls) if f.name != "extra" and not f.metadata.get("private")}
+        types = _field_types(cls)
         values = {}
-        for key in names & set(payload):
+        for key in [k for k in payload if k in types]:  # in the file's order: the first bad field is named
             value = payload[key]
+            accepted, optional, wanted = types[key]
+            if value is None and not optional:
+                raise RecordError(f"{_at(where, key)} is null: expected {wanted or 'an object'}")
+            if accepted is not None and value is not None and key not in cls.NESTED \
+                    and not (type(value) in accepted or _instance(value, accepted)):
+                raise RecordError(f"{_at(where, key)} is {_show(value)}: expected {wanted}")
             if key in cls.NESTED and value is not None:
                 kind, shape = cls.NESTED[key]
                 inner = f"{where}.{key}" if where else key
@@ -72,8 +86,13 @@ class _Record:
                 else:
                     value = kind.from_json(value, inner)
             values[key] = value
-        extra = {k: v for k, v in payload.items() if k not in names}
+        extra = {k: v for k, v in payload.items() if k not in types}
+        cls._check(values, extra, where)
         return cls(**values, extra=extra)
+
+    @classmethod
+    def _check(cls, values: dict, extra: dict, where: str) -> None:
+        """What a field's type does not say (ranges, the items of a list); raises :class:`RecordError`."""
 
     def to_json(self) -> dict:
         out = {}
@@ -100,6 +119,119 @@ def _plain(value):
     return value
 
 
+_ANNOTATIONS = {  # a field's annotation -> the JSON types it takes, and how a message says it
+    "str": ((str,), "text"), "int": ((int,), "a whole number"), "float": ((float, int), "a number"),
+    "bool": ((bool,), "true or false"), "dict": ((dict,), "an object"), "list": ((list,), "a list"),
+    "tuple": ((list, tuple), "a list"),
+}
+_TYPES: dict = {}
+
+
+def _field_types(cls) -> dict:
+    """Field name -> (accepted types, optional, description) of a record class, from its annotations."""
+    found = _TYPES.get(cls)
+    if found is None:
+        found = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "extra" or f.metadata.get("private"):
+                continue
+            text = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+            optional = text.startswith("Optional[")
+            inner = text.removeprefix("Optional[").removesuffix("]") if optional else text
+            accepted, wanted = _ANNOTATIONS.get(inner, (None, ""))  # None: not checked
+            found[f.name] = (accepted, optional, wanted + ((", or null" if " or " in wanted else " or null")
+                                                           if optional else ""))
+        _TYPES[cls] = found
+    return found
+
+
+def _instance(value, accepted: tuple) -> bool:
+    """``isinstance`` for JSON values, where true and false are not numbers."""
+    return isinstance(value, accepted) and not (isinstance(value, bool) and bool not in accepted)
+
+
+def _at(where: str, key) -> str:
+    return f"{where}.{key}" if where else str(key)
+
+
+def _show(value) -> str:
+    """A value for a message: JSON's spelling of null, true and false, anything long cut short."""
+    text = ("null" if value is None else "true" if value is True else "false" if value is False else repr(value))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_number(value) -> bool:
+    return type(value) in (float, int) or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+# The checks below run for every split of every file a board reads (tens of thousands): each takes the
+# common case (a well-formed value) first and builds a message only for a value that fails.
+
+# How far past a bound a computed metric may lie by floating-point rounding (a mean of recalls of 1, a
+# CCC of a perfect prediction) and still be read: far below anything a board shows (0.1 points).
+ROUNDING = 1e-9
+
+
+def _check_number(value, at: str, low: float, high: float, undefined_ok: bool = False) -> None:
+    """``value`` must be a number in [low, high] (NaN only with ``undefined_ok``)."""
+    if not _is_number(value):
+        raise RecordError(f"{at} is {_show(value)}: expected a number in [{low:g}, {high:g}]")
+    if not low - ROUNDING <= value <= high + ROUNDING:
+        if value != value:  # NaN
+            if undefined_ok:
+                return
+            raise RecordError(f"{at} is NaN: expected a number in [{low:g}, {high:g}] (a NaN split would be "
+                              "averaged away)")
+        raise RecordError(f"{at} is {_show(value)}, outside [{low:g}, {high:g}]")
+
+
+def _fractions(values: dict, where: str, keys=None) -> None:
+    """Each value of ``values`` (those of ``keys`` only, when given) a number in [0, 1]."""
+    for key in values if keys is None else keys:
+        value = values[key]
+        if not ((type(value) is float or type(value) is int) and 0.0 <= value <= 1.0):
+            _check_number(value, _at(where, key), 0.0, 1.0)  # raises unless it is 1 + rounding
+
+
+def _counts(values: dict, where: str, keys=None, optional: bool = False) -> None:
+    """Each value of ``values`` (those of ``keys`` only, when given) a whole number >= 0 (or null when
+    ``optional``)."""
+    for key in values if keys is None else keys:
+        value = values.get(key)
+        if not ((type(value) is int and value >= 0) or (value is None and optional)):
+            if not (_instance(value, (int,)) and value >= 0):
+                raise RecordError(f"{_at(where, key)} is {_show(value)}: expected a whole number >= 0")
+
+
+_CONTAINERS = frozenset((dict, list))
+
+
+def too_deep(value, limit: int = MAX_DEPTH) -> bool:
+    """Whether the JSON ``value`` nests more than ``limit`` levels of lists and objects (without recursion;
+    a list or object holding no list or object is passed over at C speed)."""
+    if type(value) not in _CONTAINERS or _CONTAINERS.isdisjoint(map(type, value.values() if type(value) is dict
+                                                                     else value)):
+        return False
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        items = item.values() if type(item) is dict else item
+        if _CONTAINERS.isdisjoint(map(type, items)):
+            continue
+        if depth >= limit:  # a list or object inside it is one level deeper than allowed
+            return True
+        stack.extend((v, depth + 1) for v in items if type(v) in _CONTAINERS)
+    return False
+
+
+def _shallow(values: dict, where: str, limit: int, keys=None) -> None:
+    """No value of ``values`` (of those of ``keys``, when given) nests more than ``limit`` levels."""
+    for key in values if keys is None else keys:
+        value = values.get(key)
+        if type(value) in _CONTAINERS and too_deep(value, limit):
+            raise RecordError(f"{_at(where, key)} is nested too deeply (over {MAX_DEPTH} levels)")
+
+
 @dataclass(frozen=True)
 class Metrics(_Record):
     """Per-split metrics: UAR (the primary one), accuracy, macro-F1; per-class recall and the confusion
@@ -113,6 +245,36 @@ class Metrics(_Record):
     extra: dict = field(default_factory=dict)
 
     REQUIRED = ("uar", "accuracy", "macro_f1")
+    FRACTIONS = ("uar", "accuracy", "macro_f1")
+
+    @classmethod
+    def _check(cls, values: dict, extra: dict, where: str) -> None:
+        _fractions(values, where, cls.FRACTIONS)
+        if values.get("recall"):
+            _fractions(values["recall"], _at(where, "recall"))
+        confusion = values.get("confusion")
+        if confusion is not None:
+            n = len(confusion)
+            for i, row in enumerate(confusion):
+                if type(row) is not list or len(row) != n:
+                    raise RecordError(f"{_at(where, 'confusion')}[{i}] is {_show(row)}: expected a row of {n} "
+                                      "counts")
+                if not ({int}.issuperset(map(type, row)) and (not row or min(row) >= 0)):
+                    _counts(dict(enumerate(row)), f"{_at(where, 'confusion')}[{i}]")
+        # CCC and Spearman's rho per continuous target; NaN is how a run records a correlation that is
+        # undefined (a constant prediction), not damage, and no board averages these.
+        continuous = extra.get("continuous")
+        if continuous is not None:
+            at = _at(where, "continuous")
+            if type(continuous) is not dict:
+                raise RecordError(f"{at} is {_show(continuous)}: expected an object")
+            for target, found in continuous.items():
+                if type(found) is not dict:
+                    raise RecordError(f"{at}.{target} is {_show(found)}: expected an object")
+                for name, value in found.items():
+                    _check_number(value, f"{at}.{target}.{name}", -1.0, 1.0, undefined_ok=True)
+        if extra:
+            _shallow(extra, where, MAX_DEPTH - 4, [k for k in extra if k != "continuous"])
 
 
 @dataclass(frozen=True)
@@ -139,6 +301,23 @@ class SplitResult(_Record):
 
     NESTED = {"metrics": (Metrics, "one")}
     REQUIRED = ("name", "metrics")
+    INFO_COUNTS = ("k", "frozen", "repeat")  # protocol details the boards read as whole numbers
+    LISTS = ("speaker_overlap", "sentence_overlap", "missing_test_classes")
+
+    @classmethod
+    def _check(cls, values: dict, extra: dict, where: str) -> None:
+        info = values.get("info")
+        if info:
+            _counts(info, _at(where, "info"), cls.INFO_COUNTS, optional=True)
+            _shallow(info, _at(where, "info"), MAX_DEPTH - 4)
+        _counts(values, where, ("frozen_layers",), optional=True)
+        if values.get("sizes"):
+            _counts(values["sizes"], _at(where, "sizes"), optional=True)
+        if values.get("support_counts"):
+            _counts(values["support_counts"], _at(where, "support_counts"))
+        _shallow(values, where, MAX_DEPTH - 3, cls.LISTS)
+        if extra:
+            _shallow(extra, where, MAX_DEPTH - 3)
 
     @property
     def uar(self) -> float:
@@ -179,6 +358,14 @@ class CellParams(_Record):
                 "protocol_params", "training")
 
     @classmethod
+    def _check(cls, values: dict, extra: dict, where: str) -> None:
+        for i, label in enumerate(values.get("labels") or ()):
+            if type(label) is not str:
+                raise RecordError(f"{_at(where, 'labels')}[{i}] is {_show(label)}: expected the name of an emotion")
+        _shallow(values, where, MAX_DEPTH - 2)
+        _shallow(extra, where, MAX_DEPTH - 2)
+
+    @classmethod
     def from_json(cls, payload: dict, where: str = ""):
         params = super().from_json(payload, where)
         return dataclasses.replace(params, labels=tuple(params.labels))
@@ -211,6 +398,12 @@ class DataRecord(_Record):
     extra: dict = field(default_factory=dict)
 
     REQUIRED = ("dataset",)
+
+    @classmethod
+    def _check(cls, values: dict, extra: dict, where: str) -> None:
+        _counts(values, where, ("clips_used", "clips_in_corpus", "speakers"), optional=True)
+        _shallow(values, where, MAX_DEPTH - 3)
+        _shallow(extra, where, MAX_DEPTH - 3)
 
 
 @dataclass(frozen=True)
@@ -262,10 +455,18 @@ class Result(_Record):
         if not isinstance(payload, dict):
             raise RecordError(f"not a result (a JSON {type(payload).__name__}, expected an object)")
         version = payload.get("schema_version")
-        if "schema_version" in payload and not (isinstance(version, int) and not isinstance(version, bool)
-                                                and version in KNOWN_SCHEMAS):
-            raise UnknownSchema(f"schema version {version!r}, which this ser-bench (schema {SCHEMA_VERSION}) does "
-                                "not know; upgrade ser-bench to read it")
+        if "schema_version" in payload:
+            if type(version) is not int:  # "two", 2.5, true, null: damage, not a newer ser-bench
+                raise RecordError(f"schema_version is {_show(version)}, not a schema version (a whole number): "
+                                  "the file is damaged or not a result")
+            if version > SCHEMA_VERSION:
+                raise UnknownSchema(f"schema version {version!r}, which this ser-bench (schema {SCHEMA_VERSION}) "
+                                    "does not know; upgrade ser-bench to read it")
+            if version not in KNOWN_SCHEMAS:
+                raise RecordError(f"schema_version is {version}, which no ser-bench writes (versions start at "
+                                  f"{min(KNOWN_SCHEMAS)}): the file is damaged or not a result")
+        # the free-form parts (the records check their own)
+        _shallow({k: v for k, v in payload.items() if k not in ("params", "splits", "data")}, "", MAX_DEPTH - 1)
         for old in range(version if isinstance(version, int) else SCHEMA_VERSION, SCHEMA_VERSION):
             payload = MIGRATIONS[old](payload)
         try:
@@ -280,7 +481,7 @@ class Result(_Record):
     @classmethod
     def from_disk(cls, path) -> "Result":
         """The result in the file ``path`` (see :meth:`from_json`); ``path`` is kept on the record."""
-        return dataclasses.replace(cls.from_json(json.loads(Path(path).read_text())), path=str(path))
+        return dataclasses.replace(cls.from_json(load_json(Path(path).read_text())), path=str(path))
 
     def to_disk(self, path) -> None:
         """Write the record to ``path`` atomically (see :func:`ser_bench.results.store.write_json_atomic`)."""
@@ -290,6 +491,16 @@ class Result(_Record):
 
 
 _FIELD_NAMES = {cls: {f.name for f in dataclasses.fields(cls)} for cls in (CellParams,)}
+
+
+def load_json(text: str):
+    """``json.loads``, with a file nested too deeply for Python's reader (``[[[[...``) a :class:`RecordError`
+    rather than a RecursionError; NaN and infinities are read as written (the records refuse them where
+    they do not belong)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise RecordError(f"nested too deeply to be a result (over {MAX_DEPTH} levels)") from None
 
 
 def _from_1(payload: dict) -> dict:

@@ -17,7 +17,7 @@ from typing import Iterator, Optional
 
 from ser_bench.errors import SerBenchWarning
 from ser_bench.results.record import (KNOWN_SCHEMAS, SCHEMA_VERSION, RecordError, Result,  # noqa: F401
-                                      UnknownSchema)
+                                      UnknownSchema, load_json)
 
 TRACKED_PACKAGES = ("ser-bench", "torch", "numpy", "pandas", "scipy", "scikit-learn", "opensmile",
                     "pluggy", "pytorch-metric-learning", "espeakng-loader", "soundfile", "transformers")
@@ -76,7 +76,9 @@ def read_result(path: Path) -> Stored:
     if not text.strip():
         return Stored("damaged", reason=f"empty ({len(text)} bytes)")
     try:
-        payload = json.loads(text)
+        payload = load_json(text)
+    except RecordError as exc:  # nested too deeply for Python's JSON reader
+        return Stored("damaged", reason=str(exc))
     except ValueError as exc:
         return Stored("damaged", reason=f"not valid JSON, truncated? ({exc})")
     try:
@@ -93,8 +95,8 @@ def _looks_like_result(path: Path) -> bool:
     if RESULT_NAME.match(path.name):
         return True
     try:
-        payload = json.loads(path.read_text())
-    except (OSError, ValueError, UnicodeDecodeError):
+        payload = load_json(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):  # RecordError is a ValueError
         return False
     return isinstance(payload, dict) and bool({"schema_version", "cell_id"} & set(payload))
 
