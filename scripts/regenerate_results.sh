@@ -58,5 +58,12 @@ $PY scripts/decision_rule_imbalance.py --ravdess "$RAVDESS" --out results/decisi
 rm -rf results/reality-check
 scripts/reality_check.sh "$RAVDESS"
 
+# Real transfer between RAVDESS, EmoDB and TurEV-DB (about 4 hours on 2 cores; reads ../shared/data or
+# CROSS_CORPUS_DATA, see scripts/cross_corpus.sh).
+if [ -d "${CROSS_CORPUS_DATA:-../shared/data}" ]; then
+    rm -rf results/cross-corpus
+    scripts/cross_corpus.sh "${CROSS_CORPUS_DATA:-../shared/data}" > /dev/null
+fi
+
 # Every board (markdown and web page) from the records just computed.
 scripts/render_boards.sh "$RAVDESS"

@@ -19,6 +19,11 @@ done
 $SB reproduce feng2020 --source sim-crema,sim-enterface --target sim-ravdess > /dev/null
 $SB reproduce feng2020 --source sim-crema,sim-enterface --target ravdess --corpus-path ravdess="$RAVDESS" > /dev/null
 $PY scripts/reality_check_summary.py results/reality-check > /dev/null
+# cross-corpus reads the corpora's manifests (the shared label set, each target's speakers): give their folder
+# as CROSS_CORPUS_DATA (default ../shared/data); its report also writes results/cross-corpus/site/.
+if [ -d "${CROSS_CORPUS_DATA:-../shared/data}" ]; then
+    scripts/cross_corpus.sh "${CROSS_CORPUS_DATA:-../shared/data}" > /dev/null
+fi
 for d in results/sim-demo results/ravdess-idt results/loss-zoo/* results/fewshot-source/* \
          results/ratio-weight/* results/feng2020/* results/reality-check/*/; do
     $SB leaderboard "${d%/}" --format html -o "${d%/}/site"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.plugin_api.params import defaults_of
+from ser_bench.plugin_api.params import Range, defaults_of
 from ser_bench.plugin_api.types import ChannelSpec
 
 
@@ -23,4 +23,7 @@ def build(snr: float = 20.0):
 def ser_bench_channels():
     return [ChannelSpec(
         name="noise", build=build, version="1", params=defaults_of(build, "channels"),
+        # Below -30 dB the clip is drowned (noise a thousand times its power); above 120 dB nothing is added
+        # that 16-bit audio could hold: a value outside is a typo, refused before any extraction.
+        bounds={"snr": Range(low=-30, high=120)},
         summary="white noise at a given SNR in dB (noise:snr=10), seeded by the clip's content")]

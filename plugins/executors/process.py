@@ -40,6 +40,15 @@ def _init_worker(parent_pid: int, environ: dict) -> None:
     torch.set_num_threads(1)
 
 
+def cannot_start(exc: OSError):
+    """The :class:`~ser_bench.errors.SerBenchError` for a pool that could not be created."""
+    from ser_bench.errors import SerBenchError
+
+    return SerBenchError(f"cannot start worker processes ({exc.strerror or exc}): their locks live in shared "
+                         "memory (/dev/shm), which is full or refused by a limit (ulimit -f). Free space there, "
+                         "lift the limit, or run in this process with --executor serial; finished cells are kept.")
+
+
 def _ready() -> None:
     """A no-op task: submitting one per worker makes the pool spawn its processes now."""
 
@@ -80,13 +89,16 @@ class ProcessExecutor:
             return
         n = max(1, min(self.workers, items or self.workers))
         context = _context()
-        self._pool = ProcessPoolExecutor(n, mp_context=context, initializer=_init_worker,
-                                         initargs=(os.getpid(), dict(os.environ)))
-        if context.get_start_method() == "forkserver":
-            from multiprocessing import forkserver
+        try:
+            self._pool = ProcessPoolExecutor(n, mp_context=context, initializer=_init_worker,
+                                             initargs=(os.getpid(), dict(os.environ)))
+            if context.get_start_method() == "forkserver":
+                from multiprocessing import forkserver
 
-            forkserver.ensure_running()
-            return
+                forkserver.ensure_running()
+                return
+        except OSError as exc:  # the pool's semaphores live in /dev/shm: full, or a file-size limit
+            raise cannot_start(exc) from None
         for _ in range(n):  # a spawn pool starts a process per submitted item while none is idle
             self._futures.append(self._pool.submit(_ready))
 

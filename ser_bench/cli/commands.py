@@ -4,9 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ser_bench.cli.options import (executor_params_from_args, feature_params_from_args, names, parse_label_maps,
-                                   parse_labels, parse_params, parse_scoped, plugin_settings, registry_from_args,
-                                   run_context, split_csv, tqdm_progress, whole_numbers)
+from ser_bench.cli.options import (check_corpus_paths, executor_params_from_args, feature_params_from_args, names,
+                                   parse_label_maps, parse_labels, parse_params, parse_scoped, plugin_settings,
+                                   registry_from_args, run_context, split_csv, tqdm_progress, whole_numbers)
 from ser_bench.errors import SerBenchError, exit_status
 
 # Protocol settings, and the source-model seeds a claim is averaged over. "paper" is the protocols' own
@@ -159,6 +159,7 @@ def cmd_run(args) -> int:
         raise SerBenchError("--loco names every corpus (each in turn the target, the others the source): drop "
                             "--source and --target")
     ctx = run_context(args)
+    check_corpus_paths(registry, ctx)
     cells = []
     for mode in parse_normalise(args.normalise):  # normalisation is an axis: --normalise train,speaker
         targets = [] if loco else names(args.target or "ravdess", "--target")
@@ -252,6 +253,7 @@ def cmd_reproduce(args) -> int:
     executor_params = executor_params_from_args(args)
     check_executor(registry, args.executor, executor_params)
     ctx = run_context(args)
+    check_corpus_paths(registry, ctx)
     # A recipe whose grid depends on the corpora (a label set read off them, speakers counted) reads them
     # through the run context.
     cells = recipe.cells(registry, sources, targets, ctx=ctx, **options)
@@ -287,19 +289,28 @@ def default_recipe_folder(recipe, sources: list, targets: list) -> Path:
 
 
 def cmd_leaderboard(args) -> int:
-    """``ser-bench leaderboard``: the leaderboard of a results folder."""
-    from ser_bench.reporting.leaderboard import FILE_FORMATS, publish, render
+    """``ser-bench leaderboard``: the leaderboard of a results folder (``-o -``: to standard output)."""
+    from ser_bench.reporting.leaderboard import FILE_FORMATS, publish, publish_bytes, render
 
+    to_stdout = args.output == "-"  # as for any Unix tool: "-" is standard output, never a file called "-"
+    output = None if to_stdout else args.output
     if args.format in FILE_FORMATS:
         if args.no_tests:
             raise SerBenchError(f"--no-tests is for the text boards (markdown, csv, json), not --format {args.format}")
-        if not args.output:
+        if to_stdout:  # the page is self-contained; parquet goes out as its bytes
+            data = publish_bytes(Path(args.results), args.format)
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            return 0
+        if not output:
             where = "a folder for the site (-o site/)" if args.format == "html" else "a file (-o board.parquet)"
-            raise SerBenchError(f"--format {args.format} is written to {where}, not to the terminal: pass -o")
-        print(f"wrote {publish(Path(args.results), args.format, Path(args.output))}", file=sys.stderr)
+            raise SerBenchError(f"--format {args.format} is written to {where}, not to the terminal: pass -o "
+                                "(or -o - for standard output)")
+        print(f"wrote {publish(Path(args.results), args.format, Path(output))}", file=sys.stderr)
         return 0
     # With -o, figures (the critical-difference diagram) go beside the file, where its links point.
-    figure_dir = Path(args.output).parent if args.output and args.format == "markdown" else None
+    figure_dir = Path(output).parent if output and args.format == "markdown" else None
     tests = not args.no_tests
 
     def board() -> str:
@@ -311,8 +322,8 @@ def cmd_leaderboard(args) -> int:
         text = cached_board(Path(args.results), {"format": args.format, "paired": args.paired, "tests": tests}, board)
     else:  # writing figures is part of the job: always rendered
         text = board()
-    if args.output:
-        Path(args.output).write_text(text)
+    if output:
+        Path(output).write_text(text)
     else:
         print(text)
     return 0
@@ -355,6 +366,7 @@ def cmd_datasets(args) -> int:
 
     registry = registry_from_args(args)
     ctx = run_context(args)
+    check_corpus_paths(registry, ctx)
     if args.action == "check":
         if not args.name:
             raise SerBenchError("usage: ser-bench datasets check NAME (see `ser-bench datasets`)")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import re
 import sys
@@ -185,7 +186,26 @@ def run_context(args):
     cache = getattr(args, "cache_dir", None) or config.get("cache_dir")
     if cache:
         kwargs["cache_dir"] = Path(cache).expanduser()
+    cores = os.cpu_count() or 1
+    if kwargs["workers"] and kwargs["workers"] > cores and getattr(args, "executor", "process") != "ray":
+        # More processes than cores only share them, each with its own torch in memory.
+        print_warning(f"--workers {kwargs['workers']} is more than this machine's {cores} cores; using {cores}")
+        kwargs["workers"] = cores
     return RunContext(**kwargs)
+
+
+def check_corpus_paths(registry, ctx) -> None:
+    """Every corpus named by ``--corpus-path`` or the config file's ``[corpora]`` is a registered dataset: a
+    misspelt name would otherwise be ignored, and the corpus reported missing, with no word about why."""
+    import difflib
+
+    known = registry.names("datasets")
+    for name in ctx.corpus_paths:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=2, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise SerBenchError(f"--corpus-path {name}=...: no dataset called {name!r}.{hint} Datasets: "
+                                f"{', '.join(known)}.")
 
 
 def plugin_settings(args):

@@ -45,9 +45,32 @@ def load_config(path: Optional[Path] = None) -> dict:
                     from ser_bench.errors import SerBenchError
 
                     raise SerBenchError(f"config file {candidate} is not valid TOML: {exc}") from None
+            _check_config(candidate, config)
             config["_path"] = str(candidate)
             return config
     return {}
+
+
+# The config file's keys and the shapes they take (a string where a list is meant would otherwise be
+# read one character at a time: data_dirs = "/data" -> "/", "d", "a", ...).
+_CONFIG_SHAPES = {"data_dirs": (list, 'a list of folders, e.g. data_dirs = ["/data/corpora"]'),
+                  "corpora": (dict, 'a table of corpus = "folder", e.g. [corpora] then ravdess = "/data/RAVDESS"'),
+                  "cache_dir": (str, 'a folder, e.g. cache_dir = "/scratch/ser-bench"'),
+                  "search": (dict, 'a table of "scope.name" = "range", e.g. [search] then "training.lr" = "1e-4..1e-2:log"')}
+
+
+def _check_config(path: Path, config: dict) -> None:
+    """Each known key of the config file has the shape it needs (a list, a table, a string of a folder),
+    and the folders given are strings; else a :class:`SerBenchError` naming the file, the key and the shape."""
+    from ser_bench.errors import SerBenchError
+
+    for key, (kind, shape) in _CONFIG_SHAPES.items():
+        if key not in config:
+            continue
+        value = config[key]
+        items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+        if not isinstance(value, kind) or (key in ("data_dirs", "corpora") and not all(isinstance(v, str) for v in items)):
+            raise SerBenchError(f"config file {path}: {key} = {value!r} should be {shape}")
 
 
 

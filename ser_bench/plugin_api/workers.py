@@ -69,8 +69,13 @@ def _exit_now() -> None:
 
 def start_worker(parent_pid: int) -> None:
     """A pool's ``initializer``: :func:`exit_with_parent` (first, so a parent killed while the worker
-    imports is noticed) and :func:`exit_quickly`."""
+    imports is noticed) and :func:`exit_quickly`. The worker ignores Ctrl-C (SIGINT), which the terminal
+    sends to every process of the run: the run handles it and stops its workers, and a worker
+    interrupted mid-task would only print a traceback ("Exception ignored ... KeyboardInterrupt")."""
+    import signal
+
     exit_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_quickly()
 
 
@@ -80,6 +85,11 @@ def stop_workers(pool) -> None:
     if terminate is not None:
         terminate()
         return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
         if process.is_alive():
             process.terminate()
+    # Reap them before the pool releases its queues and their semaphores: a worker still starting up
+    # when those go would fail to find them and print a traceback. SIGTERM ends a worker at once.
+    for process in processes:
+        process.join(timeout=2)
