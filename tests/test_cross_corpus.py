@@ -308,3 +308,26 @@ def test_the_cross_corpus_recipe_tunes_every_method_on_the_source_and_reports(th
     assert "## Average ranks" in board and (out / "site" / "index.html").is_file()
     paired = json.loads((out / "paired.json").read_text())
     assert {row["group"] for row in paired} >= {"oodt / csv:a → csv:b / corpus", "fewshot / csv:a → csv:b / corpus"}
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED / "turev-db-16k").is_dir(), reason="needs ../shared/data (the real corpora)")
+def test_the_recipe_on_the_real_corpora_shares_three_emotions_and_tests_every_transfer(registry, tmp_path):
+    from ser_bench.plugin_api.context import RunContext
+
+    recipe = registry.get("recipes", "cross-corpus")
+    ctx = RunContext(data_dirs=[], cache_dir=tmp_path, corpus_paths={
+        "ravdess": str(SHARED / "ravdess-16k"), "emodb": str(SHARED / "emodb-16k"),
+        "turev": str(SHARED / "turev-db-16k")})
+    cells = recipe.cells(registry, list(recipe.default_sources), list(recipe.default_targets), ctx=ctx,
+                         **recipe.options)
+    assert {c.labels for c in cells} == {("anger", "happiness", "sadness")}
+    transfers = {(c.source, c.target) for c in cells}
+    assert len(transfers) == 9 and ("emodb|turev", "ravdess") in transfers
+    assert {c.loss for c in cells} == set(recipe.options["losses"]) | set(recipe.options["baselines"])
+    fewshot = [c for c in cells if c.protocol == "fewshot"]
+    assert all(c.protocol_params["k"] == [1, 2, 4] for c in fewshot)  # TurEV-DB's 6 speakers leave 2 to test
+    assert all(c.tuning["trials"] == 8 and c.tuning["validation_on"] == "source" for c in fewshot)
+    assert len(cells) == 9 * 2 * 12 * 3 * 2  # transfers x protocols x methods x seeds x normalisations

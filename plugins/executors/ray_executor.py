@@ -55,6 +55,24 @@ def _share(ray, items: list) -> list:
             if isinstance(item, tuple) else item for item in items]
 
 
+def _signal_handlers() -> dict:
+    """The main thread's SIGTERM and SIGINT handlers (empty elsewhere: only it may set them)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
+def _restore(handlers: dict) -> None:
+    import signal
+
+    for sig, handler in handlers.items():
+        if handler is not None and signal.getsignal(sig) is not handler:
+            signal.signal(sig, handler)
+
+
 class RayExecutor:
     """Submits every item as a Ray task (one CPU, spread over the nodes) and yields results as they complete.
 
@@ -73,13 +91,19 @@ class RayExecutor:
         self._ray = ray
         self._owns = not ray.is_initialized()
         self.placements: Counter = Counter()
+        self._stopped_by = 0  # the signal (SIGTERM) that stopped the run while Ray waited, 0 if none
         if self._owns:
             options = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+            # ray.init installs its own SIGTERM handler in the driver (a signal dump, exit 1): the run's own
+            # (finished cells kept, "interrupted", exit 143) is put back, as it is under every other executor.
+            handlers = _signal_handlers()
             try:
                 if address:
                     ray.init(address=address, **options)
                 else:
                     ray.init(num_cpus=workers or os.cpu_count() or 1, **options)
+                _restore(handlers)
+                self._note_signals()
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = f"a Ray cluster at {address}" if address else "a new local Ray"
                 hint = (" Start the cluster first (`ray start --head` on one machine, `ray start --address "
@@ -95,6 +119,24 @@ class RayExecutor:
         # How many tasks run at once (the runner cuts cells into that many parts when there are fewer
         # cells): the CPUs of the cluster joined, or those given to the local Ray.
         self.workers = workers if not address else int(ray.cluster_resources().get("CPU", 1))
+
+    def _note_signals(self) -> None:
+        """Wrap the run's SIGTERM handler so that this executor knows the signal: Ray's wait turns whatever
+        the handler raises into a plain KeyboardInterrupt, which would exit 130 as if Ctrl-C were pressed."""
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGTERM)
+        if not callable(previous):
+            return
+
+        def noted(signum, frame):
+            self._stopped_by = signum
+            previous(signum, frame)
+
+        signal.signal(signal.SIGTERM, noted)
 
     def _check_nodes(self) -> None:
         """Every node with CPUs imports the driver's ser-bench version, or a :class:`SerBenchError` says which not."""
@@ -142,6 +184,12 @@ class RayExecutor:
                 else:
                     self.placements[node] += 1
                     yield item, result
+        except KeyboardInterrupt as exc:
+            if self._stopped_by and not getattr(exc, "signum", None):
+                from ser_bench.errors import Interrupted
+
+                raise Interrupted(self._stopped_by) from None
+            raise
         finally:
             for ref in pending:  # left when the caller stopped early: do not leave them on the cluster
                 ray.cancel(ref, force=True)

@@ -5,6 +5,7 @@ Loading never imports torch or opensmile: plugin modules keep heavy imports insi
 from __future__ import annotations
 
 import dataclasses
+from contextlib import contextmanager
 import importlib
 import importlib.metadata as md
 import importlib.util
@@ -93,7 +94,8 @@ def build_plugin_manager(settings: PluginSettings | None = None) -> tuple[pluggy
             if pm.has_plugin(name) or pm.is_blocked(name):
                 continue
             try:
-                pm.register(ep.load(), name=name)
+                with _named_if_slow(f"plugin {ep.name!r} from {dist} {version}"):
+                    pm.register(ep.load(), name=name)
             except PLUGIN_FAILURES as exc:  # a broken third-party plugin must not take the tool down
                 _fail(settings, f"plugin {ep.name!r} from {dist} {version} failed to load: {_describe(exc)}", exc)
                 continue
@@ -111,13 +113,44 @@ def build_plugin_manager(settings: PluginSettings | None = None) -> tuple[pluggy
                 try:
                     spec = importlib.util.spec_from_file_location(f"ser_bench_local_plugins.{path.stem}", path)
                     module = importlib.util.module_from_spec(spec)
-                    spec.loader.exec_module(module)
+                    with _named_if_slow(f"local plugin {path}"):
+                        spec.loader.exec_module(module)
                     pm.register(module, name=name)
                 except PLUGIN_FAILURES as exc:
                     _fail(settings, f"local plugin {path} failed to load: {_describe(exc)}", exc)
                     continue
                 origin[name] = (f"local file {path}", "-")
     return pm, origin
+
+
+SLOW_IMPORT = 10.0  # seconds a third-party plugin may take to import before the user is told which one
+
+
+@contextmanager
+def _named_if_slow(what: str, after: float | None = None):
+    """Say on standard error which plugin is still loading once it has taken ``after`` seconds (and again
+    each time as long again): a plugin that loops or waits at import would otherwise hang ser-bench
+    without a word about who is waiting."""
+    import sys
+    import threading
+
+    after = SLOW_IMPORT if after is None else after
+    done = threading.Event()
+
+    def watch():
+        waited = 0.0
+        while not done.wait(after):
+            waited += after
+            print(f"ser-bench: warning: {what} is still loading after {waited:g} s (a plugin that loops or "
+                  "waits at import; Ctrl-C stops, --plugins-dir or uninstalling it leaves it out)",
+                  file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=watch, name="plugin-import-watch", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 def _specs(returned, kind: str) -> tuple[list, str]:

@@ -223,7 +223,9 @@ class MethodLabeller:
     def __init__(self, results: list[dict]):
         self.tuning_shown = any(r.params.tuning for r in results)
         self.top = _differing(results, lambda p: {k: p.get(k) for k in _TOP_LEVEL}, lambda p: p.loss)
-        self.protocol = _differing(results, lambda p: p.get("protocol_params"), lambda p: p.protocol)
+        # Within one loss: a setting that differs only between losses (a baseline that trains nothing runs
+        # few-shot at one frozen-layer setting) does not tell two rows of one loss apart; the header lists it.
+        self.protocol = _differing(results, lambda p: p.get("protocol_params"), lambda p: (p.protocol, p.loss))
         self.pretrain = _differing(results, lambda p: {"pretrained with": p.get("pretrain_loss")},
                                    lambda p: (p.protocol, p.loss))
         self.nested = [(key, within, prefix,
@@ -255,7 +257,7 @@ class MethodLabeller:
 
     def _protocol_extras(self, p: dict, axes=()) -> list[str]:
         params = p.get("protocol_params") or {}
-        return [f"{k}={_short(params.get(k))}" for k in self.protocol.get(p.protocol, ())
+        return [f"{k}={_short(params.get(k))}" for k in self.protocol.get((p.protocol, p.loss), ())
                 if k not in axes and not _off(params.get(k))]
 
 

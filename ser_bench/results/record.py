@@ -25,23 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ser_bench.results.checks import (MAX_DEPTH, RecordError, UnknownSchema, at, check_counts, check_fractions,
+                                      check_number, check_shallow, field_types, is_instance, show)
+
 # 2: per-split loss state, support counts and episode hashes; loss state never crosses a split.
 SCHEMA_VERSION = 2
 KNOWN_SCHEMAS = frozenset(range(1, SCHEMA_VERSION + 1))  # what this version can read
 STATUSES = ("ok", "skipped")
-# How deep a result file may nest. Written ones nest 7 levels at most; a deeper one is not a result, and
-# past ~1000 levels Python's JSON reader and writer (and any recursive reader) raise RecursionError.
-MAX_DEPTH = 100
-
-
-class RecordError(ValueError):
-    """A payload that is not a result of a schema this ser-bench reads; the message names the field."""
-
-
-class UnknownSchema(RecordError):
-    """A result written by a newer ser-bench (or by something else entirely)."""
-
-
 def _omit_none():
     """A field left out of the file when it is ``None`` (absent in the files that predate it, or absent
     by design, such as a cell's ``tuning``, which would otherwise change every cell id)."""
@@ -62,16 +52,16 @@ class _Record:
         missing = [k for k in cls.REQUIRED if k not in payload]
         if missing:
             raise RecordError(f"{where or cls.__name__} lacks {', '.join(map(repr, missing))}")
-        types = _field_types(cls)
+        types = field_types(cls)
         values = {}
         for key in [k for k in payload if k in types]:  # in the file's order: the first bad field is named
             value = payload[key]
             accepted, optional, wanted = types[key]
             if value is None and not optional:
-                raise RecordError(f"{_at(where, key)} is null: expected {wanted or 'an object'}")
+                raise RecordError(f"{at(where, key)} is null: expected {wanted or 'an object'}")
             if accepted is not None and value is not None and key not in cls.NESTED \
-                    and not (type(value) in accepted or _instance(value, accepted)):
-                raise RecordError(f"{_at(where, key)} is {_show(value)}: expected {wanted}")
+                    and not (type(value) in accepted or is_instance(value, accepted)):
+                raise RecordError(f"{at(where, key)} is {show(value)}: expected {wanted}")
             if key in cls.NESTED and value is not None:
                 kind, shape = cls.NESTED[key]
                 inner = f"{where}.{key}" if where else key
@@ -119,119 +109,6 @@ def _plain(value):
     return value
 
 
-_ANNOTATIONS = {  # a field's annotation -> the JSON types it takes, and how a message says it
-    "str": ((str,), "text"), "int": ((int,), "a whole number"), "float": ((float, int), "a number"),
-    "bool": ((bool,), "true or false"), "dict": ((dict,), "an object"), "list": ((list,), "a list"),
-    "tuple": ((list, tuple), "a list"),
-}
-_TYPES: dict = {}
-
-
-def _field_types(cls) -> dict:
-    """Field name -> (accepted types, optional, description) of a record class, from its annotations."""
-    found = _TYPES.get(cls)
-    if found is None:
-        found = {}
-        for f in dataclasses.fields(cls):
-            if f.name == "extra" or f.metadata.get("private"):
-                continue
-            text = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
-            optional = text.startswith("Optional[")
-            inner = text.removeprefix("Optional[").removesuffix("]") if optional else text
-            accepted, wanted = _ANNOTATIONS.get(inner, (None, ""))  # None: not checked
-            found[f.name] = (accepted, optional, wanted + ((", or null" if " or " in wanted else " or null")
-                                                           if optional else ""))
-        _TYPES[cls] = found
-    return found
-
-
-def _instance(value, accepted: tuple) -> bool:
-    """``isinstance`` for JSON values, where true and false are not numbers."""
-    return isinstance(value, accepted) and not (isinstance(value, bool) and bool not in accepted)
-
-
-def _at(where: str, key) -> str:
-    return f"{where}.{key}" if where else str(key)
-
-
-def _show(value) -> str:
-    """A value for a message: JSON's spelling of null, true and false, anything long cut short."""
-    text = ("null" if value is None else "true" if value is True else "false" if value is False else repr(value))
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _is_number(value) -> bool:
-    return type(value) in (float, int) or (isinstance(value, (int, float)) and not isinstance(value, bool))
-
-
-# The checks below run for every split of every file a board reads (tens of thousands): each takes the
-# common case (a well-formed value) first and builds a message only for a value that fails.
-
-# How far past a bound a computed metric may lie by floating-point rounding (a mean of recalls of 1, a
-# CCC of a perfect prediction) and still be read: far below anything a board shows (0.1 points).
-ROUNDING = 1e-9
-
-
-def _check_number(value, at: str, low: float, high: float, undefined_ok: bool = False) -> None:
-    """``value`` must be a number in [low, high] (NaN only with ``undefined_ok``)."""
-    if not _is_number(value):
-        raise RecordError(f"{at} is {_show(value)}: expected a number in [{low:g}, {high:g}]")
-    if not low - ROUNDING <= value <= high + ROUNDING:
-        if value != value:  # NaN
-            if undefined_ok:
-                return
-            raise RecordError(f"{at} is NaN: expected a number in [{low:g}, {high:g}] (a NaN split would be "
-                              "averaged away)")
-        raise RecordError(f"{at} is {_show(value)}, outside [{low:g}, {high:g}]")
-
-
-def _fractions(values: dict, where: str, keys=None) -> None:
-    """Each value of ``values`` (those of ``keys`` only, when given) a number in [0, 1]."""
-    for key in values if keys is None else keys:
-        value = values[key]
-        if not ((type(value) is float or type(value) is int) and 0.0 <= value <= 1.0):
-            _check_number(value, _at(where, key), 0.0, 1.0)  # raises unless it is 1 + rounding
-
-
-def _counts(values: dict, where: str, keys=None, optional: bool = False) -> None:
-    """Each value of ``values`` (those of ``keys`` only, when given) a whole number >= 0 (or null when
-    ``optional``)."""
-    for key in values if keys is None else keys:
-        value = values.get(key)
-        if not ((type(value) is int and value >= 0) or (value is None and optional)):
-            if not (_instance(value, (int,)) and value >= 0):
-                raise RecordError(f"{_at(where, key)} is {_show(value)}: expected a whole number >= 0")
-
-
-_CONTAINERS = frozenset((dict, list))
-
-
-def too_deep(value, limit: int = MAX_DEPTH) -> bool:
-    """Whether the JSON ``value`` nests more than ``limit`` levels of lists and objects (without recursion;
-    a list or object holding no list or object is passed over at C speed)."""
-    if type(value) not in _CONTAINERS or _CONTAINERS.isdisjoint(map(type, value.values() if type(value) is dict
-                                                                     else value)):
-        return False
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        items = item.values() if type(item) is dict else item
-        if _CONTAINERS.isdisjoint(map(type, items)):
-            continue
-        if depth >= limit:  # a list or object inside it is one level deeper than allowed
-            return True
-        stack.extend((v, depth + 1) for v in items if type(v) in _CONTAINERS)
-    return False
-
-
-def _shallow(values: dict, where: str, limit: int, keys=None) -> None:
-    """No value of ``values`` (of those of ``keys``, when given) nests more than ``limit`` levels."""
-    for key in values if keys is None else keys:
-        value = values.get(key)
-        if type(value) in _CONTAINERS and too_deep(value, limit):
-            raise RecordError(f"{_at(where, key)} is nested too deeply (over {MAX_DEPTH} levels)")
-
-
 @dataclass(frozen=True)
 class Metrics(_Record):
     """Per-split metrics: UAR (the primary one), accuracy, macro-F1; per-class recall and the confusion
@@ -249,32 +126,32 @@ class Metrics(_Record):
 
     @classmethod
     def _check(cls, values: dict, extra: dict, where: str) -> None:
-        _fractions(values, where, cls.FRACTIONS)
+        check_fractions(values, where, cls.FRACTIONS)
         if values.get("recall"):
-            _fractions(values["recall"], _at(where, "recall"))
+            check_fractions(values["recall"], at(where, "recall"))
         confusion = values.get("confusion")
         if confusion is not None:
             n = len(confusion)
             for i, row in enumerate(confusion):
                 if type(row) is not list or len(row) != n:
-                    raise RecordError(f"{_at(where, 'confusion')}[{i}] is {_show(row)}: expected a row of {n} "
+                    raise RecordError(f"{at(where, 'confusion')}[{i}] is {show(row)}: expected a row of {n} "
                                       "counts")
                 if not ({int}.issuperset(map(type, row)) and (not row or min(row) >= 0)):
-                    _counts(dict(enumerate(row)), f"{_at(where, 'confusion')}[{i}]")
+                    check_counts(dict(enumerate(row)), f"{at(where, 'confusion')}[{i}]")
         # CCC and Spearman's rho per continuous target; NaN is how a run records a correlation that is
         # undefined (a constant prediction), not damage, and no board averages these.
         continuous = extra.get("continuous")
         if continuous is not None:
-            at = _at(where, "continuous")
+            place = at(where, "continuous")
             if type(continuous) is not dict:
-                raise RecordError(f"{at} is {_show(continuous)}: expected an object")
+                raise RecordError(f"{place} is {show(continuous)}: expected an object")
             for target, found in continuous.items():
                 if type(found) is not dict:
-                    raise RecordError(f"{at}.{target} is {_show(found)}: expected an object")
+                    raise RecordError(f"{place}.{target} is {show(found)}: expected an object")
                 for name, value in found.items():
-                    _check_number(value, f"{at}.{target}.{name}", -1.0, 1.0, undefined_ok=True)
+                    check_number(value, f"{place}.{target}.{name}", -1.0, 1.0, undefined_ok=True)
         if extra:
-            _shallow(extra, where, MAX_DEPTH - 4, [k for k in extra if k != "continuous"])
+            check_shallow(extra, where, MAX_DEPTH - 4, [k for k in extra if k != "continuous"])
 
 
 @dataclass(frozen=True)
@@ -308,16 +185,16 @@ class SplitResult(_Record):
     def _check(cls, values: dict, extra: dict, where: str) -> None:
         info = values.get("info")
         if info:
-            _counts(info, _at(where, "info"), cls.INFO_COUNTS, optional=True)
-            _shallow(info, _at(where, "info"), MAX_DEPTH - 4)
-        _counts(values, where, ("frozen_layers",), optional=True)
+            check_counts(info, at(where, "info"), cls.INFO_COUNTS, optional=True)
+            check_shallow(info, at(where, "info"), MAX_DEPTH - 4)
+        check_counts(values, where, ("frozen_layers",), optional=True)
         if values.get("sizes"):
-            _counts(values["sizes"], _at(where, "sizes"), optional=True)
+            check_counts(values["sizes"], at(where, "sizes"), optional=True)
         if values.get("support_counts"):
-            _counts(values["support_counts"], _at(where, "support_counts"))
-        _shallow(values, where, MAX_DEPTH - 3, cls.LISTS)
+            check_counts(values["support_counts"], at(where, "support_counts"))
+        check_shallow(values, where, MAX_DEPTH - 3, cls.LISTS)
         if extra:
-            _shallow(extra, where, MAX_DEPTH - 3)
+            check_shallow(extra, where, MAX_DEPTH - 3)
 
     @property
     def uar(self) -> float:
@@ -361,9 +238,9 @@ class CellParams(_Record):
     def _check(cls, values: dict, extra: dict, where: str) -> None:
         for i, label in enumerate(values.get("labels") or ()):
             if type(label) is not str:
-                raise RecordError(f"{_at(where, 'labels')}[{i}] is {_show(label)}: expected the name of an emotion")
-        _shallow(values, where, MAX_DEPTH - 2)
-        _shallow(extra, where, MAX_DEPTH - 2)
+                raise RecordError(f"{at(where, 'labels')}[{i}] is {show(label)}: expected the name of an emotion")
+        check_shallow(values, where, MAX_DEPTH - 2)
+        check_shallow(extra, where, MAX_DEPTH - 2)
 
     @classmethod
     def from_json(cls, payload: dict, where: str = ""):
@@ -401,9 +278,9 @@ class DataRecord(_Record):
 
     @classmethod
     def _check(cls, values: dict, extra: dict, where: str) -> None:
-        _counts(values, where, ("clips_used", "clips_in_corpus", "speakers"), optional=True)
-        _shallow(values, where, MAX_DEPTH - 3)
-        _shallow(extra, where, MAX_DEPTH - 3)
+        check_counts(values, where, ("clips_used", "clips_in_corpus", "speakers"), optional=True)
+        check_shallow(values, where, MAX_DEPTH - 3)
+        check_shallow(extra, where, MAX_DEPTH - 3)
 
 
 @dataclass(frozen=True)
@@ -457,7 +334,7 @@ class Result(_Record):
         version = payload.get("schema_version")
         if "schema_version" in payload:
             if type(version) is not int:  # "two", 2.5, true, null: damage, not a newer ser-bench
-                raise RecordError(f"schema_version is {_show(version)}, not a schema version (a whole number): "
+                raise RecordError(f"schema_version is {show(version)}, not a schema version (a whole number): "
                                   "the file is damaged or not a result")
             if version > SCHEMA_VERSION:
                 raise UnknownSchema(f"schema version {version!r}, which this ser-bench (schema {SCHEMA_VERSION}) "
@@ -466,7 +343,7 @@ class Result(_Record):
                 raise RecordError(f"schema_version is {version}, which no ser-bench writes (versions start at "
                                   f"{min(KNOWN_SCHEMAS)}): the file is damaged or not a result")
         # the free-form parts (the records check their own)
-        _shallow({k: v for k, v in payload.items() if k not in ("params", "splits", "data")}, "", MAX_DEPTH - 1)
+        check_shallow({k: v for k, v in payload.items() if k not in ("params", "splits", "data")}, "", MAX_DEPTH - 1)
         for old in range(version if isinstance(version, int) else SCHEMA_VERSION, SCHEMA_VERSION):
             payload = MIGRATIONS[old](payload)
         try:

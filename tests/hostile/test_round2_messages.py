@@ -149,3 +149,56 @@ def test_ctrl_c_while_workers_are_starting_prints_no_traceback(when, tiny_corpor
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "interrupted" in err
     assert "Traceback" not in err and "Exception ignored" not in err and "KeyboardInterrupt" not in err
+
+
+def test_a_plugin_that_hangs_at_import_is_named_while_it_hangs(tmp_path):
+    import subprocess
+    import sys
+
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "sleeper.py").write_text("import time\nwhile True:\n    time.sleep(0.05)\n")
+    code = ("import ser_bench.plugin_api.manager as m\nm.SLOW_IMPORT = 0.5\nfrom ser_bench.cli.main import main\n"
+            f"main(['--plugins-dir', {str(plugins)!r}, 'list', 'losses'])\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = proc.communicate(timeout=4)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    assert f"local plugin {plugins / 'sleeper.py'} is still loading after 0.5 s" in err, err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc to see Ray start")
+def test_sigterm_under_the_ray_executor_stops_like_any_other(tiny_corpora, cache_dir, tmp_path):
+    """Ray's driver installs its own SIGTERM handler (a signal dump, exit 1) and its wait turns ours into a
+    plain KeyboardInterrupt: the run must still say "interrupted" and exit 143."""
+    pytest.importorskip("ray")
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    def raylet_running() -> bool:
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if b"raylet" in cmdline.read_bytes():
+                    return True
+            except OSError:
+                continue
+        return False
+
+    args = [sys.executable, "-m", "ser_bench.cli", "-q", "run", "--executor", "ray", "--target", "sim-ravdess",
+            "--dataset-param", "sim-ravdess.speakers=4", "--protocol", "idt", "--loss", "bce_pair", "--seed", "0,1,2",
+            "--train-param", "epochs=300", "--no-leaderboard", "--cache-dir", str(cache_dir),
+            "--results", str(tmp_path / "r")]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not raylet_running():
+        time.sleep(0.1)
+    time.sleep(5)  # Ray up, tasks submitted and running
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 143 and "interrupted: finished cells are saved" in err, err[-2000:]
