@@ -171,12 +171,12 @@ def report(results, out_dir, sources, targets, **_):
     chance = 1 / len(labels)
     board = board_frame(ok)
     corpora = corpora_of(sources, targets)
-    maps = sorted({json.dumps(r.params.get("label_maps") or {}, sort_keys=True) for r in ok})
+    maps = sorted({json.dumps(r.params.get("label_maps"), sort_keys=True) for r in ok if r.params.get("label_maps")})
     lines = ["# Cross-corpus and cross-language transfer", "",
              f"Corpora: {md.text(', '.join(corpora))}; every ordered pair and leave-one-corpus-out (LOCO: the union of the "
              "others, shown a ∪ b, as the source). Labels: "
              f"{', '.join(labels)} (chance {100 * chance:.1f} %); label maps the user asked for: "
-             f"{md.text(', '.join(maps))}. UAR % (unweighted average recall on the target): mean ± "
+             f"{md.text(', '.join(maps) or 'none')}. UAR % (unweighted average recall on the target): mean ± "
              "half-width of the 95 % t-interval over source-model seeds (n in the board below); ↓: the whole "
              "interval lies below chance. Every method was tuned with the same Optuna budget on source "
              "validation speakers only (few-shot: the protocol played inside the source), never on a target "
