@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ser_bench.cache_store import write_json_atomic
 from ser_bench.results.checks import (MAX_DEPTH, RecordError, UnknownSchema, at, check_counts, check_fractions,
                                       check_number, check_shallow, field_types, is_instance, show)
 
@@ -361,9 +362,7 @@ class Result(_Record):
         return dataclasses.replace(cls.from_json(load_json(Path(path).read_text())), path=str(path))
 
     def to_disk(self, path) -> None:
-        """Write the record to ``path`` atomically (see :func:`ser_bench.results.store.write_json_atomic`)."""
-        from ser_bench.results.store import write_json_atomic
-
+        """Write the record to ``path`` atomically (see :func:`ser_bench.cache_store.write_json_atomic`)."""
         write_json_atomic(Path(path), self.to_json())
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import json
 import os
 import re
 import subprocess
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Optional
 
+# runner and board_cache import the folder probe and the JSON writer from here
+from ser_bench.cache_store import ensure_writable, write_json_atomic  # noqa: F401
 from ser_bench.errors import SerBenchWarning
 from ser_bench.results.record import (KNOWN_SCHEMAS, SCHEMA_VERSION, RecordError, Result,  # noqa: F401
                                       UnknownSchema, load_json)
@@ -135,40 +135,6 @@ def scan_results(folder: Path) -> ResultScan:
     return scan
 
 
-def _umask() -> int:
-    """The process umask, read without changing it where the system allows (Linux)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it (briefly)
-    os.umask(mask)
-    return mask
-
-
-def write_json_atomic(path: Path, payload: dict) -> None:
-    """Write ``payload`` to ``path`` so that a reader (or a crash) never sees a partial file.
-
-    The file gets the user's umask (mode 0666 minus the umask), like any file the user creates. On a
-    failure (a full disk) the temporary file is removed and ``path`` is left as it was.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=1, sort_keys=False, allow_nan=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def move_aside(path: Path, results_dir: Path) -> Path:
     """Move the (damaged) file ``path`` into ``<results_dir>/.damaged/``, under its name and the time, and
     return where it went; the folder is never read as results."""
@@ -258,27 +224,6 @@ def manifest_hash(manifest, digests) -> str:
 
 def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def ensure_writable(folder: Path, what: str, change: str) -> None:
-    """Create ``folder`` if needed and prove a file can be written there, before any work.
-
-    Raises :class:`~ser_bench.errors.SerBenchError` naming the path and what to change (``change``,
-    e.g. "pass another --results folder") when it is a file, or cannot be created or written.
-    """
-    from ser_bench.errors import SerBenchError
-
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise SerBenchError(f"{what} {folder} is a file, not a folder: {change}")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".ser-bench-probe.", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise SerBenchError(f"cannot write to {what} {folder} ({exc.strerror or exc}): make it writable, "
-                            f"or {change}") from None
 
 
 def explain_write_error(exc: OSError, path: Path, change: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from ser_bench.running import evaluation
 
-from ser_bench.results import store as results_module
+from ser_bench import cache_store
 
 from ser_bench.running import corpora, runner
 from ser_bench.errors import SerBenchError
@@ -38,7 +38,7 @@ def refuse_writes_under(monkeypatch, folder, code=errno.EACCES):
         if dir is not None and str(dir).startswith(str(folder)):
             raise PermissionError(code, os.strerror(code), str(dir))
         return real(*args, dir=dir, **kwargs)
-    monkeypatch.setattr(results_module.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(cache_store.tempfile, "mkstemp", mkstemp)
 
 
 def test_results_pointing_at_a_file_is_refused_before_any_work(registry, clean_tree, tmp_path, nothing_computed):
@@ -79,7 +79,7 @@ def test_a_full_disk_keeps_finished_cells_leaves_no_temporary_file_and_says_what
         registry, clean_tree, cache_dir, tmp_path, monkeypatch):
     cells = idt_cells(registry, losses=("logreg", "linear_svm"))
     folder = tmp_path / "results"
-    real = results_module.json.dump
+    real = cache_store.json.dump
     writes = []
 
     def dump(payload, fh, **kwargs):
@@ -89,7 +89,7 @@ def test_a_full_disk_keeps_finished_cells_leaves_no_temporary_file_and_says_what
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(payload, fh, **kwargs)
 
-    monkeypatch.setattr(results_module.json, "dump", dump)
+    monkeypatch.setattr(cache_store.json, "dump", dump)
     with pytest.raises(SerBenchError) as info:
         runner.run(cells, registry, make_ctx(clean_tree, cache_dir), folder, executor="serial")
     message = str(info.value)
@@ -97,7 +97,7 @@ def test_a_full_disk_keeps_finished_cells_leaves_no_temporary_file_and_says_what
     assert "1 finished cells are safe" in message and "run the same command again" in message
     files = sorted(p.name for p in folder.iterdir() if p.is_file())
     assert files == [f"{writes[0]}.json"] and json.loads((folder / files[0]).read_text())["status"] == "ok"
-    monkeypatch.setattr(results_module.json, "dump", real)
+    monkeypatch.setattr(cache_store.json, "dump", real)
     again = runner.run(cells, registry, make_ctx(clean_tree, cache_dir), folder, executor="serial")
     assert len(again.already_done) == 1 and len(again.ran) == 1
 
@@ -106,7 +106,7 @@ def test_a_full_disk_keeps_finished_cells_leaves_no_temporary_file_and_says_what
 def test_result_files_get_the_users_umask(umask, tmp_path):
     old = os.umask(umask)
     try:
-        results_module.write_json_atomic(tmp_path / "r.json", {"a": 1})
+        cache_store.write_json_atomic(tmp_path / "r.json", {"a": 1})
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o666 & ~umask
