@@ -110,30 +110,30 @@ def test_bad_files_are_named_and_can_be_skipped(registry, ctx, tiny_corpora, tmp
 
 
 def test_a_cache_entry_is_read_as_np_load_reads_it_whatever_its_header(tmp_path):
-    """Entries as _write_entry writes them (float32, this machine's byte order) are read without np.load's
-    header parsing; any other header (float64, big-endian, another length, damaged) goes through np.load,
-    so every entry reads as np.load reads it, or is refused as before."""
+    """Entries as FeatureEntries.write writes them (float32, this machine's byte order) are read without
+    np.load's header parsing; any other header (float64, big-endian, another length, damaged) goes through
+    np.load, so every entry reads as np.load reads it, or is refused as before."""
     import numpy as np
 
-    from ser_bench.data.features import _read_entry, _write_entry
+    from ser_bench.data.feature_cache import FeatureEntries, vector_of
 
     rng = np.random.default_rng(0)
     vector = rng.standard_normal(88).astype(np.float32)
-    written = tmp_path / "ab" / "written.npy"
-    assert _write_entry(written, "written", vector) == ""
+    entries = FeatureEntries(tmp_path / "feature-v1-0123abcd", 88)
+    assert entries.write("ab" * 20, vector) == ""
+    got, why = entries.read("ab" * 20)
+    assert why == "" and got.dtype == np.float32 and got.flags.writeable and np.array_equal(got, vector)
     cases = {"float64": vector.astype(np.float64), "big-endian": vector.astype(">f4"),
              "nan": np.full(88, np.nan, np.float32)}
     for name, value in cases.items():
         np.save(tmp_path / f"{name}.npy", value)
-    for path in [written, *(tmp_path / f"{name}.npy" for name in cases)]:
-        got, why = _read_entry(path, 88)
+    for path in (tmp_path / f"{name}.npy" for name in cases):
+        got, why = vector_of(path.read_bytes(), 88)
         expected = np.load(path)
         assert why == "" and got.dtype == expected.dtype and got.flags.writeable, path
         assert np.array_equal(got, expected, equal_nan=True), path
     np.save(tmp_path / "short.npy", vector[:87])
-    assert _read_entry(tmp_path / "short.npy", 88) == (None, "holds shape (87,), expected (88,)")
-    damaged = tmp_path / "damaged.npy"
-    damaged.write_bytes(b"\x00" * len(written.read_bytes()))
-    got, why = _read_entry(damaged, 88)
+    assert vector_of((tmp_path / "short.npy").read_bytes(), 88) == (None, "holds shape (87,), expected (88,)")
+    got, why = vector_of(b"\x00" * len(entries.path("ab" * 20).read_bytes()), 88)
     assert got is None and why.startswith("unreadable")
-    assert _read_entry(tmp_path / "missing.npy", 88)[0] is None
+    assert entries.read("cd" * 20)[0] is None

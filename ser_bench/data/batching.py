@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ser_bench.data.audio import SAMPLE_RATE, apply_channels, duration, load_audio
-from ser_bench.data.features import _joined, _read_entry, _refused, _write_entry, entry_key, file_digest
+from ser_bench.data.feature_cache import FeatureEntries, file_digest, joined
 from ser_bench.errors import BadAudioError
 from ser_bench.plugin_api.context import warn
 
@@ -84,24 +84,20 @@ def extract_batched(build: Callable, params: dict, cache: Path, paths: Sequence[
     workers = max(1, ctx.n_workers)
     with ThreadPoolExecutor(workers) as pool:
         digests = list(pool.map(_digest, paths))
+    entries = FeatureEntries(cache, dim)
     misses = []
     for i, (path, (digest, problem)) in enumerate(zip(paths, digests)):
         if problem:
             out[i] = ("error", problem, None, None)
             continue
-        target = cache / digest[:2] / f"{digest}.npy"
-        warning = None
-        if target.exists():
-            vector, why = _read_entry(target, dim, entry_key(cache, digest))
-            if vector is not None and np.isfinite(vector).all():
-                out[i] = ("hit", digest, vector, None)
-                continue
-            if vector is None:
-                warning = _refused(target, path, why)
-        misses.append((i, digest, target, warning))
+        vector, warning = entries.lookup(digest, path)
+        if vector is not None:
+            out[i] = ("hit", digest, vector, None)
+            continue
+        misses.append((i, digest, warning))
     bar.update(len(paths) - len(misses))
     if misses:
-        _extract_misses(build(**params), misses, paths, dim, channels, ctx, bar, label, out)
+        _extract_misses(build(**params), misses, entries, paths, channels, ctx, bar, label, out)
     return out
 
 
@@ -112,7 +108,8 @@ def _digest(path: str):
         return None, f"{path}: cannot read ({exc.strerror or exc})"
 
 
-def _extract_misses(extractor, misses: list, paths, dim: int, channels, ctx, bar, label: str, out: list) -> None:
+def _extract_misses(extractor, misses: list, entries: FeatureEntries, paths, channels, ctx, bar, label: str,
+                    out: list) -> None:
     rate = int(getattr(extractor, "sample_rate", SAMPLE_RATE))
     shortest = int(getattr(extractor, "min_samples", 0) or 0)
     seconds = [duration(paths[i]) for i, *_ in misses]
@@ -135,7 +132,7 @@ def _extract_misses(extractor, misses: list, paths, dim: int, channels, ctx, bar
             decoded = [f.result() for f in pending.pop(b)]
             ready = []
             for p, signal in zip(batch, decoded):
-                i, digest, target, warning = misses[p]
+                i, digest, warning = misses[p]
                 if isinstance(signal, str):
                     out[i] = ("error", signal, None, warning)
                 elif len(signal) < shortest:
@@ -147,7 +144,7 @@ def _extract_misses(extractor, misses: list, paths, dim: int, channels, ctx, bar
                     ready.append((p, signal))
             vectors = _forward(extractor, [s for _, s in ready], rate) if ready else []
             for (p, signal), vector in zip(ready, vectors):
-                out[misses[p][0]] = _entry(misses[p], paths, vector, signal, rate, dim)
+                out[misses[p][0]] = _entry(misses[p], entries, paths, vector, signal, rate)
             bar.update(len(batch))
             done_audio += sum(seconds[p] for p in batch)
             if b == 0 and len(plan) > 1 and done_audio > 0:
@@ -155,16 +152,16 @@ def _extract_misses(extractor, misses: list, paths, dim: int, channels, ctx, bar
                          time.perf_counter() - started)
 
 
-def _entry(miss: tuple, paths, vector, signal, rate: int, dim: int) -> tuple:
-    i, digest, target, warning = miss
+def _entry(miss: tuple, entries: FeatureEntries, paths, vector, signal, rate: int) -> tuple:
+    i, digest, warning = miss
     if isinstance(vector, Exception):
         return ("error", f"{paths[i]}: feature extraction failed ({vector!r})", None, warning)
     vector = np.asarray(vector, dtype=np.float32)
     if not np.isfinite(vector).all():
         return ("error", f"{paths[i]}: features came out NaN or infinite ({len(signal)} samples, "
                          f"{len(signal) / rate:.3f} s: too short or damaged)", None, warning)
-    if not dim or vector.shape == (dim,):  # a wrong shape is an error in the caller, never cached
-        warning = _joined(warning, _write_entry(target, digest, vector))
+    if not entries.dim or vector.shape == (entries.dim,):  # a wrong shape is an error in the caller, never cached
+        warning = joined(warning, entries.write(digest, vector))
     return ("new", digest, vector, warning)
 
 

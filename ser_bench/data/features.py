@@ -5,29 +5,27 @@ with their versions and parameters, BLAKE2 hash of the file's bytes), so renamin
 keeps its cache, editing a file invalidates only that file, and ``ravdess+telephone`` is cached apart
 from ``ravdess``. The first part names the entry's folder (:func:`extractor_key`), the hash its file.
 
-Each entry records that key after its values (:func:`entry_key`) and is used only where it matches:
-an entry copied, moved or swapped under another clip's or feature's name is recomputed and named in a
-warning, like a damaged one. The key is no secret, so this guards against accidents, not against
-someone who writes the cache on purpose (README, "Caches"). Only regular files are opened: a named pipe
-at an entry's path would block the read forever.
+Each entry records that key after its values and is used only where it matches
+(:mod:`ser_bench.data.feature_cache`): an entry copied, moved or swapped under another clip's or feature's
+name is recomputed and named in a warning, like a damaged one. The key is no secret, so this guards
+against accidents, not against someone who writes the cache on purpose (README, "Caches"). Only regular
+files are opened: a named pipe at an entry's path would block the read forever.
 """
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import stat
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from ser_bench.data.audio import SAMPLE_RATE, apply_channels, load_audio
-from ser_bench.data.corpus import not_a_file
+from ser_bench.data.batching import extract_batched
+from ser_bench.data.feature_cache import Blocked, FeatureEntries, Stale, file_digest, joined
 from ser_bench.plugin_api.context import warn
 from ser_bench.errors import BadAudioError, SerBenchError
 from ser_bench.plugin_api.workers import start_worker
@@ -36,19 +34,6 @@ from ser_bench.plugin_api.workers import start_worker
 # eGeMAPS clips is 4-5 s, which one core would spend alone at the end), large enough to pay for one
 # round trip to a worker.
 CHUNK = 16
-
-
-def file_digest(path: str | Path) -> str:
-    """BLAKE2b-160 of a file's bytes; an ``OSError`` saying what ``path`` is when it is not a regular file
-    (a named pipe would make the read wait for ever)."""
-    problem = not_a_file(Path(path))
-    if problem:
-        raise OSError(problem)
-    h = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def extractor_key(spec, params: dict, channels: Sequence = ()) -> str:
@@ -74,180 +59,14 @@ class FeatureMatrix:
     cache_hits: int = 0
 
 
-# What an entry holds after its values: this line, then the key it was computed for (entry_key).
-ENTRY_MARK = b"\nser-bench feature cache entry for "
-OLD_ENTRY = "written without the key it was computed for (by an older ser-bench, or not by ser-bench)"
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-
-
-class NotAFile(OSError):
-    """A cache path that is a folder, a named pipe, a socket or a device: never read (a pipe would block)."""
-
-
-class _Stale(str):
-    """The path of an entry in the format before entries recorded their key: said once per extraction,
-    with a count, rather than once per entry (a whole cache written by an older ser-bench)."""
-
-
-class _Blocked(str):
-    """A message for an entry's path that is not a file and cannot be replaced: the run stops with it once
-    every clip is extracted (and every other entry cached)."""
-
-
-def entry_key(folder: str | Path, digest: str) -> bytes:
-    """What the entry of the clip with content hash ``digest`` in the feature folder ``folder`` records
-    after its values: the folder's name (the :func:`extractor_key`) and the hash."""
-    return _key_prefix(os.fspath(folder)) + digest.encode() + b"\n"
-
-
-@lru_cache(maxsize=64)
-def _key_prefix(folder: str) -> bytes:
-    return ENTRY_MARK + os.path.basename(folder.rstrip("/\\")).encode() + b" "
-
-
-def file_kind(mode: int) -> str:
-    """What a path whose ``st_mode`` is ``mode`` is, when it is not a regular file ("" when it is)."""
-    if stat.S_ISREG(mode):
-        return ""
-    return ("a folder" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else
-            "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
-            "not a regular file")
-
-
-def read_regular(path: str | Path) -> bytes:
-    """The bytes of the regular file at ``path``; :class:`NotAFile` (saying what it is) for anything else.
-    Opened without blocking, then checked on the open descriptor, so a named pipe put there in between is
-    not waited on."""
-    fd = os.open(path, _READ_FLAGS)
-    try:
-        info = os.fstat(fd)
-        kind = file_kind(info.st_mode)
-        if kind:
-            raise NotAFile(f"{kind}, not a file")
-        want, chunks = info.st_size + 1, []
-        while True:  # a short read of a regular file is its end
-            chunks.append(os.read(fd, want))
-            if len(chunks[-1]) < want:
-                return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-@lru_cache(maxsize=None)
-def _entry_header(dim: int) -> bytes:
-    """The bytes ``np.save`` writes before the values of a float32 vector of ``dim`` values (this
-    machine's byte order), which is what :func:`_write_entry` writes for every vector it caches."""
-    buffer = io.BytesIO()
-    np.save(buffer, np.zeros(dim, dtype=np.float32))
-    return buffer.getvalue()[:-4 * dim]
-
-
-def _read_entry(target: Path, dim: int, key: bytes | None = None):
-    """The cached vector at ``target``, or ``(None, why)`` when it cannot be trusted as one.
-
-    An entry is ``np.save``'s bytes of the vector followed by ``key`` (:func:`entry_key`), the key it was
-    computed for; one recording another key, or none (an older ser-bench's), is refused. Without ``key``
-    (to inspect an entry) the values are read as ``np.load`` reads them, whatever follows them.
-
-    An entry that is byte for byte what :func:`_write_entry` writes for a float32 vector of ``dim``
-    values (its header equal to the one ``np.save`` writes) is read without ``np.load``, whose header
-    parsing (``ast.literal_eval``) made it six times slower than reading the file: 0.6 s of a fully
-    cached feng2020 run's 6,704 clips; checking the key adds one comparison of its bytes. Anything else
-    goes through ``np.load``, which says what is wrong.
-    """
-    try:
-        data = read_regular(target)
-    except NotAFile as exc:
-        return None, str(exc)
-    except OSError as exc:
-        return None, f"unreadable ({exc})"
-    if dim:
-        header = _entry_header(dim)
-        record = key or b""
-        if len(data) == len(header) + 4 * dim + len(record) and data.startswith(header) and data.endswith(record):
-            return np.frombuffer(data, dtype=np.float32, count=dim, offset=len(header)).copy(), ""
-    if key is not None:
-        at = data.rfind(ENTRY_MARK)
-        if at < 0:
-            vector, why = _loaded(data, dim)
-            return None, why or OLD_ENTRY
-        if data[at:] != key:
-            return None, (f"copied, moved or swapped here from another clip or feature (it records "
-                          f"{_shown(data[at:])}, not {_shown(key)})")
-        data = data[:at]
-    return _loaded(data, dim)
-
-
-def _loaded(data: bytes, dim: int):
-    """``np.load`` of an entry's bytes (what follows the values is ignored), checked to be a vector."""
-    try:
-        vector = np.load(io.BytesIO(data), allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        return None, f"unreadable ({exc})"
-    if not isinstance(vector, np.ndarray):
-        return None, "unreadable (not a single array)"
-    if vector.ndim != 1 or (dim and vector.shape != (dim,)):
-        return None, f"holds shape {vector.shape}, expected ({dim or 'n'},)"
-    return vector, ""
-
-
-def _shown(record: bytes) -> str:
-    return record[len(ENTRY_MARK):].decode("utf-8", "replace").strip()[:160] or "an empty key"
-
-
-def _refused(target: Path, path: str, why: str) -> str:
-    """The warning for an entry :func:`_read_entry` refused (it is recomputed)."""
-    if why == OLD_ENTRY:
-        return _Stale(target)
-    return f"feature cache entry {target} (for {path}) was {why}: recomputed"
-
-
-def _write_entry(target: Path, digest: str, vector: np.ndarray) -> str:
-    """Cache ``vector`` atomically, followed by its :func:`entry_key` (from ``target``'s folder, which
-    the key names); returns a warning instead of failing when the cache cannot take it (the features
-    are computed either way), or a :class:`_Blocked` message when ``target`` is not a file (a folder)
-    and cannot be replaced by one."""
-    tmp = target.with_name(f".{digest}.{os.getpid()}.tmp.npy")
-    buffer = io.BytesIO()
-    np.save(buffer, vector)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(buffer.getvalue() + entry_key(target.parent.parent, digest))
-        os.replace(tmp, target)  # replaces a named pipe as well as a file
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        try:
-            kind = file_kind(os.lstat(target).st_mode)
-        except OSError:
-            kind = ""
-        if kind:
-            return _Blocked(f"the feature cache entry {target} is {kind}, not a file, and cannot be replaced by "
-                            f"one ({exc.strerror or exc}): remove it, then run again (the features of every "
-                            "other clip are cached)")
-        return (f"could not write the feature cache entry {target} ({exc.strerror or exc}); the features "
-                "were computed but will be computed again next time: free space or fix the cache folder")
-    return ""
-
-
-def _joined(first, second):
-    """Two warnings about one entry as one (the second from writing it: a :class:`_Blocked` one wins)."""
-    if not first or not second:
-        return first or second or None
-    if isinstance(second, _Blocked):
-        return second
-    if isinstance(first, _Stale):
-        first = f"feature cache entry {first} was {OLD_ENTRY}: recomputed"
-    return f"{first}; {second}"
-
-
-def _cached_hit(path: str, cache: Path, dim: int):
+def _cached_hit(path: str, entries: FeatureEntries):
     """``("hit", digest, vector, None)`` when ``path`` has a sound cache entry, else ``None`` (no entry, an
     unreadable file or entry, a non-finite vector: left to :func:`_extract_chunk`, which says why)."""
     try:
         digest = file_digest(path)
     except OSError:
         return None
-    vector, _ = _read_entry(cache / digest[:2] / f"{digest}.npy", dim, entry_key(cache, digest))
+    vector, _ = entries.read(digest)
     if vector is None or not np.isfinite(vector).all():
         return None
     return ("hit", digest, vector, None)
@@ -262,6 +81,7 @@ def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[st
     recomputed and named in ``warning``.
     """
     extractor = None
+    entries = FeatureEntries(cache, dim)
     chain = [(c.name, c.build(**c.params)) for c in channels]
     out = []
     for path in paths:
@@ -270,15 +90,10 @@ def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[st
         except OSError as exc:
             out.append(("error", f"{path}: cannot read ({exc.strerror or exc})", None, None))
             continue
-        target = Path(cache) / digest[:2] / f"{digest}.npy"
-        warning = None
-        if target.exists():
-            vector, why = _read_entry(target, dim, entry_key(cache, digest))
-            if vector is not None and np.isfinite(vector).all():
-                out.append(("hit", digest, vector, None))
-                continue
-            if vector is None:
-                warning = _refused(target, path, why)
+        vector, warning = entries.lookup(digest, path)
+        if vector is not None:
+            out.append(("hit", digest, vector, None))
+            continue
         try:
             signal = load_audio(path, SAMPLE_RATE)
             if chain:
@@ -297,7 +112,7 @@ def _extract_chunk(build: Callable, params: dict, cache: str, paths: Sequence[st
                                  f"{len(signal) / SAMPLE_RATE:.3f} s: too short or damaged)", None, warning))
             continue
         if not dim or vector.shape == (dim,):  # a wrong shape is an error in the caller, never cached
-            warning = _joined(warning, _write_entry(target, digest, vector))
+            warning = joined(warning, entries.write(digest, vector))
         out.append(("new", digest, vector, warning))
     return out
 
@@ -368,7 +183,8 @@ def _extract_per_clip(build: Callable, params: dict, cache: Path, paths: list, d
     """:func:`_extract_chunk`'s outcome for every path: cache hits read here, the rest extracted in chunks
     by worker processes (here when one worker is asked for or one chunk is left). A run whose features
     are all cached starts no process: spawning workers costs more than reading the cache."""
-    results: list = [_cached_hit(p, cache, dim) for p in paths]
+    entries = FeatureEntries(cache, dim)
+    results: list = [_cached_hit(p, entries) for p in paths]
     bar.update(sum(r is not None for r in results))
     missing = [i for i, r in enumerate(results) if r is None]
     chunks = [missing[i:i + CHUNK] for i in range(0, len(missing), CHUNK)]
@@ -405,24 +221,22 @@ def _stored_matrix(paths: list, spec, params: dict, ctx, channels: tuple, memo: 
     label = "+".join([spec.name, *(c.name for c in channels)])
     with ctx.progress(len(paths), f"features {label}") as bar:
         if getattr(spec, "batched", False):
-            from ser_bench.data.batching import extract_batched
-
             results = extract_batched(_built_once(spec, memo), params, cache, paths, dim, channels, ctx, bar,
                                       label)
         else:
             results = _extract_per_clip(spec.build, params, cache, paths, dim, channels, ctx, bar)
     values = np.full((len(paths), dim), np.nan, dtype=np.float32)
     skipped, digests, hits = {}, [], 0
-    stale = [w for *_, w in results if isinstance(w, _Stale)]
+    stale = [w for *_, w in results if isinstance(w, Stale)]
     if stale:
         more = f" and {len(stale) - 3} more" if len(stale) > 3 else ""
         one = len(stale) == 1
         warn(ctx, f"{len(stale)} feature cache entr{'y' if one else 'ies'} of {label} ({', '.join(stale[:3])}{more}) "
                   f"{'was' if one else 'were'} written without the key {'it was' if one else 'they were'} computed "
                   "for (by an older ser-bench, or not by ser-bench): recomputed once, and cached again with it")
-    blocked = [w for *_, w in results if isinstance(w, _Blocked)]
+    blocked = [w for *_, w in results if isinstance(w, Blocked)]
     for i, (status, info, vector, warning) in enumerate(results):
-        if warning and not isinstance(warning, (_Stale, _Blocked)):
+        if warning and not isinstance(warning, (Stale, Blocked)):
             warn(ctx, warning)
         if status == "error":
             skipped[i] = info
