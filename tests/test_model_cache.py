@@ -10,8 +10,9 @@ import threading
 import pytest
 import torch
 
+from ser_bench.cache_store import probe_writable
 from ser_bench.model import model_cache
-from ser_bench.model.model_cache import DiskModelCache, folder_problem
+from ser_bench.model.model_cache import DiskModelCache
 
 
 def build():
@@ -61,10 +62,10 @@ def test_a_temporary_fallback_folder_others_can_write_is_refused(tmp_path, monke
     shared = tmp_path / "ser-bench-x" / "models"
     shared.mkdir(parents=True)
     shared.parent.chmod(0o777)
-    assert "others may write" in folder_problem(shared, private=True)
-    assert folder_problem(shared) == ""  # a folder the user named is theirs to share
+    assert "others may write" in probe_writable(shared, private=True)
+    assert probe_writable(shared) == ""  # a folder the user named is theirs to share
     shared.parent.chmod(0o755)
-    assert folder_problem(shared, private=True) == ""
+    assert probe_writable(shared, private=True) == ""
 
 
 def test_an_entry_written_for_another_key_is_never_used(tmp_path):
@@ -98,11 +99,11 @@ def test_writers_racing_on_one_key_never_show_a_reader_a_mixed_entry(tmp_path):
 
     def write(model):
         for _ in range(150):
-            cache._save(path, key, model)
+            cache._save(key, model)
 
     def read():
         while not stop.is_set():
-            state, why = cache._load(path, key)
+            state, why = cache._load(key)
             (seen.append(state["weight"]) if state is not None else why and rejected.append(why))
 
     reader = threading.Thread(target=read)
@@ -117,7 +118,7 @@ def test_writers_racing_on_one_key_never_show_a_reader_a_mixed_entry(tmp_path):
     assert seen and all(any(torch.equal(s, m.weight) for m in models) for s in seen)
     assert all("checksum" in why for why in rejected)  # caught as mismatched, then retrained
     assert not cache.warnings and not list(path.parent.glob(".*.tmp"))
-    state, why = cache._load(path, key)  # the last complete pair stands
+    state, why = cache._load(key)  # the last complete pair stands
     assert state is not None and not why
 
 

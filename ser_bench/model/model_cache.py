@@ -2,11 +2,12 @@
 
 The key covers everything that determines the weights: the training data (manifest hash and row
 indices), feature, encoder and its parameters, loss and its parameters, training parameters,
-normalisation and seed. Entries are written atomically, record their key inside (beside the weights,
-:data:`KEY_ENTRY`) and have a checksum that also names their key; a per-key lock (``filelock``, on every platform) makes
-concurrent workers that need the same model train it once. The key is no secret and the checksum is
-no signature: they catch damaged, copied and moved entries (a checksum rewritten to match included),
-not someone who writes the cache on purpose (README, "Caches").
+normalisation and seed. Entries are kept by a :class:`~ser_bench.cache_store.CacheStore`: written
+atomically, they record their key inside (beside the weights, :data:`KEY_ENTRY`) and have a checksum that
+also names their key; a per-key lock (``filelock``, on every platform) makes concurrent workers that need
+the same model train it once. The key is no secret and the checksum is no signature: they catch damaged,
+copied and moved entries (a checksum rewritten to match included), not someone who writes the cache on
+purpose (README, "Caches").
 
 Nothing here relies on the lock for correctness, because on a cluster the folder may be on a
 filesystem whose locks do not work (NFS without a lock daemon) or may not exist at all on a worker's
@@ -20,15 +21,14 @@ import hashlib
 import json
 import os
 import socket
-import stat
 import tempfile
-import uuid
 from pathlib import Path
+
+from ser_bench.cache_store import BadChecksum, CacheStore, probe_writable
 
 # The state dict entry holding the key an entry was computed for (its ASCII bytes as a uint8 tensor, so that
 # an entry stays a plain state dict that torch.load reads); no module has a parameter of that name.
 KEY_ENTRY = "ser_bench.model_cache_key"
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
 def code_fingerprint(*functions) -> str:
@@ -59,30 +59,6 @@ def node_local_folders() -> list[Path]:
     return [default_cache_dir() / "models", Path(tempfile.gettempdir()) / f"ser-bench-{user}" / "models"]
 
 
-def folder_problem(folder: Path, private: bool = False) -> str:
-    """Why models cannot be cached in ``folder`` on this node ("" when they can): it is created if
-    missing, then a file is written and removed in it. A ``private`` folder must also be this user's
-    alone (no one else may write in it or in its parents up to the temporary folder), so that no other
-    user of a shared temporary folder can plant entries in it."""
-    probe = folder / f".probe-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if private and hasattr(os, "getuid"):
-            top = Path(tempfile.gettempdir())
-            for part in [folder, *folder.parents]:
-                if part == top or part == part.parent:
-                    break
-                info = part.stat()
-                if info.st_uid != os.getuid() or info.st_mode & 0o022:
-                    return f"{part} belongs to another user or others may write in it"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        blocking = next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()), None)
-        return f"{blocking} is a file, not a folder" if blocking else (exc.strerror or str(exc))
-    return ""
-
-
 def cpu_state(state):
     """``state`` (a state dict) with every tensor on the CPU: what an entry holds, readable on any
     machine. A state already there is returned as it is (the same bytes as before devices existed)."""
@@ -92,24 +68,6 @@ def cpu_state(state):
     if hasattr(state, "_metadata"):
         out._metadata = state._metadata  # module versions, which load_state_dict reads
     return out
-
-
-def _read_file(path: Path) -> bytes:
-    """The bytes of the regular file at ``path``; an ``OSError`` saying what it is for anything else. Opened
-    without blocking and checked on the open descriptor: a named pipe there would block a plain read."""
-    fd = os.open(path, _READ_FLAGS)
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = ("a folder" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else
-                    "a socket" if stat.S_ISSOCK(mode) else "a device or other special file")
-            raise OSError(f"{kind}, not a file")
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 class DiskModelCache:
@@ -149,12 +107,12 @@ class DiskModelCache:
         if self._checked:
             return self.folder
         self._checked = True
-        why = folder_problem(self.requested)
+        why = probe_writable(self.requested)
         if not why:
             return self.folder
         node = socket.gethostname()
         for candidate in node_local_folders():
-            if candidate != self.requested and not folder_problem(candidate, private=True):
+            if candidate != self.requested and not probe_writable(candidate, private=True):
                 self.folder = candidate
                 self.warnings.append(
                     f"the model cache folder {self.requested} cannot be used on node {node} ({why}); models "
@@ -169,8 +127,11 @@ class DiskModelCache:
             "cache. Give the node a writable SER_BENCH_CACHE_DIR, or mount the cache folder on it")
         return None
 
+    def _store(self) -> CacheStore:
+        return CacheStore(self.folder, ".pt", checksum=True)
+
     def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.pt"
+        return self._store().path(key)
 
     @contextlib.contextmanager
     def _lock(self, key: str):
@@ -208,30 +169,21 @@ class DiskModelCache:
             if held:
                 lock.release()
 
-    def _load(self, path: Path, key: str):
-        """The verified state dict at ``path``, or ``(None, why)`` when it is absent or cannot be trusted."""
+    def _load(self, key: str):
+        """The verified state dict of ``key``, or ``(None, why)`` when it is absent or cannot be trusted."""
         import io
 
         import torch
 
-        if not path.exists():
+        store = self._store()
+        if not store.path(key).exists():
             return None, ""
-        sidecar = path.with_name(path.name + ".sha256")
         try:
-            blob = _read_file(path)
+            blob = store.get_bytes(key)
         except OSError as exc:
             return None, f"is unreadable ({exc.strerror or exc})" if exc.errno else f"is {exc}"
-        try:
-            recorded = _read_file(sidecar).decode("utf-8", "replace").split() if sidecar.exists() else None
-        except OSError as exc:
-            return None, (f"has an unreadable checksum {sidecar.name} ({exc.strerror or exc})" if exc.errno
-                          else f"has a checksum {sidecar.name} that is {exc}")
-        if not recorded:
-            return None, "has no checksum"
-        if recorded[1:] != [key]:
-            return None, "was not written for this key (moved, copied or left by an older ser-bench)"
-        if hashlib.sha256(blob).hexdigest() != recorded[0]:
-            return None, "does not match its checksum (altered, damaged, or replaced while being read)"
+        except BadChecksum as exc:
+            return None, str(exc)
         try:
             state = torch.load(io.BytesIO(blob), map_location=self.device, weights_only=True)
         except Exception as exc:  # noqa: BLE001 - a matching checksum over bytes torch cannot read
@@ -246,7 +198,7 @@ class DiskModelCache:
                           "rewritten to match)")
         return state, ""
 
-    def _save(self, path: Path, key: str, model) -> None:
+    def _save(self, key: str, model) -> None:
         import io
 
         import torch
@@ -255,22 +207,11 @@ class DiskModelCache:
         state = cpu_state(model.state_dict())  # a new dict of the model's tensors: adding to it changes nothing
         state[KEY_ENTRY] = torch.tensor(list(key.encode("ascii")), dtype=torch.uint8)
         torch.save(state, buffer)
-        blob = buffer.getvalue()
-        sidecar = path.with_name(path.name + ".sha256")
-        # Unique per writer: two nodes of a shared folder can have the same process id, and two threads
-        # of one process always do.
-        writer = f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex}"
-        tmps = [path.with_name(f".{path.name}.{writer}.tmp"), sidecar.with_name(f".{sidecar.name}.{writer}.tmp")]
+        store = self._store()
         try:
-            tmps[0].write_bytes(blob)
-            tmps[1].write_text(f"{hashlib.sha256(blob).hexdigest()} {key}\n")
-            # The entry first, then its checksum: a crash in between, or a second writer whose replaces
-            # interleave with ours, leaves an entry that fails the check and is retrained.
-            os.replace(tmps[0], path)
-            os.replace(tmps[1], sidecar)
+            store.put_bytes(key, buffer.getvalue())
         except OSError as exc:
-            for tmp in tmps:
-                tmp.unlink(missing_ok=True)
+            path, sidecar = store.path(key), store.sidecar(key)
             folder = next((p for p in (path, sidecar) if p.is_dir() and not p.is_symlink()), None)
             fix = f"{folder} is a folder, not a file: remove it" if folder else "free space or fix the cache folder"
             self.warnings.append(f"could not save the model cache entry {path} ({exc.strerror or exc}); the "
@@ -286,7 +227,7 @@ class DiskModelCache:
         path = self._path(key)
         with self._lock(key):
             model = build()
-            state, why = self._load(path, key)
+            state, why = self._load(key)
             if state is not None:
                 try:
                     model.load_state_dict(state)
@@ -299,6 +240,6 @@ class DiskModelCache:
             if why:
                 self.warnings.append(f"model cache entry {path} {why}: retrained")
             train(model)
-            self._save(path, key, model)
+            self._save(key, model)
             self.misses += 1
             return model

@@ -107,12 +107,17 @@ def test_the_model_cache_lock_is_filelock_and_trains_once(tmp_path):
 
 def test_a_model_cache_that_cannot_be_written_still_gives_the_model(tmp_path, monkeypatch):
     import errno
-    import pathlib
 
-    def full(self, data):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    from ser_bench import cache_store
 
-    monkeypatch.setattr(pathlib.Path, "write_bytes", full)
+    def full(data):
+        def write(fh):
+            fh.write(data[:100])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write
+
+    real = cache_store.write_atomic
+    monkeypatch.setattr(cache_store, "write_atomic", lambda path, data, **kw: real(path, full(data), **kw))
     cache = DiskModelCache(tmp_path)
     model = cache.get_or_train("ef" * 20, build, train)
     assert model.weight.abs().sum() > 0 and "No space left" in cache.warnings[0]
