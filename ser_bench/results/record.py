@@ -353,9 +353,6 @@ class Result(_Record):
             raise RecordError(f"a field has the wrong shape ({exc})") from None
         return dataclasses.replace(result, written_with=version)
 
-    def to_json_text(self) -> str:
-        return json.dumps(self.to_json(), indent=1, allow_nan=True)
-
     @classmethod
     def from_disk(cls, path) -> "Result":
         """The result in the file ``path`` (see :meth:`from_json`); ``path`` is kept on the record."""

@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 # runner and board_cache import the folder probe and the JSON writer from here
 from ser_bench.cache_store import ensure_writable, write_json_atomic  # noqa: F401
@@ -151,14 +151,6 @@ def result_path(results_dir: Path, cell_id: str) -> Path:
     return Path(results_dir) / f"{cell_id}.json"
 
 
-def is_done(results_dir: Path, cell_id: str) -> bool:
-    """True when a readable, complete result of the current schema exists for the cell.
-
-    This looks at the file only; :func:`ser_bench.running.runner.run` also compares the data it was computed on.
-    """
-    return read_result(result_path(results_dir, cell_id)).kind == "ok"
-
-
 def load_results(folder: Path, problems: list | None = None) -> list[Result]:
     """Every usable result file under ``folder`` (recursively); other JSON files are ignored.
 
@@ -172,11 +164,6 @@ def load_results(folder: Path, problems: list | None = None) -> list[Result]:
     if problems is not None:
         problems.extend(scan.problems)
     return scan.results
-
-
-def iter_results(folder: Path) -> Iterator[Result]:
-    """The usable results of :func:`load_results`, one at a time (problems issued as warnings)."""
-    yield from load_results(folder)
 
 
 def package_versions() -> dict:

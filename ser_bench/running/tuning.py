@@ -23,7 +23,6 @@ from pathlib import Path
 from ser_bench.errors import SerBenchError
 from ser_bench.plugin_api.search import cell_space, declared_space, parse, split_key
 
-DEFAULT_TRIALS = 20
 _FIELDS = {"training": "training", "loss": "loss_params", "encoder": "encoder_params", "head": "head_params"}
 _NOT_NUMBERS = (ValueError, RuntimeError, FloatingPointError, ArithmeticError)  # a diverged trial
 
