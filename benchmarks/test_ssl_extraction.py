@@ -25,7 +25,7 @@ pytest.importorskip("transformers")
 from ser_bench.data.audio import load_audio  # noqa: E402
 from ser_bench.data.batching import plan_batches  # noqa: E402
 from ser_bench.plugin_api.manager import PluginSettings, load_registry  # noqa: E402
-from ser_bench.plugin_api.testing import _speech_like  # noqa: E402
+from ser_bench.plugin_kit.testing import _speech_like  # noqa: E402
 from ser_bench_plugins.features.ssl_tiny import save_tiny_model  # noqa: E402
 
 RAVDESS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess-16k"

@@ -105,7 +105,7 @@ def train_model(registry, x, y, seed: int):
     """The paper's Siamese MLP trained with pair BCE on ``x, y`` (DEFAULT_TRAINING, seeded)."""
     import torch
 
-    from ser_bench.running.evaluation import build_loss
+    from ser_bench.running.pretraining import build_loss
     from ser_bench.model.training import DEFAULT_TRAINING, fit
     from ser_bench.plugin_api.types import LossContext
 

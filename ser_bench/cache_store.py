@@ -10,7 +10,7 @@ crash ever sees part of one. An entry can be checked on read in one of two ways,
 format on disk: a record of the key it was computed for after its data (``mark``, the feature cache), or
 a sidecar ``<entry>.sha256`` holding the SHA-256 of its bytes and its key (``checksum``, the model
 cache). Either catches an entry damaged, copied, moved or swapped under another key; neither is a
-signature (README, "Caches"). Only regular files are opened, without blocking: a named pipe at an
+signature (docs/operations.md, "Caches"). Only regular files are opened, without blocking: a named pipe at an
 entry's path would make a plain read wait for ever.
 
 This module stands on the ground floor: it imports only the standard library and

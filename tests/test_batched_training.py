@@ -358,7 +358,7 @@ def with_spec(registry, kind, spec) -> Registry:
 
 
 def test_a_loss_claiming_batchable_with_other_numbers_fails_conformance(registry):
-    from ser_bench.plugin_api.testing import check_loss
+    from ser_bench.plugin_kit.testing import check_loss
     from ser_bench_plugins.losses import bce_pair
 
     def build(balance=True):
@@ -377,7 +377,7 @@ def test_a_loss_claiming_batchable_with_other_numbers_fails_conformance(registry
 
 
 def test_an_encoder_claiming_batchable_that_is_not_fails_conformance(registry):
-    from ser_bench.plugin_api.testing import check_encoder
+    from ser_bench.plugin_kit.testing import check_encoder
 
     dae = replace(registry.get("encoders", "dae"), name="dae-batched", batchable=True)
     with pytest.raises(AssertionError, match="combine_loss"):

@@ -11,7 +11,7 @@ from ser_bench.data.domains import view_of
 from ser_bench.errors import SerBenchError
 from ser_bench.data.features import extract_features
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
-from ser_bench.plugin_api.testing import _speech_like, check_channel
+from ser_bench.plugin_kit.testing import _speech_like, check_channel
 from ser_bench.plugin_api.types import FeatureSpec
 
 REGISTRY = load_registry(PluginSettings(entry_points=False))

@@ -6,7 +6,7 @@ import pytest
 
 from ser_bench.errors import SerBenchError
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
-from ser_bench.plugin_api.testing import (CHECKS, FACTORIES, check_channel, check_dataset, check_defaults,
+from ser_bench.plugin_kit.testing import (CHECKS, FACTORIES, check_channel, check_dataset, check_defaults,
                                           check_encoder, check_executor, check_feature, check_head, check_loss,
                                           check_protocol, check_recipe)
 from ser_bench.plugin_api.types import SPEC_TYPES

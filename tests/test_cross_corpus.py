@@ -16,7 +16,8 @@ from ser_bench.cli.main import main
 from ser_bench.data.domains import check_speakers_disjoint, speakers_by_corpus
 from ser_bench.data.labels import VOCABULARY, apply_label_map, missing_labels, shared_labels
 from ser_bench.data.normalise import normalise
-from ser_bench.data.unions import stack, union_parts
+from ser_bench.data.domains import union_parts
+from ser_bench.data.unions import stack
 from ser_bench.errors import SerBenchError
 from ser_bench.plugin_api.types import ProtocolData
 from ser_bench.reporting.tidy import corpus_label, pair_name

@@ -217,7 +217,8 @@ def test_markdown_states_units_and_ranks_methods_across_settings(tmp_path):
 
 
 def test_no_tests_gives_the_same_means_without_intervals_tests_or_critical_difference(tmp_path):
-    from ser_bench.reporting.leaderboard import INTRO_NO_TESTS, render
+    from ser_bench.reporting.leaderboard import INTRO_NO_TESTS
+    from ser_bench.reporting.publish import render
 
     results = []
     for source in ("a", "c"):
@@ -279,7 +280,7 @@ def small_folder(folder):
 
 def counting(folder, **options):
     """A render of ``folder`` that counts its calls, and the cache's options for it."""
-    from ser_bench.reporting.leaderboard import render
+    from ser_bench.reporting.publish import render
 
     calls = []
 
@@ -297,7 +298,7 @@ def test_a_cached_board_is_rendered_anew_when_any_result_file_changes(tmp_path):
     import shutil
 
     from ser_bench.reporting.board_cache import cached_board
-    from ser_bench.reporting.leaderboard import render
+    from ser_bench.reporting.publish import render
 
     folder = small_folder(tmp_path / "results")
     board, calls = counting(folder)
@@ -370,7 +371,7 @@ def test_a_cached_board_raises_its_warnings_again_and_reads_as_no_result(tmp_pat
 
 def test_without_a_writable_cache_every_board_is_rendered_and_a_run_meanwhile_is_not_cached(tmp_path):
     from ser_bench.reporting.board_cache import cached_board, entry_path
-    from ser_bench.reporting.leaderboard import render
+    from ser_bench.reporting.publish import render
 
     folder = small_folder(tmp_path / "blocked")
     (folder / ".cache").write_text("a file where the cache folder would go")
@@ -392,7 +393,7 @@ def test_without_a_writable_cache_every_board_is_rendered_and_a_run_meanwhile_is
 
 
 def test_a_results_folder_may_live_under_a_cache_folder(tmp_path):
-    from ser_bench.reporting.leaderboard import render
+    from ser_bench.reporting.publish import render
 
     folder = small_folder(tmp_path / ".cache" / "ser-bench" / "results")
     assert "oodt · logreg" in render(folder)
@@ -400,7 +401,7 @@ def test_a_results_folder_may_live_under_a_cache_folder(tmp_path):
 
 def test_the_command_line_shows_a_repeated_board_from_the_cache(tmp_path, capsys, monkeypatch):
     from ser_bench.cli.main import main
-    from ser_bench.reporting import leaderboard
+    from ser_bench.reporting import publish
 
     folder = small_folder(tmp_path / "results")
     assert main(["leaderboard", str(folder)]) == 0
@@ -408,7 +409,7 @@ def test_the_command_line_shows_a_repeated_board_from_the_cache(tmp_path, capsys
 
     def no_render(*args, **kwargs):
         raise AssertionError("rendered again")
-    monkeypatch.setattr(leaderboard, "render", no_render)
+    monkeypatch.setattr(publish, "render", no_render)
     assert main(["leaderboard", str(folder)]) == 0
     assert capsys.readouterr().out == first
     # with -o a markdown board writes its figures beside it: always rendered

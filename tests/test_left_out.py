@@ -11,7 +11,8 @@ import pytest
 
 from ser_bench.errors import SerBenchWarning
 from ser_bench.reporting.html import to_html
-from ser_bench.reporting.leaderboard import render, summary_table, to_markdown
+from ser_bench.reporting.leaderboard import summary_table, to_markdown
+from ser_bench.reporting.publish import render
 from ser_bench.reporting.tidy import degenerate_splits, describe_degenerate, describe_left_out, tidy
 from ser_bench.results.record import CellParams, Metrics, Result, make_split
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from ser_bench.errors import ProtocolError
-from ser_bench.running.evaluation import check_speaker_disjoint
+from ser_bench.running.splits import check_speaker_disjoint
 from ser_bench.plugin_api.types import ProtocolData, Split, Subset
 
 EMOTIONS = ["anger", "happiness", "sadness", "fear"]

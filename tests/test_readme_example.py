@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
-from ser_bench.plugin_api.testing import check_loss
+from ser_bench.plugin_kit.testing import check_loss
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "plugins" / "writing.md"
 

@@ -128,7 +128,7 @@ def test_a_head_from_a_plugins_folder_works_end_to_end(tmp_path):
 
     from ser_bench.running.cells import Cell, resolve
     from ser_bench.model.heads import get_head
-    from ser_bench.plugin_api.testing import check_head
+    from ser_bench.plugin_kit.testing import check_head
 
     (tmp_path / "nearest_clip.py").write_text(LOCAL_HEAD)
     registry = load_registry(PluginSettings(plugins_dir=str(tmp_path), entry_points=False))
@@ -194,11 +194,37 @@ def test_the_list_of_built_in_modules_is_complete():
 def test_each_built_in_module_defines_the_hook_of_its_folder():
     from ser_bench.plugin_api.types import SPEC_TYPES
 
-    wrong = {module: hooks for module, hooks in _hook_modules().items()
-             if module.split(".")[0] not in SPEC_TYPES or hooks != [f"ser_bench_{module.split('.')[0]}"]}
+    # Hooks that are no kind of their own but belong to a kind's folder: corpus expressions are datasets.
+    extra = {"datasets": ["ser_bench_dataset_view"]}
+
+    def fits(folder, hooks):
+        return folder in SPEC_TYPES and hooks in ([f"ser_bench_{folder}"], *([h] for h in extra.get(folder, [])))
+
+    wrong = {module: hooks for module, hooks in _hook_modules().items() if not fits(module.split(".")[0], hooks)}
     assert wrong == {}, "a built-in module sits in the folder of another kind, or defines more than one hook"
 
 
 def test_every_built_in_module_registers_what_it_defines(registry):
     plugins = {entry.plugin for entry in registry.entries()}
-    assert {f"ser_bench_plugins.{module}" for module in _hook_modules()} <= plugins
+    resolvers = {"datasets.corpus_expressions"}  # registers no spec: it resolves names (see the next test)
+    assert {f"ser_bench_plugins.{module}" for module in _hook_modules() if module not in resolvers} <= plugins
+
+
+def test_corpus_expressions_are_resolved_by_a_plugin_and_a_third_party_syntax_can_take_over(registry, tmp_path):
+    from ser_bench.errors import UnknownPluginError
+    from ser_bench.plugin_api.manager import PluginSettings, load_registry
+    from ser_bench.plugin_api.registry import Registry
+
+    view = registry.entry("datasets", "sim-ravdess[sex=female]")
+    assert view.plugin == "ser_bench_plugins.datasets.sim_ravdess" and view.spec.view.base == "sim-ravdess"
+    assert registry.get("datasets", "sim-ravdess|sim-crema").parts == ("sim-ravdess", "sim-crema")
+    with pytest.raises(UnknownPluginError, match="no plugin resolves the corpus expression"):
+        Registry().get("datasets", "sim-ravdess[sex=female]")
+    (tmp_path / "upper.py").write_text(
+        "from ser_bench import hookimpl\n"
+        "@hookimpl\n"
+        "def ser_bench_dataset_view(registry, name):\n"
+        "    return registry.entry('datasets', 'sim-crema') if name == 'ALL+CAPS' else None\n")
+    mine = load_registry(PluginSettings(plugins_dir=str(tmp_path), entry_points=False, strict=True))
+    assert mine.get("datasets", "ALL+CAPS").name == "sim-crema"  # asked first
+    assert mine.get("datasets", "sim-ravdess[sex=male]").view.base == "sim-ravdess"  # the built-in still answers

@@ -7,7 +7,8 @@ import pytest
 
 from ser_bench.running import evaluation
 from ser_bench.running.runner import Grid, expand, run
-from ser_bench.results.store import SCHEMA_VERSION, load_results
+from ser_bench.results.record import SCHEMA_VERSION
+from ser_bench.results.store import load_results
 
 from .conftest import FAST_TRAINING, TINY
 

@@ -9,7 +9,7 @@ import pytest
 
 from ser_bench.errors import SerBenchError
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
-from ser_bench.plugin_api.scaffold import TEMPLATES, write_plugin
+from ser_bench.plugin_kit.scaffold import TEMPLATES, write_plugin
 from ser_bench.plugin_api.types import SINGULAR
 
 KIND_OF = {singular: kind for kind, singular in SINGULAR.items()}

@@ -17,7 +17,7 @@ pytest.importorskip("transformers")
 from ser_bench.data.audio import resample  # noqa: E402
 from ser_bench.data.features import extract_features  # noqa: E402
 from ser_bench.errors import SerBenchError  # noqa: E402
-from ser_bench.plugin_api.testing import _speech_like  # noqa: E402
+from ser_bench.plugin_kit.testing import _speech_like  # noqa: E402
 from ser_bench_plugins.features import ssl_extractor  # noqa: E402
 from ser_bench_plugins.features.ssl_model import checkpoint_sha256  # noqa: E402
 from ser_bench_plugins.features.ssl_tiny import save_tiny_model  # noqa: E402

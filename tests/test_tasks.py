@@ -239,7 +239,7 @@ def test_the_fork_servers_imports_start_no_thread():
     import subprocess
     import sys
 
-    code = ("import os, ser_bench.plugin_api.worker_preload; "
+    code = ("import os, ser_bench.processes.worker_preload; "
             "print(sorted(open(f'/proc/self/task/{t}/comm').read().strip() for t in os.listdir('/proc/self/task')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

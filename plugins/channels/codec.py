@@ -35,7 +35,7 @@ def round_trip(signal: np.ndarray, sample_rate: int, codec: str, container: str,
     import av
     import numpy as np  # here, not at the top: registering a channel must not import numpy
 
-    from ser_bench.data.audio import resample
+    from ser_bench.plugin_kit.helpers import resample
 
     pcm = np.clip(resample(signal, sample_rate, codec_rate), -1.0, 1.0)
     encoded = io.BytesIO()

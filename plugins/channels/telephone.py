@@ -33,7 +33,7 @@ def build(low_hz: float = 300.0, high_hz: float = 3400.0, rate: int = 8000, bits
     (4th-order Butterworth, causal like a line), mu-law at ``bits``, and back to ``sample_rate``."""
     from scipy.signal import butter, sosfilt
 
-    from ser_bench.data.audio import resample  # here: ser_bench.data.audio imports numpy
+    from ser_bench.plugin_kit.helpers import resample  # here: ser_bench.data.audio imports numpy
     from ser_bench.errors import SerBenchError
 
     if not 0 < low_hz < high_hz < rate / 2:

@@ -29,7 +29,7 @@ from typing import Mapping
 
 from ser_bench import hookimpl
 from ser_bench.errors import SerBenchError
-from ser_bench.data.labels import VOCABULARY, add_dimensions
+from ser_bench.plugin_kit.helpers import VOCABULARY, add_dimensions
 from ser_bench.plugin_api.context import warn
 from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import DatasetSpec

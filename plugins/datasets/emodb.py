@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.data.corpus import ANY_SOUND_EXTENSION, SOUND_SUFFIXES, audio_files, manifest_from_files
+from ser_bench.plugin_kit.helpers import ANY_SOUND_EXTENSION, SOUND_SUFFIXES, audio_files, manifest_from_files
 from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness", "T": "sadness",

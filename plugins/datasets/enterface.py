@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.data.corpus import ANY_AUDIO_EXTENSION, AUDIO_SUFFIXES, audio_files, manifest_from_files
+from ser_bench.plugin_kit.helpers import ANY_AUDIO_EXTENSION, AUDIO_SUFFIXES, audio_files, manifest_from_files
 from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"an": "anger", "di": "disgust", "fe": "fear", "ha": "happiness", "sa": "sadness", "su": "surprise"}

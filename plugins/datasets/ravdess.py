@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.data.corpus import ANY_SOUND_EXTENSION, SOUND_SUFFIXES, audio_files, manifest_from_files
+from ser_bench.plugin_kit.helpers import ANY_SOUND_EXTENSION, SOUND_SUFFIXES, audio_files, manifest_from_files
 from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import DatasetSpec
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.data.corpus import ANY_SOUND_EXTENSION, SOUND_SUFFIXES, audio_files, manifest_from_files
+from ser_bench.plugin_kit.helpers import ANY_SOUND_EXTENSION, SOUND_SUFFIXES, audio_files, manifest_from_files
 from ser_bench.plugin_api.types import DatasetSpec
 
 EMOTIONS = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "happiness", "neutral": "neutral",

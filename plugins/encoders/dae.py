@@ -29,7 +29,7 @@ def module_class():
                 layers.append(nn.ReLU())
         return layers
 
-    from ser_bench.model.modules import block_encoder
+    from ser_bench.plugin_kit.helpers import block_encoder
 
     class DenoisingAutoencoder(block_encoder()):
         def __init__(self, input_dim: int, hidden=(40, 20, 10), latent: int = 8, noise: float = 0.1,

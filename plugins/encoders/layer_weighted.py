@@ -22,7 +22,7 @@ def module_class():
     import torch
     from torch import nn
 
-    from ser_bench.model.modules import block_encoder
+    from ser_bench.plugin_kit.helpers import block_encoder
 
     class LayerMix(nn.Module):
         """(batch, layers x width) -> (batch, width): the softmax(weights)-weighted sum of the layer blocks."""

@@ -17,7 +17,7 @@ from ser_bench.plugin_api.types import EncoderSpec
 def module_class():
     from torch import nn
 
-    from ser_bench.model.modules import block_encoder
+    from ser_bench.plugin_kit.helpers import block_encoder
 
     class EmbeddingMLP(block_encoder()):
         def __init__(self, input_dim: int, hidden=(64, 32, 16)) -> None:

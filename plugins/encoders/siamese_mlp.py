@@ -18,7 +18,7 @@ def module_class():
     """The ``torch.nn.Module`` class, created on first use so that listing plugins never imports torch."""
     from torch import nn
 
-    from ser_bench.model.modules import block_encoder
+    from ser_bench.plugin_kit.helpers import block_encoder
 
     class SiameseMLP(block_encoder()):
         """Siamese MLP: ``embed`` gives g(x), ``pair_logits`` the logit of P(same class) for pairs."""

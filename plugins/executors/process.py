@@ -4,7 +4,7 @@ Workers are forked from a fork server (``multiprocessing``'s ``forkserver``, whe
 that imports torch while the run prepares its corpora, so a worker starts its first task in
 milliseconds instead of importing it itself; elsewhere they are spawned. Either way a worker inherits
 no state of the run's process: the server is a fresh interpreter that has only imported libraries
-(:mod:`ser_bench.plugin_api.worker_preload`), and each worker takes the run's environment variables
+(:mod:`ser_bench.processes.worker_preload`), and each worker takes the run's environment variables
 as they are when the pool starts, and its ``sys.path`` and working directory as they are when the
 worker starts.
 
@@ -21,11 +21,11 @@ from __future__ import annotations
 import os
 
 from ser_bench import hookimpl
-from ser_bench.plugin_api.workers import start_worker, stop_workers
+from ser_bench.plugin_kit.helpers import signals_deferred, start_worker, stop_workers
 from ser_bench.plugin_api.types import ExecutorSpec
 
 
-PRELOAD = ["ser_bench.plugin_api.worker_preload"]
+PRELOAD = ["ser_bench.processes.worker_preload"]
 
 
 def _init_worker(parent_pid: int, environ: dict) -> None:
@@ -99,8 +99,9 @@ class ProcessExecutor:
                 return
         except OSError as exc:  # the pool's semaphores live in /dev/shm: full, or a file-size limit
             raise cannot_start(exc) from None
-        for _ in range(n):  # a spawn pool starts a process per submitted item while none is idle
-            self._futures.append(self._pool.submit(_ready))
+        with signals_deferred():  # submitting starts workers: see signals_deferred
+            for _ in range(n):  # a spawn pool starts a process per submitted item while none is idle
+                self._futures.append(self._pool.submit(_ready))
 
     def map_unordered(self, fn, items):
         """Yield ``(item, result or exception)`` as each item finishes; stopped early (an exception
@@ -111,7 +112,8 @@ class ProcessExecutor:
         if not items:
             return
         self.start(len(items))
-        futures = {self._pool.submit(fn, item): item for item in items}
+        with signals_deferred():  # the first submissions fork the workers: see signals_deferred
+            futures = {self._pool.submit(fn, item): item for item in items}
         self._futures += list(futures)
         try:
             for fut in as_completed(futures):

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from ser_bench.data.audio import resample
+from ser_bench.plugin_kit.helpers import resample
 from ser_bench.errors import SerBenchError
 
 from .ssl_model import frames, load, receptive_field

@@ -14,7 +14,7 @@ def predict(model, x_test, x_support, y_support, n_classes, k: int = 5, **_):
     """Majority class of the ``k`` nearest support clips (ties: the nearest clip's class)."""
     import torch
 
-    from ser_bench.model.heads import embed
+    from ser_bench.plugin_kit.helpers import embed
 
     z_s, z_t = embed(model, x_support), embed(model, x_test)
     k = min(int(k), len(y_support))

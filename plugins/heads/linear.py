@@ -15,7 +15,7 @@ def predict(model, x_test, x_support, y_support, n_classes, C: float = 1.0, max_
     """Class predicted by a logistic regression fitted on the support embeddings."""
     from sklearn.linear_model import LogisticRegression
 
-    from ser_bench.model.heads import standardised_probe
+    from ser_bench.plugin_kit.helpers import standardised_probe
 
     return standardised_probe(LogisticRegression(C=C, max_iter=max_iter), model, x_test, x_support, y_support)
 

@@ -15,7 +15,7 @@ def predict(model, x_test, x_support, y_support, n_classes, C: float = 1.0, max_
     """Class predicted by a linear SVM fitted on the support embeddings."""
     from sklearn.svm import LinearSVC
 
-    from ser_bench.model.heads import standardised_probe
+    from ser_bench.plugin_kit.helpers import standardised_probe
 
     # A fixed random_state: the dual solver shuffles coordinates, and results must not depend on luck.
     classifier = LinearSVC(C=C, max_iter=max_iter, random_state=0)

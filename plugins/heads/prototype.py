@@ -13,7 +13,7 @@ def predict(model, x_test, x_support, y_support, n_classes, **_):
     """Class of the nearest support-class mean embedding."""
     import torch
 
-    from ser_bench.model.heads import embed
+    from ser_bench.plugin_kit.helpers import embed
 
     z_s, z_t = embed(model, x_support), embed(model, x_test)
     present = torch.unique(y_support)

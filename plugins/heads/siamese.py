@@ -18,7 +18,7 @@ def predict(model, x_test, x_support, y_support, n_classes, rule: str = "mean", 
 
     import torch
 
-    from ser_bench.model.decision import predict as decide
+    from ser_bench.plugin_kit.helpers import decide
 
     # The rule makes its score tables with torch's factories: off the CPU, they are made on the data's device.
     where = contextlib.nullcontext() if x_test.device.type == "cpu" else torch.device(x_test.device)

@@ -6,7 +6,7 @@ as different-class pairs in total (with 4 balanced classes only a quarter of pai
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.model.pairs import all_pairs
+from ser_bench.plugin_kit.helpers import all_pairs
 from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import LossSpec
 

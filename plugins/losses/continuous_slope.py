@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ser_bench import hookimpl
 from ser_bench.errors import SerBenchError
-from ser_bench.model.pairs import all_pairs
+from ser_bench.plugin_kit.helpers import all_pairs
 from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import LossSpec
 

@@ -13,7 +13,7 @@ gradients always push different classes apart and same classes together) and bou
 from __future__ import annotations
 
 from ser_bench import hookimpl
-from ser_bench.model.pairs import all_pairs, pair_distances
+from ser_bench.plugin_kit.helpers import all_pairs, pair_distances
 from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import LossSpec
 

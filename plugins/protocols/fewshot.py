@@ -126,7 +126,7 @@ def validation(data, seed: int, speakers: int = 0, on: str | None = None, **para
     episodes. ``on="source"`` plays the whole protocol inside the source instead: the source model is
     trained on the other source speakers and adapted to the ones set aside, so no target clip is used
     (for targets too small to spare speakers, and for the claim "tuned without target labels")."""
-    from ser_bench.running.splits import choose_speakers, rows_of_speakers
+    from ser_bench.plugin_kit.helpers import choose_speakers, rows_of_speakers
     from ser_bench.plugin_api.types import ProtocolData
 
     on = on or "target"

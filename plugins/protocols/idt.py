@@ -23,7 +23,7 @@ def splits(data, seed: int):
 def validation(data, seed: int, speakers: int = 0):
     """Tuning splits: leave-one-speaker-out among ``speakers`` target speakers drawn for validation
     (0: a quarter, at least 2). The runner leaves them out of the test folds afterwards."""
-    from ser_bench.running.splits import choose_speakers
+    from ser_bench.plugin_kit.helpers import choose_speakers
 
     chosen = choose_speakers(data.target, speakers, seed, "idt-validation")
     speaker_col = data.target["speaker"].astype(str).to_numpy()

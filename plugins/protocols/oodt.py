@@ -16,7 +16,7 @@ def splits(data, seed: int):
 def validation(data, seed: int, speakers: int = 0):
     """Tuning split: train on the source without ``speakers`` held-out source speakers (0: a quarter),
     score those speakers' clips against the rest. No target clip is used, as in the protocol itself."""
-    from ser_bench.running.splits import choose_speakers, rows_of_speakers
+    from ser_bench.plugin_kit.helpers import choose_speakers, rows_of_speakers
 
     held = choose_speakers(data.source, speakers, seed, "oodt-validation")
     test = rows_of_speakers(data.source, held)

@@ -48,8 +48,8 @@ def corpora_of(sources, targets) -> list[str]:
 def transfers(registry, sources, targets, loco: bool = True) -> list[tuple[str, str]]:
     """``(source, target)`` of every ordered pair of different corpora, then leave-one-corpus-out (the
     union of the others -> each corpus) when there are three corpora or more."""
-    from ser_bench.data.domains import base_corpus
-    from ser_bench.running.runner import loco_pairs
+    from ser_bench.plugin_kit.recipes import base_corpus
+    from ser_bench.plugin_kit.recipes import loco_pairs
 
     out = [(s, t) for s in sources for t in targets if base_corpus(s) != base_corpus(t)]
     corpora = corpora_of(sources, targets)
@@ -63,8 +63,8 @@ def cells(registry, sources, targets, ctx=None, seeds=(0, 1, 2), k=(1, 2, 4), re
           loco=True, search=SEARCH, base=None, seed=None, **_):
     """The grid's cells (see the module docstring). ``ctx`` reads the corpora: the label set ``shared`` is
     what all of them have, and each target's k stop one short of its number of speakers."""
-    from ser_bench.running.label_sets import resolve_label_set, speaker_counts
-    from ser_bench.running.runner import Grid, expand
+    from ser_bench.plugin_kit.recipes import resolve_label_set, speaker_counts
+    from ser_bench.plugin_kit.recipes import Grid, expand
 
     base = dict(base or {})
     seeds = [int(seed)] if seed is not None else [int(s) for s in seeds]
@@ -126,7 +126,7 @@ def transfer_table(board, protocol: str, chance: float | None):
 def paired_rows(frame, baseline: str, treatment: str):
     """``treatment - baseline`` per protocol and source -> target, paired on source seeds (and, in few-shot,
     identical episodes); Holm over every row."""
-    from ser_bench.reporting.stats import holm, paired_comparison
+    from ser_bench.plugin_kit.recipes import holm, paired_comparison
 
     # OODT has one split per seed: give it the episode coordinates few-shot pairs on.
     frame = frame.assign(k=frame["k"].fillna(0), repeat=frame["repeat"].fillna(0), frozen=frame["frozen"].fillna(0))
@@ -134,7 +134,7 @@ def paired_rows(frame, baseline: str, treatment: str):
 
 
 def _paired_lines(rows) -> list[str]:
-    from ser_bench.reporting.sections import paired_markdown
+    from ser_bench.plugin_kit.recipes import paired_markdown
 
     return paired_markdown(rows) if rows else ["No comparison: the two methods share no seed."]
 
@@ -144,7 +144,7 @@ def below_chance(board, chance: float | None) -> list[str]:
     if not chance:
         return []
     rows = board[(board["level"] == "cell") & (board["ci_high"] < chance)]
-    from ser_bench.reporting import md
+    from ser_bench.plugin_kit.recipes import md
 
     return [f"- {row.protocol} · {md.text(row.method)}, {md.text(row.pair)}: {100 * row.uar:.1f} % "
             f"[{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]" for row in rows.itertuples()]
@@ -155,11 +155,11 @@ def report(results, out_dir, sources, targets, **_):
     (``site/index.html``) into ``out_dir``; return their paths."""
     import pandas as pd
 
-    from ser_bench.reporting import md
-    from ser_bench.reporting.export import board_frame
-    from ser_bench.reporting.html import write_site
-    from ser_bench.reporting.leaderboard import fewshot_by_k_markdown, left_out_section, rank_section
-    from ser_bench.reporting.tidy import ok_results, tidy
+    from ser_bench.plugin_kit.recipes import md
+    from ser_bench.plugin_kit.recipes import board_frame
+    from ser_bench.plugin_kit.recipes import write_site
+    from ser_bench.plugin_kit.recipes import fewshot_by_k_markdown, left_out_section, rank_section
+    from ser_bench.plugin_kit.recipes import ok_results, tidy
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

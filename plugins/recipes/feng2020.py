@@ -53,7 +53,7 @@ def cells(registry, sources, targets, repeats=10, k=OPTIONS["k"], frozen=OPTIONS
           ctx=None, **_):
     """The grid's cells (see the module docstring). ``seed`` (one int) is accepted for ``seeds=[seed]``;
     ``ctx`` reads the corpora when ``base["labels"]`` names a label set that depends on them (``shared``)."""
-    from ser_bench.running.runner import Grid, expand
+    from ser_bench.plugin_kit.recipes import Grid, expand
 
     base = dict(base or {})
     seeds = [int(seed)] if seed is not None else [int(s) for s in seeds]
@@ -126,9 +126,9 @@ def table_rows(results, baselines=BASELINES, source_support=8):
 def table1(results, sources, target, fixed_k, fixed_frozen, baselines=BASELINES, source_support=8):
     """Rows of Table 1 for one target: fixed-setting, all-settings and best-of (diagnostic) figures, the
     unit of n, and the paper's figure."""
-    from ser_bench.reporting.analysis import curves
-    from ser_bench.reporting.stats import describe_n, estimate
-    from ser_bench.reporting.tidy import tidy
+    from ser_bench.plugin_kit.recipes import curves
+    from ser_bench.plugin_kit.recipes import describe_n, estimate
+    from ser_bench.plugin_kit.recipes import tidy
 
     rows = []
     for label, paper_row, wanted in table_rows(results, baselines, source_support):
@@ -162,7 +162,7 @@ def table1(results, sources, target, fixed_k, fixed_frozen, baselines=BASELINES,
 def paired_rows(frame):
     """The ratio distance loss against the pair BCE on identical episodes, per source -> target, across
     source seeds, Holm-corrected over these comparisons."""
-    from ser_bench.reporting.stats import holm, paired_comparison
+    from ser_bench.plugin_kit.recipes import holm, paired_comparison
 
     paper = frame[frame["loss"].isin(PAPER_LOSSES) & (frame["decision"] == "sum")]
     return holm(paired_comparison(paper, "bce_pair", "ratio_distance", column="loss")) if not paper.empty else []
@@ -173,12 +173,12 @@ def report(results, out_dir, sources, targets, fixed_k=4, fixed_frozen=0, baseli
     their paths."""
     import pandas as pd
 
-    from ser_bench.reporting import md
-    from ser_bench.reporting.analysis import curves
-    from ser_bench.reporting.figures import plot_fewshot_curves
-    from ser_bench.reporting.leaderboard import fewshot_by_k_markdown, rank_section, settings_header
-    from ser_bench.reporting.sections import paired_markdown
-    from ser_bench.reporting.tidy import fewshot_table, ok_results
+    from ser_bench.plugin_kit.recipes import md
+    from ser_bench.plugin_kit.recipes import curves
+    from ser_bench.plugin_kit.recipes import plot_fewshot_curves
+    from ser_bench.plugin_kit.recipes import fewshot_by_k_markdown, rank_section, settings_header
+    from ser_bench.plugin_kit.recipes import paired_markdown
+    from ser_bench.plugin_kit.recipes import fewshot_table, ok_results
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import zlib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -69,6 +68,8 @@ def render_speaker(job: tuple) -> int:
     import soundfile as sf
     from scipy.signal import resample_poly
 
+    from ser_bench.plugin_kit.helpers import write_atomic
+
     from .espeak import EspeakSynthesizer
 
     synth = EspeakSynthesizer()
@@ -88,9 +89,8 @@ def render_speaker(job: tuple) -> int:
         y = resample_poly(spectral_tilt(y, take.tilt), 320, 441)  # 22050 -> 16000 Hz
         y = apply_channel(y, SAMPLE_RATE, style.channel, rng, take.gain_db, take.snr_offset_db)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        sf.write(str(tmp), y, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-        os.replace(tmp, target)  # a killed run never leaves a half-written clip
+        # a killed run never leaves a half-written clip
+        write_atomic(target, lambda f: sf.write(f, y, SAMPLE_RATE, subtype="PCM_16", format="WAV"))
     return len(clips)
 
 
@@ -138,6 +138,8 @@ def simulate_tree(style: CorpusStyle, clips: Sequence[Clip], out_dir: Path, seed
             if not all((out_dir / c.relpath).exists() for c in group)]
     from contextlib import nullcontext
 
+    from ser_bench.plugin_kit.helpers import write_atomic
+
     bar_cm = progress(len(clips), f"simulating {style.name}") if progress else nullcontext(None)
     with bar_cm as bar:
         if bar:
@@ -148,8 +150,8 @@ def simulate_tree(style: CorpusStyle, clips: Sequence[Clip], out_dir: Path, seed
             with ThreadPoolExecutor(max(1, min(workers, len(jobs)))) as pool:
                 for n in pool.map(_run_worker, jobs):
                     bar and bar.update(n)
-    marker.write_text(json.dumps({"key": key, "corpus": style.name, "seed": seed, "clips": len(clips),
-                                  "simulator_version": SIM_VERSION}, indent=1))
+    write_atomic(marker, json.dumps({"key": key, "corpus": style.name, "seed": seed, "clips": len(clips),
+                                     "simulator_version": SIM_VERSION}, indent=1).encode())
     return out_dir
 
 

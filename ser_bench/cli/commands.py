@@ -290,7 +290,7 @@ def default_recipe_folder(recipe, sources: list, targets: list) -> Path:
 
 def cmd_leaderboard(args) -> int:
     """``ser-bench leaderboard``: the leaderboard of a results folder (``-o -``: to standard output)."""
-    from ser_bench.reporting.leaderboard import FILE_FORMATS, publish, publish_bytes, render
+    from ser_bench.reporting.publish import FILE_FORMATS, publish, publish_bytes, render
 
     to_stdout = args.output == "-"  # as for any Unix tool: "-" is standard output, never a file called "-"
     output = None if to_stdout else args.output
@@ -332,7 +332,8 @@ def cmd_leaderboard(args) -> int:
 def cmd_results(args) -> int:
     """``ser-bench results check|migrate FOLDER``: what is wrong with a results folder (exit 1 when
     anything is), or its older-schema files rewritten in the current schema."""
-    from ser_bench.results.store import SCHEMA_VERSION, scan_results
+    from ser_bench.results.record import SCHEMA_VERSION
+    from ser_bench.results.store import scan_results
 
     folder = Path(args.folder)
     if not folder.is_dir():
@@ -400,7 +401,7 @@ def cmd_datasets(args) -> int:
 
 def cmd_new(args) -> int:
     """``ser-bench new KIND NAME``: write a one-file plugin and its test."""
-    from ser_bench.plugin_api.scaffold import write_plugin
+    from ser_bench.plugin_kit.scaffold import write_plugin
 
     folder = Path(args.dir or args.plugins_dir or "ser_bench_local_plugins")
     written = write_plugin(args.kind, args.name, folder, args.force)

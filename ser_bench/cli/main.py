@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 
+from ser_bench import __version__
 from ser_bench.cli import commands as cmd
 from ser_bench.cli.options import whole_number
 from ser_bench.errors import Interrupted, SerBenchError, exit_status
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plugins-dir", help="folder of one-file plugins (env SER_BENCH_PLUGINS_DIR)")
     parser.add_argument("--strict-plugins", action="store_true", help="a plugin that fails to load is an error")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--version", action="version", version=f"ser-bench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data = argparse.ArgumentParser(add_help=False)
     data.add_argument("--data-dir", action="append", help="folder holding corpora (env SER_BENCH_DATA_DIR)")
@@ -163,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--dataset-param", action="append", metavar="KEY=VALUE")
     ds.set_defaults(func=cmd.cmd_datasets)
 
-    from ser_bench.plugin_api.scaffold import TEMPLATES  # plain strings: cheap to import
+    from ser_bench.plugin_kit.scaffold import TEMPLATES  # plain strings: cheap to import
 
     new = sub.add_parser("new", help=f"write a one-file plugin ({', '.join(TEMPLATES)}) and its test")
     new.add_argument("kind", choices=list(TEMPLATES))

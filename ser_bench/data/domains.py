@@ -66,6 +66,32 @@ class AppliedChannel:
         return {"name": self.name, "version": self.version, "params": dict(self.params)}
 
 
+UNION_SEPARATOR = "|"  # emodb|turev: the union of two corpora (see ser_bench.data.unions)
+
+
+def union_parts(text: str) -> tuple[str, ...]:
+    """The parts of a union (``"emodb|turev"`` -> ``("emodb", "turev")``); ``()`` for a single corpus.
+    A ``|`` inside brackets (``ravdess[sex=male|female]``) separates values of a filter, not corpora."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char == "[") - (char == "]")
+        if char == UNION_SEPARATOR and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    if not parts:
+        return ()
+    parts.append(text[start:].strip())
+    if not all(parts):
+        raise SerBenchError(f"corpus union {text!r} has an empty part: write corpora separated by '|', e.g. "
+                            "emodb|turev")
+    return tuple(parts)
+
+
+def is_union(text: str) -> bool:
+    """Whether ``text`` names several corpora (``a|b``)."""
+    return bool(union_parts(text))
+
+
 def is_expression(name: str) -> bool:
     """Whether ``name`` is a corpus expression rather than a plain dataset name."""
     return "[" in name or "+" in name
@@ -248,8 +274,6 @@ def view_of(spec) -> CorpusView:
 def describe(registry, name: str) -> dict:
     """What a result records of a corpus: the expression, the base corpus, the filters and each channel
     with its resolved parameters and version; for a union (``emodb|turev``), that of each part."""
-    from ser_bench.data.unions import union_parts
-
     parts = union_parts(name)
     if parts:
         return {"expression": name, "base": "union", "parts": [describe(registry, part) for part in parts]}
@@ -267,8 +291,6 @@ def base_corpus(name: str) -> str:
 def speakers_by_corpus(name: str, manifest) -> dict:
     """``{base corpus: set of its speaker ids}`` of the clips of ``manifest`` (the corpus ``name``'s): one
     entry for a corpus or view, one per part for a union (whose speakers are named ``CORPUS/SPEAKER``)."""
-    from ser_bench.data.unions import union_parts
-
     speakers = manifest["speaker"].astype(str)
     if not union_parts(name):
         return {base_corpus(name): set(speakers)}
@@ -289,8 +311,6 @@ def check_speakers_disjoint(source: str, source_manifest, target: str, target_ma
     would then be tested on voices the model was trained on. Different corpora may reuse speaker ids
     (``"01"``), so only views of the same base corpus are compared; a union (``emodb|ravdess[half=1]``)
     is compared part by part."""
-    from ser_bench.data.unions import is_union
-
     theirs = speakers_by_corpus(target, target_manifest)
     for corpus, ours in speakers_by_corpus(source, source_manifest).items():
         shared = sorted(ours & theirs.get(corpus, set()), key=_natural)

@@ -1,6 +1,6 @@
 """The common emotion vocabulary, and arousal/valence coordinates for categorical labels.
 
-Every dataset plugin maps its own codes to :data:`VOCABULARY` (its ``label_map`` says how; the map is
+Every dataset plugin maps its own codes to :data:`ser_bench.plugin_api.vocabulary.VOCABULARY` (its ``label_map`` says how; the map is
 recorded in every result). Categorical emotions get dimensional coordinates in [-1, 1] for the
 continuous-metric losses: positions of the emotion terms on Russell's circumplex of affect
 (Russell 1980, J. Personality and Social Psychology 39(6): 1161-1178, Fig. 1), read off the figure and
@@ -9,7 +9,7 @@ strong/high take is moved 25 % further from neutral on arousal and a low one 25 
 """
 from __future__ import annotations
 
-VOCABULARY = ("anger", "happiness", "sadness", "fear", "neutral", "disgust", "surprise", "calm", "boredom")
+from ser_bench.plugin_api.vocabulary import VOCABULARY
 
 # emotion -> (valence, arousal)
 CIRCUMPLEX = {

@@ -14,34 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ser_bench.data.domains import base_corpus, union_parts
 from ser_bench.errors import SerBenchError
 from ser_bench.plugin_api.types import DatasetSpec
-
-SEPARATOR = "|"
-
-
-def union_parts(text: str) -> tuple[str, ...]:
-    """The parts of a union (``"emodb|turev"`` -> ``("emodb", "turev")``); ``()`` for a single corpus.
-    A ``|`` inside brackets (``ravdess[sex=male|female]``) separates values of a filter, not corpora."""
-    parts, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        depth += (char == "[") - (char == "]")
-        if char == SEPARATOR and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    if not parts:
-        return ()
-    parts.append(text[start:].strip())
-    if not all(parts):
-        raise SerBenchError(f"corpus union {text!r} has an empty part: write corpora separated by '|', e.g. "
-                            "emodb|turev")
-    return tuple(parts)
-
-
-def is_union(text: str) -> bool:
-    """Whether ``text`` names several corpora (``a|b``)."""
-    return bool(union_parts(text))
-
 
 def speaker_name(corpus: str, speaker) -> str:
     """A speaker's name in a union: ``corpus/speaker``."""
@@ -71,8 +46,6 @@ def stack(manifests: dict):
     base corpus, rows in part order."""
     import pandas as pd
 
-    from ser_bench.data.domains import base_corpus
-
     frames = []
     for part, manifest in manifests.items():
         corpus = base_corpus(part)
@@ -86,8 +59,6 @@ def stack(manifests: dict):
 def union_spec(registry, text: str) -> UnionSpec:
     """The spec of the union ``text``: each part looked up (an unknown name or bad expression fails
     here), two parts of one base corpus refused."""
-    from ser_bench.data.domains import base_corpus
-
     parts = union_parts(text)
     specs = {part: registry.get("datasets", part) for part in parts}
     bases: dict = {}

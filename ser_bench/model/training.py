@@ -14,17 +14,6 @@ DEFAULT_TRAINING = {
     "finetune_lr": 1e-3,
 }
 
-# What `run --tune` varies in the training settings unless told otherwise (ser_bench.plugin_api.search syntax).
-# Each range holds its default, so the defaults can be the first trial of every search.
-TRAINING_SEARCH_SPACE = {
-    "lr": "1e-4..1e-2:log",
-    "epochs": "20..120:step=10",
-    "weight_decay": "1e-6..1e-2:log",
-    "finetune_lr": "1e-4..1e-2:log",
-    "finetune_steps": "20..120:step=10",
-}
-
-
 def resolve_device(device: str | None = "cpu") -> str:
     """Where models are trained and scored: ``auto`` is ``cuda`` when torch sees a CUDA device, else
     ``cpu``; ``cpu``, ``cuda`` and ``cuda:N`` are taken as given (``None`` is ``cpu``). A CUDA device that

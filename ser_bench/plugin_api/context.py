@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
-from ser_bench.errors import CorpusNotFoundError, SerBenchWarning  # noqa: F401  (SerBenchWarning: re-exported)
+from ser_bench.errors import CorpusNotFoundError, SerBenchWarning
 
 DATA_DIR_ENV = "SER_BENCH_DATA_DIR"
 CACHE_DIR_ENV = "SER_BENCH_CACHE_DIR"

@@ -36,6 +36,20 @@ def ser_bench_datasets():
     """
 
 
+@hookspec(firstresult=True)
+def ser_bench_dataset_view(registry, name):
+    """Resolve a dataset name that is an expression over registered corpora, or return ``None``.
+
+    Asked only for names holding ``[``, ``|`` or ``+`` (a view such as ``ravdess[sex=female]+telephone``,
+    a union such as ``emodb|turev``); the first implementation that returns something wins. Return an
+    :class:`~ser_bench.plugin_api.registry.Entry` of kind ``"datasets"`` whose ``spec`` is a
+    :class:`~ser_bench.plugin_api.types.DatasetSpec` and whose provenance is the viewed corpus's
+    (``registry.entry("datasets", base)``). The built-in implementation
+    (``ser_bench_plugins.datasets.corpus_expressions``) reads the syntax of :mod:`ser_bench.data.domains`
+    and :mod:`ser_bench.data.unions`.
+    """
+
+
 @hookspec
 def ser_bench_features():
     """Return :class:`~ser_bench.plugin_api.types.FeatureSpec` records (acoustic feature extractors).
@@ -96,7 +110,7 @@ def ser_bench_heads():
 
         def nearest(model, x_test, x_support, y_support, n_classes, **_):
             import torch
-            from ser_bench.model.heads import embed
+            from ser_bench.plugin_kit.helpers import embed
 
             z_s, z_t = embed(model, x_support), embed(model, x_test)
             return y_support[torch.cdist(z_t, z_s).argmin(1)]

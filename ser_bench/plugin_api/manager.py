@@ -183,10 +183,12 @@ def load_registry(settings: PluginSettings | None = None) -> Registry:
     """Build the :class:`Registry` by calling every plugin's hooks, recording who registered what."""
     settings = settings or PluginSettings.from_env()
     pm, origin = build_plugin_manager(settings)
-    registry = Registry()
+    # In pluggy's call order (plugins registered later first), so that a third-party syntax can take over.
+    resolvers = [impl.function for impl in reversed(pm.hook.ser_bench_dataset_view.get_hookimpls())]
+    registry = Registry(view_resolvers=resolvers)
     for kind in SPEC_TYPES:
         hook = getattr(pm.hook, f"ser_bench_{kind}")
-        for impl in reversed(hook.get_hookimpls()):  # pluggy lists last-registered first
+        for impl in reversed(hook.get_hookimpls()):  # pluggy calls last-registered first; register in call order
             plugin = pm.get_name(impl.plugin)
             dist, version = origin.get(plugin, ("?", "?"))
             try:

@@ -350,8 +350,8 @@ def check_training(given: dict, defaults: dict, what: str = "training setting") 
 
 def check_labels(labels, what: str = "labels") -> tuple:
     """The emotions a cell classifies, as a tuple: two or more distinct names of the common vocabulary
-    (:data:`ser_bench.data.labels.VOCABULARY`), or a :class:`SerBenchError` saying which is wrong and why."""
-    from ser_bench.data.labels import VOCABULARY
+    (:data:`ser_bench.plugin_api.vocabulary.VOCABULARY`), or a :class:`SerBenchError` saying which is wrong and why."""
+    from ser_bench.plugin_api.vocabulary import VOCABULARY
 
     labels = tuple(labels)
     example = "e.g. anger,happiness,sadness,fear (the default)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from ser_bench.errors import DuplicatePluginError, PluginLoadError, UnknownPluginError
 from ser_bench.plugin_api.types import SINGULAR, SPEC_TYPES
@@ -53,8 +53,11 @@ class Entry:
 class Registry:
     """Specs by kind and name. Built by :func:`ser_bench.plugin_api.manager.load_registry`."""
 
-    def __init__(self) -> None:
+    def __init__(self, view_resolvers: Sequence[Callable[..., Entry | None]] = ()) -> None:
+        """``view_resolvers``: the ``ser_bench_dataset_view`` implementations, asked in order for a dataset
+        name that is a corpus expression (plain functions, so that a registry pickles)."""
         self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in SPEC_TYPES}
+        self._view_resolvers = tuple(view_resolvers)
 
     def add(self, entry: Entry) -> None:
         """Register one spec; a second spec with the same kind and name is an error naming both, and so is a
@@ -93,17 +96,7 @@ class Registry:
         if kind not in self._entries:
             raise UnknownPluginError(f"unknown plugin kind {kind!r}; kinds are: {', '.join(self._entries)}")
         if kind == "datasets" and _is_corpus_expression(name):  # a view: ravdess[sex=female]+telephone
-            from ser_bench.data.domains import corpus_view, parse
-            from ser_bench.data.unions import union_parts, union_spec
-
-            parts = union_parts(name)
-            if parts:  # a union of corpora: emodb|turev
-                first = self.entry(kind, parts[0])
-                return Entry(kind=kind, spec=union_spec(self, name), plugin=first.plugin,
-                             distribution=first.distribution, version=first.version)
-            base = self.entry(kind, parse(name).base)
-            return Entry(kind=kind, spec=corpus_view(self, name), plugin=base.plugin,
-                         distribution=base.distribution, version=base.version)
+            return self._view(name)
         if name not in self._entries[kind] and base_name(name) in self._entries[kind]:
             return self._entries[kind][base_name(name)]  # name:variant, the variant is a parameter
         try:
@@ -116,6 +109,16 @@ class Registry:
                 f"no {SINGULAR[kind]} called {name!r}.{hint} Available: {', '.join(names) or '(none)'}. "
                 "`ser-bench plugins` lists every plugin and where it comes from."
             ) from None
+
+    def _view(self, name: str) -> Entry:
+        for resolve in self._view_resolvers:
+            entry = resolve(registry=self, name=name)
+            if entry is not None:
+                return entry
+        raise UnknownPluginError(
+            f"no plugin resolves the corpus expression {name!r} ([...] filters, + channels, | unions are read "
+            "by the built-in plugin ser_bench_plugins.datasets.corpus_expressions; this registry was built "
+            "without it)")
 
     def names(self, kind: str) -> list[str]:
         """Sorted names registered for ``kind``."""

@@ -8,7 +8,7 @@ A range is text so that it can be given on the command line, stored in a result 
 - ``"0.5|1|2"`` or ``"[64,32,16]|[128,64,32]"``: one of the values (each read as JSON, else as text).
 
 Plugins declare ranges in their spec's ``search_space`` (``{"weight": "0.01..10:log"}``); training
-settings in :data:`ser_bench.model.training.TRAINING_SEARCH_SPACE`. Keys of a whole space are scoped by what
+settings in :data:`TRAINING_SEARCH_SPACE`. Keys of a whole space are scoped by what
 they set: ``training.lr``, ``loss.weight``, ``encoder.hidden``, ``head.C``.
 """
 from __future__ import annotations
@@ -20,6 +20,15 @@ from typing import Any
 from ser_bench.errors import SerBenchError
 
 SCOPES = ("training", "loss", "encoder", "head")
+# What `run --tune` varies in the training settings unless told otherwise. Each range holds its default
+# (ser_bench.model.training.DEFAULT_TRAINING), so the defaults can be the first trial of every search.
+TRAINING_SEARCH_SPACE = {
+    "lr": "1e-4..1e-2:log",
+    "epochs": "20..120:step=10",
+    "weight_decay": "1e-6..1e-2:log",
+    "finetune_lr": "1e-4..1e-2:log",
+    "finetune_steps": "20..120:step=10",
+}
 _EXAMPLES = "e.g. 1e-4..1e-2:log, 20..120:int, 0.5|1|2"
 
 
@@ -143,7 +152,6 @@ def split_key(key: str, what: str = "--search") -> tuple[str, str]:
 def declared_space(registry, *, loss: str, encoder: str, head: str) -> dict[str, str]:
     """The whole search space the plugins of a cell declare, keyed ``scope.name`` (text ranges)."""
     from ser_bench.plugin_api.registry import base_name
-    from ser_bench.model.training import TRAINING_SEARCH_SPACE
 
     space = {f"training.{k}": v for k, v in TRAINING_SEARCH_SPACE.items()}
     for scope, kind, name in (("loss", "losses", base_name(loss)), ("encoder", "encoders", encoder),

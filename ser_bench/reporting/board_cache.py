@@ -29,7 +29,8 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
-from ser_bench.results.store import CACHE, json_files, write_json_atomic
+from ser_bench.cache_store import write_json_atomic
+from ser_bench.results.store import CACHE, json_files
 
 BOARDS = "boards"  # under <results>/.cache/
 

@@ -12,12 +12,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
-
-# runner and board_cache import the folder probe and the JSON writer from here
-from ser_bench.cache_store import ensure_writable, write_json_atomic  # noqa: F401
 from ser_bench.errors import SerBenchWarning
-from ser_bench.results.record import (KNOWN_SCHEMAS, SCHEMA_VERSION, RecordError, Result,  # noqa: F401
-                                      UnknownSchema, load_json)
+from ser_bench.results.record import RecordError, Result, UnknownSchema, load_json
 
 TRACKED_PACKAGES = ("ser-bench", "torch", "numpy", "pandas", "scipy", "scikit-learn", "opensmile",
                     "pluggy", "pytorch-metric-learning", "espeakng-loader", "soundfile", "transformers")

@@ -177,7 +177,7 @@ def resolve(cell: Cell, registry) -> Cell:
 def corpora_of(cell: Cell) -> list[str]:
     """The corpora a cell reads, by the names their parameters are kept under: its source and target,
     or for a union (``emodb|turev``) each of its parts."""
-    from ser_bench.data.unions import union_parts
+    from ser_bench.data.domains import union_parts
 
     out = []
     for name in (cell.source, cell.target):

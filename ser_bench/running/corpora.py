@@ -14,10 +14,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from ser_bench.data.domains import base_corpus, check_speakers_disjoint
+from ser_bench.data.domains import base_corpus, check_speakers_disjoint, union_parts
 from ser_bench.data.features import extract_features
 from ser_bench.data.labels import apply_label_map, missing_labels
-from ser_bench.data.unions import parts_of, stack, union_parts
+from ser_bench.data.unions import parts_of, stack
 from ser_bench.errors import CorpusNotFoundError, SerBenchError
 from ser_bench.plugin_api.context import warn
 from ser_bench.results.store import manifest_hash

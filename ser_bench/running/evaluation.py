@@ -25,13 +25,11 @@ from ser_bench.plugin_api.types import LossContext, ProtocolData, Split
 from ser_bench.results.summary import summarise
 from ser_bench.running.cells import Cell
 from ser_bench.running.finetuning import FineTuning
-from ser_bench.running.pretraining import CACHE_FORMAT, Pretraining, build_loss
+from ser_bench.running.pretraining import Pretraining, build_loss
 from ser_bench.running.splits import (audio_overlap, check_speaker_disjoint, episode_hash, gather, parts,
                                       sentence_overlap, size, split_hash)
 
-# build_loss and CACHE_FORMAT live in pretraining; they are still importable from here.
-__all__ = ["evaluate_cell", "build_loss", "training_targets", "split_hash", "episode_hash",
-           "check_speaker_disjoint", "sentence_overlap", "CACHE_FORMAT"]
+__all__ = ["evaluate_cell", "training_targets"]
 
 
 def training_targets(manifest, loss_obj, label_index: dict):

@@ -1,7 +1,7 @@
 """The emotions each corpus of a grid has, for the label set ``shared`` (what every corpus has)."""
 from __future__ import annotations
 
-from ser_bench.data.unions import union_parts
+from ser_bench.data.domains import union_parts
 
 
 def grid_corpora(grid, registry) -> list[str]:

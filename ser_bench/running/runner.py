@@ -19,7 +19,8 @@ from ser_bench.data.domains import describe as describe_domain
 from ser_bench.data.labels import DIMENSIONS_SOURCE
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
 from ser_bench.results.record import SCHEMA_VERSION, CellParams, DataRecord, Result, SplitResult
-from ser_bench.results.store import (CellLocks, ensure_writable, explain_write_error, git_commit, move_aside,
+from ser_bench.cache_store import ensure_writable
+from ser_bench.results.store import (CellLocks, explain_write_error, git_commit, move_aside,
                                      now, package_versions, read_result, result_path)
 
 
@@ -55,7 +56,7 @@ class Grid:
 
 def loco_pairs(corpora: Sequence[str]) -> list[tuple[str, str]]:
     """Leave one corpus out: ``(target, source)`` for each corpus, the source the union of the others."""
-    from ser_bench.data.unions import union_parts
+    from ser_bench.data.domains import union_parts
 
     corpora = list(corpora)
     nested = [c for c in corpora if union_parts(c)]

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from ser_bench.errors import SerBenchWarning
-from ser_bench.reporting.leaderboard import render, summary_table
+from ser_bench.reporting.leaderboard import summary_table
+from ser_bench.reporting.publish import render
 from ser_bench.results.store import load_results
 from ser_bench.reporting.tidy import tidy
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from ser_bench.errors import SerBenchWarning
-from ser_bench.reporting.leaderboard import render, summary_table
-from ser_bench.results.store import SCHEMA_VERSION, load_results, scan_results
+from ser_bench.reporting.leaderboard import summary_table
+from ser_bench.reporting.publish import render
+from ser_bench.results.record import SCHEMA_VERSION
+from ser_bench.results.store import load_results, scan_results
 
 from .conftest import make_ctx, run_idt
 

@@ -22,7 +22,7 @@ import pytest
 from ser_bench.cli.main import main
 from ser_bench.errors import SerBenchWarning
 from ser_bench.reporting.html import to_html
-from ser_bench.reporting.leaderboard import render
+from ser_bench.reporting.publish import render
 from ser_bench.results.record import SCHEMA_VERSION, CellParams, Metrics, Result, SplitResult
 from ser_bench.results.store import scan_results
 

@@ -1,6 +1,6 @@
 """Conformance checks for plugin authors: call them from your plugin's tests.
 
-    from ser_bench.plugin_api.testing import check_loss
+    from ser_bench.plugin_kit.testing import check_loss
     def test_my_loss():
         check_loss("my_loss")
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import json
 
-from ser_bench.plugin_api.model_checks import _registry, check_encoder, check_head, check_loss
+from ser_bench.plugin_kit.model_checks import _registry, check_encoder, check_head, check_loss
 
 
 def check_dataset(name: str, ctx, registry=None, **params) -> None:

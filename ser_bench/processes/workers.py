@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from contextlib import contextmanager
 
 
 def exit_with_parent(parent_pid: int | None = None, poll: float = 0.5) -> None:
@@ -93,3 +94,34 @@ def stop_workers(pool) -> None:
     # when those go would fail to find them and print a traceback. SIGTERM ends a worker at once.
     for process in processes:
         process.join(timeout=2)
+
+
+@contextmanager
+def signals_deferred(signals=("SIGINT", "SIGTERM")):
+    """Hold Ctrl-C (SIGINT) and SIGTERM while the block runs, then deliver them to the handlers they had.
+
+    Around starting pool workers: a ``KeyboardInterrupt`` raised inside ``Process.start()`` leaves a
+    worker forked but never recorded by its pool, so stopping the pool cannot stop it; it then waits on
+    the pool's queue for ever, and the interpreter waits for it at exit (a run that hangs after Ctrl-C).
+    Starting a worker takes milliseconds, so the signal is late by as much. Outside the main thread
+    (where handlers cannot be set) the block runs as it is.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list = []
+    previous = {}
+    for name in signals:
+        number = getattr(signal, name, None)
+        if number is not None:
+            previous[number] = signal.signal(number, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)

@@ -1,6 +1,6 @@
 """Conformance checks of the model side: losses, encoders and heads (what trains and what predicts).
 
-Plugin authors import them from :mod:`ser_bench.plugin_api.testing`, which holds every kind's check;
+Plugin authors import them from :mod:`ser_bench.plugin_kit.testing`, which holds every kind's check;
 they live here apart from the checks of data, protocols, executors and recipes.
 """
 from __future__ import annotations
@@ -72,7 +72,7 @@ def check_loss(name: str, registry=None) -> None:
     head on its default encoder must classify well separated clusters."""
     import torch
 
-    from ser_bench.running.evaluation import build_loss
+    from ser_bench.running.pretraining import build_loss
     from ser_bench.plugin_api.registry import variant
     from ser_bench.plugin_api.types import LossContext
 
@@ -128,7 +128,7 @@ def _check_batched(name: str, params: dict, registry) -> None:
     from ser_bench.model.batched import fit_many
     from ser_bench.model.training import fit
     from ser_bench.plugin_api.types import LossContext
-    from ser_bench.running.evaluation import build_loss
+    from ser_bench.running.pretraining import build_loss
 
     spec = registry.get("losses", name)
     encoders = [e.spec for e in registry.entries("encoders") if e.spec.batchable and e.spec.kind in spec.encoder_kinds]

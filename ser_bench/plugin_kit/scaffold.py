@@ -51,7 +51,7 @@ from ser_bench.plugin_api.types import EncoderSpec
 def module_class():
     from torch import nn
 
-    from ser_bench.model.modules import block_encoder
+    from ser_bench.plugin_kit.helpers import block_encoder
 
     class Encoder(block_encoder()):
         def __init__(self, input_dim: int, width: int, embedding: int) -> None:
@@ -79,8 +79,7 @@ Layout: ``<root>/<speaker>/<emotion>/<anything>.wav`` with emotions in the commo
 from pathlib import Path
 
 from ser_bench import hookimpl
-from ser_bench.data.corpus import audio_files, manifest_from_files
-from ser_bench.data.labels import VOCABULARY
+from ser_bench.plugin_kit.helpers import VOCABULARY, audio_files, manifest_from_files
 from ser_bench.plugin_api.types import DatasetSpec
 
 
@@ -117,7 +116,7 @@ def predict(model, x_test, x_support, y_support, n_classes, k: int = 1, **_):
     import torch
     import torch.nn.functional as F
 
-    from ser_bench.model.heads import embed
+    from ser_bench.plugin_kit.helpers import embed
 
     z_s, z_t = F.normalize(embed(model, x_support), dim=1), F.normalize(embed(model, x_test), dim=1)
     nearest = (z_t @ z_s.T).topk(min(k, len(y_support))).indices
@@ -204,7 +203,7 @@ TEST = '''"""Conformance test for the {kind} plugin {name!r} (run with pytest)."
 from pathlib import Path
 
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
-from ser_bench.plugin_api.testing import check_defaults, {check}
+from ser_bench.plugin_kit.testing import check_defaults, {check}
 
 HERE = Path(__file__).resolve().parent
 
