@@ -54,7 +54,7 @@ def test_tuning_trial_overhead_beyond_training(benchmark, setting, tmp_path, jou
             def score(split):
                 start = time.perf_counter()
                 before = run.timings["train"] + run.timings["finetune"]
-                uar = run.evaluate(split)["metrics"]["uar"]
+                uar = run.evaluate(split).uar
                 spent["evaluate"] += time.perf_counter() - start
                 spent["fit"] += run.timings["train"] + run.timings["finetune"] - before
                 return uar

@@ -287,7 +287,7 @@ def one_by_one(registry) -> Registry:
 
 
 def results(body):
-    return {s["name"]: {k: v for k, v in s.items()} for s in body["splits"]}
+    return {s.name: s for s in body.splits}
 
 
 CELLS = [

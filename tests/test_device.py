@@ -56,7 +56,7 @@ def test_evaluate_cell_trains_on_the_device_it_is_given(registry, ctx, tiny_corp
     default = evaluate_cell(cell, data, registry)
     auto = evaluate_cell(cell, data, registry, device="auto")  # no CUDA here: the CPU
     assert seen == ["cpu", "cpu"]
-    assert [s["metrics"] for s in auto["splits"]] == [s["metrics"] for s in default["splits"]]
+    assert [s.metrics for s in auto.splits] == [s.metrics for s in default.splits]
     with pytest.raises(SerBenchError, match="no CUDA device"):
         evaluate_cell(cell, data, registry, device="cuda")
     assert seen == ["cpu", "cpu"]  # refused before any split was built

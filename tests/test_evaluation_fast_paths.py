@@ -34,7 +34,7 @@ def fewshot(registry, loss, **kw):
 
 
 def as_json(body) -> str:
-    return json.dumps({"splits": body["splits"], "summary": body["summary"]}, sort_keys=True, default=str)
+    return json.dumps({"splits": [s.to_json() for s in body.splits], "summary": body.summary}, sort_keys=True, default=str)
 
 
 # --- copying the pre-trained model ---------------------------------------------------------------------
@@ -148,14 +148,14 @@ def test_each_split_records_its_own_checks_and_hashes(registry, data):
     splits = {s.name: s for s in registry.get("protocols", "fewshot").splits(
         evaluation.ProtocolData(target=data["target"][0], source=data["source"][0]), seed=c.seed, **c.protocol_params)}
     manifests = {role: manifest for role, (manifest, _) in data.items()}
-    assert len(body["splits"]) == len(splits) == 12
-    for result in body["splits"]:
-        split = splits[result["name"]]
-        assert result["hash"] == split_hash(split) and result["episode_hash"] == episode_hash(split)
-        assert result["speaker_overlap"] == check_speaker_disjoint(split, manifests)
-        assert result["sentence_overlap"] == sentence_overlap(split, manifests)
-    first, second = body["splits"][0], body["splits"][1]  # one episode, two frozen settings
-    assert first["hash"] == second["hash"] and first["sentence_overlap"] is not second["sentence_overlap"]
+    assert len(body.splits) == len(splits) == 12
+    for result in body.splits:
+        split = splits[result.name]
+        assert result.hash == split_hash(split) and result.episode_hash == episode_hash(split)
+        assert result.speaker_overlap == check_speaker_disjoint(split, manifests)
+        assert result.sentence_overlap == sentence_overlap(split, manifests)
+    first, second = body.splits[0], body.splits[1]  # one episode, two frozen settings
+    assert first.hash == second.hash and first.sentence_overlap is not second.sentence_overlap
 
 
 def test_a_leaking_split_is_still_refused(registry, data):

@@ -29,7 +29,7 @@ def cell(registry, protocol, loss, **kw):
 
 
 def by_name(body):
-    return {s["name"]: (s["metrics"]["uar"], s["metrics"]["confusion"], s["loss_state"]) for s in body["splits"]}
+    return {s.name: (s.metrics.uar, s.metrics.confusion, s.loss_state) for s in body.splits}
 
 
 def only(data, role="target"):
@@ -81,7 +81,7 @@ def test_finetuning_continues_the_loss_trained_on_the_source(registry, data, mon
     monkeypatch.setattr(finetuning, "fit", spy)
     body = evaluation.evaluate_cell(c, data, registry)
     pretrained_after, finetune_start = seen[0], seen[1]
-    assert body["splits"][0]["loss_state"] == "continued"
+    assert body.splits[0].loss_state == "continued"
     # What fine-tuning starts from is the classifier as pre-training left it, not a fresh one.
     run = evaluation._CellRun(c, data, registry, None, {})
     split = registry.get("protocols", "fewshot").splits(
@@ -96,27 +96,27 @@ def test_a_different_finetuning_loss_starts_fresh_and_says_so(registry, data):
     c = cell(registry, "fewshot", "cross_entropy", pretrain_loss="bce_pair",
              protocol_params={"k": [1], "repeats": 1, "frozen": [0]})
     body = evaluation.evaluate_cell(c, data, registry)
-    assert {s["loss_state"] for s in body["splits"]} == {"fresh"}
+    assert {s.loss_state for s in body.splits} == {"fresh"}
 
 
 def test_rehearsal_keeps_the_target_draw_and_adds_source_clips(registry, data):
     plain = cell(registry, "fewshot", "bce_pair", protocol_params={"k": [2], "repeats": 2, "frozen": [0]})
     mixed = replace(plain, protocol_params={**plain.protocol_params, "rehearsal": 3, "source_support": 2})
-    a = evaluation.evaluate_cell(plain, data, registry)["splits"]
-    b = evaluation.evaluate_cell(mixed, data, registry)["splits"]
+    a = evaluation.evaluate_cell(plain, data, registry).splits
+    b = evaluation.evaluate_cell(mixed, data, registry).splits
     for x, y in zip(a, b):
-        assert x["episode_hash"] == y["episode_hash"] and x["hash"] != y["hash"]
-        assert y["sizes"]["finetune"] == x["sizes"]["finetune"] + 3 * 4
-        assert y["sizes"]["support"] == x["sizes"]["support"] + 2 * 4
-        assert y["sizes"]["test"] == x["sizes"]["test"]
+        assert x.episode_hash == y.episode_hash and x.hash != y.hash
+        assert y.sizes["finetune"] == x.sizes["finetune"] + 3 * 4
+        assert y.sizes["support"] == x.sizes["support"] + 2 * 4
+        assert y.sizes["test"] == x.sizes["test"]
 
 
 def test_support_counts_are_recorded(registry, data):
     c = cell(registry, "oodt", "bce_pair")
-    split, = evaluation.evaluate_cell(c, data, registry)["splits"]
+    split, = evaluation.evaluate_cell(c, data, registry).splits
     counts = data["source"][0]["emotion"].value_counts().to_dict()
-    assert split["support_counts"] == {k: counts[k] for k in c.labels}
-    assert split["support_balanced"] == (len(set(counts.values())) == 1)
+    assert split.support_counts == {k: counts[k] for k in c.labels}
+    assert split.support_balanced == (len(set(counts.values())) == 1)
 
 
 def test_unbalanced_support_the_sum_rule_starves_the_largest_class_and_the_default_does_not(registry, data):
@@ -131,7 +131,7 @@ def test_unbalanced_support_the_sum_rule_starves_the_largest_class_and_the_defau
     assert c.decision == "mean"  # the default; the paper's sum is asked for by name
     predicted = {}
     for rule in ("sum", "mean"):
-        split, = evaluation.evaluate_cell(replace(c, decision=rule), unbalanced, registry)["splits"]
-        assert split["support_balanced"] is False
-        predicted[rule] = np.asarray(split["metrics"]["confusion"]).sum(0)[0]  # clips predicted as anger
+        split, = evaluation.evaluate_cell(replace(c, decision=rule), unbalanced, registry).splits
+        assert split.support_balanced is False
+        predicted[rule] = np.asarray(split.metrics.confusion).sum(0)[0]  # clips predicted as anger
     assert predicted["sum"] == 0 < predicted["mean"]

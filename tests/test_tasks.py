@@ -38,11 +38,11 @@ def test_a_cell_in_parts_gives_the_whole_cells_result(registry, ctx, tiny_corpor
     whole = evaluate_cell(cell, data, registry)
     bodies = {p: evaluate_cell(cell, data, registry, split_filter=part_filter(p, parts)) for p in range(parts)}
     merged = merge_parts(bodies)
-    assert [s["name"] for s in merged["splits"]] == [s["name"] for s in whole["splits"]]
-    assert [s["metrics"] for s in merged["splits"]] == [s["metrics"] for s in whole["splits"]]
-    assert merged["summary"] == whole["summary"]
-    assert merged["timings"]["parts"] == parts
-    assert merged["timings"]["train"] == pytest.approx(sum(b["timings"]["train"] for b in bodies.values()))
+    assert [s.name for s in merged.splits] == [s.name for s in whole.splits]
+    assert merged.splits == whole.splits
+    assert merged.summary == whole.summary
+    assert merged.timings["parts"] == parts
+    assert merged.timings["train"] == pytest.approx(sum(b.timings["train"] for b in bodies.values()))
 
 
 def test_parts_fill_the_workers_only_for_a_small_grid(registry, ctx, tiny_corpora):

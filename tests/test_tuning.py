@@ -78,7 +78,7 @@ def test_no_test_speaker_is_seen_while_tuning(registry, data, protocol, monkeypa
     assert seen["tuning"] and seen["final"]
     assert not tuned_target & final_target
     assert final_test, "the final evaluation tests on target speakers"
-    assert sorted(tuned_target) == body["tuning"]["reserved_target_speakers"]
+    assert sorted(tuned_target) == body.tuning["reserved_target_speakers"]
     if protocol == "oodt":
         assert tuned_target == set()
     else:
@@ -112,8 +112,8 @@ def test_a_tuned_result_reruns_from_its_record(registry, tmp_path, ctx):
 def test_default_cells_with_validation_speakers_pair_with_tuned_ones(registry, data):
     tuned = evaluation.evaluate_cell(tuned_cell(registry, "fewshot", trials=2), data, registry)
     default = evaluation.evaluate_cell(tuned_cell(registry, "fewshot", trials=0), data, registry)
-    assert [s["episode_hash"] for s in tuned["splits"]] == [s["episode_hash"] for s in default["splits"]]
-    assert default["tuning"]["reserved_target_speakers"] == tuned["tuning"]["reserved_target_speakers"]
+    assert [s.episode_hash for s in tuned.splits] == [s.episode_hash for s in default.splits]
+    assert default.tuning["reserved_target_speakers"] == tuned.tuning["reserved_target_speakers"]
 
 
 def test_an_interrupted_tuning_resumes_from_its_journal(registry, data, tmp_path):
@@ -126,7 +126,7 @@ def test_an_interrupted_tuning_resumes_from_its_journal(registry, data, tmp_path
         if calls["n"] == 3:
             raise KeyboardInterrupt
         run = evaluation._CellRun(trial_cell, data, registry, None, {})
-        return lambda split: run.evaluate(split)["metrics"]["uar"]
+        return lambda split: run.evaluate(split).uar
 
     store = tmp_path / "journal"
     with pytest.raises(KeyboardInterrupt):

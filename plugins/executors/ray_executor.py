@@ -4,9 +4,10 @@
 Ray is optional: ``pip install 'ser-bench[ray]'``. Each cell is a Ray task with one CPU, spread over
 every node's CPUs; results come back to the driver, which writes them, so the nodes need no shared
 filesystem for results. Corpora are prepared (features extracted) on the driver and travel in the jobs;
-a corpus that several cells use is put in Ray's object store once. Trained models are cached by the
-workers under the cache folder the driver names, or on a node-local folder where that one is not
-usable on their node (see :class:`ser_bench.model.model_cache.DiskModelCache`).
+a corpus that several jobs hold (what they declare ``shared``, see :class:`ser_bench.plugin_api.jobs.SharedWork`)
+is put in Ray's object store once. Trained models are cached by the workers under the cache folder the
+driver names, or on a node-local folder where that one is not usable on their node (see
+:class:`ser_bench.model.model_cache.DiskModelCache`).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from collections import Counter
 
 from ser_bench import __version__, hookimpl
 from ser_bench.errors import SerBenchError
+from ser_bench.plugin_api.jobs import SharedWork
 from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import ExecutorSpec
 
@@ -32,16 +34,15 @@ def _on_node(fn, item):
     returns the node it ran on beside the result."""
     import ray
 
-    parts = tuple({k: ray.get(v) if isinstance(v, ray.ObjectRef) else v for k, v in part.items()}
-                  if isinstance(part, dict) else part for part in item) if isinstance(item, tuple) else item
-    return ray.get_runtime_context().get_node_id(), fn(parts)
+    if isinstance(item, SharedWork):
+        item = item.with_shared({k: ray.get(v) if isinstance(v, ray.ObjectRef) else v for k, v in item.shared.items()})
+    return ray.get_runtime_context().get_node_id(), fn(item)
 
 
 def _share(ray, items: list) -> list:
-    """``items`` with every object that several of them hold in a dict (a corpus shared by cells) put in
-    the object store once, instead of once per task."""
-    counts = Counter(id(v) for item in items if isinstance(item, tuple)
-                     for part in item if isinstance(part, dict) for v in part.values())
+    """``items`` with every object that several of them share (:class:`~ser_bench.plugin_api.jobs.SharedWork`:
+    a corpus the jobs of several cells hold) put in the object store once, instead of once per task."""
+    counts = Counter(id(v) for item in items if isinstance(item, SharedWork) for v in item.shared.values())
     refs: dict = {}
 
     def swap(value):
@@ -51,8 +52,8 @@ def _share(ray, items: list) -> list:
             refs[id(value)] = ray.put(value)
         return refs[id(value)]
 
-    return [tuple({k: swap(v) for k, v in part.items()} if isinstance(part, dict) else part for part in item)
-            if isinstance(item, tuple) else item for item in items]
+    return [item.with_shared({k: swap(v) for k, v in item.shared.items()}) if isinstance(item, SharedWork) else item
+            for item in items]
 
 
 def _signal_handlers() -> dict:

@@ -3,7 +3,11 @@ folds (leaderboards recompute intervals over the unit a claim generalises over, 
 :mod:`ser_bench.reporting.stats`)."""
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
+
+from ser_bench.results.record import SplitResult
 
 
 def mean_ci95(values, interval: bool = True) -> tuple[float, float, float]:
@@ -28,26 +32,25 @@ def t_quantile(q: float, df) -> float:
     return float(stdtrit(df, q))
 
 
-
-def summarise(splits: list[dict]) -> dict:
-    """The cell's own summary: mean and 95 % CI of UAR over repeats (settings averaged within a repeat)
-    or folds, and how many splits had unequal support classes. Leaderboards recompute intervals over
-    the unit a claim generalises over (seeds, speakers) from the per-split numbers.
+def summarise(splits: Sequence[SplitResult]) -> dict:
+    """The cell's own summary (a result's ``summary``): mean and 95 % CI of UAR over repeats (settings
+    averaged within a repeat) or folds, and how many splits had unequal support classes. Leaderboards
+    recompute intervals over the unit a claim generalises over (seeds, speakers) from the per-split numbers.
 
     Splits whose test set lacks some of the label set's classes (``missing_test_classes``) are left out
     of the means and listed in ``excluded_splits``: their UAR, over fewer classes, is not comparable."""
-    excluded = [{"split": s["name"], "missing_test_classes": list(s["missing_test_classes"])}
-                for s in splits if s.get("missing_test_classes")]
-    kept = [s for s in splits if not s.get("missing_test_classes")]
+    excluded = [{"split": s.name, "missing_test_classes": list(s.missing_test_classes)}
+                for s in splits if s.missing_test_classes]
+    kept = [s for s in splits if not s.missing_test_classes]
     groups: dict = {}
     for s in kept:
-        groups.setdefault(s["info"].get("repeat", s["name"]), []).append(s["metrics"]["uar"])
+        groups.setdefault(s.info.get("repeat", s.name), []).append(s.metrics.uar)
     per_unit = [float(np.mean(v)) for v in groups.values()]
     mean, lo, hi = mean_ci95(per_unit)
-    unbalanced = [s["name"] for s in splits if not s.get("support_balanced", True)]
+    unbalanced = [s.name for s in splits if s.support_balanced is False]  # None: not recorded
 
     def average(key):
-        return float(np.mean([s["metrics"][key] for s in kept])) if kept else float("nan")
+        return float(np.mean([getattr(s.metrics, key) for s in kept])) if kept else float("nan")
 
     return {
         "uar": mean, "uar_ci95": [lo, hi], "n_units": len(per_unit), "n_splits": len(splits),

@@ -22,9 +22,11 @@ from ser_bench.model.metrics import classification_metrics, continuous_metrics
 from ser_bench.model.training import resolve_device
 from ser_bench.plugin_api.registry import base_name
 from ser_bench.plugin_api.types import LossContext, ProtocolData, Split
+from ser_bench.results.record import Metrics, SplitResult
 from ser_bench.results.summary import summarise
 from ser_bench.running.cells import Cell
 from ser_bench.running.finetuning import FineTuning
+from ser_bench.running.jobs import Evaluation
 from ser_bench.running.pretraining import Pretraining, build_loss
 from ser_bench.running.splits import (audio_overlap, check_speaker_disjoint, episode_hash, gather, parts,
                                       sentence_overlap, size, split_hash)
@@ -123,7 +125,7 @@ class _CellRun(Pretraining, FineTuning):
                 "audio_overlap": audio_overlap(split, self.manifests)}
         return found
 
-    def evaluate(self, split: Split) -> dict:
+    def evaluate(self, split: Split) -> SplitResult:
         """Train (or reuse), fine-tune, score and measure one split."""
         cell = self.cell
         facts = self.facts(split)
@@ -141,7 +143,8 @@ class _CellRun(Pretraining, FineTuning):
         pred = head(model, x_test, x_sup, y_sup, len(self.labels), rule=cell.decision)
         self.timings["scoring"] += time.perf_counter() - start
         truth = self.classes[split.test.domain][test].cpu().numpy()
-        metrics = classification_metrics(truth, pred.cpu().numpy(), self.labels)
+        scores = classification_metrics(truth, pred.cpu().numpy(), self.labels)
+        other = {}  # metrics beyond the classification ones (continuous targets): Metrics.extra
         # UAR averages recall over the classes present, so a test set lacking some is easier: flagged here,
         # left out of the cell's summary and of the leaderboards.
         missing = [label for i, label in enumerate(self.labels) if not (truth == i).any()]
@@ -151,26 +154,24 @@ class _CellRun(Pretraining, FineTuning):
             support_rows = pd.concat([self.manifests[p.domain].iloc[list(p.indices)] for p in parts(split.support)])
             if self.device != "cpu":  # the ridge probe reads embeddings as numpy arrays
                 model, x_sup, x_test = copy.deepcopy(model).cpu(), x_sup.cpu(), x_test.cpu()
-            metrics["continuous"] = continuous_metrics(model, x_sup, x_test, support_rows,
-                                                       self.manifests[split.test.domain].iloc[test], self.targets["loss"])
+            other["continuous"] = continuous_metrics(model, x_sup, x_test, support_rows,
+                                                     self.manifests[split.test.domain].iloc[test], self.targets["loss"])
         counts = np.bincount(y_sup.cpu().numpy(), minlength=len(self.labels))
         present = counts[counts > 0]
-        return {
-            "name": split.name, "info": dict(split.info), "hash": facts["hash"], "episode_hash": facts["episode_hash"],
-            "frozen_layers": split.frozen_layers,
-            "sizes": {"train": len(split.train.indices), "support": size(split.support), "test": len(test),
-                      "finetune": size(split.finetune)},
-            "support_counts": {label: int(c) for label, c in zip(self.labels, counts)},
-            "support_balanced": bool(len(present) == len(self.labels) and present.min() == present.max()),
-            "loss_state": loss_state,
-            "speaker_overlap": list(facts["speaker_overlap"]),
-            "sentence_overlap": list(facts["sentence_overlap"]),
-            "missing_test_classes": missing,
+        return SplitResult(
+            name=split.name, metrics=Metrics(**scores, extra=other), info=dict(split.info), hash=facts["hash"],
+            episode_hash=facts["episode_hash"], frozen_layers=split.frozen_layers,
+            sizes={"train": len(split.train.indices), "support": size(split.support), "test": len(test),
+                   "finetune": size(split.finetune)},
+            support_counts={label: int(c) for label, c in zip(self.labels, counts)},
+            support_balanced=bool(len(present) == len(self.labels) and present.min() == present.max()),
+            loss_state=loss_state,
+            speaker_overlap=list(facts["speaker_overlap"]),
+            sentence_overlap=list(facts["sentence_overlap"]),
+            missing_test_classes=missing,
             # Written only when some test clip's identical audio is on the training side (test=samples).
-            **({"audio_overlap": list(facts["audio_overlap"])} if facts["audio_overlap"] else {}),
-            "metrics": metrics,
-        }
-
+            extra={"audio_overlap": list(facts["audio_overlap"])} if facts["audio_overlap"] else {},
+        )
 
     def _check_embeddings(self, model, split: Split, x_sup, x_test) -> None:
         """A model whose embeddings of the support or test clips are not finite is not scored: a head
@@ -196,13 +197,14 @@ class _Targets:
 
 
 def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: dict | None = None,
-                  split_filter=None, tuning_store=None, device: str = "cpu") -> dict:
+                  split_filter=None, tuning_store=None, device: str = "cpu") -> Evaluation:
     """Run every split of ``cell``; ``data = {"source"/"target": (manifest, X)}`` already label-filtered.
 
     ``model_cache`` (a :class:`~ser_bench.model.model_cache.DiskModelCache`) shares trained models (and the
     trained state of their loss) between cells; ``hashes`` maps each domain to its manifest hash (part
     of the cache key). ``split_filter(splits) -> splits`` may reorder or select splits (tests use it to
-    show that order does not matter). Returns the ``splits``, ``summary`` and ``timings`` parts of a result.
+    show that order does not matter). Returns the :class:`~ser_bench.running.jobs.Evaluation`: the splits (a
+    :class:`~ser_bench.results.record.SplitResult` each), their summary and the timings.
 
     ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``; :func:`~ser_bench.model.training.resolve_device`) is
     where models are trained and scored, tuning trials included. Off the CPU, batched training is not used
@@ -239,7 +241,7 @@ def evaluate_cell(cell: Cell, data: dict, registry, model_cache=None, hashes: di
     if extra:
         run.timings["tuning"] = extra["tuning"].get("seconds", 0.0)
     run.timings["total"] = time.perf_counter() - t0
-    return {"splits": out, "summary": summarise(out), "timings": run.timings, **extra}
+    return Evaluation(splits=tuple(out), summary=summarise(out), timings=run.timings, **extra)
 
 
 def _tuned(cell: Cell, data: dict, registry, hashes: dict, store, device: str = "cpu"):
@@ -253,7 +255,7 @@ def _tuned(cell: Cell, data: dict, registry, hashes: dict, store, device: str = 
 
     def scorer(trial_cell):
         trial = _CellRun(trial_cell, data, registry, None, hashes, device)  # trial models are never cached
-        return lambda split: trial.evaluate(split)["metrics"]["uar"]
+        return lambda split: trial.evaluate(split).uar
 
     if cell.tuning.get("trials"):
         import hashlib

@@ -6,34 +6,23 @@ It never prints: progress and results go to the callbacks and the results folder
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 from ser_bench.running.cells import Cell, resolve
 from ser_bench.running.corpora import prepare_all, roles_of
+from ser_bench.running.jobs import Evaluation, Job, Outcome
 from ser_bench.errors import SerBenchError
 from ser_bench.plugin_api.context import warn
 from ser_bench.data.domains import describe as describe_domain
 from ser_bench.data.labels import DIMENSIONS_SOURCE
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
-from ser_bench.results.record import SCHEMA_VERSION, CellParams, DataRecord, Result, SplitResult
+from ser_bench.results.record import SCHEMA_VERSION, CellParams, DataRecord, Result
 from ser_bench.cache_store import ensure_writable
 from ser_bench.results.store import (CellLocks, explain_write_error, git_commit, move_aside,
                                      now, package_versions, read_result, result_path)
-
-
-@dataclass
-class Outcome:
-    """What a worker sends back for one task: the evaluated part of a cell (its ``splits``, ``summary``,
-    ``timings`` and, for a tuned cell, ``tuning`` and ``params_as_run``), which part it is, and the
-    warnings it wants said (never written). The caller puts the parts together into the cell's
-    :class:`Result` (see :func:`assemble`)."""
-
-    body: dict
-    part: int = 0
-    warnings: list = field(default_factory=list)
 
 
 @dataclass
@@ -139,9 +128,9 @@ def _worker_registry(settings: PluginSettings):
     return load_registry(settings)
 
 
-def run_job(job: tuple) -> Outcome:
-    """Evaluate one task, part ``part`` of ``parts`` of a cell (runs in a worker; the caller assembles
-    the parts and writes the file).
+def run_job(job: Job) -> Outcome:
+    """Evaluate one task, part ``job.part`` of ``job.parts`` of a cell (runs in a worker; the caller
+    assembles the parts and writes the file).
 
     Training and scoring run on one thread whatever the executor, so that every executor gives the same
     numbers: torch's, and the BLAS and OpenMP pools under numpy, scipy and scikit-learn (a process
@@ -156,31 +145,32 @@ def run_job(job: tuple) -> Outcome:
     from ser_bench.running.evaluation import evaluate_cell
     from ser_bench.running.tasks import part_filter
 
-    cell, corpora, model_dir, settings, tuning_dir, device, part, parts = job
+    cell = job.cell
     torch.set_num_threads(1)
-    registry = _worker_registry(settings)
-    data = {role: (c.manifest, c.features) for role, c in corpora.items()}
-    cache = DiskModelCache(model_dir, device=device) if model_dir else None
-    store = Path(tuning_dir) / f"{cell.cell_id()}.journal" if tuning_dir and cell.tuning else None
+    registry = _worker_registry(job.settings)
+    data = {role: (c.manifest, c.features) for role, c in job.corpora.items()}
+    cache = DiskModelCache(job.model_dir, device=job.device) if job.model_dir else None
+    store = Path(job.tuning_dir) / f"{cell.cell_id()}.journal" if job.tuning_dir and cell.tuning else None
     with threadpool_limits(limits=1):
         body = evaluate_cell(cell, data, registry, model_cache=cache, tuning_store=store,
-                             hashes={role: c.manifest_hash for role, c in corpora.items()},
-                             split_filter=part_filter(part, parts), device=device)
-    body["timings"]["models_from_cache"] = cache.hits if cache else 0
-    said = (list(cache.warnings) if cache else []) + list(body.get("tuning", {}).pop("warnings", []))
-    return Outcome(body, part, said)
+                             hashes={role: c.manifest_hash for role, c in job.corpora.items()},
+                             split_filter=part_filter(job.part, job.parts), device=job.device)
+    tuning = dict(body.tuning) if body.tuning is not None else None
+    said = (list(cache.warnings) if cache else []) + list((tuning or {}).pop("warnings", []))
+    body = replace(body, timings={**body.timings, "models_from_cache": cache.hits if cache else 0}, tuning=tuning)
+    return Outcome(body, job.part, tuple(said))
 
 
-def assemble(cell: Cell, corpora: dict, bodies: dict, registry, device: str = "cpu") -> Result:
-    """The cell's :class:`Result` from the bodies of its parts (``{part: body}``, all of them); its
-    provenance says the ``device`` its models were trained and scored on."""
+def assemble(cell: Cell, corpora: dict, bodies: Mapping[int, Evaluation], registry, device: str = "cpu") -> Result:
+    """The cell's :class:`Result` from the evaluations of its parts (``{part: evaluation}``, all of them);
+    its provenance says the ``device`` its models were trained and scored on."""
     from ser_bench.running.tasks import merge_parts
 
     body = merge_parts(bodies)
     return Result(
         cell_id=cell.cell_id(), status="ok", created=now(), params=CellParams.from_json(cell.as_dict()),
-        splits=tuple(SplitResult.from_json(s) for s in body["splits"]), summary=body["summary"],
-        timings=body["timings"], tuning=body.get("tuning"), params_as_run=body.get("params_as_run"),
+        splits=body.splits, summary=body.summary, timings=body.timings, tuning=body.tuning,
+        params_as_run=body.params_as_run,
         data={role: DataRecord(dataset=getattr(cell, role), manifest_hash=c.manifest_hash,
                                clips_used=len(c.manifest), clips_in_corpus=c.n_clips_total,
                                speakers=int(c.manifest["speaker"].nunique()), skipped_files=list(c.skipped),
@@ -390,15 +380,17 @@ def _run_batch(cells: list, *, corpora: dict, registry, ctx, results_dir: Path, 
     tuning_dir = str(results_dir / ".tuning")
     slots = int(getattr(pool, "workers", None) or ctx.n_workers)
     plan = plan_parts(cells, lambda c: roles_of(c, corpora), registry, slots)
-    # A flat tuple (executors such as Ray swap its corpora for shared objects); part and parts come last.
-    jobs = [(cell, roles_of(cell, corpora), model_dir, settings, tuning_dir, device, part, plan[cell.cell_id()])
+    # The jobs of a cell hold the same corpora objects, as do cells reading the same corpus: executors with
+    # an object store (Ray) send each once (Job.shared).
+    jobs = [Job(cell=cell, corpora=roles_of(cell, corpora), model_dir=model_dir, settings=settings,
+                tuning_dir=tuning_dir, device=device, part=part, parts=plan[cell.cell_id()])
             for cell in cells for part in range(plan[cell.cell_id()])]
     waiting = {cell.cell_id(): {"bodies": {}, "errors": []} for cell in cells}
     said: set = set()  # every worker on a node without the cache folder says the same: once is enough
     label = "cells" if len(jobs) == len(cells) else f"tasks ({len(cells)} cells in {len(jobs)} parts)"
     with ctx.progress(len(jobs), label) as bar:
         for job, outcome in pool.map_unordered(run_job, jobs):
-            cell, parts = job[0], job[-1]
+            cell = job.cell
             entry = waiting[cell.cell_id()]
             if isinstance(outcome, BaseException):
                 entry["errors"].append(outcome)
@@ -409,12 +401,12 @@ def _run_batch(cells: list, *, corpora: dict, registry, ctx, results_dir: Path, 
                         ctx.warn(message)
                 entry["bodies"][outcome.part] = outcome.body
             bar.update(1)
-            if len(entry["bodies"]) + len(entry["errors"]) < parts:
+            if len(entry["bodies"]) + len(entry["errors"]) < job.parts:
                 continue
             try:
                 if entry["errors"]:
                     raise entry["errors"][0]
-                result = assemble(cell, job[1], entry["bodies"], registry, device=job[5])
+                result = assemble(cell, job.corpora, entry["bodies"], registry, device=job.device)
             except Exception as exc:  # a failing cell does not stop the others
                 report.failed.append((cell, exc))
             else:

@@ -12,9 +12,10 @@ of a few-shot cell hold every k alike. The result is the same whatever the numbe
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ser_bench.plugin_api.types import ProtocolData
+from ser_bench.running.jobs import Evaluation
 
 __all__ = ["count_splits", "plan_parts", "merge_parts"]
 
@@ -54,8 +55,8 @@ def part_filter(part: int, parts: int):
     return lambda splits: list(splits)[part::parts]
 
 
-def merge_parts(bodies: dict) -> dict:
-    """One cell's ``splits``, ``summary`` and ``timings`` from its parts' (``{part: body}``).
+def merge_parts(bodies: Mapping[int, Evaluation]) -> Evaluation:
+    """One cell's :class:`~ser_bench.running.jobs.Evaluation` from its parts' (``{part: evaluation}``).
 
     Splits come back in the protocol's order; the summary is computed over all of them; timings are
     summed over the parts (compute seconds, not wall time) and ``parts`` says how many there were.
@@ -65,13 +66,13 @@ def merge_parts(bodies: dict) -> dict:
     parts = len(bodies)
     if parts == 1:
         return bodies[0]
-    lists = [bodies[p]["splits"] for p in range(parts)]
+    lists = [bodies[p].splits for p in range(parts)]
     total = sum(len(s) for s in lists)
-    splits = [lists[j % parts][j // parts] for j in range(total)]
+    splits = tuple(lists[j % parts][j // parts] for j in range(total))
     timings: dict = {}
     for p in range(parts):
-        for key, value in bodies[p]["timings"].items():
+        for key, value in bodies[p].timings.items():
             if isinstance(value, (int, float)):
                 timings[key] = timings.get(key, 0) + value
     timings["parts"] = parts
-    return {"splits": splits, "summary": summarise(splits), "timings": timings}
+    return Evaluation(splits=splits, summary=summarise(splits), timings=timings)
