@@ -204,7 +204,12 @@ class SplitResult(_Record):
 
 @dataclass(frozen=True)
 class CellParams(_Record):
-    """Every setting of a cell, as resolved by the runner (``ser_bench.running.cells.Cell.as_dict``)."""
+    """Every setting of a cell, as resolved by the runner.
+
+    The one declaration of a cell's settings: their names, types and the order a result file's ``params``
+    holds them in. :class:`ser_bench.running.cells.Cell` is built on these fields (with a cell's own
+    defaults), and :meth:`~ser_bench.running.cells.Cell.params` gives its record. A default here is what a
+    file without the setting meant (``None``: absent, and left out when written)."""
 
     protocol: str
     loss: str
@@ -230,6 +235,8 @@ class CellParams(_Record):
     # The feature's parameters as resolved for the cell (an ssl model's id, revision, hash, layers,
     # pooling, dtype and device); absent for features that take none.
     feature_params: Optional[dict] = field(default=None, metadata=_omit_none())
+    # The user's renamings of the labels of the base corpora the cell reads ({corpus: {from: to}}).
+    label_maps: Optional[dict] = field(default=None, metadata=_omit_none())
     extra: dict = field(default_factory=dict)
 
     REQUIRED = ("protocol", "loss", "target", "seed", "labels", "encoder", "feature", "decision", "normalise",

@@ -1,46 +1,88 @@
 """A cell of the grid: one (protocol, loss, encoder, feature, source, target, seed) with every parameter resolved."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from functools import partial
+from typing import Any
 
 from ser_bench.errors import SerBenchError
 from ser_bench.model.training import DEFAULT_TRAINING
+from ser_bench.results.record import CellParams
 
 DEFAULT_LABELS = ("anger", "happiness", "sadness", "fear")
 DEFAULT_ENCODER = "siamese-mlp"  # what encoder="auto" means for a loss without a default_encoder
 
 
-@dataclass(frozen=True)
-class Cell:
-    """Everything that determines a result. :meth:`cell_id` is stable for equal settings."""
+# A cell's defaults: what a setting is when a grid does not give it. Names, types and everything else
+# are CellParams's (ser_bench.results.record: one declaration); a setting not named here has the
+# record's default.
+CELL_DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "encoder": "auto",
+    "feature": "is09-64",
+    "labels": DEFAULT_LABELS,
+    "pretrain_loss": "auto",
+    "head": "auto",
+    "pretrain_loss_params": {},
+    "encoder_params": {},
+    "training": DEFAULT_TRAINING,
+    "dataset_params": {},  # dataset name -> params
+    "skip_reason": "",  # set when the combination cannot run; the result records it
+    "head_params": {},  # over the head's defaults (e.g. a tuned C)
+    "tuning": {},  # {"trials", "validation_speakers", "space", ...}; {}: not tuned
+    "feature_params": {},  # resolved by the feature plugin; {}: it takes none
+    "label_maps": {},  # base corpus -> {its emotion: the name it takes}; the user's
+}
+# Where a cell's fields stand apart from a record's order ({field: the field it follows}): the order a
+# Cell has always had, which its positional arguments and the key order of ``params_as_run`` keep.
+CELL_ORDER = {"seed": "feature", "head_params": "skip_reason"}
 
-    protocol: str
-    loss: str
-    target: str
-    source: Optional[str] = None
-    encoder: str = "auto"
-    feature: str = "is09-64"
-    seed: int = 0
-    labels: tuple = DEFAULT_LABELS
-    pretrain_loss: str = "auto"
-    head: str = "auto"
-    decision: str = "mean"
-    normalise: str = "train"
-    protocol_params: dict = field(default_factory=dict)
-    loss_params: dict = field(default_factory=dict)
-    pretrain_loss_params: dict = field(default_factory=dict)
-    encoder_params: dict = field(default_factory=dict)
-    training: dict = field(default_factory=lambda: dict(DEFAULT_TRAINING))
-    dataset_params: dict = field(default_factory=dict)  # dataset name -> params
-    skip_reason: str = ""  # set when the combination cannot run; the result records it
-    head_params: dict = field(default_factory=dict)  # over the head's defaults (e.g. a tuned C)
-    tuning: dict = field(default_factory=dict)  # {"trials", "validation_speakers", "space", ...}; {}: not tuned
-    feature_params: dict = field(default_factory=dict)  # resolved by the feature plugin; {}: it takes none
-    label_maps: dict = field(default_factory=dict)  # base corpus -> {its emotion: the name it takes}; the user's
+
+def _settings_of(record, defaults: dict, moves: dict):
+    """A class decorator: the class as a frozen dataclass whose fields are ``record``'s (but ``extra``), in
+    its order but for ``moves``, each with its default in ``defaults`` or else the record's. A mutable
+    default is copied for each instance; ``Optional[X]`` is ``X`` where the default is not ``None``."""
+    declared = {f.name: f for f in fields(record) if f.name != "extra"}
+    order = list(declared)
+    for name, after in moves.items():
+        order.remove(name)
+        order.insert(order.index(after) + 1, name)
+
+    def build(cls):
+        annotations = {}
+        for name in order:
+            f, kind = declared[name], declared[name].type
+            if name in defaults:
+                value = defaults[name]
+            elif f.default is not MISSING:
+                value = f.default
+            elif f.default_factory is not MISSING:
+                value = f.default_factory()
+            else:  # required
+                annotations[name] = kind
+                continue
+            if value is not None and isinstance(kind, str) and kind.startswith("Optional["):
+                kind = kind[len("Optional["):-1]
+            annotations[name] = kind
+            setattr(cls, name, field(default_factory=partial(copy.copy, value)) if isinstance(value, (dict, list))
+                    else value)
+        cls.__annotations__ = annotations
+        return dataclass(frozen=True)(cls)
+
+    return build
+
+
+@_settings_of(CellParams, CELL_DEFAULTS, CELL_ORDER)
+class Cell:
+    """Everything that determines a result. :meth:`cell_id` is stable for equal settings.
+
+    Its fields are :class:`~ser_bench.results.record.CellParams`'s (``protocol``, ``loss``, ``target``,
+    ``source``, ``encoder``, ``feature``, ``seed``, ``labels``, ...), with the defaults in
+    :data:`CELL_DEFAULTS`."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (the ``params`` of a result file).
@@ -53,6 +95,10 @@ class Cell:
             if not d[late]:
                 del d[late]
         return d
+    def params(self) -> CellParams:
+        """The record of the cell's settings, as a result file holds them (its ``params``)."""
+        return CellParams(**{**self.as_dict(), "labels": tuple(self.labels)})
+
 
     def cell_id(self) -> str:
         """``protocol__loss__source__target__seedN__<hash>``: readable and unique."""

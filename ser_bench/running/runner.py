@@ -19,7 +19,7 @@ from ser_bench.plugin_api.context import warn
 from ser_bench.data.domains import describe as describe_domain
 from ser_bench.data.labels import DIMENSIONS_SOURCE
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
-from ser_bench.results.record import SCHEMA_VERSION, CellParams, DataRecord, Result
+from ser_bench.results.record import SCHEMA_VERSION, DataRecord, Result
 from ser_bench.cache_store import ensure_writable
 from ser_bench.results.store import (CellLocks, explain_write_error, git_commit, move_aside,
                                      now, package_versions, read_result, result_path)
@@ -168,7 +168,7 @@ def assemble(cell: Cell, corpora: dict, bodies: Mapping[int, Evaluation], regist
 
     body = merge_parts(bodies)
     return Result(
-        cell_id=cell.cell_id(), status="ok", created=now(), params=CellParams.from_json(cell.as_dict()),
+        cell_id=cell.cell_id(), status="ok", created=now(), params=cell.params(),
         splits=body.splits, summary=body.summary, timings=body.timings, tuning=body.tuning,
         params_as_run=body.params_as_run,
         data={role: DataRecord(dataset=getattr(cell, role), manifest_hash=c.manifest_hash,
@@ -183,7 +183,7 @@ def assemble(cell: Cell, corpora: dict, bodies: Mapping[int, Evaluation], regist
 def skipped_result(cell: Cell) -> Result:
     """The result of a cell that cannot run, saying why (the leaderboard shows a dash)."""
     return Result(cell_id=cell.cell_id(), status="skipped", reason=cell.skip_reason, created=now(),
-                  params=CellParams.from_json(cell.as_dict()))
+                  params=cell.params())
 
 
 @dataclass
