@@ -34,7 +34,7 @@ def test_cell_and_cell_params_have_the_same_fields():
 
 def test_a_cells_defaults_are_its_own_and_its_mutable_ones_are_not_shared():
     a, b = Cell("idt", "logreg", "ravdess"), Cell("idt", "logreg", "ravdess", "crema", "auto", "is09-64", 3)
-    assert (a.source, a.encoder, a.feature, a.seed, a.pretrain_loss, a.skip_reason) == (None, "auto", "is09-64", 0,
+    assert (a.source, a.encoder, a.feature, a.seed, a.pretrain_loss, a.skip_reason) == (None, "auto", "auto", 0,
                                                                                          "auto", "")
     assert (b.source, b.seed) == ("crema", 3)
     a.training["epochs"] = -1

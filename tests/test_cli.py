@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import ser_bench
 from ser_bench.cli.main import main
 
 
@@ -28,7 +29,7 @@ def test_fast_commands_do_not_import_torch_or_opensmile(argv):
 def test_plugins_lists_kind_distribution_and_version(capsys):
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
-    assert "loss" in out and "ratio_distance" in out and "ser-bench" in out and "0.1.0" in out
+    assert "loss" in out and "ratio_distance" in out and "ser-bench" in out and ser_bench.__version__ in out
 
 
 def test_missing_corpus_error_says_where_it_looked_and_what_to_do(tmp_path):

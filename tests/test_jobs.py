@@ -114,3 +114,24 @@ def test_ray_puts_each_corpus_that_several_jobs_share_in_the_store_once(monkeypa
     monkeypatch.setitem(sys.modules, "ray", ray)
     node, got = ray_executor._on_node(lambda job: job, sent[0])
     assert node == "node-1" and got == jobs[0] and got.corpora["target"] is shared
+
+
+def test_a_split_no_reader_would_accept_fails_its_cell_before_anything_is_written(registry):
+    """Split records are built in code now, not read back from JSON: the checks a file gets on reading
+    run when the cell is assembled, so a plugin protocol's fractional ``k`` fails the cell, naming it,
+    instead of writing a file that every board would leave out."""
+    import pandas as pd
+
+    from ser_bench.errors import SerBenchError
+    from ser_bench.running.runner import assemble
+
+    cell = resolve(Cell(protocol="idt", loss="logreg", target="sim-ravdess", dataset_params=TINY), registry)
+    corpus = types.SimpleNamespace(manifest=pd.DataFrame({"speaker": ["01", "02"]}), manifest_hash="0" * 16,
+                                   n_clips_total=2, skipped=[], label_map={})
+    good = make_split("loso-01", 0.5, info={"test_speaker": "01"})
+    bad = make_split("loso-02", 0.5, info={"test_speaker": "02", "k": 1.5})
+    body = Evaluation(splits=(good,), summary=summarise((good,)), timings={})
+    assert assemble(cell, {"target": corpus}, {0: body}, registry).splits == (good,)
+    body = Evaluation(splits=(good, bad), summary=summarise((good, bad)), timings={})
+    with pytest.raises(SerBenchError, match=r"gave a result no reader would accept \(splits\[1\]"):
+        assemble(cell, {"target": corpus}, {0: body}, registry)

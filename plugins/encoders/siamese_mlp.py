@@ -47,7 +47,7 @@ def build(input_dim: int, hidden=(64, 32, 16), decision_hidden: int = 16):
 @hookimpl
 def ser_bench_encoders():
     return [EncoderSpec(
-        name="siamese-mlp", build=build, kind="siamese", batchable=True,
+        name="siamese-mlp", build=build, kind="siamese", batchable=True, default=True,
         params=defaults_of(build, "encoders"),
         # The last size is the embedding the losses shape; the paper's 64-32-16 is the first option.
         search_space={"hidden": "[64,32,16]|[64,32,32]|[128,64,32]|[128,64,64]"},

@@ -17,7 +17,7 @@ def build() -> OpenSmileFunctionals:
 @hookimpl
 def ser_bench_features():
     return [FeatureSpec(
-        name="is09-64", build=build, version="opensmile2.6-1", dim=64,
+        name="is09-64", build=build, version="opensmile2.6-1", dim=64, default=True,
         summary="IS09 functionals, mean and std of 16 LLDs + deltas (the paper's 64 features)",
         reference="Schuller et al. (2009) INTERSPEECH Emotion Challenge; Feng & Chaspari (2020)",
     )]

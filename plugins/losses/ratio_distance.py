@@ -74,7 +74,7 @@ def build(weight: float = 1.0, delta: float = 0.1, balance: bool = True):
 @hookimpl
 def ser_bench_losses():
     return [LossSpec(
-        name="ratio_distance", build=build, params=defaults_of(build, "losses"), batchable=True,
+        name="ratio_distance", build=build, params=defaults_of(build, "losses"), batchable=True, pretrain_loss="bce_pair",
         search_space={"weight": "0.01..10:log", "delta": "0.02..0.5:log"},
         summary="pair BCE + ratio distance loss (D_d+D_s)/(D_d-D_s), guarded for D_d < D_s",
         reference="Feng & Chaspari (2020), Eq. 1",

@@ -24,7 +24,7 @@ import zlib
 from ser_bench import hookimpl
 from ser_bench.errors import ProtocolError
 from ser_bench.plugin_api.params import at_least, defaults_of
-from ser_bench.plugin_api.types import ProtocolSpec, Split, Subset
+from ser_bench.plugin_api.types import BoardLayout, ProtocolSpec, Split, Subset
 
 
 def emotion_rows(frame, emotions) -> dict:
@@ -164,6 +164,7 @@ def ser_bench_protocols():
     return [ProtocolSpec(
         name="fewshot", splits=splits, needs_source=True, validation=validation, validation_on=("target", "source"),
         params=defaults_of(splits, "protocols"), training_only={"frozen": 0},
+        board=BoardLayout(order=1, breakdown=("k", "frozen"), split_noun="episode"),
         bounds={"k": at_least(1), "frozen": at_least(0, "0: fine-tune every layer"), "repeats": at_least(1),
                 "rehearsal": at_least(0, "0: no source clips in fine-tuning"),
                 "source_support": at_least(0, "0: support set of target clips only")},

@@ -4,7 +4,7 @@ Each fold trains on every target speaker but one and scores that speaker's clips
 training speakers' clips.
 """
 from ser_bench import hookimpl
-from ser_bench.plugin_api.types import ProtocolSpec, Split, Subset
+from ser_bench.plugin_api.types import BoardLayout, ProtocolSpec, Split, Subset
 
 
 def splits(data, seed: int):
@@ -39,5 +39,6 @@ def validation(data, seed: int, speakers: int = 0):
 @hookimpl
 def ser_bench_protocols():
     return [ProtocolSpec(name="idt", splits=splits, validation=validation,
+                         board=BoardLayout(order=2, unit="held-out speakers"),
                          summary="in-domain leave-one-speaker-out on the target (upper bound)",
                          reference="Feng & Chaspari (2020)")]

@@ -3,7 +3,7 @@
 Feng & Chaspari (2020), Table 1 row 1: no target label is used.
 """
 from ser_bench import hookimpl
-from ser_bench.plugin_api.types import ProtocolSpec, Split, Subset
+from ser_bench.plugin_api.types import BoardLayout, ProtocolSpec, Split, Subset
 
 
 def splits(data, seed: int):
@@ -28,6 +28,6 @@ def validation(data, seed: int, speakers: int = 0):
 @hookimpl
 def ser_bench_protocols():
     return [ProtocolSpec(name="oodt", splits=splits, needs_source=True, validation=validation,
-                         validation_on=("source",),
+                         validation_on=("source",), board=BoardLayout(order=0),
                          summary="out-of-domain training: source only, tested on the whole target",
                          reference="Feng & Chaspari (2020)")]

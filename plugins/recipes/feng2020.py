@@ -178,7 +178,7 @@ def report(results, out_dir, sources, targets, fixed_k=4, fixed_frozen=0, baseli
     from ser_bench.plugin_kit.recipes import plot_fewshot_curves
     from ser_bench.plugin_kit.recipes import fewshot_by_k_markdown, rank_section, settings_header
     from ser_bench.plugin_kit.recipes import paired_markdown
-    from ser_bench.plugin_kit.recipes import fewshot_table, ok_results
+    from ser_bench.plugin_kit.recipes import breakdown_table, ok_results
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -197,7 +197,7 @@ def report(results, out_dir, sources, targets, fixed_k=4, fixed_frozen=0, baseli
              "rule; the baselines (logistic regression, linear SVM, softmax MLP on the same features and splits) "
              "are shown with normalisation statistics from the training data and per speaker.",
              "", *settings_header(ok), ""]
-    frame = fewshot_table(ok)
+    frame = breakdown_table(ok)
     for target in targets:
         rows = table1(ok, sources, target, fixed_k, fixed_frozen, baselines, source_support)
         table = pd.DataFrame(rows).set_index(["method", "source"]).reindex(

@@ -132,6 +132,7 @@ def cmd_run(args) -> int:
                                  protocols[0] if len(protocols) == 1 else None).items():
         protocol_params.setdefault(scope, {}).update(values)
     losses = names(args.loss, "--loss")
+    features = [registry.default("features").name if f == "auto" else f for f in names(args.feature, "--feature")]
     base = {
         "protocol_params": protocol_params,
         "loss_params": parse_scoped(args.loss_param, "--loss-param", losses[0] if len(losses) == 1 else None),
@@ -140,7 +141,7 @@ def cmd_run(args) -> int:
         "decision": args.decision, "labels": parse_labels(args.labels),
         "label_maps": parse_label_maps(args.label_map),
         "pretrain_loss": args.pretrain_loss, "head": args.head,
-        "feature_params": feature_params_from_args(args, registry, names(args.feature, "--feature")),
+        "feature_params": feature_params_from_args(args, registry, features),
     }
     from ser_bench.plugin_api.context import load_config
 
@@ -165,7 +166,7 @@ def cmd_run(args) -> int:
         targets = [] if loco else names(args.target or "ravdess", "--target")
         grid = Grid(protocols=protocols, losses=losses, targets=targets,
                     sources=split_csv(args.source) or [None], encoders=names(args.encoder, "--encoder"),
-                    features=names(args.feature, "--feature"), seeds=seeds, base={**base, "normalise": mode},
+                    features=features, seeds=seeds, base={**base, "normalise": mode},
                     loco=loco)
         cells += expand(grid, registry, ctx)
     results_dir = Path(args.results)

@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--protocol", default="oodt,idt,fewshot", help="protocol name(s)")
     run_p.add_argument("--encoder", default="auto", help="encoder name(s), comma-separated (auto: the loss's "
                        "default encoder, e.g. identity for logreg, else siamese-mlp)")
-    run_p.add_argument("--feature", default="is09-64", help="feature name(s), comma-separated (`ser-bench list "
-                       "features`; ssl: a self-supervised speech model)")
+    run_p.add_argument("--feature", default="auto", help="feature name(s), comma-separated (`ser-bench list "
+                       "features`; auto: the default feature, is09-64; ssl: a self-supervised speech model)")
     run_p.add_argument("--feature-param", action="append", metavar="[FEATURE.]KEY=VALUE",
                        help="ssl.model=microsoft/wavlm-base-plus (a hub id in the local cache, or a folder), "
                             "ssl.layers=all (one cell per layer), ssl.pooling=mean+std, ssl.dtype=bfloat16")

@@ -7,9 +7,11 @@ training with a raw Python error, and ``epochs=-3`` trained nothing and was save
 All of it is settled here, once, from the factory's signature, the spec's declared defaults (which
 give each parameter its type) and its declared ``bounds`` (which give its range).
 
-The type of a parameter is the type of its default: a whole number, a number, true/false, text, a
-list (of the type of its first element) or a JSON object. A parameter without a default, or whose
-default is ``None``, is passed through unchecked. A parameter named ``weight`` or ``..._weight`` is a
+The type of a parameter is its annotation in the factory's signature where the author wrote one
+(``weight: float = 1`` takes 0.5; ``layers: list[int]``; ``Optional[int] = None`` takes a whole number
+or nothing), else the type of its default: a whole number, a number, true/false, text, a list (of the
+type of its first element) or a JSON object. A parameter with neither, or whose only clue is a default
+of ``None``, is passed through unchecked. A parameter named ``weight`` or ``..._weight`` is a
 weight: a number >= 0 unless its spec declares other bounds.
 """
 from __future__ import annotations
@@ -18,6 +20,8 @@ import difflib
 import inspect
 import math
 import re
+import types
+import typing
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
@@ -250,26 +254,29 @@ def _scalar(value, kind: str):
     return value
 
 
-def coerce(what: str, name: str, value: Any, default: Any, bound: Optional[Range] = None) -> Any:
-    """``value`` checked against the type of ``default`` and against ``bound``; the value a user meant
+def coerce(what: str, name: str, value: Any, default: Any, bound: Optional[Range] = None, like: Any = None) -> Any:
+    """``value`` checked against the type of ``like`` (an exemplar of the annotated type; by default
+    ``default`` itself) and against ``bound``; the value a user meant
     (``"3"`` -> ``3``, ``1`` -> ``1.0`` for a float) or a :class:`SerBenchError` naming ``what``, the
     parameter, the value, the expected type and range, and an example.
 
     A bare value where a list is expected counts as a one-element list (``frozen=0`` means
     ``frozen=[0]``) and is kept as given, so a setting stored that way keeps its cell id.
     """
-    kind = _kind(default)
+    like = default if like is None else like
+    kind = _kind(like)
     if kind == "any":
         return value
 
     def refuse(problem: str):
         hint = f" ({bound.note})" if bound and bound.note else ""
+        example = default if _kind(default) == kind else like
         raise SerBenchError(
-            f"{what}: {name}={_show(value)} {problem}. {name} takes {expected_text(default, bound)}{hint}; "
-            f"the default is {_example(default, None)}. Give e.g. {name}={_example(default)}.")
+            f"{what}: {name}={_show(value)} {problem}. {name} takes {expected_text(like, bound)}{hint}; "
+            f"the default is {_example(default, None)}. Give e.g. {name}={_example(example)}.")
 
     if kind == "list":
-        inner = _kind(default[0]) if len(default) else "any"
+        inner = _kind(like[0]) if len(like) else "any"
         items, bare = (list(value), False) if isinstance(value, (list, tuple)) else ([value], True)
         if bare and inner == "any":
             refuse("is not a list")
@@ -319,27 +326,76 @@ def _bound(name: str, bounds: dict, default) -> Optional[Range]:
     return None
 
 
-def _checked(what: str, given: dict, names, defaults: dict, open_ended: bool, unknown, bounds: dict) -> dict:
+def _checked(what: str, given: dict, names, defaults: dict, open_ended: bool, unknown, bounds: dict,
+             types_: dict | None = None) -> dict:
     """``given`` with names outside ``names`` refused (``unknown(name, hint)`` makes the message) unless
-    ``open_ended``, and each value checked by :func:`coerce` against its default and bounds."""
+    ``open_ended``, and each value checked by :func:`coerce` against its annotated type (``types_``:
+    :func:`annotated`) or else its default, and its bounds."""
     out = {}
     for name, value in dict(given).items():
         if name not in names and not open_ended:
             close = difflib.get_close_matches(name, sorted(names), n=2, cutoff=0.6)
             raise SerBenchError(unknown(name, f" Did you mean {' or '.join(map(repr, close))}?" if close else ""))
-        if name in defaults:
-            value = coerce(what, name, value, defaults[name], _bound(name, bounds, defaults[name]))
+        like, optional = (types_ or {}).get(name, (defaults.get(name), False))
+        if value is None and optional:
+            pass
+        elif name in defaults or name in (types_ or {}):
+            default = defaults.get(name, like)
+            value = coerce(what, name, value, default, _bound(name, bounds, like), like=like)
         out[name] = value
     return out
 
 
 def check_params(what: str, spec, given: dict) -> dict:
-    """A plugin's ``given`` parameters, checked against its factory, defaults and bounds; ``what``
-    names it in messages, e.g. ``"loss 'ratio_distance'"``."""
+    """A plugin's ``given`` parameters, checked against its factory's annotations, its defaults and its
+    bounds; ``what`` names it in messages, e.g. ``"loss 'ratio_distance'"``."""
     names, defaults, open_ended = accepted(spec)
     return _checked(what, given, names, defaults, open_ended, lambda name, hint: (
         f"{what} has no parameter {name!r}.{hint} Its parameters: {', '.join(sorted(names)) or '(none)'}."),
-        bounds_of(spec))
+        bounds_of(spec), annotated(spec))
+
+
+# What each annotated type takes, as an exemplar :func:`coerce` reads the type of.
+_EXEMPLARS = {bool: False, int: 0, float: 0.0, str: "", dict: {}}
+
+
+def _exemplar(hint) -> tuple[Any, bool] | None:
+    """``(a value of the annotated type, whether None is allowed)`` for ``hint``; None when the
+    annotation says nothing :func:`coerce` can check (``Any``, a class, a union of several types)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        inner = _exemplar(rest[0]) if len(rest) == 1 else None
+        return (inner[0], True) if inner else None
+    if hint in _EXEMPLARS:
+        return _EXEMPLARS[hint], False
+    if origin in (dict, Mapping, typing.Mapping) or hint in (Mapping, typing.Mapping):
+        return {}, False
+    if origin in (list, tuple, typing.Sequence) or hint in (list, tuple):
+        inner = _exemplar(args[0]) if args and args[0] is not Ellipsis else None
+        return ([inner[0]] if inner else []), False
+    return None
+
+
+def annotated(spec) -> dict:
+    """``{parameter: (exemplar, None allowed)}`` from the annotations of ``spec``'s factory (those
+    :func:`_exemplar` understands); ``{}`` when they cannot be read."""
+    factory = factory_of(spec)
+    try:
+        hints = typing.get_type_hints(factory)
+    except Exception:  # an annotation naming what cannot be resolved here: read the others one by one
+        hints = {}
+        for name, hint in getattr(factory, "__annotations__", {}).items():
+            try:
+                hints[name] = eval(hint, getattr(factory, "__globals__", {})) if isinstance(hint, str) else hint
+            except Exception:
+                continue
+    out = {}
+    for name, hint in hints.items():
+        found = _exemplar(hint) if name != "return" else None
+        if found is not None:
+            out[name] = found
+    return out
 
 
 def check_training(given: dict, defaults: dict, what: str = "training setting") -> dict:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
@@ -39,6 +40,35 @@ def variant(name: str) -> str | None:
     return name.split(":", 1)[1] if ":" in name and not _is_corpus_expression(name) else None
 
 
+@functools.lru_cache(maxsize=None)
+def _hints(spec_type) -> dict:
+    import typing
+
+    return typing.get_type_hints(spec_type)
+
+
+def _outside_vocabulary(spec) -> str:
+    """The first field of ``spec`` typed with a ``Literal`` (or a tuple of one) whose value is not one of
+    its choices, said in words (``kind='siamse', which is none of 'siamese', 'embedding'``); ``""`` if none."""
+    import dataclasses
+    import typing
+
+    hints = _hints(type(spec))
+    for f in dataclasses.fields(spec):
+        hint = hints.get(f.name)
+        value = getattr(spec, f.name)
+        if typing.get_origin(hint) is tuple and typing.get_args(hint)[-1:] == (Ellipsis,):
+            hint, values = typing.get_args(hint)[0], value if isinstance(value, (tuple, list)) else [value]
+        else:
+            values = [value]
+        if typing.get_origin(hint) is typing.Literal:
+            choices = typing.get_args(hint)
+            for v in values:
+                if v not in choices:
+                    return f"{f.name}={value!r}, which is none of {', '.join(map(repr, choices))}"
+    return ""
+
+
 @dataclass(frozen=True)
 class Entry:
     """A registered spec and where it came from (plugin name, distribution, version)."""
@@ -68,6 +98,10 @@ class Registry:
                 f"plugin {entry.plugin!r} returned {type(entry.spec).__name__} from its {entry.kind} hook; "
                 f"expected {expected.__name__}"
             )
+        wrong = _outside_vocabulary(entry.spec)
+        if wrong:
+            raise PluginLoadError(f"plugin {entry.plugin} ({entry.distribution}) registers the {SINGULAR[entry.kind]} "
+                                  f"{entry.spec.name!r} with {wrong}. Fix the spec, or uninstall the plugin.")
         if not is_safe_name(entry.spec.name):
             raise PluginLoadError(
                 f"plugin {entry.plugin} ({entry.distribution}) registers the {SINGULAR[entry.kind]} "
@@ -109,6 +143,17 @@ class Registry:
                 f"no {SINGULAR[kind]} called {name!r}.{hint} Available: {', '.join(names) or '(none)'}. "
                 "`ser-bench plugins` lists every plugin and where it comes from."
             ) from None
+
+    def default(self, kind: str) -> Any:
+        """The spec of ``kind`` whose record says ``default=True`` (the feature a cell uses when none is
+        named; the encoder of a loss that names none): the core names no plugin. None, or several, is an
+        error naming them."""
+        chosen = [e for e in self.entries(kind) if getattr(e.spec, "default", False)]
+        if len(chosen) != 1:
+            found = ", ".join(f"{e.spec.name} ({e.plugin})" for e in chosen) or "none"
+            raise PluginLoadError(f"exactly one {SINGULAR[kind]} must be the default (default=True); found {found}. "
+                                  "Name one explicitly, or uninstall the plugin that also claims the default.")
+        return chosen[0].spec
 
     def _view(self, name: str) -> Entry:
         for resolve in self._view_resolvers:

@@ -7,9 +7,52 @@ holds a live model or a loaded corpus.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional, Protocol, runtime_checkable
 
 Params = Mapping[str, Any]
+# The contract's closed vocabularies: a spec holding another value is refused when it registers.
+EncoderKind = Literal["siamese", "embedding"]  # siamese: also pair_logits and feature_layers
+LossOutput = Literal["pair", "embedding"]  # what a loss trains: pair scores, or an embedding
+HeadNeeds = Literal["embedding", "pair"]  # what a head asks of the model
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    """What ``FeatureSpec.build(**params)`` returns."""
+
+    columns: list
+
+    def __call__(self, signal, sample_rate: int) -> Any:
+        """The clip's feature vector (a 1-d numpy array of ``dim`` numbers)."""
+
+
+class Loss(Protocol):
+    """What ``LossSpec.build(**params)`` returns for a method that trains: a callable (or a
+    ``torch.nn.Module``) giving a scalar tensor."""
+
+    def __call__(self, model, x, y) -> Any:
+        """The loss of ``model`` on the batch ``x`` with targets ``y``."""
+
+
+class Head(Protocol):
+    """``HeadSpec.predict``."""
+
+    def __call__(self, model, x_test, x_support, y_support, n_classes: int, rule: str = "mean",
+                 **params) -> Any:
+        """Class indices (a ``LongTensor``), one per test clip, naming only classes in ``y_support``."""
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """What ``ExecutorSpec.build(workers=None)`` returns (``start()`` is optional)."""
+
+    workers: int
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable) -> Iterator[tuple]:
+        """``(item, result or exception)`` as each item finishes."""
+
+    def close(self) -> None:
+        """Stop: items still running are abandoned."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +114,12 @@ class FeatureSpec:
     - ``example(folder) -> params``: parameters for a self-contained conformance check when the
       defaults need something a machine may lack (a downloaded model): e.g. a tiny random model
       written under ``folder``.
+    - ``default=True``: the feature a cell uses when none is named (the built-in ``is09-64``); one
+      feature in a registry says so (see :meth:`~ser_bench.plugin_api.registry.Registry.default`).
     """
 
     name: str
-    build: Callable[..., Any]
+    build: Callable[..., Extractor]
     summary: str
     version: str
     dim: int
@@ -88,6 +133,7 @@ class FeatureSpec:
     shares: tuple[str, ...] = ()
     batched: bool = False
     example: Optional[Callable[..., dict]] = None
+    default: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,17 +150,21 @@ class EncoderSpec:
     row-wise operations on the last dimension, so that they run unchanged on ``[M, B, d]`` inputs once
     each ``nn.Linear`` holds M weight sets, it draws no random numbers, and it has no ``combine_loss``.
     Training is then batched where the loss is batchable too; otherwise (the default) one model at a time.
+
+    ``default=True``: the encoder of a loss that names no ``default_encoder`` (the built-in
+    ``siamese-mlp``); one encoder in a registry says so.
     """
 
     name: str
     build: Callable[..., Any]
     summary: str
-    kind: str = "siamese"
+    kind: EncoderKind = "siamese"
     params: Params = field(default_factory=dict)
     reference: str = ""
     bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.plugin_api.params.Range, checked up front
     search_space: Mapping[str, str] = field(default_factory=dict)  # param -> range text (ser_bench.plugin_api.search)
     batchable: bool = False
+    default: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,7 +191,10 @@ class LossSpec:
     ``trains=False`` marks a method with nothing to train by gradient (a classical baseline such as
     logistic regression on the features): the encoder is used as built and the head does all the
     fitting on the support set. ``default_encoder`` is the encoder a cell uses when none is named
-    (``--encoder auto``); ``None`` means the Siamese MLP of the paper.
+    (``--encoder auto``); ``None`` means the registry's default encoder (the one whose spec says
+    ``default=True``: the Siamese MLP of the paper). ``pretrain_loss`` is the loss that trains the source
+    model before this one fine-tunes it (``--pretrain-loss auto``); ``None`` means the loss itself (the
+    ratio distance loss names the pair BCE, as in the paper).
 
     ``batchable=True`` says that the built object also has ``batched(model, x, y) -> Tensor[M]``: the
     losses of M models trained together (:mod:`ser_bench.model.batched`), with ``model`` the M stacked
@@ -152,12 +205,12 @@ class LossSpec:
     """
 
     name: str
-    build: Callable[..., Any]
+    build: Callable[..., Optional[Loss]]
     summary: str
     params: Params = field(default_factory=dict)
     reference: str = ""
-    encoder_kinds: tuple[str, ...] = ("siamese",)
-    output: str = "pair"
+    encoder_kinds: tuple[EncoderKind, ...] = ("siamese",)
+    output: LossOutput = "pair"
     needs_context: bool = False
     default_head: str = "siamese"
     trains: bool = True
@@ -165,6 +218,7 @@ class LossSpec:
     bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.plugin_api.params.Range, checked up front
     search_space: Mapping[str, str] = field(default_factory=dict)  # param -> range text (ser_bench.plugin_api.search)
     batchable: bool = False
+    pretrain_loss: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -180,12 +234,39 @@ class HeadSpec:
     """
 
     name: str
-    predict: Callable[..., Any]
+    predict: Head
     summary: str
-    needs: str = "embedding"
+    needs: HeadNeeds = "embedding"
     reference: str = ""
     params: Params = field(default_factory=dict)
     search_space: Mapping[str, str] = field(default_factory=dict)  # param -> range text (ser_bench.plugin_api.search)
+
+
+Unit = Literal["source seeds", "held-out speakers", "folds"]
+
+
+@dataclass(frozen=True)
+class BoardLayout:
+    """How boards show a protocol's results; recorded in every result (``board``), so that reporting
+    reads it from the results rather than knowing protocols by name.
+
+    ``order``: where the protocol's rows sit among protocols (lower first; the built-ins: OODT 0,
+    few-shot 1, IDT 2). ``breakdown``: the split settings (keys of :attr:`Split.info`) that get a table of
+    their own, by value, beside the pooled one; its first axis also cuts the blocks of the average ranks
+    (few-shot: ``("k", "frozen")``). ``unit``: what a claim generalises over when a cell has several
+    splits per seed (IDT: ``"held-out speakers"``; otherwise ``"folds"``; one split per seed: the seeds).
+    ``split_noun``: what one split is called in messages (few-shot: ``"episode"``).
+    """
+
+    order: int = 1
+    breakdown: tuple[str, ...] = ()
+    unit: Unit = "folds"
+    split_noun: str = "split"
+
+    def record(self) -> dict:
+        """What a result records."""
+        return {"order": self.order, "breakdown": list(self.breakdown), "unit": self.unit,
+                "split_noun": self.split_noun}
 
 
 @dataclass(frozen=True)
@@ -199,6 +280,9 @@ class ProtocolSpec:
     from validation speakers only: held-out *source* speakers, or ``speakers`` target speakers (0: the
     protocol's choice). Every target speaker a validation split touches is left out of the protocol's
     test splits by the runner, so no test speaker is ever seen while tuning.
+
+    ``board`` (a :class:`BoardLayout`) says how boards order and break down its results, and over what
+    unit they generalise.
     """
 
     name: str
@@ -211,6 +295,7 @@ class ProtocolSpec:
     validation: Optional[Callable[..., list]] = None
     validation_on: tuple[str, ...] = ("target",)
     training_only: Mapping[str, Any] = field(default_factory=dict)
+    board: BoardLayout = field(default_factory=BoardLayout)
 
 
 @dataclass(frozen=True)
@@ -220,10 +305,15 @@ class ExecutorSpec:
     ``workers`` attribute saying how many items it runs at once (the runner cuts the cells of a small
     grid into that many parts; see :mod:`ser_bench.running.tasks`). Optionally ``start()``: begin
     starting workers without waiting for them; the runner calls it before it prepares the corpora,
-    when work is certain, so that workers import torch while the parent reads features."""
+    when work is certain, so that workers import torch while the parent reads features.
+
+    An item may be a :class:`ser_bench.plugin_api.jobs.SharedWork`: it names in ``shared`` the objects
+    other items hold too (the runner's jobs: their prepared corpora), so an executor that ships items
+    through a store of its own (Ray's) may send each once and give them back with ``with_shared`` before
+    calling ``fn``; an executor that pickles items or runs them in place can ignore it."""
 
     name: str
-    build: Callable[..., Any]
+    build: Callable[..., Executor]
     summary: str
     params: Params = field(default_factory=dict)
 

@@ -12,20 +12,36 @@ internal and may move between releases.
   :func:`signals_deferred` (no Ctrl-C half-way through starting one);
 - caches of a plugin's own: :func:`write_atomic` (no reader or crash ever sees part of a file).
 """
-from ser_bench.cache_store import write_atomic
-from ser_bench.data.audio import resample
-from ser_bench.data.corpus import (ANY_AUDIO_EXTENSION, ANY_SOUND_EXTENSION, AUDIO_SUFFIXES, SOUND_SUFFIXES,
-                                   audio_files, manifest_from_files)
-from ser_bench.data.labels import add_dimensions
-from ser_bench.model.decision import predict as decide
-from ser_bench.model.heads import embed, standardised_probe
-from ser_bench.model.modules import block_encoder
-from ser_bench.model.pairs import all_pairs, pair_distances
-from ser_bench.plugin_api.vocabulary import VOCABULARY
-from ser_bench.processes.workers import signals_deferred, start_worker, stop_workers
-from ser_bench.running.splits import choose_speakers, rows_of_speakers
+# Loaded on first use (PEP 562), so that a plugin importing one helper at its top does not pull in
+# numpy or torch when ser-bench only lists plugins: the name -> the module that defines it.
+_HOMES = {
+    "write_atomic": "ser_bench.cache_store",
+    "resample": "ser_bench.data.audio",
+    **dict.fromkeys(("ANY_AUDIO_EXTENSION", "ANY_SOUND_EXTENSION", "AUDIO_SUFFIXES", "SOUND_SUFFIXES",
+                     "audio_files", "manifest_from_files"), "ser_bench.data.corpus"),
+    "add_dimensions": "ser_bench.data.labels",
+    "decide": "ser_bench.model.decision",
+    "embed": "ser_bench.model.heads", "standardised_probe": "ser_bench.model.heads",
+    "block_encoder": "ser_bench.model.modules",
+    "all_pairs": "ser_bench.model.pairs", "pair_distances": "ser_bench.model.pairs",
+    "VOCABULARY": "ser_bench.plugin_api.vocabulary",
+    **dict.fromkeys(("signals_deferred", "start_worker", "stop_workers"), "ser_bench.processes.workers"),
+    "choose_speakers": "ser_bench.running.splits", "rows_of_speakers": "ser_bench.running.splits",
+}
+_RENAMED = {"decide": "predict"}  # the name here -> the name in its module
 
-__all__ = ["ANY_AUDIO_EXTENSION", "ANY_SOUND_EXTENSION", "AUDIO_SUFFIXES", "SOUND_SUFFIXES", "VOCABULARY",
-           "add_dimensions", "all_pairs", "audio_files", "block_encoder", "choose_speakers", "decide", "embed",
-           "manifest_from_files", "pair_distances", "resample", "rows_of_speakers", "standardised_probe",
-           "signals_deferred", "start_worker", "stop_workers", "write_atomic"]
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), _RENAMED.get(name, name))
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_HOMES})

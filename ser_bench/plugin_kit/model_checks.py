@@ -35,10 +35,9 @@ def _blobs(n_per_class=12, classes=(0, 1, 2), dim=8, seed=0):
 
 def _check_defaults(registry, spec) -> None:
     """``encoder="auto"`` and ``head="auto"`` of a loss give a cell that runs, not a skipped one."""
-    from ser_bench.running.cells import DEFAULT_ENCODER
     from ser_bench.model.heads import incompatibility
 
-    encoder_name = spec.default_encoder or DEFAULT_ENCODER
+    encoder_name = spec.default_encoder or registry.default("encoders").name
     encoder, head = registry.get("encoders", encoder_name), registry.get("heads", spec.default_head)
     reason = incompatibility(head, spec, encoder)
     assert reason is None, f"loss {spec.name!r}: its default encoder and head do not fit: {reason}"
@@ -48,11 +47,10 @@ def _check_fitted_by_head(name, spec, registry, loss_fn) -> None:
     """A method with nothing to train: its build gives an object, and its head does the learning."""
     import torch
 
-    from ser_bench.running.cells import DEFAULT_ENCODER
     from ser_bench.model.heads import get_head
 
     assert loss_fn is not None, f"loss {name!r} (trains=False): build() must return an object, not None"
-    encoder = registry.get("encoders", spec.default_encoder or DEFAULT_ENCODER)
+    encoder = registry.get("encoders", spec.default_encoder or registry.default("encoders").name)
     torch.manual_seed(0)
     model = encoder.build(input_dim=8, **encoder.params)
     x, y = _blobs()

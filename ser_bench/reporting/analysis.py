@@ -7,14 +7,14 @@ Paired comparisons, Holm's correction and units live in :mod:`ser_bench.reportin
 from __future__ import annotations
 
 from ser_bench.reporting.stats import estimate
-from ser_bench.reporting.tidy import fewshot_table
+from ser_bench.reporting.tidy import breakdown_table
 
-__all__ = ["fewshot_table", "curves"]
+__all__ = ["breakdown_table", "curves"]
 
 
 def curves(frame, column: str = "loss"):
     """Mean UAR and 95 % CI for each (pair, method, frozen, k) of a few-shot ``frame``
-    (:func:`ser_bench.reporting.tidy.fewshot_table`), over source seeds when there are two or more, else over the
+    (:func:`ser_bench.reporting.tidy.breakdown_table`), over source seeds when there are two or more, else over the
     episode draws of the one source model (``n`` and ``unit`` say which). ``column`` names the method:
     ``loss`` or ``variant``; the output calls it ``loss``."""
     import pandas as pd

@@ -31,7 +31,7 @@ import json
 
 from ser_bench.errors import SerBenchError
 from ser_bench.reporting.stats import estimate, versus_best
-from ser_bench.reporting.tidy import (PROTOCOL_ORDER, MethodLabeller, missing_test_classes, ok_results, pair_name,
+from ser_bench.reporting.tidy import (MethodLabeller, layouts, missing_test_classes, ok_results, pair_name,
                                       tidy)
 
 ALPHA = 0.05
@@ -88,11 +88,13 @@ def board_frame(results: list, tests: bool = True, intervals: bool = True):
     by_cell = {r.cell_id: r for r in ok}
     rows = []
     levels = [("cell", frame, ["method", "source", "target"])]
-    fewshot = frame[frame["protocol"] == "fewshot"]
-    if not fewshot.empty:
-        fewshot = fewshot.assign(k=fewshot["k"].astype(int), frozen=fewshot["frozen"].astype(int))
-        # by variant: the k-list a method was run with labels its summary row, not its per-k rows
-        levels.append(("k", fewshot, ["variant", "source", "target", "k", "frozen"]))
+    for protocol, layout in layouts(ok).items():
+        axes = list(layout["breakdown"])
+        broken = frame[frame["protocol"] == protocol] if axes else frame.iloc[:0]
+        if not broken.empty:
+            broken = broken.assign(**{axis: broken[axis].astype(int) for axis in axes})
+            # by variant: the k-list a method was run with labels its summary row, not its per-k rows
+            levels.append(("k", broken, ["variant", "source", "target", *axes]))
     for level, data, keys in levels:
         for key, group in data.groupby(keys, sort=False):
             est = estimate(group, interval=intervals)
@@ -107,6 +109,7 @@ def board_frame(results: list, tests: bool = True, intervals: bool = True):
                 "unit_values": est.values, "tuned": first.params.trials > 0, "tuning_trials": first.params.trials,
                 "splits": len(group), "cells": group["cell_id"].nunique(),
                 "seeds": ",".join(map(str, sorted(set(group["seed"])))), **_settings(first),
+                **{axis: row[axis] for axis in keys[3:] if axis not in ("k", "frozen")},  # a plugin's own axes
             })
     board = pd.DataFrame(rows)
     if tests:
@@ -114,7 +117,8 @@ def board_frame(results: list, tests: bool = True, intervals: bool = True):
     if not intervals:
         board = board.drop(columns=["ci_low", "ci_high"])
     order = {"cell": 0, "k": 1}
-    board = board.assign(_l=board["level"].map(order), _p=board["protocol"].map(lambda p: PROTOCOL_ORDER.get(p, 1)))
+    protocol_order = {protocol: layout["order"] for protocol, layout in layouts(ok).items()}
+    board = board.assign(_l=board["level"].map(order), _p=board["protocol"].map(protocol_order))
     board = board.sort_values(["_l", "_p", "pair", "k", "frozen", "uar"], ascending=[True] * 5 + [False],
                               na_position="first", kind="stable")
     return board.drop(columns=["_l", "_p", "unit_values"]).reset_index(drop=True)

@@ -101,23 +101,20 @@ def _line_labels(frame) -> list[str]:
 
 def layer_tables(results: list) -> list[tuple]:
     """``(title, table)`` per feature setting: rows are layers, columns the lines (UAR %, one decimal)."""
+    from ser_bench.reporting.tidy import layouts
+
     frame = layer_frame(results)
     if frame is None:
         return []
+    rank = {protocol: layout["order"] for protocol, layout in layouts(results).items()}
     out = []
     for setting, sub in frame.groupby("setting", sort=True):
         sub = sub.assign(line=_line_labels(sub))
         table = sub.pivot_table(index="layer", columns="line", values="uar").mul(100).round(1)
-        order = sorted(table.columns, key=lambda c: (_protocol_rank(c.split(" · ")[0]), c))
+        order = sorted(table.columns, key=lambda c: (rank.get(c.split(" · ")[0], 1), c))
         title = f"{sub['feature'].iloc[0]} {_short(sub['model'].iloc[0])}".strip()
         out.append((title, setting, table[order]))
     return out
-
-
-def _protocol_rank(protocol: str) -> int:
-    from ser_bench.reporting.tidy import PROTOCOL_ORDER
-
-    return PROTOCOL_ORDER.get(protocol, 1)
 
 
 def plot_layers(table, stem: Path, title: str = "") -> list[Path]:

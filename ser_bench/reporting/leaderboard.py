@@ -17,7 +17,7 @@ from pathlib import Path
 from ser_bench.errors import SerBenchError
 from ser_bench.reporting import md
 from ser_bench.reporting.md import Code
-from ser_bench.reporting.tidy import (DASH, PROTOCOL_ORDER, describe_left_out, natural_key, ok_results, pair_name,
+from ser_bench.reporting.tidy import (DASH, describe_left_out, natural_key, ok_results, pair_name,
                                      tidy)
 
 
@@ -66,21 +66,22 @@ def table_from_board(board):
                                                             getattr(row, "ci_high", nan))
                 means.loc[row.method, _column(s, t)] = row.uar
                 units.setdefault(row.method, {})[_column(s, t)] = (row.n, row.unit)
-    order = _score_order(means)
+    # board_frame sorts the protocols by their declared order: keep it
+    order = _score_order(means, {protocol: i for i, protocol in enumerate(dict.fromkeys(cells["protocol"]))})
     table = table.loc[order]
     table["n"] = [_describe_units([units[m][c] for c in columns if c in units[m]]) for m in order]
     table.index.name = "method"
     return table
 
 
-def _score_order(means) -> list[str]:
+def _score_order(means, protocol_order: dict) -> list[str]:
     """Protocol order; within a protocol, complete rows first, then by mean over cells, best first."""
     def key(method):
         protocol = method.split(" · ")[0]
         filled = means.loc[[m for m in means.index if m.split(" · ")[0] == protocol]].notna().any()
         row = means.loc[method]
         missing = int((filled & row.isna()).sum())
-        return (PROTOCOL_ORDER.get(protocol, 1), missing, -float(row.mean()), natural_key(method))
+        return (protocol_order.get(protocol, len(protocol_order)), missing, -float(row.mean()), natural_key(method))
     return sorted(means.index, key=key)
 
 
@@ -106,28 +107,41 @@ def fewshot_by_k(results: list, board=None):
     """UAR % by number of target speakers k (columns) for each source → target, loss and frozen layers:
     the ``k`` rows of :func:`~ser_bench.reporting.export.board_frame` (``board``, when already computed);
     None without few-shot results."""
+    return breakdown_by(results, ("k", "frozen"), board)
+
+
+def breakdown_by(results: list, axes: tuple, board=None):
+    """UAR % by the first of ``axes`` (columns) for each source → target, loss and value of the other
+    axes: the breakdown rows of :func:`~ser_bench.reporting.export.board_frame` of the protocols that
+    break their results down by ``axes`` (their :class:`~ser_bench.plugin_api.types.BoardLayout`); None
+    without such rows."""
     if board is None:
         from ser_bench.reporting.export import board_frame
 
         board = board_frame(results, tests=False, intervals=False)
     rows = board[board["level"] == "k"]
+    rows = rows[rows[list(axes)].notna().all(axis=1)] if set(axes) <= set(rows.columns) else rows.iloc[:0]
     if rows.empty:
         return None
     rows = rows.assign(setting=[pair_name(s, t) for s, t in zip(rows["source"], rows["target"])],
-                       frozen=rows["frozen"].astype(int),
-                       k=rows["k"].astype(int))
-    means = rows.set_index(["setting", "variant", "frozen", "k"])["uar"].mul(100).round(1).unstack("k")
-    means = means.loc[sorted(means.index, key=lambda row: (row[0], natural_key(row[1]), row[2]))]
+                       **{axis: rows[axis].astype(int) for axis in axes})
+    means = rows.set_index(["setting", "variant", *axes[1:], axes[0]])["uar"].mul(100).round(1).unstack(axes[0])
+    means = means.loc[sorted(means.index, key=lambda row: (row[0], natural_key(row[1]), *row[2:]))]
     return means.rename_axis(index={"variant": "loss"})
+
+
+def breakdown_markdown(results: list, axes: tuple, board=None) -> str:
+    """:func:`breakdown_by` as a markdown table, a dash where a setting has no result; "" without rows."""
+    table = breakdown_by(results, axes, board)
+    if table is None:
+        return ""
+    frame = table.reset_index()
+    return md.table(frame.astype(object).where(frame.notna(), None), index=False, missingval=DASH)
 
 
 def fewshot_by_k_markdown(results: list, board=None) -> str:
     """:func:`fewshot_by_k` as a markdown table, a dash where a setting has no result; "" if no few-shot."""
-    by_k = fewshot_by_k(results, board)
-    if by_k is None:
-        return ""
-    frame = by_k.reset_index()
-    return md.table(frame.astype(object).where(frame.notna(), None), index=False, missingval=DASH)
+    return breakdown_markdown(results, ("k", "frozen"), board)
 
 
 def settings_header(results: list[dict]) -> list[str]:
@@ -237,18 +251,24 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
     # Means alone would all parse as numbers and lose their decimal ("55.0" -> "55"): kept as written.
     parts = [f"# {md.text(title)}", "", INTRO if tests else INTRO_NO_TESTS, "", *settings_header(results), "",
              md.table(table) if tests else md.table(table, disable_numparse=True), ""]
-    by_k = fewshot_by_k_markdown(results, board)
-    if by_k:
-        parts += ["## Few-shot UAR % by number of target speakers k",
-                  "", "Means over every episode and seed of each setting (no interval).", "", by_k, ""]
+    from ser_bench.reporting.tidy import layouts
+
+    for axes in dict.fromkeys(tuple(layout["breakdown"]) for layout in layouts(ok_results(results)).values()):
+        table = breakdown_markdown(results, axes, board) if axes else ""
+        if table and axes == ("k", "frozen"):
+            parts += ["## Few-shot UAR % by number of target speakers k",
+                      "", "Means over every episode and seed of each setting (no interval).", "", table, ""]
+        elif table:
+            parts += [f"## UAR % by {md.text(axes[0])}", "",
+                      "Means over every split and seed of each setting (no interval).", "", table, ""]
     from ser_bench.reporting.layers import layer_section
 
     parts += layer_section(results, figure_dir)  # UAR by layer, for a layer-wise run (ssl.layers=all)
     if paired:
         from ser_bench.reporting.stats import paired_against
-        from ser_bench.reporting.tidy import fewshot_table
+        from ser_bench.reporting.tidy import breakdown_table
 
-        rows = paired_against(fewshot_table(results), paired)
+        rows = paired_against(breakdown_table(results), paired)
         parts += [f"## Against {md.text(paired)}, paired on identical episodes", "",
                   *(paired_markdown(rows) if rows else ["No other method shares episodes with it."]), ""]
     parts += rank_section(results, figure_dir, tests=tests)

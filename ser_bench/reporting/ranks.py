@@ -12,12 +12,11 @@ import math
 from dataclasses import dataclass, field
 
 from ser_bench.reporting.stats import estimate
-from ser_bench.reporting.tidy import PROTOCOL_ORDER
 
 
-def block_name(protocol: str, pair: str, k=None) -> str:
-    """``fewshot sim-crema → sim-ravdess, k=2``."""
-    return f"{protocol} {pair}" + ("" if k is None or (isinstance(k, float) and math.isnan(k)) else f", k={int(k)}")
+def block_name(protocol: str, pair: str, k=None, axis: str = "k") -> str:
+    """``fewshot sim-crema → sim-ravdess, k=2`` (``axis``: the setting ``k`` is a value of)."""
+    return f"{protocol} {pair}" + ("" if k is None or (isinstance(k, float) and math.isnan(k)) else f", {axis}={int(k)}")
 
 
 def block_scores(frame):
@@ -28,11 +27,12 @@ def block_scores(frame):
     scores: dict = {}
     keys = []
     for (protocol, pair), rows in frame.groupby(["protocol", "pair"]):
-        ks = sorted(rows["k"].dropna().unique()) if protocol == "fewshot" else [None]
+        axis = rows["rank_axis"].iloc[0]  # the protocol's first breakdown axis cuts its blocks (few-shot: k)
+        ks = sorted(rows[axis].dropna().unique()) if axis else [None]
         for k in ks:
-            block = rows if k is None else rows[rows["k"] == k]
-            name = block_name(protocol, pair, k)
-            keys.append((PROTOCOL_ORDER.get(protocol, 1), pair, -1 if k is None else k, name))
+            block = rows if k is None else rows[rows[axis] == k]
+            name = block_name(protocol, pair, k, axis)
+            keys.append((rows["protocol_order"].iloc[0], pair, -1 if k is None else k, name))
             for variant, method_rows in block.groupby("variant"):
                 scores.setdefault(name, {})[variant] = estimate(method_rows, interval=False).mean
     table = pd.DataFrame.from_dict(scores, orient="index")

@@ -65,7 +65,8 @@ def unit_values(rows):
         return (seeds, SEEDS) if len(seeds) >= 2 else (draws, DRAWS)
     if rows.groupby("seed")["split"].nunique().max() > 1:
         folds = rows.groupby(["split", "seed"])["uar"].mean().groupby(level="split").mean()
-        return folds, SPEAKERS if set(rows["protocol"]) == {"idt"} else FOLDS
+        units = set(rows["protocol_unit"]) if "protocol_unit" in rows else {FOLDS}
+        return folds, units.pop() if len(units) == 1 else FOLDS
     return rows.groupby("seed")["uar"].mean(), SEEDS
 
 

@@ -6,14 +6,28 @@ from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
 
-from ser_bench.results.record import Result, SplitResult
+from ser_bench.results.record import DEFAULT_LAYOUT, Result, SplitResult
 
 DASH = "–"
-# Boards show protocols in this order; a plugin protocol sits with few-shot (between the two).
-PROTOCOL_ORDER = {"oodt": 0, "fewshot": 1, "idt": 2}
-# Split settings that tidy rows carry as columns of their own; they never label a method's variant.
+# Split settings that tidy rows always carry as columns of their own (with those a protocol breaks its
+# results down by, see layouts); they never label a method's variant.
 SPLIT_AXES = ("k", "frozen")
+
+
+def layouts(results: list[Result]) -> dict:
+    """``{protocol: its board layout}`` (:attr:`Result.layout`: ``order``, ``breakdown``, ``unit``,
+    ``split_noun``) of the protocols of ``results``, as the first result of each records it."""
+    out: dict = {}
+    for r in results:
+        out.setdefault(r.params.protocol, r.layout)
+    return out
+
+
+def breakdown_axes(results: list[Result]) -> tuple:
+    """The split settings that some protocol of ``results`` breaks its results down by, in order."""
+    return tuple(dict.fromkeys(axis for layout in layouts(results).values() for axis in layout["breakdown"]))
 
 
 def ok_results(results: list[Result]) -> list[Result]:
@@ -92,6 +106,7 @@ def describe_degenerate(found: list, results: list[Result] | None = None) -> lis
     speakers: dict = {}
     protocols: dict = {}
     lines = []
+    shown_layouts = defaultdict(lambda: DEFAULT_LAYOUT, layouts(results or []))
     for item in found:
         cell_id, split, missing = item
         target = getattr(item, "target", None)
@@ -117,12 +132,12 @@ def describe_degenerate(found: list, results: list[Result] | None = None) -> lis
         if tested:
             line += (" (every fold of that speaker)" if len(tested) == len(items)
                      else f" (of the {len(tested)} folds that test that speaker)")
-        lines.append(((PROTOCOL_ORDER["idt"], target, natural_key(speaker), missing, 0), line))
+        lines.append(((min(shown_layouts[i.protocol]["order"] for i in items), target, natural_key(speaker), missing, 0), line))
     for (protocol, target, missing), items in protocols.items():
-        noun = "episode" if protocol == "fewshot" else "split"
+        noun = shown_layouts[protocol]["split_noun"]
         cells = len({i.cell_id for i in items})
         example = min((i.split for i in items), key=natural_key)
-        lines.append(((PROTOCOL_ORDER.get(protocol, 1), target, [], missing, 0),
+        lines.append(((shown_layouts[protocol]["order"], target, [], missing, 0),
                       f"target {target}, {protocol}: the test sets of {_count(len(items), noun)} in "
                       f"{_count(cells, 'cell')} have no {', '.join(missing)} (e.g. {example}) — left out"))
     return [line for _, line in sorted(lines, key=lambda pair: pair[0])]
@@ -146,10 +161,12 @@ def tidy(results: list[Result], include_degenerate: bool = False):
 
     ok = ok_results(results)
     labeller = MethodLabeller(ok)
+    axes = tuple(dict.fromkeys((*SPLIT_AXES, *breakdown_axes(ok))))
     rows = []
     for r in ok:
         p = r.params
-        variant = labeller.variant(p, axes=SPLIT_AXES)
+        variant = labeller.variant(p, axes=axes)
+        layout = r.layout
         for s in r.splits:
             if not include_degenerate and missing_test_classes(r, s):
                 continue
@@ -162,18 +179,23 @@ def tidy(results: list[Result], include_degenerate: bool = False):
                 "split": s.name, "hash": s.hash, "episode_hash": s.episode_hash,
                 "k": s.info.get("k"), "frozen": s.info.get("frozen"), "repeat": s.info.get("repeat"),
                 "uar": s.metrics.uar, "accuracy": s.metrics.accuracy, "macro_f1": s.metrics.macro_f1,
+                **{axis: s.info.get(axis) for axis in layout["breakdown"] if axis not in SPLIT_AXES},
+                "protocol_order": layout["order"], "protocol_unit": layout["unit"],
+                "rank_axis": (layout["breakdown"] or [""])[0],
             })
     return pd.DataFrame(rows)
 
 
-def fewshot_table(results: list[Result]):
-    """Tidy few-shot rows (one per episode), ``k`` and ``frozen`` as integers."""
+def breakdown_table(results: list[Result], axes: tuple = ("k", "frozen")):
+    """Tidy rows (one per split) of the protocols that break their results down by every one of ``axes``
+    (few-shot: by ``k`` and ``frozen``, one row per episode), those axes as integers."""
     frame = tidy(results)
     if frame.empty:
         return frame
-    frame = frame[frame["protocol"] == "fewshot"].copy()
-    frame["k"] = frame["k"].astype(int)
-    frame["frozen"] = frame["frozen"].astype(int)
+    protocols = [p for p, layout in layouts(ok_results(results)).items() if set(axes) <= set(layout["breakdown"])]
+    frame = frame[frame["protocol"].isin(protocols)].copy()
+    for axis in axes:
+        frame[axis] = frame[axis].astype(int)
     return frame
 
 

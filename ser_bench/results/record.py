@@ -291,6 +291,28 @@ class DataRecord(_Record):
         check_shallow(extra, where, MAX_DEPTH - 3)
 
 
+# What a result of the 0.1 schemas (which recorded no board layout) means: the layouts the built-in
+# protocols declared when 0.2 began recording them. A protocol unknown then gets the default layout.
+DEFAULT_LAYOUT = {"order": 1, "breakdown": [], "unit": "folds", "split_noun": "split"}
+LAYOUTS_BEFORE_0_2 = {
+    "oodt": {**DEFAULT_LAYOUT, "order": 0},
+    "fewshot": {**DEFAULT_LAYOUT, "order": 1, "breakdown": ["k", "frozen"], "split_noun": "episode"},
+    "idt": {**DEFAULT_LAYOUT, "order": 2, "unit": "held-out speakers"},
+}
+
+
+def _check_board(board) -> None:
+    """A recorded board layout has the shape reporting reads (see :data:`DEFAULT_LAYOUT`)."""
+    if not isinstance(board, dict):
+        raise RecordError(f"board is {show(board)}, not an object")
+    shapes = {"order": (int, "a whole number"), "breakdown": (list, "a list of split settings"),
+              "unit": (str, "a text"), "split_noun": (str, "a text")}
+    for key, (kind, what) in shapes.items():
+        value = board.get(key)
+        if type(value) is not kind or (key == "breakdown" and not all(isinstance(v, str) for v in value)):
+            raise RecordError(f"board.{key} is {show(value)}, not {what}")
+
+
 @dataclass(frozen=True)
 class Result(_Record):
     """The result of one cell: ``status`` ``ok`` (with its splits) or ``skipped`` (with the ``reason``).
@@ -312,6 +334,7 @@ class Result(_Record):
     params_as_run: Optional[dict] = field(default=None, metadata=_omit_none())
     data: Optional[dict] = field(default=None, metadata=_omit_none())
     provenance: Optional[dict] = field(default=None, metadata=_omit_none())
+    board: Optional[dict] = field(default=None, metadata=_omit_none())  # the protocol's BoardLayout, recorded
     extra: dict = field(default_factory=dict)
     path: Optional[str] = field(default=None, compare=False, metadata={"private": True})
     # The schema version of the file it was read from, before migration (None: built in code).
@@ -325,10 +348,19 @@ class Result(_Record):
             raise RecordError(f"unknown status {self.status!r} (expected {' or '.join(STATUSES)})")
         if self.status == "ok" and not self.splits:
             raise RecordError("a result with status 'ok' has no splits")
+        if self.board is not None:
+            _check_board(self.board)
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def layout(self) -> dict:
+        """How boards show this result: its protocol's board layout (``order``, ``breakdown``, ``unit``,
+        ``split_noun``; see :class:`ser_bench.plugin_api.types.BoardLayout`) as the result records it, or,
+        for a result written before results recorded it, what its protocol declared then."""
+        return self.board or LAYOUTS_BEFORE_0_2.get(self.params.protocol, DEFAULT_LAYOUT)
 
     @classmethod
     def from_json(cls, payload: dict, where: str = "") -> "Result":

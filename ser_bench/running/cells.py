@@ -14,7 +14,6 @@ from ser_bench.model.training import DEFAULT_TRAINING
 from ser_bench.results.record import CellParams
 
 DEFAULT_LABELS = ("anger", "happiness", "sadness", "fear")
-DEFAULT_ENCODER = "siamese-mlp"  # what encoder="auto" means for a loss without a default_encoder
 
 
 # A cell's defaults: what a setting is when a grid does not give it. Names, types and everything else
@@ -23,7 +22,7 @@ DEFAULT_ENCODER = "siamese-mlp"  # what encoder="auto" means for a loss without 
 CELL_DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "encoder": "auto",
-    "feature": "is09-64",
+    "feature": "auto",  # the registry's default feature (FeatureSpec.default)
     "labels": DEFAULT_LABELS,
     "pretrain_loss": "auto",
     "head": "auto",
@@ -95,10 +94,10 @@ class Cell:
             if not d[late]:
                 del d[late]
         return d
+
     def params(self) -> CellParams:
         """The record of the cell's settings, as a result file holds them (its ``params``)."""
         return CellParams(**{**self.as_dict(), "labels": tuple(self.labels)})
-
 
     def cell_id(self) -> str:
         """``protocol__loss__source__target__seedN__<hash>``: readable and unique."""
@@ -138,9 +137,11 @@ def resolve(cell: Cell, registry) -> Cell:
     """The cell with every plugin's default parameters filled in (explicit settings win), ``auto``
     choices made, and ``skip_reason`` set when the combination cannot run.
 
-    ``encoder="auto"``: the loss's ``default_encoder``, else the paper's Siamese MLP (``siamese-mlp``);
-    the resolved name is what the cell records, so the cell id does not depend on how it was chosen.
-    ``pretrain_loss="auto"``: the paper's Siamese pair BCE before a pair loss, else the loss itself.
+    ``feature="auto"``: the registry's default feature (``is09-64``).
+    ``encoder="auto"``: the loss's ``default_encoder``, else the registry's default encoder (the paper's
+    Siamese MLP); the resolved name is what the cell records, so the cell id does not depend on how it was
+    chosen. ``pretrain_loss="auto"``: the loss's ``pretrain_loss`` (the ratio distance loss names the
+    paper's pair BCE), else the loss itself.
     ``head="auto"``: the loss's default head (the log-sum rule for pair losses). A head that does not
     fit the loss and encoder (see :func:`ser_bench.model.heads.incompatibility`) sets ``skip_reason``.
 
@@ -171,14 +172,17 @@ def resolve(cell: Cell, registry) -> Cell:
             params["variant"] = variant(name)
         return params
 
+    if cell.feature == "auto":
+        cell = replace(cell, feature=registry.default("features").name)
     check_labels(cell.labels)
 
     loss = registry.get("losses", cell.loss)
-    encoder_name = (loss.default_encoder or DEFAULT_ENCODER) if cell.encoder == "auto" else cell.encoder
+    encoder_name = (loss.default_encoder or registry.default("encoders").name) if cell.encoder == "auto" \
+        else cell.encoder
     encoder = registry.get("encoders", encoder_name)
     pretrain = cell.pretrain_loss
     if pretrain == "auto":
-        pretrain = "bce_pair" if loss.output == "pair" and "siamese" in loss.encoder_kinds else cell.loss
+        pretrain = loss.pretrain_loss or cell.loss
     feature_params = resolve_feature(cell, registry)
     head = loss.default_head if cell.head == "auto" else cell.head
     pretrain_spec = registry.get("losses", pretrain)

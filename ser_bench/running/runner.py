@@ -19,7 +19,7 @@ from ser_bench.plugin_api.context import warn
 from ser_bench.data.domains import describe as describe_domain
 from ser_bench.data.labels import DIMENSIONS_SOURCE
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
-from ser_bench.results.record import SCHEMA_VERSION, DataRecord, Result
+from ser_bench.results.record import SCHEMA_VERSION, DataRecord, RecordError, Result
 from ser_bench.cache_store import ensure_writable
 from ser_bench.results.store import (CellLocks, explain_write_error, git_commit, move_aside,
                                      now, package_versions, read_result, result_path)
@@ -37,7 +37,7 @@ class Grid:
     targets: Sequence[str] = ()
     sources: Sequence[Optional[str]] = (None,)
     encoders: Sequence[str] = ("auto",)  # auto: each loss's default encoder
-    features: Sequence[str] = ("is09-64",)
+    features: Sequence[str] = ("auto",)  # auto: the registry's default feature
     seeds: Sequence[int] = (0,)
     base: dict = field(default_factory=dict)
     loco: Sequence[str] = ()
@@ -67,6 +67,9 @@ def expand(grid: Grid, registry, ctx=None) -> list[Cell]:
 
     cells, seen = [], set()
     grid = _labels_resolved(grid, registry, ctx)
+    if "auto" in grid.features:
+        default = registry.default("features").name
+        grid = replace(grid, features=tuple(dict.fromkeys(default if f == "auto" else f for f in grid.features)))
     variants = {feature: feature_variants(feature, (grid.base.get("feature_params") or {}).get(feature, {}), registry)
                 for feature in grid.features}
     pairs = loco_pairs(grid.loco) if grid.loco else list(itertools.product(grid.targets, grid.sources))
@@ -100,8 +103,6 @@ def expand(grid: Grid, registry, ctx=None) -> list[Cell]:
 def _labels_resolved(grid: Grid, registry, ctx) -> Grid:
     """``grid`` with a named label set in ``base["labels"]`` replaced by its emotions (``shared``: those
     every corpus of the grid has, read with ``ctx``)."""
-    from dataclasses import replace
-
     from ser_bench.running.label_sets import grid_corpora, resolve_label_set
 
     labels = grid.base.get("labels")
@@ -167,7 +168,7 @@ def assemble(cell: Cell, corpora: dict, bodies: Mapping[int, Evaluation], regist
     from ser_bench.running.tasks import merge_parts
 
     body = merge_parts(bodies)
-    return Result(
+    result = Result(
         cell_id=cell.cell_id(), status="ok", created=now(), params=cell.params(),
         splits=body.splits, summary=body.summary, timings=body.timings, tuning=body.tuning,
         params_as_run=body.params_as_run,
@@ -177,7 +178,16 @@ def assemble(cell: Cell, corpora: dict, bodies: Mapping[int, Evaluation], regist
                                label_map=c.label_map, dimensions=DIMENSIONS_SOURCE,
                                domain=describe_domain(registry, getattr(cell, role)))
               for role, c in corpora.items()},
-        provenance={"packages": package_versions(), "git_commit": git_commit(), "device": device})
+        provenance={"packages": package_versions(), "git_commit": git_commit(), "device": device},
+        board=registry.get("protocols", cell.protocol).board.record())
+    # Every check a file gets when it is read, now: a plugin's split settings that no reader would accept
+    # (a fractional k) fail the cell here, naming the field, instead of writing a file later left out.
+    try:
+        Result.from_json(result.to_json())
+    except RecordError as exc:
+        raise SerBenchError(f"{cell.cell_id()}: the protocol {cell.protocol!r} or loss {cell.loss!r} gave a result "
+                            f"no reader would accept ({exc}); nothing was written") from None
+    return result
 
 
 def skipped_result(cell: Cell) -> Result:
