@@ -101,7 +101,7 @@ def test_no_import_circle_among_modules_counting_imports_inside_functions():
 
 def test_plugins_import_only_the_public_surface():
     wrong = []
-    for module, path in _modules(PLUGINS, "ser_bench_plugins"):
+    for _module, path in _modules(PLUGINS, "ser_bench_plugins"):
         allowed = BUILTIN_INTERNALS.get(str(path.relative_to(PLUGINS)), set())
         for target in _imports(path):
             if not (target in PUBLIC or target.startswith(tuple(p + "." for p in PUBLIC[2:])) or target in allowed):

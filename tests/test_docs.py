@@ -149,7 +149,8 @@ def test_the_strict_parser_refuses_abbreviations():
         strict_parser().parse_args(["run", "--validation-speaker", "2"])
 
 
-@pytest.mark.parametrize("doc,line,args", CLI_LINES, ids=[f"{d.relative_to(ROOT)}: {l[:70]}" for d, l, _ in CLI_LINES])
+@pytest.mark.parametrize("doc,line,args", CLI_LINES,
+                         ids=[f"{d.relative_to(ROOT)}: {text[:70]}" for d, text, _ in CLI_LINES])
 def test_every_cli_line_parses(doc, line, args):
     err = io.StringIO()
     try:
@@ -175,7 +176,8 @@ def example_folder(tmp_path, monkeypatch):
 CHEAP_LINES = [(doc, line, args) for doc, line, args in CLI_LINES if CHEAP & set(args)]
 
 
-@pytest.mark.parametrize("doc,line,args", CHEAP_LINES, ids=[f"{d.relative_to(ROOT)}: {l[:70]}" for d, l, _ in CHEAP_LINES])
+@pytest.mark.parametrize("doc,line,args", CHEAP_LINES,
+                         ids=[f"{d.relative_to(ROOT)}: {text[:70]}" for d, text, _ in CHEAP_LINES])
 def test_cheap_cli_lines_run(doc, line, args, example_folder, capsys):
     assert main(args) == 0, f"{doc.relative_to(ROOT)}: `{line}` failed: {capsys.readouterr().err}"
     if "plugins_dir" in args and "list" in args:

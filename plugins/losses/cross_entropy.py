@@ -46,6 +46,7 @@ def build(context, label_smoothing: float = 0.0):
 def ser_bench_losses():
     return [LossSpec(name="cross_entropy", build=build, params=defaults_of(build, "losses"), needs_context=True,
                      batchable=True,
-                     search_space={"label_smoothing": "0.0..0.3"}, output="embedding", default_head="linear", encoder_kinds=("siamese", "embedding"),
+                     search_space={"label_smoothing": "0.0..0.3"}, output="embedding", default_head="linear",
+                     encoder_kinds=("siamese", "embedding"),
                      summary="softmax classifier (cross-entropy), the supervised reference",
                      reference="the standard supervised baseline")]

@@ -17,7 +17,8 @@ from .cross_entropy import build
 def ser_bench_losses():
     return [LossSpec(name="softmax_mlp", build=build, params=defaults_of(build, "losses"), needs_context=True,
                      batchable=True,
-                     search_space={"label_smoothing": "0.0..0.3"}, default_encoder="mlp", default_head="linear", encoder_kinds=("embedding", "siamese"),
+                     search_space={"label_smoothing": "0.0..0.3"}, default_encoder="mlp", default_head="linear",
+                     encoder_kinds=("embedding", "siamese"),
                      output="embedding",
                      summary="baseline: softmax MLP (cross-entropy) with a logistic-regression head",
                      reference="the supervised reference; the baselines any SER paper should beat")]

@@ -145,7 +145,8 @@ def table1(results, sources, target, fixed_k, fixed_frozen, baselines=BASELINES,
                     frame["k"], frame["frozen"] = frame["k"].astype(int), frame["frozen"].astype(int)
                     curve = curves(frame)
                     best = curve.loc[curve["uar"].idxmax()]
-                    row["best (diagnostic)"] = (f"{_fmt(estimate(frame[(frame['k'] == best['k']) & (frame['frozen'] == best['frozen'])]))}"
+                    at_best = frame[(frame['k'] == best['k']) & (frame['frozen'] == best['frozen'])]
+                    row["best (diagnostic)"] = (f"{_fmt(estimate(at_best))}"
                                                 f" (k={best['k']}, {best['frozen']} frozen)")
                     layers = sorted(set(frame["frozen"]))
                     frozen_at = fixed_frozen if fixed_frozen in layers or len(layers) > 1 else layers[0]

@@ -90,7 +90,8 @@ def render_speaker(job: tuple) -> int:
         y = apply_channel(y, SAMPLE_RATE, style.channel, rng, take.gain_db, take.snr_offset_db)
         target.parent.mkdir(parents=True, exist_ok=True)
         # a killed run never leaves a half-written clip
-        write_atomic(target, lambda f: sf.write(f, y, SAMPLE_RATE, subtype="PCM_16", format="WAV"))
+        # (write_atomic calls the function before the loop moves on: the late binding of `y` is harmless)
+        write_atomic(target, lambda f: sf.write(f, y, SAMPLE_RATE, subtype="PCM_16", format="WAV"))  # noqa: B023
     return len(clips)
 
 

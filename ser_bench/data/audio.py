@@ -102,7 +102,7 @@ def apply_channels(signal: np.ndarray, sample_rate: int, chain, content_digest: 
 
 def _check_complete(path: Path, log: str) -> None:
     """Refuse a file whose header promises more audio than it holds (a cut download or copy)."""
-    for chunk, declared, present in _CHUNK_SIZE.findall(log or ""):
+    for _chunk, declared, present in _CHUNK_SIZE.findall(log or ""):
         if int(declared) > int(present):
             raise BadAudioError(f"{path}: truncated (the header announces {int(declared)} bytes of audio, "
                                 f"the file holds {int(present)})")

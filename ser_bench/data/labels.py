@@ -1,11 +1,12 @@
 """The common emotion vocabulary, and arousal/valence coordinates for categorical labels.
 
-Every dataset plugin maps its own codes to :data:`ser_bench.plugin_api.vocabulary.VOCABULARY` (its ``label_map`` says how; the map is
-recorded in every result). Categorical emotions get dimensional coordinates in [-1, 1] for the
-continuous-metric losses: positions of the emotion terms on Russell's circumplex of affect
-(Russell 1980, J. Personality and Social Psychology 39(6): 1161-1178, Fig. 1), read off the figure and
-rounded to one decimal, so they are approximate by construction. Where a corpus records intensity, a
-strong/high take is moved 25 % further from neutral on arousal and a low one 25 % closer.
+Every dataset plugin maps its own codes to :data:`ser_bench.plugin_api.vocabulary.VOCABULARY` (its
+``label_map`` says how; the map is recorded in every result). Categorical emotions get dimensional
+coordinates in [-1, 1] for the continuous-metric losses: positions of the emotion terms on Russell's
+circumplex of affect (Russell 1980, J. Personality and Social Psychology 39(6): 1161-1178, Fig. 1), read
+off the figure and rounded to one decimal, so they are approximate by construction. Where a corpus
+records intensity, a strong/high take is moved 25 % further from neutral on arousal and a low one 25 %
+closer.
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Iterable, Mapping
-from typing import Optional
+from typing import Any, Callable, Optional, cast
 
 import pluggy
 
@@ -111,10 +111,12 @@ def build_plugin_manager(settings: PluginSettings | None = None) -> tuple[pluggy
                     continue
                 name = f"local:{path.stem}"
                 try:
-                    spec = importlib.util.spec_from_file_location(f"ser_bench_local_plugins.{path.stem}", path)
+                    # a .py file's location always gives a spec with a (source file) loader
+                    spec = cast("importlib.machinery.ModuleSpec",
+                                importlib.util.spec_from_file_location(f"ser_bench_local_plugins.{path.stem}", path))
                     module = importlib.util.module_from_spec(spec)
                     with _named_if_slow(f"local plugin {path}"):
-                        spec.loader.exec_module(module)
+                        cast("importlib.abc.Loader", spec.loader).exec_module(module)
                     pm.register(module, name=name)
                 except PLUGIN_FAILURES as exc:
                     _fail(settings, f"local plugin {path} failed to load: {_describe(exc)}", exc)
@@ -184,12 +186,13 @@ def load_registry(settings: PluginSettings | None = None) -> Registry:
     settings = settings or PluginSettings.from_env()
     pm, origin = build_plugin_manager(settings)
     # In pluggy's call order (plugins registered later first), so that a third-party syntax can take over.
-    resolvers = [impl.function for impl in reversed(pm.hook.ser_bench_dataset_view.get_hookimpls())]
+    resolvers: list[Callable[..., Any]] = [
+        impl.function for impl in reversed(pm.hook.ser_bench_dataset_view.get_hookimpls())]
     registry = Registry(view_resolvers=resolvers)
     for kind in SPEC_TYPES:
         hook = getattr(pm.hook, f"ser_bench_{kind}")
         for impl in reversed(hook.get_hookimpls()):  # pluggy calls last-registered first; register in call order
-            plugin = pm.get_name(impl.plugin)
+            plugin = cast(str, pm.get_name(impl.plugin))  # a hook implementation's plugin is registered, so named
             dist, version = origin.get(plugin, ("?", "?"))
             try:
                 returned = impl.function()

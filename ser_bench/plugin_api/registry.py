@@ -53,7 +53,7 @@ def _outside_vocabulary(spec) -> str:
     import dataclasses
     import typing
 
-    hints = _hints(type(spec))
+    hints = _hints(type(spec))  # type: ignore[arg-type]  # a class is hashable; mypy reads its __hash__ as unbound
     for f in dataclasses.fields(spec):
         hint = hints.get(f.name)
         value = getattr(spec, f.name)

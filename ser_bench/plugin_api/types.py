@@ -324,8 +324,9 @@ class RecipeSpec:
 
     ``cells(registry, sources, targets, ctx=None, **options)`` returns the grid's
     :class:`~ser_bench.running.cells.Cell` list (``ctx``, the run context, reads the corpora when the grid
-    depends on them, e.g. the label set ``shared``); ``report(results, out_dir, **options)`` writes the paper-shaped tables and figures from the
-    result payloads and returns the paths written. ``options`` holds the defaults (repeats, k, ...).
+    depends on them, e.g. the label set ``shared``); ``report(results, out_dir, **options)`` writes the
+    paper-shaped tables and figures from the result payloads and returns the paths written. ``options``
+    holds the defaults (repeats, k, ...).
     """
 
     name: str
@@ -361,7 +362,7 @@ SINGULAR = {"datasets": "dataset", "features": "feature", "encoders": "encoder",
             "protocols": "protocol", "executors": "executor", "recipes": "recipe",
             "heads": "head", "channels": "channel"}
 
-SPEC_TYPES = {
+SPEC_TYPES: dict[str, type[Any]] = {
     "datasets": DatasetSpec,
     "features": FeatureSpec,
     "encoders": EncoderSpec,

@@ -6,6 +6,7 @@ they live here apart from the checks of data, protocols, executors and recipes.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
 
@@ -148,7 +149,7 @@ def _check_batched(name: str, params: dict, registry) -> None:
                         dim = model.embed(data[0][0][:1]).shape[1]
                     pairs.append((model, build_loss(registry, name, params, LossContext(4, dim, 8), seed=10 + i)))
                 runs.append(pairs)
-            settings = {"epochs": 3, "batch_size": 8, "lr": 1e-2, "weight_decay": 1e-3}
+            settings: dict[str, Any] = {"epochs": 3, "batch_size": 8, "lr": 1e-2, "weight_decay": 1e-3}
             assert callable(getattr(runs[1][0][1], "batched", None)), \
                 f"loss {name!r} declares batchable but what build returns has no batched(model, x, y)"
             for (model, loss), (x, y), seed in zip(runs[0], data, range(3)):

@@ -35,7 +35,7 @@ def _install() -> None:
 
     if not getattr(spawn._main, "_ser_bench_quiet", False):
         spawn._main = _quiet_start(spawn._main)
-        spawn._main._ser_bench_quiet = True
+        spawn._main._ser_bench_quiet = True  # type: ignore[attr-defined]  # a mark on our wrapper function
 
 
 _install()

@@ -35,7 +35,8 @@ class FineTuning:
         if continued:  # the same objective: keep what it learnt on the source (e.g. its classifier)
             loss = copy_module(pretrained_loss)  # a loss that is no module goes through deepcopy there
         else:
-            loss = build_loss(self.registry, cell.loss, cell.loss_params, self.context, seed=derived_seed(cell.seed, "loss", split.name))
+            loss = build_loss(self.registry, cell.loss, cell.loss_params, self.context,
+                              seed=derived_seed(cell.seed, "loss", split.name))
             if isinstance(loss, torch.nn.Module):
                 loss = loss.to(self.device)
         state = ("continued" if continued else "fresh") if isinstance(loss, torch.nn.Module) else "none"

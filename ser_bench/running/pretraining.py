@@ -83,7 +83,8 @@ class Pretraining:
         def build():  # initialised on the CPU (the same weights on every device), then moved
             torch.manual_seed(derived_seed(cell.seed, "init", domain, rows))
             model = self.encoder.build(input_dim=self.input_dim, **cell.encoder_params)
-            loss = build_loss(self.registry, loss_name, loss_params, self.context, seed=derived_seed(cell.seed, "loss", domain, rows))
+            loss = build_loss(self.registry, loss_name, loss_params, self.context,
+                              seed=derived_seed(cell.seed, "loss", domain, rows))
             return model_bundle(model, loss).to(self.device), loss
 
         key = None
