@@ -137,3 +137,18 @@ def test_version_is_0_2(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0 and "0.2.0" in capsys.readouterr().out
+
+
+def test_every_package_is_in_the_distribution():
+    """A package left out of pyproject's list would be missing from a (non-editable) installed ser-bench."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(("ser_bench", *p.parent.relative_to(ROOT).parts)).rstrip(".")
+             for p in ROOT.rglob("__init__.py")}
+    found |= {".".join(("ser_bench_plugins", *p.parent.relative_to(PLUGINS).parts)).rstrip(".")
+              for p in PLUGINS.rglob("__init__.py")}
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"

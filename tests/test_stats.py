@@ -98,11 +98,13 @@ def test_rank_biserial_extremes():
 
 
 def test_estimate_states_its_unit():
+    # the unit of several splits per seed is the one the protocol's board layout declares (tidy's protocol_unit)
     idt = pd.DataFrame({"protocol": "idt", "seed": [0, 0, 1, 1], "split": ["loso-1", "loso-2"] * 2,
-                        "repeat": None, "k": None, "uar": [0.8, 0.6, 0.6, 0.4]})
+                        "repeat": None, "k": None, "uar": [0.8, 0.6, 0.6, 0.4], "protocol_unit": "held-out speakers"})
     est = estimate(idt)
     assert (est.n, est.unit, est.values) == (2, "held-out speakers", {"loso-1": pytest.approx(0.7),
                                                                       "loso-2": pytest.approx(0.5)})
+    assert estimate(idt.drop(columns="protocol_unit")).unit == "folds"  # no layout: folds
     oodt = pd.DataFrame({"protocol": "oodt", "seed": [0], "split": ["oodt"], "repeat": None, "k": None, "uar": [0.4]})
     est = estimate(oodt)
     assert (est.n, est.unit, est.mean) == (1, SEEDS, 0.4) and math.isnan(est.lo)
