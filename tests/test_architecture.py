@@ -38,9 +38,9 @@ PUBLIC = ("ser_bench", "ser_bench.errors", "ser_bench.plugin_api", "ser_bench.pl
 # Internal modules that built-ins use on purpose: the batched twins of the built-in losses (an optimisation
 # that is not part of the contract) and the corpus-expression syntax, which is the core's own.
 BUILTIN_INTERNALS = {
-    "losses/bce_pair.py": {"ser_bench.model.batched_losses"},
-    "losses/ratio_distance.py": {"ser_bench.model.batched_losses"},
-    "losses/cross_entropy.py": {"ser_bench.model.batched_losses"},
+    "losses/bce_pair.py": {"ser_bench.model.batched_losses", "ser_bench.model.twins"},
+    "losses/ratio_distance.py": {"ser_bench.model.batched_losses", "ser_bench.model.twins"},
+    "losses/cross_entropy.py": {"ser_bench.model.batched_losses", "ser_bench.model.twins"},
     "datasets/corpus_expressions.py": {"ser_bench.data.domains", "ser_bench.data.unions"},
 }
 

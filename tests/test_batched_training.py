@@ -13,6 +13,7 @@ import torch
 
 from ser_bench.model import batched
 from ser_bench.model.batched import fit_many
+from ser_bench.model.twins import batched_twin, has_batched_twin
 from ser_bench.model.stacked import StackedAdam, stack_modules, stacked_linear_class
 from ser_bench.model.batched_losses import bce_with_logits_mean
 from ser_bench.model.training import fit, freeze_layers
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def batchable_pairs(registry):
     """Every (loss, encoder) of the registry that trains batched: both specs declare it, kinds agree."""
     encoders = [e.spec for e in registry.entries("encoders") if e.spec.batchable]
-    return [(loss.spec.name, encoder.name) for loss in registry.entries("losses") if loss.spec.batchable
+    return [(loss.spec.name, encoder.name) for loss in registry.entries("losses") if has_batched_twin(loss.spec)
             for encoder in encoders if encoder.kind in loss.spec.encoder_kinds]
 
 
@@ -240,7 +241,7 @@ def test_a_loss_that_is_not_batchable_trains_one_by_one(registry, monkeypatch):
 
     monkeypatch.setattr(training, "fit", spy)
     monkeypatch.setattr(batched, "_fit_group", lambda *a, **k: pytest.fail("a non-batchable loss was batched"))
-    assert not registry.get("losses", "triplet").batchable  # a miner picks tuples from the data it sees
+    assert not has_batched_twin(registry.get("losses", "triplet"))  # a miner picks tuples from the data it sees
     models = [make(registry, "triplet", "mlp", i) for i in range(3)]
     sets = [data(20, i) for i in range(3)]
     fit_many([m for m, _ in models], [x for x, _ in sets], [y for _, y in sets], [lo for _, lo in models],
@@ -361,6 +362,7 @@ def test_a_loss_claiming_batchable_with_other_numbers_fails_conformance(registry
     from ser_bench.plugin_kit.testing import check_loss
     from ser_bench_plugins.losses import bce_pair
 
+    @batched_twin
     def build(balance=True):
         loss = bce_pair.build(balance)
         # the classic shortcut: a masked mean over all pairs, equal in exact arithmetic, not in floats
@@ -371,7 +373,8 @@ def test_a_loss_claiming_batchable_with_other_numbers_fails_conformance(registry
     fake = replace(registry.get("losses", "bce_pair"), name="nearly", build=build)
     with pytest.raises(AssertionError, match="training each model alone"):
         check_loss("nearly", with_spec(registry, "losses", fake))
-    missing = replace(registry.get("losses", "triplet"), name="claims", batchable=True)
+    triplet = registry.get("losses", "triplet")
+    missing = replace(triplet, name="claims", build=batched_twin(lambda **params: triplet.build(**params)))
     with pytest.raises(AssertionError, match="no batched"):
         check_loss("claims", with_spec(registry, "losses", missing))
 

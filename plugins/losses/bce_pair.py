@@ -8,6 +8,7 @@ from __future__ import annotations
 from ser_bench import hookimpl
 from ser_bench.plugin_kit.helpers import all_pairs
 from ser_bench.plugin_api.params import defaults_of
+from ser_bench.model.twins import batched_twin
 from ser_bench.plugin_api.types import LossSpec
 
 
@@ -54,6 +55,7 @@ def pair_bce_batched(model, z, y, balance: bool = True):
     return bce_with_logits_mean(logits, target, weight)
 
 
+@batched_twin
 def build(balance: bool = True):
     """``loss(model, x, y)``: pair BCE over all pairs of the batch."""
     def loss(model, x, y):
@@ -65,6 +67,6 @@ def build(balance: bool = True):
 
 @hookimpl
 def ser_bench_losses():
-    return [LossSpec(name="bce_pair", build=build, params=defaults_of(build, "losses"), batchable=True,
+    return [LossSpec(name="bce_pair", build=build, params=defaults_of(build, "losses"),
                      summary="Siamese pair binary cross-entropy (all pairs of a batch, class-balanced)",
                      reference="Feng & Chaspari (2020)")]

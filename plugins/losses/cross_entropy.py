@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from ser_bench import hookimpl
 from ser_bench.plugin_api.params import defaults_of
+from ser_bench.model.twins import batched_twin
 from ser_bench.plugin_api.types import LossSpec
 
 
@@ -37,6 +38,7 @@ def module_class():
     return SoftmaxCrossEntropy
 
 
+@batched_twin
 def build(context, label_smoothing: float = 0.0):
     """Cross-entropy through a fresh linear classifier sized by the run's classes and embedding."""
     return module_class()(context.embedding_dim, context.num_classes, label_smoothing)
@@ -45,7 +47,6 @@ def build(context, label_smoothing: float = 0.0):
 @hookimpl
 def ser_bench_losses():
     return [LossSpec(name="cross_entropy", build=build, params=defaults_of(build, "losses"), needs_context=True,
-                     batchable=True,
                      search_space={"label_smoothing": "0.0..0.3"}, output="embedding", default_head="linear",
                      encoder_kinds=("siamese", "embedding"),
                      summary="softmax classifier (cross-entropy), the supervised reference",

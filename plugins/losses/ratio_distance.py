@@ -15,6 +15,7 @@ from __future__ import annotations
 from ser_bench import hookimpl
 from ser_bench.plugin_kit.helpers import all_pairs, pair_distances
 from ser_bench.plugin_api.params import defaults_of
+from ser_bench.model.twins import batched_twin
 from ser_bench.plugin_api.types import LossSpec
 
 from .bce_pair import pair_bce, pair_bce_batched
@@ -57,6 +58,7 @@ def ratio_term_batched(z, y, delta: float = 0.1):
     return torch.where(lacking, 0.0, term)
 
 
+@batched_twin
 def build(weight: float = 1.0, delta: float = 0.1, balance: bool = True):
     """``loss(model, x, y)`` = pair BCE + ``weight`` x guarded ratio distance term."""
     def loss(model, x, y):
@@ -74,7 +76,7 @@ def build(weight: float = 1.0, delta: float = 0.1, balance: bool = True):
 @hookimpl
 def ser_bench_losses():
     return [LossSpec(
-        name="ratio_distance", build=build, params=defaults_of(build, "losses"), batchable=True, pretrain_loss="bce_pair",
+        name="ratio_distance", build=build, params=defaults_of(build, "losses"), pretrain_loss="bce_pair",
         search_space={"weight": "0.01..10:log", "delta": "0.02..0.5:log"},
         summary="pair BCE + ratio distance loss (D_d+D_s)/(D_d-D_s), guarded for D_d < D_s",
         reference="Feng & Chaspari (2020), Eq. 1",

@@ -16,7 +16,6 @@ from .cross_entropy import build
 @hookimpl
 def ser_bench_losses():
     return [LossSpec(name="softmax_mlp", build=build, params=defaults_of(build, "losses"), needs_context=True,
-                     batchable=True,
                      search_space={"label_smoothing": "0.0..0.3"}, default_encoder="mlp", default_head="linear",
                      encoder_kinds=("embedding", "siamese"),
                      output="embedding",

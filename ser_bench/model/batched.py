@@ -30,9 +30,9 @@ is left out):
   (``binary_cross_entropy_with_logits``'s, ``nll_loss``'s, ...), and the optimiser repeats
   ``torch.optim.Adam``'s single-tensor step op for op.
 
-Losses and encoders opt in with ``batchable=True`` on their spec (see
-:class:`~ser_bench.plugin_api.types.LossSpec` and ``EncoderSpec``); the caller passes that decision to
-:func:`fit_many`, which otherwise trains one by one through :func:`fit`.
+Encoders opt in with ``batchable=True`` on their spec (``EncoderSpec``), losses with a batched twin
+(an optimisation of some built-in losses, :mod:`ser_bench.model.twins`); the caller passes that
+decision to :func:`fit_many`, which otherwise trains one by one through :func:`fit`.
 """
 from __future__ import annotations
 

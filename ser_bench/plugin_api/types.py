@@ -149,7 +149,8 @@ class EncoderSpec:
     buffers), the methods training calls (``embed``, ``pair_logits``) apply those layers and only
     row-wise operations on the last dimension, so that they run unchanged on ``[M, B, d]`` inputs once
     each ``nn.Linear`` holds M weight sets, it draws no random numbers, and it has no ``combine_loss``.
-    Training is then batched where the loss is batchable too; otherwise (the default) one model at a time.
+    Training is then batched where the loss has a batched twin too (an optimisation of some built-in
+    losses, :mod:`ser_bench.model.twins`); otherwise (the default) one model at a time, with the same numbers.
 
     ``default=True``: the encoder of a loss that names no ``default_encoder`` (the built-in
     ``siamese-mlp``); one encoder in a registry says so.
@@ -195,13 +196,6 @@ class LossSpec:
     ``default=True``: the Siamese MLP of the paper). ``pretrain_loss`` is the loss that trains the source
     model before this one fine-tunes it (``--pretrain-loss auto``); ``None`` means the loss itself (the
     ratio distance loss names the pair BCE, as in the paper).
-
-    ``batchable=True`` says that the built object also has ``batched(model, x, y) -> Tensor[M]``: the
-    losses of M models trained together (:mod:`ser_bench.model.batched`), with ``model`` the M stacked
-    encoders, ``x`` of shape ``[M, B, d]`` and ``y`` ``[M, B, ...]``, whose gradients are bit for bit
-    those each model gets from ``loss(model_m, x_m, y_m)`` alone; a loss that is a module has its
-    parameters in ``nn.Linear`` layers only, and the loss draws no random numbers (a sampled pair would
-    change with the batching). ``check_loss`` trains such a loss both ways and compares the weights.
     """
 
     name: str
@@ -217,7 +211,6 @@ class LossSpec:
     default_encoder: Optional[str] = None
     bounds: Mapping[str, Any] = field(default_factory=dict)  # param -> ser_bench.plugin_api.params.Range, checked up front
     search_space: Mapping[str, str] = field(default_factory=dict)  # param -> range text (ser_bench.plugin_api.search)
-    batchable: bool = False
     pretrain_loss: Optional[str] = None
 
 

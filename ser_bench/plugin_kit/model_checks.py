@@ -115,13 +115,16 @@ def check_loss(name: str, registry=None) -> None:
         _, _, o = value(xb, yb)
         assert torch.isfinite(o), f"loss {name!r} is not finite on a batch with {what}: {o}"
     assert value(x, y, 3)[2].item() == value(x, y, 3)[2].item(), f"loss {name!r} is not deterministic under a seed"
-    if spec.batchable:
+    from ser_bench.model.twins import has_batched_twin
+
+    if has_batched_twin(spec):
         _check_batched(name, params, registry)
 
 
 def _check_batched(name: str, params: dict, registry) -> None:
-    """A loss declaring ``batchable`` trains, with every batchable encoder it fits, three models together
-    (``fit_many``) to exactly the weights training each alone (``fit``) gives: bit for bit, on one thread."""
+    """A loss with a batched twin (:mod:`ser_bench.model.twins`) trains, with every batchable encoder it fits,
+    three models together (``fit_many``) to exactly the weights training each alone (``fit``) gives: bit for
+    bit, on one thread."""
     import torch
 
     from ser_bench.model.batched import fit_many
@@ -131,7 +134,7 @@ def _check_batched(name: str, params: dict, registry) -> None:
 
     spec = registry.get("losses", name)
     encoders = [e.spec for e in registry.entries("encoders") if e.spec.batchable and e.spec.kind in spec.encoder_kinds]
-    assert encoders, f"loss {name!r} is batchable but no registered batchable encoder fits it"
+    assert encoders, f"loss {name!r} has a batched twin but no registered batchable encoder fits it"
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -151,7 +154,7 @@ def _check_batched(name: str, params: dict, registry) -> None:
                 runs.append(pairs)
             settings: dict[str, Any] = {"epochs": 3, "batch_size": 8, "lr": 1e-2, "weight_decay": 1e-3}
             assert callable(getattr(runs[1][0][1], "batched", None)), \
-                f"loss {name!r} declares batchable but what build returns has no batched(model, x, y)"
+                f"loss {name!r} is marked batched_twin but what build returns has no batched(model, x, y)"
             for (model, loss), (x, y), seed in zip(runs[0], data, range(3)):
                 fit(model, x, y, loss, seed=seed, **settings)
             fit_many([m for m, _ in runs[1]], [x for x, _ in data], [y for _, y in data], [lo for _, lo in runs[1]],
@@ -162,7 +165,7 @@ def _check_batched(name: str, params: dict, registry) -> None:
                     if isinstance(loss, torch.nn.Module):
                         state.update({f"loss.{k}": v for k, v in loss.state_dict().items()})
                 differ = [k for k in states[0] if not torch.equal(states[0][k], states[1][k])]
-                assert not differ, (f"loss {name!r} declares batchable, but with encoder {encoder.name!r} training "
+                assert not differ, (f"loss {name!r} has a batched twin, but with encoder {encoder.name!r} training "
                                     f"together changes {differ} from training each model alone")
     finally:
         torch.set_num_threads(threads)

@@ -15,6 +15,7 @@ import zlib
 from ser_bench.model.adam import adam_update
 from ser_bench.errors import DivergedError
 from ser_bench.model.batched import fit_many
+from ser_bench.model.twins import has_batched_twin
 from ser_bench.model.model_cache import code_fingerprint, model_key
 from ser_bench.model.training import fit
 from ser_bench.plugin_api.registry import base_name
@@ -144,7 +145,7 @@ class Pretraining:
     def _batchable(self, stage: str) -> bool:
         """Whether the encoder and the loss of ``stage`` (``"pretrain"`` or ``"loss"``) train batched."""
         spec = self.registry.get("losses", base_name(self.stages[stage][0]))
-        return bool(spec.trains and spec.batchable and self.encoder.batchable)
+        return has_batched_twin(spec) and self.encoder.batchable
 
     def _pretrain_together(self, splits) -> None:
         groups: dict = {}
