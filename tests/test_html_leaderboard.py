@@ -79,7 +79,7 @@ def test_page_is_self_contained_and_shows_the_board(results):
     assert len(table_rows(page, "board-k")) == len(board_frame(results).query("level == 'k'"))
     # nothing to fetch: no stylesheet, script or image from anywhere else
     assert not re.search(r'(src|href)="(?!data:|#)', page) and "<link" not in page
-    assert page.count("data:image/png;base64,") == 3  # ranks, few-shot curves, layer curves
+    assert page.count("data:image/png;base64,") == 4  # ranks, few-shot curves, their area ranked, layer curves
     assert "<title>A &lt;test&gt; board</title>" in page and "<test>" not in page
     # the settings header as a list, its markdown code spans as <code>
     assert "<li>feature: is09-64</li>" in page and "<li>protocol <code>fewshot</code>" in page

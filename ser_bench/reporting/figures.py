@@ -1,6 +1,7 @@
 """Figures from result files (matplotlib, no display needed)."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 
@@ -157,3 +158,48 @@ def plot_board_curves(by_k, x: str, panel: str, stem: Path) -> Path:
     fig.savefig(path, dpi=100, metadata={"Software": None})  # no version stamp: same results, same bytes
     plt.close(fig)
     return path
+
+
+def plot_curve_ranking(rankings, stem: Path, title: str = "") -> list[Path]:
+    """UAR against k for each :class:`~ser_bench.reporting.curves.CurveRanking`: one panel per protocol and
+    source → target, one line per ranked method (the same colour in every panel), frozen-layer settings
+    pooled, the 95 % intervals over the ranking's units as bands; the legend of each panel gives the
+    methods best first with their normalised area. Writes ``stem.png`` and ``stem.svg``; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ser_bench.reporting.tidy import natural_key
+
+    protocols = {r.protocol for r in rankings}
+    columns = min(len(rankings), 3)
+    rows = -(-len(rankings) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns + 0.4, 3.8 * rows + 0.4), squeeze=False,
+                             sharey=True)
+    methods = sorted({row.method for r in rankings for row in r.rows}, key=natural_key)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, ranking in zip(axes.flat, rankings):
+        for row in ranking.rows:
+            i = methods.index(row.method)
+            colour = colours[i % len(colours)]
+            ks = [p.k for p in row.points]
+            ax.plot(ks, [100 * p.uar for p in row.points], marker="o", markersize=3, color=colour,
+                    linestyle="-" if i < len(colours) else "--", label=f"{row.method} ({100 * row.area:.1f})")
+            if not any(math.isnan(p.lo) for p in row.points):
+                ax.fill_between(ks, [100 * p.lo for p in row.points], [100 * p.hi for p in row.points],
+                                alpha=0.10, color=colour, linewidth=0)
+        ax.set_xticks(list(ranking.ks))
+        name = ranking.pair if len(protocols) == 1 else f"{ranking.protocol} · {ranking.pair}"
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(AXIS_LABELS["k"], fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, title="area (mean UAR %)", title_fontsize=7, loc="best")
+    for ax in axes.flat[len(rankings):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("UAR (%)")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, stem)

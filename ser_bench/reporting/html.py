@@ -190,8 +190,9 @@ def _figure_uri(path: Path) -> str:
 
 def _figures(results: list, board) -> list[tuple[str, str, str]]:
     """(title, data URI, caption) of each figure the results allow: the critical-difference diagram,
-    few-shot curves (UAR against k), layer curves (UAR against frozen layers) and, for a layer-wise run of
-    a layered feature, UAR against the model's layer."""
+    few-shot curves (UAR against k), the normalised area under them ranked (:func:`_curve_figure`), layer
+    curves (UAR against frozen layers) and, for a layer-wise run of a layered feature, UAR against the
+    model's layer."""
     from ser_bench.reporting.figures import plot_board_curves, plot_critical_difference
     from ser_bench.reporting.ranks import block_scores, rank_analysis
     from ser_bench.reporting.tidy import tidy
@@ -220,6 +221,7 @@ def _figures(results: list, board) -> list[tuple[str, str, str]]:
                             ("UAR against the number of target speakers used for fine-tuning, one panel per "
                              "source → target and number of frozen layers, one line per method; bands: the 95 % "
                              "intervals of the table by k.")))
+        figures += _curve_figure(results, Path(tmp))
         if not by_k.empty and by_k["frozen"].nunique() > 1:
             path = plot_board_curves(by_k, "frozen", "k", Path(tmp) / "layers")
             figures.append(("Layer curves", _figure_uri(path),
@@ -228,6 +230,35 @@ def _figures(results: list, board) -> list[tuple[str, str, str]]:
                              "table by k.")))
         figures += _layer_figures(results, Path(tmp))
     return figures
+
+
+def _curve_figure(results: list, folder: Path) -> list[tuple[str, str, str]]:
+    """The few-shot curves with frozen-layer settings pooled and each method's normalised area under UAR
+    against k, ranked (:func:`~ser_bench.reporting.curves.rank_curves`), as :func:`_figures` gives them;
+    [] when no method ran two or more k."""
+    from ser_bench.reporting.curves import rank_curves
+    from ser_bench.reporting.figures import plot_curve_ranking
+    from ser_bench.reporting.tidy import breakdown_table
+
+    ok = ok_results(results)
+    frame = breakdown_table(ok, axes=("k",)) if ok else None
+    rankings = rank_curves(frame) if frame is not None and not frame.empty else []
+    if not rankings:
+        return []
+    paths = plot_curve_ranking(rankings, folder / "fewshot_curves")
+    groups = []
+    for r in rankings:
+        ranked = ", ".join(f"{row.rank:g}. {row.method} {_pct(row.area)}"
+                           + ("" if _missing(row.lo) else f" ± {100 * row.half_width:.1f}")
+                           for row in r.rows)
+        left = ("; left out: " + ", ".join(f"{m} ({why})" for m, why in r.left_out.items())) if r.left_out else ""
+        name = r.pair if len({g.protocol for g in rankings}) == 1 else f"{r.protocol} · {r.pair}"
+        groups.append(f"{name} (k = {', '.join(map(str, r.ks))}): {ranked}{left}")
+    return [("Few-shot curves: area under UAR against k", _figure_uri(paths[0]),
+             ("UAR against k, frozen-layer settings pooled, one line per method; bands: 95 % t-intervals over "
+              "the units (source seeds, or the episode draws of one source model). Normalised area (the "
+              "trapezoidal area divided by the k range: a mean UAR % over the k span, comparable only on the "
+              "same k list), ranked: " + " · ".join(groups) + "."))]
 
 
 def _layer_figures(results: list, folder: Path) -> list[tuple[str, str, str]]:

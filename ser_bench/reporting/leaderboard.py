@@ -228,13 +228,15 @@ INTRO_NO_TESTS = (f"UAR in % (unweighted average recall): mean over the unit in 
 
 def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paired: str | None = None,
                 figure_dir: Path | None = None, tests: bool = True) -> str:
-    """The full markdown leaderboard: settings, the summary table, the few-shot breakdown by k, and the
+    """The full markdown leaderboard: settings, the summary table, the few-shot breakdown by k, the methods
+    ranked by the normalised area under UAR against k (:func:`curve_section`, with two or more k), and the
     average ranks across settings (when there are two or more blocks and methods to rank).
 
     With ``paired`` (a method name as it appears in the few-shot table, e.g. ``bce_pair``), every other
     few-shot method is also compared with it on identical episodes over the right unit, Holm-corrected
     over the comparisons shown (:func:`ser_bench.reporting.stats.paired_against`). With ``figure_dir`` the
-    critical-difference diagram is written there as ``ranks.png``/``ranks.svg`` and linked.
+    critical-difference diagram is written there as ``ranks.png``/``ranks.svg`` and the few-shot curves as
+    ``fewshot_curves.png``/``.svg``, and linked.
 
     ``tests=False``: means only, with no interval, no Friedman test and no critical difference (nothing is
     imported from scipy); ``paired`` is a test and cannot be combined with it.
@@ -261,6 +263,7 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
         elif table:
             parts += [f"## UAR % by {md.text(axes[0])}", "",
                       "Means over every split and seed of each setting (no interval).", "", table, ""]
+    parts += curve_section(results, figure_dir, tests=tests)  # the area under UAR against k, ranked
     from ser_bench.reporting.layers import layer_section
 
     parts += layer_section(results, figure_dir)  # UAR by layer, for a layer-wise run (ssl.layers=all)
@@ -290,6 +293,73 @@ def left_out_section(results: list) -> list[str]:
     return ["## Splits left out", "", LEFT_OUT_INTRO, "", *[f"- {md.text(line)}" for line in left_out], ""]
 
 
+CURVES_INTRO = ("Normalised area under the few-shot curve, in %: the trapezoidal area under UAR against k "
+                "divided by the k range, i.e. a mean UAR over the k span. It is computed per unit (a source "
+                "seed, its mean UAR at each k over its episode draws, with two or more seeds; else an episode "
+                "draw index, the r-th draw at every k, of the one source model), frozen-layer settings averaged "
+                "within an episode draw as in the summary table; ± is the half-width of the 95 % t-interval "
+                "over those units. Areas compare only methods run on the same k list: a method whose k list "
+                "differs from its group's is left out and named. Rank 1 = best (ties share the average rank). "
+                "Each method is tested against the best, paired over the units both have (one-sample t-test "
+                "of per-seed differences; Wilcoxon signed-rank over draws), Holm-corrected within each "
+                "source → target.")
+CURVES_INTRO_NO_TESTS = ("Normalised area under the few-shot curve, in %: the trapezoidal area under UAR against k "
+                         "divided by the k range, i.e. a mean UAR over the k span, averaged over the units of the "
+                         "*n* column (frozen-layer settings averaged within an episode draw). Means and ranks only "
+                         "(`--no-tests`). Areas compare only methods run on the same k list: a method whose k "
+                         "list differs from its group's is left out and named. Rank 1 = best.")
+
+
+def curve_section(results: list, figure_dir: Path | None = None, tests: bool = True) -> list[str]:
+    """Markdown lines of the "Few-shot curves: area under UAR against k" section
+    (:func:`~ser_bench.reporting.curves.rank_curves`): one table per protocol and source → target, methods
+    best first. [] unless some protocol breaks its results down by k and some method ran two or more k.
+    With ``figure_dir`` (and tests) the curves are drawn there as ``fewshot_curves.png``/``.svg`` and linked."""
+    from ser_bench.reporting.curves import rank_curves
+    from ser_bench.reporting.sections import significant
+    from ser_bench.reporting.stats import describe_n
+    from ser_bench.reporting.tidy import breakdown_table
+
+    frame = breakdown_table(ok_results(results), axes=("k",)) if ok_results(results) else None
+    rankings = rank_curves(frame, tests=tests) if frame is not None and not frame.empty else []
+    if not rankings:
+        return []
+    protocols = {r.protocol for r in rankings}
+    lines = ["## Few-shot curves: area under UAR against k", "", CURVES_INTRO if tests else CURVES_INTRO_NO_TESTS, ""]
+    for ranking in rankings:
+        name = ranking.pair if len(protocols) == 1 else f"{ranking.protocol} · {ranking.pair}"
+        lines += [f"### {md.text(name)} (k = {', '.join(map(str, ranking.ks))})", ""]
+        if tests:
+            lines += ["| rank | method | area (UAR %) | n | p vs best | p (Holm) | worse than best |",
+                      "|---|---|---|---|---|---|---|"]
+        else:
+            lines += ["| rank | method | area (UAR %) | n |", "|---|---|---|---|"]
+        for row in ranking.rows:
+            cells = [f"{row.rank:g}", md.cell(row.method), _fmt(row.area, row.lo, row.hi),
+                     md.cell(describe_n(row.n, row.unit) + (f" ({row.incomplete} without every k left out)"
+                                                            if row.incomplete else ""))]
+            if tests:
+                shown = {"p_holm": row.p_holm}
+                cells += ["best" if row.best else _p(row.p), DASH if row.best else _p(row.p_holm),
+                          DASH if row.best else ("**yes**" if significant(shown) else "no")]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+        if ranking.left_out:
+            lines += ["Left out (not comparable on this k list): " + "; ".join(
+                f"{md.text(m)} ({md.text(why)})" for m, why in ranking.left_out.items()) + ".", ""]
+    if figure_dir is not None and tests:
+        from ser_bench.reporting.figures import plot_curve_ranking
+
+        plot_curve_ranking(rankings, Path(figure_dir) / "fewshot_curves")
+        lines += ["![Few-shot curves: UAR against k, one line per method, frozen-layer settings pooled, 95 % "
+                  "bands over the units above](fewshot_curves.png)", ""]
+    return lines
+
+
+def _p(value: float) -> str:
+    return DASH if value is None or math.isnan(value) else f"{value:.3g}"
+
+
 def rank_section(results: list[dict], figure_dir: Path | None = None, tests: bool = True) -> list[str]:
     """Markdown lines of the average-rank section (Demšar 2006), [] when there is nothing to rank; with
     ``figure_dir``, the critical-difference diagram is written there and linked. ``tests=False``: the
@@ -312,4 +382,4 @@ def rank_section(results: list[dict], figure_dir: Path | None = None, tests: boo
 
 
 __all__ = ["summary_table", "fewshot_by_k", "fewshot_by_k_markdown", "settings_header", "settings_lines",
-           "to_markdown", "rank_section", "left_out_section"]
+           "to_markdown", "rank_section", "curve_section", "left_out_section"]
