@@ -127,12 +127,13 @@ def test_paired_section_compares_every_method_with_the_baseline_on_shared_episod
     rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| a → b")]
     assert len(rows) == 2
     unit = "episode draws of one source model"
-    assert rows[0][1:6] == ["bce_pair", "ratio_distance (weight=1)", "6", unit, "+3.0"] and rows[0][9] == "6 / 0 / 0"
-    assert rows[1][1:6] == ["bce_pair", "ratio_distance (weight=10)", "6", unit, "-2.0"] and rows[1][9] == "0 / 6 / 0"
+    assert rows[0][1:6] == ["bce_pair", "ratio_distance (weight=1)", "6", unit, "+3.0"] and rows[0][10] == "6 / 0 / 0"
+    assert rows[1][1:6] == ["bce_pair", "ratio_distance (weight=10)", "6", unit, "-2.0"] and rows[1][10] == "0 / 6 / 0"
     # p of an exact two-sided signed-rank test with all 6 differences one way: 2 / 2**6 = 0.031; Holm over
     # the two comparisons shown doubles it, so neither is marked significant
     for row in rows:
-        assert row[11:14] == ["0.0312", "0.0625", "no |"]
+        assert row[12:15] == ["0.0312", "0.0625", "no |"]
+        assert row[7] == "–"  # detectable (power 0.8): the differences do not vary, no sd to state it from
     with pytest.raises(SerBenchError, match="no few-shot results for 'bce'.*bce_pair"):
         to_markdown(results, paired="bce")
 

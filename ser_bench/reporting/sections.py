@@ -17,6 +17,13 @@ def _points(value: float) -> str:
     return DASH if value is None or math.isnan(value) else f"{100 * value:+.1f}"
 
 
+def _detectable(value) -> str:
+    """``±3.2`` (UAR points); ``∞`` when no difference was detectable; a dash without a test."""
+    if value is None or math.isnan(value):
+        return DASH
+    return "∞" if math.isinf(value) else f"±{100 * value:.1f}"
+
+
 def _p(value) -> str:
     return DASH if value is None or math.isnan(value) else f"{value:.3g}"
 
@@ -35,12 +42,18 @@ def paired_markdown(rows: list[dict]) -> list[str]:
              "or more seeds the unit is the source seed: one-sample t-test of the per-seed differences, effect "
              "size d_z = mean / sd of the per-seed differences. With one seed the unit is the episode draw of "
              "that one source model: Wilcoxon signed-rank test, effect size = matched-pairs rank-biserial r; such "
-             "a p-value says nothing about other source models. 95 % CI: t-interval over the units. "
+             "a p-value says nothing about other source models. 95 % CI: t-interval over the units. Detectable "
+             "(power 0.8): the smallest true difference the test had an 80 % chance to find at two-sided α = 0.05, "
+             "given the observed sd of the unit differences and n (noncentral t, Cohen 1988; over episode draws "
+             "divided by √(3/π), the Wilcoxon test's asymptotic relative efficiency to the t-test under "
+             "normality, 3/π ≈ 0.955; ∞: too few draws for the test to reach p < 0.05); n.s. reads as: no "
+             "difference larger than the detectable one at 80 % power. "
              f"p (Holm): adjusted over the {n_tests} test{'' if n_tests == 1 else 's'} in this table; "
              f"*significant* only when it is below {ALPHA}.", "",
-             "| source → target | baseline | treatment | n | unit | mean difference | 95 % CI | per-seed differences "
+             "| source → target | baseline | treatment | n | unit | mean difference | 95 % CI | detectable (power 0.8) "
+             "| per-seed differences "
              "| effect size | treatment better / worse / tied | statistic | p | p (Holm) | significant |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lo, hi = r["ci95"]
         ci = DASH if math.isnan(lo) else f"[{_points(lo)}, {_points(hi)}]"
@@ -50,7 +63,7 @@ def paired_markdown(rows: list[dict]) -> list[str]:
         stat = DASH if math.isnan(r["statistic"]) else f"{letter} = {r['statistic']:.2f}"
         lines.append(f"| {cell(r['group'])} | {cell(r['baseline'])} | {cell(r['treatment'])} | {r['n']} | "
                      f"{cell(r['unit'])} | "
-                     f"{_points(r['mean_difference'])} | {ci} | {per_seed} | {effect} | "
+                     f"{_points(r['mean_difference'])} | {ci} | {_detectable(r.get('detectable'))} | {per_seed} | {effect} | "
                      f"{r['treatment_better']} / {r['baseline_better']} / {r['ties']} | {stat} | "
                      f"{_p(r['p_value'])} | {_p(r['p_holm'])} | {'**yes**' if significant(r) else 'no'} |")
     return lines

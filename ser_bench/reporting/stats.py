@@ -14,14 +14,20 @@ within an episode draw, then within a seed, and the per-seed differences are tes
 one-sample t-test. With a balanced design this is the exact test of the grand mean of a random-effects
 model with seeds as the random factor, and it does not pretend that the episodes of one source model
 are independent. With one seed it falls back to a Wilcoxon signed-rank test over episode draws.
+
+Beside each paired comparison stands the smallest true difference its test had 80 % power to detect at
+two-sided α = 0.05 (:func:`detectable_difference`), so that "not significant" reads as "no difference
+larger than this", not as "no difference".
 """
 from __future__ import annotations
 
 import gc
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 
 from ser_bench.results.summary import mean_ci95
 
@@ -30,6 +36,9 @@ SPEAKERS = "held-out speakers"
 FOLDS = "folds"
 DRAWS = "episode draws of one source model"
 DRAW = ["seed", "k", "repeat"]  # the identity of an episode draw; frozen-layer settings share it
+ALPHA = 0.05  # two-sided level of every paired test
+POWER = 0.8  # the power at which a comparison's detectable difference is stated (Cohen 1988)
+WILCOXON_ARE = 3 / math.pi  # asymptotic relative efficiency of the signed-rank test to the t-test, normal data
 
 
 @dataclass
@@ -98,23 +107,86 @@ def rank_biserial(differences) -> float:
     return float((ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum())
 
 
-def _matched(a, b, key, baseline, treatment):
-    """The episodes both methods ran, checked to be the same episodes (equal episode hashes)."""
-    index = ["seed", "k", "repeat", "frozen"]
-    a, b = a.set_index(index), b.set_index(index)
-    common = a.index.intersection(b.index)
-    if len(common) == 0:
-        return None
-    a, b = a.loc[common], b.loc[common]
+EPISODE = ["seed", "k", "repeat", "frozen"]  # what two methods are matched on within a comparison
+
+
+def _matched(subset, by: list, column: str, baseline: str, treatment: str):
+    """One row per episode both methods ran (``uar_a``: baseline, ``uar_b``: treatment), over every group
+    of ``by`` at once, checked to be the same episodes (equal episode hashes; else ``ValueError``, naming
+    the first group in sorted order that differs). Groups with a missing key are left out, as groupby does."""
+    subset = subset.dropna(subset=by)
+    keys = list(dict.fromkeys([*by, *EPISODE]))  # `by` may hold k
+    a = subset.loc[subset[column] == baseline, [*keys, "uar", "hash", "episode_hash"]]
+    b = subset.loc[subset[column] == treatment, [*keys, "uar", "hash", "episode_hash"]]
+    pairs = a.merge(b, on=keys, suffixes=("_a", "_b"))
+    repeated = pairs.duplicated(keys).sum()
+    if repeated:
+        raise ValueError(f"{repeated} matches repeat an episode: several results of {baseline} or {treatment} (settings that "
+                         f"differ within one {column}?) for one episode cannot be paired")
     # The episode hash ignores source clips mixed into fine-tuning; older results have only the split hash.
-    both = a["episode_hash"].notna().to_numpy() & b["episode_hash"].notna().to_numpy()
-    ids_a = np.where(both, a["episode_hash"].astype(object), a["hash"].astype(object))
-    ids_b = np.where(both, b["episode_hash"].astype(object), b["hash"].astype(object))
-    mismatched = int(sum(x != y for x, y in zip(ids_a, ids_b)))
-    if mismatched:
-        raise ValueError(f"{mismatched} episodes of {key} differ between {baseline} and {treatment}: "
-                         "they are not paired")
-    return a, b
+    both = pairs["episode_hash_a"].notna().to_numpy() & pairs["episode_hash_b"].notna().to_numpy()
+    ids_a = np.where(both, pairs["episode_hash_a"].astype(object), pairs["hash_a"].astype(object))
+    ids_b = np.where(both, pairs["episode_hash_b"].astype(object), pairs["hash_b"].astype(object))
+    mismatched = pd.Series(ids_a != ids_b, index=pairs.index, dtype=bool).groupby([pairs[c] for c in by]).sum()
+    if mismatched.any():
+        key = mismatched[mismatched > 0].index[0]
+        raise ValueError(f"{int(mismatched[key])} episodes of {key if isinstance(key, tuple) else (key,)} differ "
+                         f"between {baseline} and {treatment}: they are not paired")
+    return pairs
+
+
+@lru_cache(maxsize=256)
+def detectable_effect(n: int, alpha: float = ALPHA, power: float = POWER) -> float:
+    """The standardised mean difference d = δ / sd that a two-sided one-sample t-test over ``n`` units has
+    ``power`` to detect at level ``alpha``; NaN for n < 2.
+
+    Exact, not the normal approximation: the power at d is P(|T| > t_crit) for T noncentral t with n - 1
+    degrees of freedom and noncentrality d·√n (scipy.stats.nct), t_crit the t quantile at 1 - alpha / 2,
+    solved for d with Brent's method (scipy.optimize.brentq). It agrees with statsmodels'
+    ``TTestPower().solve_power``; n = 3, α = 0.05, power 0.8: d = 3.26.
+    """
+    from scipy.optimize import brentq
+    from scipy.stats import nct, t
+
+    if n < 2:
+        return math.nan
+    df = n - 1
+    critical = float(t.ppf(1 - alpha / 2, df))
+
+    def shortfall(d: float) -> float:
+        nc = d * math.sqrt(n)
+        # P(T < -c; nc) = P(T > c; -nc): the survival function is the accurate one in that far tail
+        lower = float(nct.sf(critical, df, -nc))
+        return float(nct.sf(critical, df, nc)) + (0.0 if math.isnan(lower) else lower) - power
+
+    high = 1.0
+    while shortfall(high) < 0:
+        high *= 2
+    return float(brentq(shortfall, 0.0, high, xtol=1e-10))
+
+
+def detectable_difference(sd: float, n: int, unit: str = SEEDS, alpha: float = ALPHA,
+                          power: float = POWER) -> float:
+    """The smallest true mean difference a paired comparison over ``n`` units whose differences have
+    standard deviation ``sd`` had ``power`` to detect at two-sided level ``alpha``, in the units of ``sd``.
+
+    Over seeds, folds or speakers (a one-sample t-test): ``sd`` × :func:`detectable_effect`. NaN when
+    n < 2 or ``sd`` is 0 or NaN (no test is run).
+
+    Over the episode draws of one source model (a Wilcoxon signed-rank test): the t-test's value divided by
+    √(3/π). The signed-rank test's asymptotic relative efficiency to the t-test under normal differences is
+    3/π ≈ 0.955 (Lehmann, *Nonparametrics*, 1975): it needs n·π/3 units where the t-test needs n, so at
+    equal n its detectable difference is larger by √(π/3), the detectable difference scaling as 1/√n. The
+    factor is asymptotic; at small n it is an approximation. Below 6 draws the exact test cannot reach
+    p < 0.05 at all (its smallest two-sided p is 2 / 2^n), and no difference is detectable: infinity.
+    """
+    if n < 2 or not sd > 0:
+        return math.nan
+    if unit == DRAWS:
+        if 2 / 2 ** n > alpha:
+            return math.inf
+        return sd * detectable_effect(n, alpha, power) / math.sqrt(WILCOXON_ARE)
+    return sd * detectable_effect(n, alpha, power)
 
 
 def paired_comparison(frame, baseline: str, treatment: str, by=("pair",), column: str = "variant") -> list[dict]:
@@ -127,25 +199,35 @@ def paired_comparison(frame, baseline: str, treatment: str, by=("pair",), column
     differences are tested with a one-sample t-test (effect size d_z = mean / sd of the per-seed
     differences); with one seed the draws are tested with a Wilcoxon signed-rank test (effect size:
     matched-pairs rank-biserial correlation), and the unit says the draws share one source model.
+    ``detectable``: the smallest true difference the test had 80 % power to detect at two-sided α = 0.05,
+    given the observed sd of the unit differences and n (:func:`detectable_difference`; NaN without a test).
     ``p_holm`` is left ``None``: it depends on the family of comparisons shown (:func:`holm`).
     """
     from scipy.stats import ttest_1samp, wilcoxon
 
     out = []
-    subset = frame[frame[column].isin([baseline, treatment])]
-    for key, group in subset.groupby(list(by)):
-        matched = _matched(group[group[column] == baseline], group[group[column] == treatment],
-                           key, baseline, treatment)
-        if matched is None:
-            continue
-        a, b = matched
-        draws = (b["uar"] - a["uar"]).groupby(level=["seed", "k", "repeat"]).mean()
-        per_seed = draws.groupby(level="seed").mean()
-        row = {"group": key if isinstance(key, str) else " / ".join(map(str, key)),
-               "baseline": baseline, "treatment": treatment, "episodes": int(len(a)), "draws": int(len(draws)),
-               "per_seed": {str(s): float(v) for s, v in per_seed.items()}, "p_holm": None}
-        if len(per_seed) >= 2:
-            diff = per_seed.to_numpy()
+    by = list(by)
+    pairs = _matched(frame[frame[column].isin([baseline, treatment])], by, column, baseline, treatment)
+    # Matched once for every group: a board's comparisons are many small groups.
+    differences = (pairs["uar_b"] - pairs["uar_a"]).to_numpy()
+    draw = [*by, "seed", "k", "repeat"]
+    draws_all = pd.Series(differences).groupby([pairs[c].to_numpy() for c in draw]).mean()
+    draws_all.index.names = [f"by{i}" for i in range(len(by))] + ["seed", "k", "repeat"]  # `by` may hold k
+    episodes = {k if isinstance(k, tuple) else (k,): int(v) for k, v in pairs.groupby(by).size().items()}
+    groups = list(range(len(by)))
+    per_seed_all = draws_all.groupby(level=[*groups, len(by)]).mean()
+    draw_values, seed_values = draws_all.to_numpy(), per_seed_all.to_numpy()
+    seed_labels = per_seed_all.index.get_level_values("seed")
+    seeds_of = per_seed_all.groupby(level=groups).indices
+    draws_of = draws_all.groupby(level=groups)
+    for label in draws_of.size().index:  # in sorted order, as groupby gives them
+        positions, seeds = draws_of.indices[label], seeds_of[label]
+        key = label if isinstance(label, tuple) else (label,)
+        row = {"group": " / ".join(map(str, key)),
+               "baseline": baseline, "treatment": treatment, "episodes": episodes[key], "draws": int(len(positions)),
+               "per_seed": {str(seed_labels[i]): float(seed_values[i]) for i in seeds}, "p_holm": None}
+        if len(seeds) >= 2:
+            diff = seed_values[seeds]
             sd = float(np.std(diff, ddof=1))
             test = ttest_1samp(diff, 0.0) if sd > 0 else None
             row.update(unit=SEEDS, test="one-sample t-test across seeds", effect_name="d_z",
@@ -153,13 +235,15 @@ def paired_comparison(frame, baseline: str, treatment: str, by=("pair",), column
                        statistic=float(test.statistic) if test else math.nan,
                        p_value=float(test.pvalue) if test else math.nan)
         else:
-            diff = draws.to_numpy()
+            diff = draw_values[positions]
             test = wilcoxon(diff, zero_method="wilcox") if len(diff) >= 2 and np.any(diff != 0) else None
             row.update(unit=DRAWS, test="Wilcoxon signed-rank over episode draws", effect_name="rank-biserial r",
                        effect_size=rank_biserial(diff), statistic=float(test.statistic) if test else math.nan,
                        p_value=float(test.pvalue) if test else math.nan)
         mean, lo, hi = mean_ci95(diff)
-        row.update(n=int(len(diff)), mean_difference=mean, ci95=[lo, hi], treatment_better=int((diff > 0).sum()),
+        sd = float(np.std(diff, ddof=1)) if len(diff) >= 2 else math.nan
+        row.update(n=int(len(diff)), mean_difference=mean, ci95=[lo, hi],
+                   detectable=detectable_difference(sd, len(diff), row["unit"]), treatment_better=int((diff > 0).sum()),
                    baseline_better=int((diff < 0).sum()), ties=int((diff == 0).sum()))
         out.append(row)
     return out
