@@ -209,13 +209,22 @@ class CacheStore:
         """Store ``data`` as the entry of ``key`` (with its record or checksum), atomically; returns its
         path. An ``OSError`` (a full disk, a folder in the way) is raised with no temporary file left.
 
-        A checksum is written after its entry: a crash in between, or a second writer whose replaces
-        interleave with ours, leaves an entry that fails the check on read.
+        A checksum is written after its entry: a crash in between leaves an entry that fails the check on
+        read. A second writer whose replaces interleave with ours can leave a mixed pair too, so the pair
+        is read back and written again until it checks (each writer's last pair is whole, so one
+        writer's complete pair stands when both are done).
         """
         path = self.path(key)
-        write_atomic(path, data + self.record(key))
-        if self.checksum:
+        for _ in range(5):
+            write_atomic(path, data + self.record(key))
+            if not self.checksum:
+                return path
             write_atomic(self.sidecar(key), f"{hashlib.sha256(data).hexdigest()} {key}\n".encode())
+            try:  # a second writer whose replaces interleaved with ours leaves a mixed pair: write ours again
+                self._check_sum(read_regular(path), key)
+                return path
+            except (BadChecksum, OSError):
+                continue
         return path
 
     def get_bytes(self, key: str) -> bytes:

@@ -28,7 +28,7 @@ from ser_bench.data.batching import extract_batched
 from ser_bench.data.feature_cache import Blocked, FeatureEntries, Stale, file_digest, joined
 from ser_bench.plugin_api.context import warn
 from ser_bench.errors import BadAudioError, SerBenchError
-from ser_bench.processes.workers import signals_deferred, start_worker
+from ser_bench.processes.workers import signals_deferred, start_worker, stop_workers
 
 # Clips per worker task: small enough that the last tasks of a run end close together (a task of 64
 # eGeMAPS clips is 4-5 s, which one core would spend alone at the end), large enough to pay for one
@@ -195,13 +195,21 @@ def _extract_per_clip(build: Callable, params: dict, cache: Path, paths: list, d
         return results
     import multiprocessing as mp
 
-    with ProcessPoolExecutor(min(ctx.n_workers, len(chunks)), mp_context=mp.get_context("spawn"),
-                             initializer=start_worker, initargs=(os.getpid(),)) as pool:
+    pool = ProcessPoolExecutor(min(ctx.n_workers, len(chunks)), mp_context=mp.get_context("spawn"),
+                               initializer=start_worker, initargs=(os.getpid(),))
+    try:
         with signals_deferred():  # submitting starts the workers: no Ctrl-C half-way through one
             futures = [pool.submit(_extract_chunk, build, params, str(cache), [paths[i] for i in c], dim, channels)
                        for c in chunks]
         for fut, chunk in zip(futures, chunks):
             _results_into(results, chunk, fut.result(), bar)
+    except BaseException:
+        # Ctrl-C, SIGTERM or a failed chunk: the chunks still running are abandoned at once (every clip
+        # done so far is in the cache) rather than waited for, which could take minutes.
+        stop_workers(pool)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return results
 
 
