@@ -133,8 +133,9 @@ def test_the_section_follows_the_table_by_k_and_only_where_there_are_curves():
     section = board[board.index(heading):board.index("## Average ranks")]
     rows = [line for line in section.splitlines() if line.startswith("| 1 ") or line.startswith("| 2 ")]
     # bce_pair: 0.65 + 0.01 * seed -> 66.0 ± 2.5; logreg: (2 * 0.475 + 4 * 0.575) / 6 = 0.5417 - 0.02 * seed
-    assert rows[0].startswith("| 1 | bce_pair | 66.0 ± 2.5 | n = 3 source seeds | best | – | – |")
-    assert rows[1].startswith("| 2 | logreg | 52.2 ± 5.0 | n = 3 source seeds | ")
+    # the markdown board runs no paired test (no statsmodels to import): the web page tests against the best
+    assert rows[0] == "| 1 | bce_pair | 66.0 ± 2.5 | n = 3 source seeds |"
+    assert rows[1] == "| 2 | logreg | 52.2 ± 5.0 | n = 3 source seeds |" and "p (Holm)" not in section
     assert "### a → b (k = 2, 4, 8)" in section and "fewshot_curves.png" not in section  # no figure folder
     means_only = to_markdown(demo(), tests=False)
     plain = means_only[means_only.index(heading):means_only.index("## Average ranks")]

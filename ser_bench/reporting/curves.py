@@ -127,12 +127,14 @@ def _ks_text(ks) -> str:
     return ", ".join(map(str, ks))
 
 
-def rank_curves(frame, column: str = "variant", tests: bool = True) -> list[CurveRanking]:
+def rank_curves(frame, column: str = "variant", tests: bool = True, paired: bool = True) -> list[CurveRanking]:
     """The normalised area of every method of a few-shot ``frame`` (tidy rows with ``k``, ``repeat`` and
     ``frozen``: :func:`~ser_bench.reporting.tidy.breakdown_table`), one :class:`CurveRanking` per protocol
     and source → target whose methods share a k list of two or more values, in the board's protocol order
     and then by pair. ``column`` names the method (``variant``, as the board's table by k does, or
-    ``loss``). ``tests=False``: areas and ranks alone (no interval, no test; nothing from scipy)."""
+    ``loss``). ``tests=False``: areas and ranks alone (no interval, no test; nothing from scipy).
+    ``paired=False``: intervals but no test against the best (``p`` and ``p_holm`` NaN), as the markdown
+    board shows no paired test unless asked."""
     import pandas as pd
 
     if frame.empty or "k" not in frame:
@@ -167,7 +169,7 @@ def rank_curves(frame, column: str = "variant", tests: bool = True) -> list[Curv
         if not found:
             continue
         means = [f["area"] for f in found]
-        tested = versus_best(means, [f["values"] for f in found], [f["unit"] for f in found]) if tests else \
+        tested = versus_best(means, [f["values"] for f in found], [f["unit"] for f in found]) if tests and paired else \
             [(i == max(range(len(means)), key=means.__getitem__), math.nan, math.nan) for i in range(len(means))]
         ranks = pd.Series(means).rank(ascending=False, method="average")
         rows = [CurveArea(**f, rank=float(rank), best=bool(best), p=p, p_holm=p_holm)

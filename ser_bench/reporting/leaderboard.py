@@ -300,9 +300,8 @@ CURVES_INTRO = ("Normalised area under the few-shot curve, in %: the trapezoidal
                 "within an episode draw as in the summary table; ± is the half-width of the 95 % t-interval "
                 "over those units. Areas compare only methods run on the same k list: a method whose k list "
                 "differs from its group's is left out and named. Rank 1 = best (ties share the average rank). "
-                "Each method is tested against the best, paired over the units both have (one-sample t-test "
-                "of per-seed differences; Wilcoxon signed-rank over draws), Holm-corrected within each "
-                "source → target.")
+                "Like the summary table, this board runs no paired test here; the web page "
+                "(`--format html`) tests each method against the best.")
 CURVES_INTRO_NO_TESTS = ("Normalised area under the few-shot curve, in %: the trapezoidal area under UAR against k "
                          "divided by the k range, i.e. a mean UAR over the k span, averaged over the units of the "
                          "*n* column (frozen-layer settings averaged within an episode draw). Means and ranks only "
@@ -316,12 +315,11 @@ def curve_section(results: list, figure_dir: Path | None = None, tests: bool = T
     best first. [] unless some protocol breaks its results down by k and some method ran two or more k.
     With ``figure_dir`` (and tests) the curves are drawn there as ``fewshot_curves.png``/``.svg`` and linked."""
     from ser_bench.reporting.curves import rank_curves
-    from ser_bench.reporting.sections import significant
     from ser_bench.reporting.stats import describe_n
     from ser_bench.reporting.tidy import breakdown_table
 
     frame = breakdown_table(ok_results(results), axes=("k",)) if ok_results(results) else None
-    rankings = rank_curves(frame, tests=tests) if frame is not None and not frame.empty else []
+    rankings = rank_curves(frame, tests=tests, paired=False) if frame is not None and not frame.empty else []
     if not rankings:
         return []
     protocols = {r.protocol for r in rankings}
@@ -329,19 +327,11 @@ def curve_section(results: list, figure_dir: Path | None = None, tests: bool = T
     for ranking in rankings:
         name = ranking.pair if len(protocols) == 1 else f"{ranking.protocol} · {ranking.pair}"
         lines += [f"### {md.text(name)} (k = {', '.join(map(str, ranking.ks))})", ""]
-        if tests:
-            lines += ["| rank | method | area (UAR %) | n | p vs best | p (Holm) | worse than best |",
-                      "|---|---|---|---|---|---|---|"]
-        else:
-            lines += ["| rank | method | area (UAR %) | n |", "|---|---|---|---|"]
+        lines += ["| rank | method | area (UAR %) | n |", "|---|---|---|---|"]
         for row in ranking.rows:
             cells = [f"{row.rank:g}", md.cell(row.method), _fmt(row.area, row.lo, row.hi),
                      md.cell(describe_n(row.n, row.unit) + (f" ({row.incomplete} without every k left out)"
                                                             if row.incomplete else ""))]
-            if tests:
-                shown = {"p_holm": row.p_holm}
-                cells += ["best" if row.best else _p(row.p), DASH if row.best else _p(row.p_holm),
-                          DASH if row.best else ("**yes**" if significant(shown) else "no")]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
         if ranking.left_out:
