@@ -7,6 +7,7 @@ plugin manager imports first.
 BUILTIN_MODULES = [
     "datasets.ravdess", "datasets.crema", "datasets.enterface",
     "datasets.emodb", "datasets.tess", "datasets.savee", "datasets.turev", "datasets.csv_manifest",
+    "datasets.emovo",
     "datasets.sim_ravdess", "datasets.sim_crema", "datasets.sim_enterface", "datasets.corpus_expressions",
     "features.is09_64", "features.is09", "features.egemaps", "features.ssl",
     "encoders.siamese_mlp", "encoders.mlp", "encoders.dae", "encoders.identity", "encoders.layer_weighted",

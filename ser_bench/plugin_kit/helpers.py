@@ -2,7 +2,8 @@
 blocks the built-in plugins are made of, under names that stay put. Everything else in ser-bench is
 internal and may move between releases.
 
-- datasets: :func:`audio_files`, :func:`manifest_from_files`, the audio suffixes libsndfile (and PyAV)
+- datasets: :class:`CorpusDescription` and :func:`dataset_from` (a corpus described in one record, no
+  loader code), or :func:`audio_files`, :func:`manifest_from_files`, the audio suffixes libsndfile (and PyAV)
   read, :data:`VOCABULARY` and :func:`add_dimensions` (valence/arousal of categorical labels);
 - features and channels: :func:`resample`;
 - encoders: :func:`block_encoder`; heads: :func:`embed`, :func:`standardised_probe`, :func:`decide`
@@ -20,6 +21,7 @@ _HOMES = {
     **dict.fromkeys(("ANY_AUDIO_EXTENSION", "ANY_SOUND_EXTENSION", "AUDIO_SUFFIXES", "SOUND_SUFFIXES",
                      "audio_files", "manifest_from_files"), "ser_bench.data.corpus"),
     "add_dimensions": "ser_bench.data.labels",
+    "CorpusDescription": "ser_bench.data.described", "dataset_from": "ser_bench.data.described",
     "decide": "ser_bench.model.decision",
     "embed": "ser_bench.model.heads", "standardised_probe": "ser_bench.model.heads",
     "block_encoder": "ser_bench.model.modules",
