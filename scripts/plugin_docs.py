@@ -183,6 +183,15 @@ def pages() -> dict[str, str]:
         lines += [f"## Built-in {kind}", "",
                   f"{len(builtins)} built-in {kind}, registered through the same hook as any plugin:", "",
                   *builtin_rows(registry, kind), ""]
+        if kind == "datasets":
+            from ser_bench.data.checks import corpus_table
+
+            lines += ["## The corpora", "",
+                      "Language, speakers, emotions (in the common vocabulary) and licence of each, as "
+                      "`ser-bench datasets` prints them with whether this machine has a copy; a corpus is "
+                      "described in one record (`ser_bench.plugin_kit.helpers.CorpusDescription`, see "
+                      "`plugins/datasets/emovo.py`).", "",
+                      corpus_table([e.spec for e in builtins]), ""]
         out[f"{kind}.md"] = "\n".join(lines).rstrip("\n") + "\n"
         index_rows.append(f"| {kind} | `{main_hook}` | `{spec_cls.__name__}` | {len(builtins)} | [{kind}.md]({kind}.md) |")
 

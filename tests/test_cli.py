@@ -86,7 +86,13 @@ def test_datasets_lists_found_and_missing_corpora_with_licence(tmp_path):
     import soundfile as sf
 
     sf.write(str(root / "03-01-05-02-01-01-01.wav"), np.zeros(8000, dtype=np.float32), 16000)
-    proc = run_cli("datasets", "--data-dir", str(tmp_path / "corpora"), cwd=tmp_path)
+    table = run_cli("datasets", "--data-dir", str(tmp_path / "corpora"), cwd=tmp_path).stdout
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in table.splitlines()
+            if line.startswith("| ") and "corpus" not in line}
+    assert rows["ravdess"][0] == "English" and rows["ravdess"][-1] == "found" and rows["crema"][-1] == "not found"
+    assert rows["emodb"][:2] == ["German", "10"] and rows["sim-ravdess"][-1] == "simulated"
+    assert "--verbose" in table and "looked in" not in table
+    proc = run_cli("datasets", "--verbose", "--data-dir", str(tmp_path / "corpora"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert f"ravdess: found at {tmp_path / 'corpora' / 'RAVDESS'}" in out and "1 clips, 1 speakers" in out

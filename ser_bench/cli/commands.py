@@ -385,8 +385,13 @@ def cmd_datasets(args) -> int:
         print(f"{spec.name}: {len(manifest)} clips of {manifest['speaker'].nunique()} speakers checked; "
               f"{errors} errors, {count['warning']} warnings, {count['note']} notes")
         return 1 if errors else 0
-    for entry in registry.entries("datasets"):
-        info = describe(entry.spec, ctx)
+    from ser_bench.data.checks import corpus_table
+
+    infos = [(entry, describe(entry.spec, ctx)) for entry in registry.entries("datasets")]
+    print(corpus_table([entry.spec for entry, _ in infos], [info for _, info in infos]))
+    if not getattr(args, "verbose", False):
+        print("\n`ser-bench datasets --verbose` says where each corpus was looked for, its licence and citation.")
+    for entry, info in infos if getattr(args, "verbose", False) else []:
         print(f"{info['name']}: {info['status']}")
         if info.get("clips"):
             print(f"    {info['clips']} clips, {info.get('speakers') or '?'} speakers; labels: {', '.join(info['labels'])}")
@@ -396,7 +401,7 @@ def cmd_datasets(args) -> int:
             print(f"    licence: {info['licence']}; obtain from {info['homepage']}")
             print(f"    cite: {info['reference']}")
     print("\nPoint ser-bench at a corpus with --data-dir DIR, --corpus-path NAME=DIR or ser-bench.toml "
-          "(see the README).")
+          "(see docs/guide.md, Real corpora).")
     return 0
 
 

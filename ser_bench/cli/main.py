@@ -163,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("name", nargs="?")
     ds.add_argument("--no-audio", action="store_true", help="check names and counts only, do not decode audio")
     ds.add_argument("--dataset-param", action="append", metavar="KEY=VALUE")
+    ds.add_argument("-v", "--verbose", action="store_true",
+                    help="below the table, each corpus: where it was looked for, its licence and citation")
     ds.set_defaults(func=cmd.cmd_datasets)
 
     from ser_bench.plugin_kit.scaffold import TEMPLATES  # plain strings: cheap to import

@@ -178,6 +178,33 @@ def check_corpus(spec, ctx, params: dict | None = None, read_audio: bool = True)
     return manifest, problems
 
 
+LANGUAGES = {"en": "English", "de": "German", "tr": "Turkish", "it": "Italian", "zh": "Mandarin", "fa": "Persian",
+             "fr": "French", "el": "Greek", "bn": "Bangla", "es": "Spanish", "am": "Amharic", "ur": "Urdu",
+             "pl": "Polish", "zh+en": "Mandarin, English"}
+
+
+def corpus_table(specs, infos=None) -> str:
+    """Every corpus a line: name, language, speakers, emotions, licence, and (with ``infos`` from
+    :func:`describe`) whether this machine has it; a markdown table, for the terminal and the docs."""
+    from tabulate import tabulate
+
+    rows = []
+    for i, spec in enumerate(specs):
+        info = infos[i] if infos else {}
+        speakers = info.get("speakers") or len(spec.expected_speakers) or "-"
+        emotions = ", ".join(sorted(set(info.get("labels") or spec.label_map.values()))) or "(per run)"
+        per_run = not spec.simulated and not spec.folder_names  # a CSV manifest: its language is the user's
+        language = "-" if per_run else LANGUAGES.get(spec.language, spec.language)
+        row = [spec.name, language, speakers, emotions, spec.licence or "-"]
+        if infos:
+            status = info.get("status", "")
+            row.append("found" if status.startswith("found") else "simulated" if spec.simulated
+                       else "per run" if status.startswith("configured") else "not found")
+        rows.append(row)
+    header = ["corpus", "language", "speakers", "emotions", "licence", *(["here"] if infos else [])]
+    return tabulate([[str(v).replace("|", "/") for v in row] for row in rows], header, tablefmt="github")
+
+
 def describe(spec, ctx) -> dict:
     """What ``ser-bench datasets`` shows for one dataset: found or not, where, counts, labels, licence."""
     from ser_bench.errors import SerBenchError
