@@ -8,6 +8,7 @@ BUILTIN_MODULES = [
     "datasets.ravdess", "datasets.crema", "datasets.enterface",
     "datasets.emodb", "datasets.tess", "datasets.savee", "datasets.turev", "datasets.csv_manifest",
     "datasets.emovo",
+    "datasets.casia", "datasets.esd", "datasets.shemo", "datasets.cafe", "datasets.aesdd", "datasets.subesco",
     "datasets.jl", "datasets.mesd", "datasets.ased", "datasets.urdu", "datasets.nemo", "datasets.msp_improv",
     "datasets.sim_ravdess", "datasets.sim_crema", "datasets.sim_enterface", "datasets.corpus_expressions",
     "features.is09_64", "features.is09", "features.egemaps", "features.ssl",
