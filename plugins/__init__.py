@@ -8,6 +8,7 @@ BUILTIN_MODULES = [
     "datasets.ravdess", "datasets.crema", "datasets.enterface",
     "datasets.emodb", "datasets.tess", "datasets.savee", "datasets.turev", "datasets.csv_manifest",
     "datasets.emovo",
+    "datasets.iemocap", "datasets.msp_podcast",
     "datasets.casia", "datasets.esd", "datasets.shemo", "datasets.cafe", "datasets.aesdd", "datasets.subesco",
     "datasets.jl", "datasets.mesd", "datasets.ased", "datasets.urdu", "datasets.nemo", "datasets.msp_improv",
     "datasets.sim_ravdess", "datasets.sim_crema", "datasets.sim_enterface", "datasets.corpus_expressions",
