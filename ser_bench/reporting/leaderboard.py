@@ -275,6 +275,7 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
         parts += [f"## Against {md.text(paired)}, paired on identical episodes", "",
                   *(paired_markdown(rows) if rows else ["No other method shares episodes with it."]), ""]
     parts += rank_section(results, figure_dir, tests=tests)
+    parts += continuous_section(results, tests=tests)  # CCC and Spearman of continuous targets, when recorded
     parts += left_out_section(results)
     return "\n".join(parts)
 
