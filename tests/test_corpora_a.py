@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ser_bench.plugin_api.context import RunContext
 from ser_bench.plugin_kit.testing import check_dataset
 
-from .test_described_corpora import context, write_tone
+from .test_described_corpora import bad_files_reported, context, write_tone
 
 # name -> (clip paths as distributed, the (speaker, emotion, gender[, language]) each gives, bad names)
 TREES = {
@@ -88,10 +87,6 @@ def test_a_corpus_names_each_file_it_cannot_read(registry, tmp_path, name):
     files, _, bad = TREES[name]
     root = tmp_path / name
     build(root, [*files, *bad])
-    reported = []
-    ctx = RunContext(data_dirs=[tmp_path / "nowhere"], cache_dir=tmp_path / "cache", workers=1,
-                     corpus_paths={name: str(root)}, skip_bad_files=True)
-    ctx.report_bad_file = lambda path, reason: reported.append((Path(path).relative_to(root).as_posix(), reason))
-    registry.get("datasets", name).load(ctx)
+    _, reported = bad_files_reported(registry, tmp_path, name, root)
     assert sorted(p for p, _ in reported) == sorted(bad)
     assert all(reason for _, reason in reported)

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ser_bench.plugin_api.context import RunContext
 from ser_bench.plugin_kit.testing import check_dataset
 
-from .test_described_corpora import context, write_tone
+from .test_described_corpora import bad_files_reported, context, write_tone
 
 JL_DIR = "Raw JL corpus (unchecked and unannotated)/JL(wav+txt)/"
 MSP = "MSP-IMPROV-"
@@ -100,11 +99,7 @@ def test_each_corpus_names_every_clip_it_cannot_read(registry, tmp_path, name):
     files, _, bad, others = TREES[name]
     root = tmp_path / name
     build(root, [*files, *bad], others)
-    reported = []
-    ctx = RunContext(data_dirs=[tmp_path / "nowhere"], cache_dir=tmp_path / "cache", workers=1,
-                     corpus_paths={name: str(root)}, skip_bad_files=True)
-    ctx.report_bad_file = lambda path, reason: reported.append((Path(path).relative_to(root).as_posix(), reason))
-    registry.get("datasets", name).load(ctx)
+    _, reported = bad_files_reported(registry, tmp_path, name, root)
     assert sorted(p for p, _ in reported) == sorted(bad)
     assert all(reason for _, reason in reported)
 

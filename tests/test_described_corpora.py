@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 from ser_bench.data.described import CorpusDescription, NameParser
 from ser_bench.plugin_api.context import RunContext
 from ser_bench.plugin_kit.testing import check_dataset
 
-TONE = (0.1 * np.sin(2 * np.pi * 220 * np.arange(4000) / 16000)).astype(np.float32)
+from .test_loaders import context, write_tone  # noqa: F401  (the corpora tests import them from here)
+
 
 # name -> (clip paths as distributed, the (speaker, emotion, gender) each gives, names refused)
 TREES = {
@@ -23,14 +22,14 @@ TREES = {
 }
 
 
-def write_tone(path: Path, seed: int = 0) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), TONE * (1 + 0.01 * seed), 16000)
-
-
-def context(tmp_path, **corpus_paths) -> RunContext:
-    return RunContext(data_dirs=[tmp_path / "nowhere"], cache_dir=tmp_path / "cache", workers=1,
-                      corpus_paths={k: str(v) for k, v in corpus_paths.items()})
+def bad_files_reported(registry, tmp_path, name: str, root: Path):
+    """``(manifest, [(path below root, reason), ...])``: what loading ``name`` from ``root`` with
+    ``--skip-bad-files`` reports as it goes."""
+    reported = []
+    ctx = RunContext(data_dirs=[tmp_path / "nowhere"], cache_dir=tmp_path / "cache", workers=1,
+                     corpus_paths={name: str(root)}, skip_bad_files=True)
+    ctx.report_bad_file = lambda path, reason: reported.append((Path(path).relative_to(root).as_posix(), reason))
+    return registry.get("datasets", name).load(ctx), reported
 
 
 @pytest.mark.parametrize("name", sorted(TREES))
@@ -55,11 +54,7 @@ def test_a_described_corpus_names_each_file_it_cannot_read(registry, tmp_path, n
     root = tmp_path / name
     for i, rel in enumerate([*files, *bad]):
         write_tone(root / rel, i)
-    reported = []
-    ctx = RunContext(data_dirs=[tmp_path / "nowhere"], cache_dir=tmp_path / "cache", workers=1,
-                     corpus_paths={name: str(root)}, skip_bad_files=True)
-    ctx.report_bad_file = lambda path, reason: reported.append((Path(path).relative_to(root).as_posix(), reason))
-    registry.get("datasets", name).load(ctx)
+    _, reported = bad_files_reported(registry, tmp_path, name, root)
     assert sorted(p for p, _ in reported) == sorted(bad)
     assert all(reason for _, reason in reported)
 
