@@ -140,7 +140,7 @@ class Metrics(_Record):
                 if not ({int}.issuperset(map(type, row)) and (not row or min(row) >= 0)):
                     check_counts(dict(enumerate(row)), f"{at(where, 'confusion')}[{i}]")
         # CCC and Spearman's rho per continuous target; NaN is how a run records a correlation that is
-        # undefined (a constant prediction), not damage, and no board averages these.
+        # undefined (a constant prediction), not damage: the board's continuous section leaves it out.
         continuous = extra.get("continuous")
         if continuous is not None:
             place = at(where, "continuous")
