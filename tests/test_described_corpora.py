@@ -19,6 +19,12 @@ TREES = {
               [("f1", "disgust", "female"), ("f1", "happiness", "female"), ("m2", "sadness", "male"),
                ("m3", "anger", "male")],
               ["f1/xyz-f1-b1.wav", "f1/dis_f1_b1.wav"]),
+    # TESS moved onto the description: names in either case, "ps" or spelt out, the word kept
+    "tess": (["OAF_angry/OAF_back_angry.wav", "YAF_pleasant_surprised/YAF_bite_ps.wav",
+              "yaf_sad/yaf_Dog_sad.wav", "OAF_Pleasant_surprise/OAF_date_pleasant_surprise.wav"],
+             [("OAF", "anger", "female"), ("YAF", "surprise", "female"), ("YAF", "sadness", "female"),
+              ("OAF", "surprise", "female")],
+             ["OAF_angry/MAF_back_angry.wav", "OAF_angry/OAF_back_furious.wav"]),
 }
 
 
