@@ -20,6 +20,7 @@ from ser_bench.errors import SerBenchError
 from ser_bench.plugin_api.jobs import SharedWork
 from ser_bench.plugin_api.params import defaults_of
 from ser_bench.plugin_api.types import ExecutorSpec
+from ser_bench.plugin_kit.helpers import signals_deferred
 
 INSTALL = "install the driver's ser-bench ({version}, with the same plugins) on every node: pip install 'ser-bench[ray]'"
 
@@ -56,24 +57,6 @@ def _share(ray, items: list) -> list:
             for item in items]
 
 
-def _signal_handlers() -> dict:
-    """The main thread's SIGTERM and SIGINT handlers (empty elsewhere: only it may set them)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    return {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-
-def _restore(handlers: dict) -> None:
-    import signal
-
-    for sig, handler in handlers.items():
-        if handler is not None and signal.getsignal(sig) is not handler:
-            signal.signal(sig, handler)
-
-
 class RayExecutor:
     """Submits every item as a Ray task (one CPU, spread over the nodes) and yields results as they complete.
 
@@ -96,14 +79,14 @@ class RayExecutor:
         if self._owns:
             options = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
             # ray.init installs its own SIGTERM handler in the driver (a signal dump, exit 1): the run's own
-            # (finished cells kept, "interrupted", exit 143) is put back, as it is under every other executor.
-            handlers = _signal_handlers()
+            # (finished cells kept, "interrupted", exit 143) is put back, as it is under every other executor,
+            # and a signal that came before Ray's handler is delivered to it then.
             try:
-                if address:
-                    ray.init(address=address, **options)
-                else:
-                    ray.init(num_cpus=workers or os.cpu_count() or 1, **options)
-                _restore(handlers)
+                with signals_deferred():
+                    if address:
+                        ray.init(address=address, **options)
+                    else:
+                        ray.init(num_cpus=workers or os.cpu_count() or 1, **options)
                 self._note_signals()
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = f"a Ray cluster at {address}" if address else "a new local Ray"

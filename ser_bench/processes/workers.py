@@ -122,6 +122,7 @@ def signals_deferred(signals=("SIGINT", "SIGTERM")):
         yield
     finally:
         for number, handler in previous.items():
-            signal.signal(number, handler)
+            if handler is not None:  # None: a handler not set from Python, which cannot be put back
+                signal.signal(number, handler)
         for signum in dict.fromkeys(caught):
             signal.raise_signal(signum)
