@@ -185,7 +185,7 @@ def test_msp_podcast_refuses_bad_labels_and_names_missing_audio(registry, tmp_pa
 
 
 def test_a_dimensional_run_on_iemocap_writes_ccc_to_the_board(registry, tmp_path, monkeypatch):
-    from ser_bench.reporting.leaderboard import continuous_section
+    from ser_bench.reporting.continuous import continuous_section
     from ser_bench.results.store import load_results
     from ser_bench.running import evaluation
     from ser_bench.running.runner import Grid, expand, run

@@ -27,12 +27,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from ser_bench.reporting import md
+from ser_bench.reporting.sections import interval_text
 from ser_bench.reporting.stats import DRAW, DRAWS, SEEDS, versus_best
-from ser_bench.reporting.tidy import natural_key
+from ser_bench.reporting.tidy import natural_key, ok_results
 from ser_bench.results.summary import mean_ci95
 
-__all__ = ["CurveArea", "CurvePoint", "CurveRanking", "normalised_area", "rank_curves", "unit_curves"]
+__all__ = ["CurveArea", "CurvePoint", "CurveRanking", "curve_section", "normalised_area", "rank_curves",
+           "unit_curves"]
 
 
 @dataclass(frozen=True)
@@ -178,3 +182,55 @@ def rank_curves(frame, column: str = "variant", tests: bool = True, paired: bool
         out.append(CurveRanking(protocol=protocol, pair=pair, ks=ks, rows=tuple(rows),
                                 left_out=dict(sorted(left_out.items(), key=lambda item: natural_key(item[0])))))
     return out
+
+
+CURVES_INTRO = ("Normalised area under the few-shot curve, in %: the trapezoidal area under UAR against k "
+                "divided by the k range, i.e. a mean UAR over the k span. It is computed per unit (a source "
+                "seed, its mean UAR at each k over its episode draws, with two or more seeds; else an episode "
+                "draw index, the r-th draw at every k, of the one source model), frozen-layer settings averaged "
+                "within an episode draw as in the summary table; ± is the half-width of the 95 % t-interval "
+                "over those units. Areas compare only methods run on the same k list: a method whose k list "
+                "differs from its group's is left out and named. Rank 1 = best (ties share the average rank). "
+                "Like the summary table, this board runs no paired test here; the web page "
+                "(`--format html`) tests each method against the best.")
+CURVES_INTRO_NO_TESTS = ("Normalised area under the few-shot curve, in %: the trapezoidal area under UAR against k "
+                         "divided by the k range, i.e. a mean UAR over the k span, averaged over the units of the "
+                         "*n* column (frozen-layer settings averaged within an episode draw). Means and ranks only "
+                         "(`--no-tests`). Areas compare only methods run on the same k list: a method whose k "
+                         "list differs from its group's is left out and named. Rank 1 = best.")
+
+
+def curve_section(results: list, figure_dir: Path | None = None, tests: bool = True) -> list[str]:
+    """Markdown lines of the "Few-shot curves: area under UAR against k" section
+    (:func:`~ser_bench.reporting.curves.rank_curves`): one table per protocol and source → target, methods
+    best first. [] unless some protocol breaks its results down by k and some method ran two or more k.
+    With ``figure_dir`` (and tests) the curves are drawn there as ``fewshot_curves.png``/``.svg`` and linked."""
+    from ser_bench.reporting.stats import describe_n
+    from ser_bench.reporting.tidy import breakdown_table
+
+    frame = breakdown_table(ok_results(results), axes=("k",)) if ok_results(results) else None
+    rankings = rank_curves(frame, tests=tests, paired=False) if frame is not None and not frame.empty else []
+    if not rankings:
+        return []
+    protocols = {r.protocol for r in rankings}
+    lines = ["## Few-shot curves: area under UAR against k", "", CURVES_INTRO if tests else CURVES_INTRO_NO_TESTS, ""]
+    for ranking in rankings:
+        name = ranking.pair if len(protocols) == 1 else f"{ranking.protocol} · {ranking.pair}"
+        lines += [f"### {md.text(name)} (k = {', '.join(map(str, ranking.ks))})", ""]
+        lines += ["| rank | method | area (UAR %) | n |", "|---|---|---|---|"]
+        for row in ranking.rows:
+            cells = [f"{row.rank:g}", md.cell(row.method), interval_text(row.area, row.lo, row.hi),
+                     md.cell(describe_n(row.n, row.unit) + (f" ({row.incomplete} without every k left out)"
+                                                            if row.incomplete else ""))]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+        if ranking.left_out:
+            lines += ["Left out (not comparable on this k list): " + "; ".join(
+                f"{md.text(m)} ({md.text(why)})" for m, why in ranking.left_out.items()) + ".", ""]
+    if figure_dir is not None and tests:
+        from ser_bench.reporting.figures import plot_curve_ranking
+
+        plot_curve_ranking(rankings, Path(figure_dir) / "fewshot_curves")
+        lines += ["![Few-shot curves: UAR against k, one line per method, frozen-layer settings pooled, 95 % "
+                  "bands over the units above](fewshot_curves.png)", ""]
+    return lines

@@ -11,22 +11,14 @@ module (the command line does, for a board it may find in the cache) costs next 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from ser_bench.errors import SerBenchError
 from ser_bench.reporting import md
 from ser_bench.reporting.md import Code
+from ser_bench.reporting.sections import interval_text
 from ser_bench.reporting.tidy import (DASH, describe_left_out, natural_key, ok_results, pair_name,
                                      tidy)
-
-
-def _fmt(mean: float, lo: float, hi: float) -> str:
-    if math.isnan(mean):
-        return DASH
-    if math.isnan(lo):
-        return f"{100 * mean:.1f}"
-    return f"{100 * mean:.1f} ± {100 * (hi - lo) / 2:.1f}"
 
 
 def summary_table(results: list):
@@ -62,7 +54,7 @@ def table_from_board(board):
     for row in cells.itertuples():
         for s, t in pairs:
             if t == row.target and (s == row.source or not row.source):
-                table.loc[row.method, _column(s, t)] = _fmt(row.uar, getattr(row, "ci_low", nan),
+                table.loc[row.method, _column(s, t)] = interval_text(row.uar, getattr(row, "ci_low", nan),
                                                             getattr(row, "ci_high", nan))
                 means.loc[row.method, _column(s, t)] = row.uar
                 units.setdefault(row.method, {})[_column(s, t)] = (row.n, row.unit)
@@ -229,8 +221,8 @@ INTRO_NO_TESTS = (f"UAR in % (unweighted average recall): mean over the unit in 
 def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paired: str | None = None,
                 figure_dir: Path | None = None, tests: bool = True) -> str:
     """The full markdown leaderboard: settings, the summary table, the few-shot breakdown by k, the methods
-    ranked by the normalised area under UAR against k (:func:`curve_section`, with two or more k), and the
-    average ranks across settings (when there are two or more blocks and methods to rank).
+    ranked by the normalised area under UAR against k (:func:`~ser_bench.reporting.curves.curve_section`,
+    with two or more k), and the average ranks across settings (when there are two or more blocks and methods to rank).
 
     With ``paired`` (a method name as it appears in the few-shot table, e.g. ``bce_pair``), every other
     few-shot method is also compared with it on identical episodes over the right unit, Holm-corrected
@@ -263,6 +255,9 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
         elif table:
             parts += [f"## UAR % by {md.text(axes[0])}", "",
                       "Means over every split and seed of each setting (no interval).", "", table, ""]
+    from ser_bench.reporting.continuous import continuous_section
+    from ser_bench.reporting.curves import curve_section
+
     parts += curve_section(results, figure_dir, tests=tests)  # the area under UAR against k, ranked
     from ser_bench.reporting.layers import layer_section
 
@@ -294,111 +289,6 @@ def left_out_section(results: list) -> list[str]:
     return ["## Splits left out", "", LEFT_OUT_INTRO, "", *[f"- {md.text(line)}" for line in left_out], ""]
 
 
-def continuous_section(results: list, tests: bool = True) -> list[str]:
-    """Markdown lines of the "Continuous targets: CCC and Spearman" section: one row per method and
-    source → target, CCC and Spearman's rho of each continuous target (arousal, valence, as the loss
-    trained on them) as mean ± 95 % half-width over the unit of the summary table's *n* column
-    (:func:`~ser_bench.reporting.stats.estimate`); splits whose value is undefined (NaN, a constant
-    prediction) are left out of that mean. [] unless some result holds continuous metrics."""
-    from ser_bench.reporting.export import split_rows
-    from ser_bench.reporting.stats import describe_n, estimate
-    from ser_bench.reporting.tidy import missing_test_classes
-
-    ok = ok_results(results)
-    found = [(s.metrics.extra or {}).get("continuous") or {} for r in ok for s in r.splits
-             if not missing_test_classes(r, s)]  # row for row with the tidy frame
-    if not any(found):
-        return []
-    _, frame = split_rows(results)
-    targets = list(dict.fromkeys(t for metrics in found for t in metrics))
-    measures = [(t, m) for t in targets for m in ("ccc", "spearman")]
-    for t, m in measures:
-        frame[f"{t}.{m}"] = [float((metrics.get(t) or {}).get(m, math.nan)) for metrics in found]
-    frame = frame[[any(metrics) for metrics in found]]
-    lines = ["## Continuous targets: CCC and Spearman", "",
-             "Lin's concordance correlation coefficient (CCC) and Spearman's rho between each annotated (or, for "
-             "corpora without annotations, circumplex) continuous target and its prediction by a ridge probe fitted "
-             "on the support set's embeddings. Both are computed per split, pooled over that split's whole test set "
-             "(all its clips at once, not averaged per speaker within it; an IDT split's test set is one held-out "
-             "speaker), then " + ("averaged as UAR is above: mean ± half-width of the 95 % t-interval over the unit "
-                                  "in the *n* column." if tests else "averaged over the unit in the *n* column "
-                                  "(means only, `--no-tests`).") + " Values run from -1 to 1; "
-             f"{DASH} = no value.", "",
-             "| method | source → target | " + " | ".join(f"{md.cell(t)} {'CCC' if m == 'ccc' else 'Spearman'}"
-                                                         for t, m in measures) + " | n |",
-             "|---|---|" + "---|" * len(measures) + "---|"]
-    for (method, source, target), group in frame.groupby(["method", "source", "target"], sort=False):
-        cells, units = [], []
-        for t, m in measures:
-            rows = group[group[f"{t}.{m}"].notna()]
-            if rows.empty:
-                cells.append(DASH)
-                continue
-            est = estimate(rows.assign(uar=rows[f"{t}.{m}"]), interval=tests)
-            units.append(describe_n(est.n, est.unit))
-            cells.append(f"{est.mean:.3f}" if math.isnan(est.lo) else f"{est.mean:.3f} ± {est.half_width:.3f}")
-        lines.append("| " + " | ".join([md.cell(method), md.cell(pair_name(source or None, target)), *cells,
-                                          md.cell("; ".join(dict.fromkeys(units)) or DASH)]) + " |")
-    return [*lines, ""]
-
-
-CURVES_INTRO = ("Normalised area under the few-shot curve, in %: the trapezoidal area under UAR against k "
-                "divided by the k range, i.e. a mean UAR over the k span. It is computed per unit (a source "
-                "seed, its mean UAR at each k over its episode draws, with two or more seeds; else an episode "
-                "draw index, the r-th draw at every k, of the one source model), frozen-layer settings averaged "
-                "within an episode draw as in the summary table; ± is the half-width of the 95 % t-interval "
-                "over those units. Areas compare only methods run on the same k list: a method whose k list "
-                "differs from its group's is left out and named. Rank 1 = best (ties share the average rank). "
-                "Like the summary table, this board runs no paired test here; the web page "
-                "(`--format html`) tests each method against the best.")
-CURVES_INTRO_NO_TESTS = ("Normalised area under the few-shot curve, in %: the trapezoidal area under UAR against k "
-                         "divided by the k range, i.e. a mean UAR over the k span, averaged over the units of the "
-                         "*n* column (frozen-layer settings averaged within an episode draw). Means and ranks only "
-                         "(`--no-tests`). Areas compare only methods run on the same k list: a method whose k "
-                         "list differs from its group's is left out and named. Rank 1 = best.")
-
-
-def curve_section(results: list, figure_dir: Path | None = None, tests: bool = True) -> list[str]:
-    """Markdown lines of the "Few-shot curves: area under UAR against k" section
-    (:func:`~ser_bench.reporting.curves.rank_curves`): one table per protocol and source → target, methods
-    best first. [] unless some protocol breaks its results down by k and some method ran two or more k.
-    With ``figure_dir`` (and tests) the curves are drawn there as ``fewshot_curves.png``/``.svg`` and linked."""
-    from ser_bench.reporting.curves import rank_curves
-    from ser_bench.reporting.stats import describe_n
-    from ser_bench.reporting.tidy import breakdown_table
-
-    frame = breakdown_table(ok_results(results), axes=("k",)) if ok_results(results) else None
-    rankings = rank_curves(frame, tests=tests, paired=False) if frame is not None and not frame.empty else []
-    if not rankings:
-        return []
-    protocols = {r.protocol for r in rankings}
-    lines = ["## Few-shot curves: area under UAR against k", "", CURVES_INTRO if tests else CURVES_INTRO_NO_TESTS, ""]
-    for ranking in rankings:
-        name = ranking.pair if len(protocols) == 1 else f"{ranking.protocol} · {ranking.pair}"
-        lines += [f"### {md.text(name)} (k = {', '.join(map(str, ranking.ks))})", ""]
-        lines += ["| rank | method | area (UAR %) | n |", "|---|---|---|---|"]
-        for row in ranking.rows:
-            cells = [f"{row.rank:g}", md.cell(row.method), _fmt(row.area, row.lo, row.hi),
-                     md.cell(describe_n(row.n, row.unit) + (f" ({row.incomplete} without every k left out)"
-                                                            if row.incomplete else ""))]
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
-        if ranking.left_out:
-            lines += ["Left out (not comparable on this k list): " + "; ".join(
-                f"{md.text(m)} ({md.text(why)})" for m, why in ranking.left_out.items()) + ".", ""]
-    if figure_dir is not None and tests:
-        from ser_bench.reporting.figures import plot_curve_ranking
-
-        plot_curve_ranking(rankings, Path(figure_dir) / "fewshot_curves")
-        lines += ["![Few-shot curves: UAR against k, one line per method, frozen-layer settings pooled, 95 % "
-                  "bands over the units above](fewshot_curves.png)", ""]
-    return lines
-
-
-def _p(value: float) -> str:
-    return DASH if value is None or math.isnan(value) else f"{value:.3g}"
-
-
 def rank_section(results: list[dict], figure_dir: Path | None = None, tests: bool = True) -> list[str]:
     """Markdown lines of the average-rank section (Demšar 2006), [] when there is nothing to rank; with
     ``figure_dir``, the critical-difference diagram is written there and linked. ``tests=False``: the
@@ -421,4 +311,4 @@ def rank_section(results: list[dict], figure_dir: Path | None = None, tests: boo
 
 
 __all__ = ["summary_table", "fewshot_by_k", "fewshot_by_k_markdown", "settings_header", "settings_lines",
-           "to_markdown", "rank_section", "curve_section", "left_out_section"]
+           "to_markdown", "rank_section", "left_out_section"]

@@ -28,6 +28,15 @@ def _p(value) -> str:
     return DASH if value is None or math.isnan(value) else f"{value:.3g}"
 
 
+def interval_text(mean: float, lo: float, hi: float) -> str:
+    """A UAR fraction as a board shows it: ``"61.0 ± 7.8"`` (%), ``"61.0"`` without an interval, a dash for NaN."""
+    if math.isnan(mean):
+        return DASH
+    if math.isnan(lo):
+        return f"{100 * mean:.1f}"
+    return f"{100 * mean:.1f} ± {100 * (hi - lo) / 2:.1f}"
+
+
 def significant(row: dict) -> bool:
     """Whether a paired comparison survives Holm's correction at the 5 % level."""
     return row.get("p_holm") is not None and not math.isnan(row["p_holm"]) and row["p_holm"] < ALPHA
