@@ -20,12 +20,11 @@ import difflib
 import inspect
 import math
 import re
-import types
-import typing
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from ser_bench.errors import SerBenchError
+from ser_bench.plugin_api.annotations import annotated
 
 # Arguments the runner supplies itself; a user cannot set them.
 INJECTED = frozenset({"ctx", "context", "data", "seed", "input_dim"})
@@ -352,50 +351,7 @@ def check_params(what: str, spec, given: dict) -> dict:
     names, defaults, open_ended = accepted(spec)
     return _checked(what, given, names, defaults, open_ended, lambda name, hint: (
         f"{what} has no parameter {name!r}.{hint} Its parameters: {', '.join(sorted(names)) or '(none)'}."),
-        bounds_of(spec), annotated(spec))
-
-
-# What each annotated type takes, as an exemplar :func:`coerce` reads the type of.
-_EXEMPLARS = {bool: False, int: 0, float: 0.0, str: "", dict: {}}
-
-
-def _exemplar(hint) -> tuple[Any, bool] | None:
-    """``(a value of the annotated type, whether None is allowed)`` for ``hint``; None when the
-    annotation says nothing :func:`coerce` can check (``Any``, a class, a union of several types)."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        rest = [a for a in args if a is not type(None)]
-        inner = _exemplar(rest[0]) if len(rest) == 1 else None
-        return (inner[0], True) if inner else None
-    if hint in _EXEMPLARS:
-        return _EXEMPLARS[hint], False
-    if origin in (dict, Mapping, typing.Mapping) or hint in (Mapping, typing.Mapping):
-        return {}, False
-    if origin in (list, tuple, typing.Sequence) or hint in (list, tuple):
-        inner = _exemplar(args[0]) if args and args[0] is not Ellipsis else None
-        return ([inner[0]] if inner else []), False
-    return None
-
-
-def annotated(spec) -> dict:
-    """``{parameter: (exemplar, None allowed)}`` from the annotations of ``spec``'s factory (those
-    :func:`_exemplar` understands); ``{}`` when they cannot be read."""
-    factory = factory_of(spec)
-    try:
-        hints = typing.get_type_hints(factory)
-    except Exception:  # an annotation naming what cannot be resolved here: read the others one by one
-        hints = {}
-        for name, hint in getattr(factory, "__annotations__", {}).items():
-            try:
-                hints[name] = eval(hint, getattr(factory, "__globals__", {})) if isinstance(hint, str) else hint
-            except Exception:
-                continue
-    out = {}
-    for name, hint in hints.items():
-        found = _exemplar(hint) if name != "return" else None
-        if found is not None:
-            out[name] = found
-    return out
+        bounds_of(spec), annotated(factory_of(spec)))
 
 
 def check_training(given: dict, defaults: dict, what: str = "training setting") -> dict:
