@@ -10,7 +10,9 @@ Columns (the README's data dictionary lists them with their meaning):
 - numbers: ``uar``, ``ci_low``, ``ci_high`` (fractions; the 95 % t-interval over ``n`` units of kind
   ``unit``; NaN with one unit), ``n``, ``unit``, ``p``, ``p_holm`` (paired test against the best row of
   the same level, protocol, pair, k and frozen; Holm over that group; NaN for the best row itself),
-  ``best``, ``significant`` (``p_holm < 0.05``: worse than the best, corrected), ``tuned``,
+  ``best``, ``significant`` (``p_holm < 0.05``: worse than the best, corrected), ``detectable`` (the
+  smallest difference from the best its test had 80 % power to detect, a fraction; inf where the test
+  cannot reach p < 0.05, NaN untested), ``tuned``,
   ``tuning_trials``, ``splits``, ``cells``.
 - settings: ``encoder``, ``feature``, ``head``, ``decision``, ``normalise``, ``labels``, ``seeds``, and every
   key of the nested settings as ``loss_params.<key>``, ``training.<key>``, ``protocol_params.<key>``,
@@ -18,7 +20,7 @@ Columns (the README's data dictionary lists them with their meaning):
   pooling, dtype, device; lists as JSON text).
 
 Without tests (``ser-bench leaderboard --no-tests``) the frame has no ``p``, ``p_holm``, ``best``,
-``significant``, ``ci_low`` or ``ci_high`` columns: nothing is tested and nothing is imported from scipy.
+``detectable``, ``significant``, ``ci_low`` or ``ci_high`` columns: nothing is tested and nothing is imported from scipy.
 
 The CSV is made to be opened in a spreadsheet, so a text cell that a spreadsheet would run as a formula
 (one beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: names and settings come from
@@ -125,15 +127,17 @@ def board_frame(results: list, tests: bool = True, intervals: bool = True):
 
 
 def _with_tests(board):
-    """``p``, ``p_holm``, ``best`` and ``significant`` for every row: each group's rows against its best."""
+    """``p``, ``p_holm``, ``best``, ``detectable`` and ``significant`` for every row: each group's rows against
+    its best."""
     import numpy as np
 
     found = {}
     for _, group in board.groupby(GROUP, dropna=False, sort=False):
-        tests = versus_best(list(group["uar"]), list(group["unit_values"]), list(group["unit"]))
+        tests = versus_best(list(group["uar"]), list(group["unit_values"]), list(group["unit"]), detectable=True)
         found.update(zip(group.index, tests))
-    best, p, p_holm = zip(*(found[i] for i in board.index))
-    board = board.assign(p=np.array(p, dtype=float), p_holm=np.array(p_holm, dtype=float), best=list(best))
+    best, p, p_holm, detectable = zip(*(found[i] for i in board.index))
+    board = board.assign(p=np.array(p, dtype=float), p_holm=np.array(p_holm, dtype=float), best=list(best),
+                         detectable=np.array(detectable, dtype=float))
     return board.assign(significant=board["p_holm"] < ALPHA)
 
 

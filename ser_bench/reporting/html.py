@@ -124,7 +124,12 @@ def _mark(row: dict) -> tuple[str, str]:
     if _significant(row):
         return (f'{text} <span class="mark worse" title="worse than the best of its group, '
                 f'Holm-corrected p &lt; {ALPHA}">▼</span>'), _num(p)
-    return f'{text} <span class="muted" title="not significantly different from the best">n.s.</span>', _num(p)
+    size = row.get("detectable")
+    if _missing(size):
+        return f'{text} <span class="muted" title="not significantly different from the best">n.s.</span>', _num(p)
+    reach = "∞" if math.isinf(size) else f"±{100 * size:.1f}"
+    return (f'{text} <span class="muted" title="not significantly different from the best; the smallest difference '
+            f'this test had 80 % power to detect: {reach} UAR points">n.s. (&lt; {reach})</span>'), _num(p)
 
 
 def _row_html(row: dict, scale, chance, with_k: bool) -> str:

@@ -290,9 +290,12 @@ def holm(rows: list[dict]) -> list[dict]:
     return [{**r, "p_holm": float(p)} for r, p in zip(rows, adjusted)]
 
 
-def versus_best(means, unit_values, units) -> list[tuple]:
+def versus_best(means, unit_values, units, detectable: bool = False) -> list[tuple]:
     """Each row of one comparison family (a board column) against its best row: ``(best, p, p_holm)``
-    per row, in order.
+    per row, in order; with ``detectable``, ``(best, p, p_holm, detectable)``, the last the smallest
+    difference from the best that the row's test had 80 % power to detect (:func:`detectable_difference`
+    at the sd of its unit differences; NaN where no test ran), so that "n.s." reads as "no difference
+    larger than that".
 
     ``unit_values[i]`` maps a unit (seed, held-out speaker, episode draw) to row i's UAR there, as
     :func:`estimate` records it; rows are paired on the units they share, which in one column of a board
@@ -306,13 +309,15 @@ def versus_best(means, unit_values, units) -> list[tuple]:
     if not len(means):
         return []
     best = int(np.nanargmax(means)) if not all(math.isnan(m) for m in means) else 0
-    p_values = []
+    p_values, sizes = [], []
     for i, (values, unit) in enumerate(zip(unit_values, units)):
         common = sorted(set(values) & set(unit_values[best]))
         if i == best or unit != units[best] or len(common) < 2:
             p_values.append(math.nan)
+            sizes.append(math.nan)
             continue
         diff = np.array([values[k] - unit_values[best][k] for k in common])
+        sizes.append(detectable_difference(float(np.std(diff, ddof=1)), len(diff), unit) if detectable else math.nan)
         if unit == DRAWS:
             p = float(wilcoxon(diff, zero_method="wilcox").pvalue) if np.any(diff != 0) else 1.0
         else:
@@ -320,4 +325,6 @@ def versus_best(means, unit_values, units) -> list[tuple]:
                 (1.0 if np.all(diff == 0) else 0.0)
         p_values.append(p)
     adjusted = holm_adjust(p_values)
+    if detectable:
+        return [(i == best, p, float(q), d) for i, (p, q, d) in enumerate(zip(p_values, adjusted, sizes))]
     return [(i == best, p, float(q)) for i, (p, q) in enumerate(zip(p_values, adjusted))]
