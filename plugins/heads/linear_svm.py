@@ -3,6 +3,7 @@
 With the ``identity`` encoder this is the linear-SVM baseline on the (normalised) features. scikit-learn's
 ``LinearSVC`` (squared hinge, one-vs-rest, C = 1) after a ``StandardScaler`` fitted on the support set
 only. Classes are unweighted, as in the ``linear`` head, so the two baselines differ only in the loss.
+It gives no class probabilities: a hinge-loss SVM has none.
 """
 from __future__ import annotations
 

@@ -51,13 +51,46 @@ def standardised_probe(classifier, model, x_test, x_support, y_support):
     classifier)`` does, step by step, so the predictions are the pipeline's; the pipeline itself (its
     cloning, routing and checks, a tenth of a few-shot probe) is left out.
     """
-    from sklearn.preprocessing import StandardScaler
-
     def fit_predict(z_s, labels, z_t):
-        scaler = StandardScaler()
-        return classifier.fit(scaler.fit_transform(z_s), labels).predict(scaler.transform(z_t))
+        scaler = _standardised_fit(classifier, z_s, labels)
+        return classifier.predict(scaler.transform(z_t))
 
     return _probe(fit_predict, model, x_test, x_support, y_support)
+
+
+def _standardised_fit(classifier, z_s, labels):
+    """Fit a ``StandardScaler`` on ``z_s``, then ``classifier`` on the scaled ``z_s``; returns the scaler.
+    The one fit of :func:`standardised_probe` and :func:`standardised_probabilities`."""
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler()
+    classifier.fit(scaler.fit_transform(z_s), labels)
+    return scaler
+
+
+def standardised_probabilities(classifier, model, x_test, x_support, y_support, n_classes: int):
+    """The class probabilities (``predict_proba``) of ``classifier`` fitted as :func:`standardised_probe`
+    fits it, as a float64 ``(len(x_test), n_classes)`` tensor: columns of classes absent from the support
+    set are 0, and a support set of a single class gives that class probability 1.
+
+    The fit is the same code, so on the same inputs a deterministic classifier is the one whose
+    predictions :func:`standardised_probe` returns.
+    """
+    import torch
+
+    labels = y_support.cpu().numpy()
+    present = sorted(set(labels.tolist()))
+    out = torch.zeros(len(x_test), n_classes, dtype=torch.float64)
+    if len(x_test) == 0:
+        return out
+    if len(present) == 1:
+        out[:, present[0]] = 1.0
+        return out
+    z_s, z_t = embed(model, x_support).cpu().numpy(), embed(model, x_test).cpu().numpy()
+    scaler = _standardised_fit(classifier, z_s, labels)
+    columns = torch.as_tensor(classifier.classes_, dtype=torch.long)
+    out[:, columns] = torch.as_tensor(classifier.predict_proba(scaler.transform(z_t)), dtype=torch.float64)
+    return out
 
 
 def get_head(registry, name: str, params: dict | None = None):
@@ -72,6 +105,22 @@ def get_head(registry, name: str, params: dict | None = None):
     spec = registry.get("heads", name)
     bound = {**dict(spec.params), **dict(params or {})}
     return partial(spec.predict, **bound) if bound else spec.predict
+
+
+def get_probabilities(registry, name: str, params: dict | None = None):
+    """The class-probability function of head ``name`` with its ``params`` bound as :func:`get_head` binds
+    them: ``probabilities(model, x_test, x_support, y_support, n_classes, rule=...) -> (len(x_test),
+    n_classes)`` float tensor whose rows sum to 1; ``None`` for a head that gives no probabilities.
+
+    An unknown name raises the registry's error (close matches and the full list).
+    """
+    from functools import partial
+
+    spec = registry.get("heads", name)
+    if spec.probabilities is None:
+        return None
+    bound = {**dict(spec.params), **dict(params or {})}
+    return partial(spec.probabilities, **bound) if bound else spec.probabilities
 
 
 def incompatibility(head, loss_spec, encoder_spec) -> str | None:

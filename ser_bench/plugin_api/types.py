@@ -224,6 +224,14 @@ class HeadSpec:
     bound to ``predict`` when the head is looked up. ``needs`` says what the model must provide:
     ``"embedding"`` (only ``model.embed``; any encoder) or ``"pair"`` (a Siamese encoder's
     ``pair_logits``, trained with a pair loss).
+
+    ``probabilities`` (optional) takes the arguments of ``predict`` (and the same bound ``params``) and
+    returns the class probabilities of the test clips: a float tensor ``(len(x_test), n_classes)`` whose
+    rows sum to 1, zero for classes absent from ``y_support``; its argmax should be what ``predict``
+    returns. ``None``: the head gives none (a hinge-loss SVM). ``calibration`` says in one line, shown on
+    boards, how they are obtained (a classifier's own ``predict_proba``; a softmax over the head's scores
+    with a temperature fitted leave-one-out on the support set, as
+    :func:`~ser_bench.plugin_kit.helpers.tempered_probabilities` does).
     """
 
     name: str
@@ -233,6 +241,8 @@ class HeadSpec:
     reference: str = ""
     params: Params = field(default_factory=dict)
     search_space: Mapping[str, str] = field(default_factory=dict)  # param -> range text (ser_bench.plugin_api.search)
+    probabilities: Optional[Callable[..., Any]] = None  # like predict; -> (test clips, n_classes) rows summing to 1
+    calibration: str = ""  # how the probabilities are obtained, one line shown on boards
 
 
 Unit = Literal["source seeds", "held-out speakers", "folds"]

@@ -7,7 +7,10 @@ internal and may move between releases.
   read, :data:`VOCABULARY` and :func:`add_dimensions` (valence/arousal of categorical labels);
 - features and channels: :func:`resample`;
 - encoders: :func:`block_encoder`; heads: :func:`embed`, :func:`standardised_probe`, :func:`decide`
-  (the Siamese decision rules); losses: :func:`all_pairs`, :func:`pair_distances`;
+  (the Siamese decision rules) and :func:`decision_scores` (their per-class scores); class probabilities:
+  :func:`standardised_probabilities` (a classifier's ``predict_proba``), :func:`tempered_probabilities`
+  (a softmax over a head's scores, temperature fitted leave-one-out on the support set) and
+  :func:`fit_temperature`; losses: :func:`all_pairs`, :func:`pair_distances`;
 - protocols: :func:`choose_speakers`, :func:`rows_of_speakers`;
 - executors: :func:`start_worker`, :func:`stop_workers` (worker processes that never outlive the run),
   :func:`signals_deferred` (no Ctrl-C half-way through starting one);
@@ -22,15 +25,17 @@ _HOMES = {
                      "audio_files", "manifest_from_files"), "ser_bench.data.corpus"),
     "add_dimensions": "ser_bench.data.labels",
     "CorpusDescription": "ser_bench.data.described", "dataset_from": "ser_bench.data.described",
-    "decide": "ser_bench.model.decision",
+    "decide": "ser_bench.model.decision", "decision_scores": "ser_bench.model.decision",
     "embed": "ser_bench.model.heads", "standardised_probe": "ser_bench.model.heads",
+    "standardised_probabilities": "ser_bench.model.heads",
+    "fit_temperature": "ser_bench.model.calibration", "tempered_probabilities": "ser_bench.model.calibration",
     "block_encoder": "ser_bench.model.modules",
     "all_pairs": "ser_bench.model.pairs", "pair_distances": "ser_bench.model.pairs",
     "VOCABULARY": "ser_bench.plugin_api.vocabulary",
     **dict.fromkeys(("signals_deferred", "start_worker", "stop_workers"), "ser_bench.processes.workers"),
     "choose_speakers": "ser_bench.running.splits", "rows_of_speakers": "ser_bench.running.splits",
 }
-_RENAMED = {"decide": "predict"}  # the name here -> the name in its module
+_RENAMED = {"decide": "predict", "decision_scores": "class_scores"}  # the name here -> the name in its module
 
 __all__ = sorted(_HOMES)
 
