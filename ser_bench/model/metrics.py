@@ -37,6 +37,27 @@ def classification_metrics(y_true, y_pred, labels: list[str]) -> dict:
     }
 
 
+def confusion_by_speaker(y_true, y_pred, speakers, sexes, n_classes: int) -> dict:
+    """``{speaker: {"confusion": k x k counts (rows: true classes), "sex": ...}}`` of one test set, speakers
+    as text in sorted order; ``sexes`` (one per clip, or None) gives each speaker's recorded sex, left out
+    where the manifest has none. The matrices sum to the split's own: boards pool them over folds and
+    resample them by speaker."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    ids = np.asarray([str(s) for s in speakers])
+    out = {}
+    for speaker in sorted(set(ids.tolist())):
+        mask = ids == speaker
+        cells = np.bincount(y_true[mask] * n_classes + y_pred[mask], minlength=n_classes * n_classes)
+        found: dict = {"confusion": cells.reshape(n_classes, n_classes).tolist()}
+        if sexes is not None:
+            values = {str(v).lower() for v in np.asarray(sexes, dtype=object)[mask] if isinstance(v, str) and v}
+            if len(values) == 1:
+                found["sex"] = values.pop()
+        out[speaker] = found
+    return out
+
+
 def ccc(a, b) -> float:
     """Lin's concordance correlation coefficient."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)

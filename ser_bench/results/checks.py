@@ -130,3 +130,65 @@ def check_shallow(values: dict, where: str, limit: int, keys=None) -> None:
         value = values.get(key)
         if type(value) in _CONTAINERS and too_deep(value, limit):
             raise RecordError(f"{at(where, key)} is nested too deeply (over {MAX_DEPTH} levels)")
+
+
+def check_confusion(confusion, where: str) -> None:
+    """A square matrix of whole counts >= 0 (rows: true classes)."""
+    if type(confusion) is not list:
+        raise RecordError(f"{where} is {show(confusion)}: expected a square matrix of counts")
+    n = len(confusion)
+    for i, row in enumerate(confusion):
+        if type(row) is not list or len(row) != n:
+            raise RecordError(f"{where}[{i}] is {show(row)}: expected a row of {n} counts")
+        if not ({int}.issuperset(map(type, row)) and (not row or min(row) >= 0)):
+            check_counts(dict(enumerate(row)), f"{where}[{i}]")
+
+
+def check_speakers(speakers, where: str, classes: int | None) -> None:
+    """A split's per-speaker record: ``{speaker: {"confusion": k x k counts, "sex": text (optional)}}``, every
+    matrix as large as the split's own (``classes``, when it has one)."""
+    if type(speakers) is not dict:
+        raise RecordError(f"{where} is {show(speakers)}: expected an object of speakers")
+    for speaker, found in speakers.items():
+        place = f"{where}.{speaker}"
+        if type(found) is not dict or "confusion" not in found:
+            raise RecordError(f"{place} is {show(found)}: expected an object with the speaker's confusion matrix")
+        check_confusion(found["confusion"], f"{place}.confusion")
+        if classes is not None and len(found["confusion"]) != classes:
+            raise RecordError(f"{place}.confusion has {len(found['confusion'])} rows: the split's matrix has {classes}")
+        sex = found.get("sex")
+        if sex is not None and type(sex) is not str:
+            raise RecordError(f"{place}.sex is {show(sex)}: expected text or null")
+
+
+# The ranges of the measurements a split's metrics hold beside UAR (``Metrics.extra``); None is how a run
+# records one that is undefined there (a single class, a single speaker).
+MEASURE_RANGES = {
+    "retrieval": {"precision_at_1": (0.0, 1.0), "r_precision": (0.0, 1.0), "map_at_r": (0.0, 1.0),
+                  "nmi": (0.0, 1.0), "ami": (-1.0, 1.0)},
+    "calibration": {"ece": (0.0, 1.0), "brier": (0.0, 2.0), "nll": (0.0, float("inf"))},
+}
+PROBE_RANGES = {"balanced_accuracy": (0.0, 1.0), "chance": (0.0, 1.0), "above_chance": (-1.0, 1.0)}
+
+
+def check_measures(extra: dict, where: str) -> None:
+    """The embedding, invariance and calibration measurements of ``extra`` in range (or null)."""
+    for part, ranges in MEASURE_RANGES.items():
+        found = extra.get(part)
+        if found is None:
+            continue
+        if type(found) is not dict:
+            raise RecordError(f"{at(where, part)} is {show(found)}: expected an object")
+        for key, (low, high) in ranges.items():
+            if found.get(key) is not None:
+                check_number(found[key], f"{at(where, part)}.{key}", low, high)
+    probes = extra.get("invariance")
+    if probes is not None:
+        if type(probes) is not dict:
+            raise RecordError(f"{at(where, 'invariance')} is {show(probes)}: expected an object")
+        for name, probe in probes.items():
+            if type(probe) is not dict:
+                raise RecordError(f"{at(where, 'invariance')}.{name} is {show(probe)}: expected an object")
+            for key, (low, high) in PROBE_RANGES.items():
+                if probe.get(key) is not None:
+                    check_number(probe[key], f"{at(where, 'invariance')}.{name}.{key}", low, high)

@@ -26,11 +26,14 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ser_bench.cache_store import write_json_atomic
-from ser_bench.results.checks import (MAX_DEPTH, RecordError, UnknownSchema, at, check_counts, check_fractions,
-                                      check_number, check_shallow, field_types, is_instance, show)
+from ser_bench.results.checks import (MAX_DEPTH, RecordError, UnknownSchema, at, check_confusion, check_counts, check_measures,
+                                      check_fractions, check_number, check_shallow, check_speakers, field_types,
+                                      is_instance, show)
 
 # 2: per-split loss state, support counts and episode hashes; loss state never crosses a split.
-SCHEMA_VERSION = 2
+# 3: per-split ``speakers`` (each test speaker's confusion matrix and sex), and the embedding, calibration
+#    and invariance measurements in the metrics' ``extra``.
+SCHEMA_VERSION = 3
 KNOWN_SCHEMAS = frozenset(range(1, SCHEMA_VERSION + 1))  # what this version can read
 STATUSES = ("ok", "skipped")
 def _omit_none():
@@ -132,13 +135,7 @@ class Metrics(_Record):
             check_fractions(values["recall"], at(where, "recall"))
         confusion = values.get("confusion")
         if confusion is not None:
-            n = len(confusion)
-            for i, row in enumerate(confusion):
-                if type(row) is not list or len(row) != n:
-                    raise RecordError(f"{at(where, 'confusion')}[{i}] is {show(row)}: expected a row of {n} "
-                                      "counts")
-                if not ({int}.issuperset(map(type, row)) and (not row or min(row) >= 0)):
-                    check_counts(dict(enumerate(row)), f"{at(where, 'confusion')}[{i}]")
+            check_confusion(confusion, at(where, "confusion"))
         # CCC and Spearman's rho per continuous target; NaN is how a run records a correlation that is
         # undefined (a constant prediction), not damage: the board's continuous section leaves it out.
         continuous = extra.get("continuous")
@@ -152,6 +149,7 @@ class Metrics(_Record):
                 for name, value in found.items():
                     check_number(value, f"{place}.{target}.{name}", -1.0, 1.0, undefined_ok=True)
         if extra:
+            check_measures(extra, where)
             check_shallow(extra, where, MAX_DEPTH - 4, [k for k in extra if k != "continuous"])
 
 
@@ -175,6 +173,9 @@ class SplitResult(_Record):
     sentence_overlap: Optional[list] = field(default=None, metadata=_omit_none())
     # None: not recorded (files older than the field); then read off the confusion matrix.
     missing_test_classes: Optional[list] = field(default=None, metadata=_omit_none())
+    # {speaker: {"confusion": rows of true classes, "sex": "female" | "male" | ...}}: the test set by speaker,
+    # from which boards compute pooled scores over folds and UAR by sex. None: not recorded.
+    speakers: Optional[dict] = field(default=None, metadata=_omit_none())
     extra: dict = field(default_factory=dict)
 
     NESTED = {"metrics": (Metrics, "one")}
@@ -194,6 +195,9 @@ class SplitResult(_Record):
         if values.get("support_counts"):
             check_counts(values["support_counts"], at(where, "support_counts"))
         check_shallow(values, where, MAX_DEPTH - 3, cls.LISTS)
+        if values.get("speakers") is not None:
+            confusion = values["metrics"].confusion
+            check_speakers(values["speakers"], at(where, "speakers"), len(confusion) if confusion else None)
         if extra:
             check_shallow(extra, where, MAX_DEPTH - 3)
 
@@ -422,7 +426,29 @@ def _from_1(payload: dict) -> dict:
     return {**payload, "schema_version": 2}
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _from_1}  # from version N to N + 1
+def _from_2(payload: dict) -> dict:
+    """Schema 2 -> 3: splits did not record their test set by speaker, nor embedding, calibration or
+    invariance measurements. What the file already holds is carried over: a split whose test set is one
+    held-out speaker (``info.test_speaker``, IDT's folds) has that speaker's confusion matrix, which is the
+    split's own (the speaker's sex was not recorded, so it stays unknown). Nothing else is invented."""
+    splits = payload.get("splits")
+    if isinstance(splits, list):
+        splits = [_one_speaker(s) for s in splits]
+        payload = {**payload, "splits": splits}
+    return {**payload, "schema_version": 3}
+
+
+def _one_speaker(split):
+    if not isinstance(split, dict) or "speakers" in split:
+        return split
+    speaker = (split.get("info") or {}).get("test_speaker") if isinstance(split.get("info"), dict) else None
+    confusion = (split.get("metrics") or {}).get("confusion") if isinstance(split.get("metrics"), dict) else None
+    if speaker is None or not confusion or isinstance(speaker, (dict, list)):
+        return split
+    return {**split, "speakers": {str(speaker): {"confusion": confusion}}}
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _from_1, 2: _from_2}  # from version N to N + 1
 
 
 def make_split(name: str, uar: float, **fields: Any) -> SplitResult:

@@ -51,7 +51,8 @@ DAMAGE = {  # how -> (new file text from (payload, text), words of the reason)
     "no uar": (lambda p, t: t.replace('"uar"', '"UAR"'), "splits[0].metrics lacks 'uar'"),
     "wrong shape": (lambda p, t: json.dumps({**p, "params": "idt"}), "params is a JSON str"),
     "not an object": (lambda p, t: "[1, 2]", "not a result"),
-    "newer schema": (lambda p, t: json.dumps({**p, "schema_version": SCHEMA_VERSION + 1}), "schema version 3"),
+    "newer schema": (lambda p, t: json.dumps({**p, "schema_version": SCHEMA_VERSION + 1}),
+                     f"schema version {SCHEMA_VERSION + 1}"),
 }
 
 
