@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 
 from ser_bench.errors import SerBenchError
+from ser_bench.reporting.columns import SPLIT_MEASURES
 from ser_bench.reporting.stats import estimate, versus_best
 from ser_bench.reporting.tidy import (MethodLabeller, layouts, missing_test_classes, ok_results, pair_name,
                                       tidy)
@@ -40,6 +41,8 @@ ALPHA = 0.05
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
 NESTED_SETTINGS = ("loss_params", "training", "protocol_params", "encoder_params", "feature_params")
 FLAT_SETTINGS = ("encoder", "feature", "head", "decision", "normalise")
+FAIRNESS = ("uar_female", "uar_male", "speakers_female", "speakers_male", "sex_gap", "sex_gap_low", "sex_gap_high")
+NO_FAIRNESS = dict.fromkeys(FAIRNESS, float("nan"))
 GROUP = ["level", "protocol", "pair", "k", "frozen"]  # a family of comparisons against its best row
 
 
@@ -97,6 +100,8 @@ def board_frame(results: list, tests: bool = True, intervals: bool = True):
             broken = broken.assign(**{axis: broken[axis].astype(int) for axis in axes})
             # by variant: the k-list a method was run with labels its summary row, not its per-k rows
             levels.append(("k", broken, ["variant", "source", "target", *axes]))
+    measured = [c for c in SPLIT_MEASURES if frame[c].notna().any()]  # none for results that predate them
+    fairness = _fairness(results, intervals) if measured or any(s.speakers for r in ok for s in r.splits) else {}
     for level, data, keys in levels:
         for key, group in data.groupby(keys, sort=False):
             est = estimate(group, interval=intervals)
@@ -112,6 +117,9 @@ def board_frame(results: list, tests: bool = True, intervals: bool = True):
                 "splits": len(group), "cells": group["cell_id"].nunique(),
                 "seeds": ",".join(map(str, sorted(set(group["seed"])))), **_settings(first),
                 **{axis: row[axis] for axis in keys[3:] if axis not in ("k", "frozen")},  # a plugin's own axes
+                **{column: _unit_mean(group, column) if column in measured else np.nan for column in SPLIT_MEASURES},
+                **(fairness.get((group["method"].iloc[0], row["source"], row["target"]), NO_FAIRNESS)
+                   if level == "cell" else NO_FAIRNESS),
             })
     board = pd.DataFrame(rows)
     if tests:
@@ -124,6 +132,20 @@ def board_frame(results: list, tests: bool = True, intervals: bool = True):
     board = board.sort_values(["_l", "_p", "pair", "k", "frozen", "uar"], ascending=[True] * 5 + [False],
                               na_position="first", kind="stable")
     return board.drop(columns=["_l", "_p", "unit_values"]).reset_index(drop=True)
+
+
+def _unit_mean(group, column: str) -> float:
+    """The mean of a per-split measurement over the row's unit, as UAR's (NaN where no split holds it)."""
+    rows = group[group[column].notna()]
+    return estimate(rows.assign(uar=rows[column]), interval=False).mean if len(rows) else float("nan")
+
+
+def _fairness(results: list, intervals: bool) -> dict:
+    """``{(method, source, target): {"uar_female", "uar_male", "speakers_female", "speakers_male", "sex_gap",
+    "sex_gap_low", "sex_gap_high"}}`` (see :mod:`ser_bench.reporting.fairness`)."""
+    from ser_bench.reporting.fairness import gap_of, by_sex
+
+    return {key: gap_of(sexes, interval=intervals) for key, sexes in by_sex(results).items()}
 
 
 def _with_tests(board):

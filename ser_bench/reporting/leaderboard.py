@@ -155,6 +155,7 @@ def settings_lines(results: list[dict]) -> list[list[str]]:
         for i, setting in enumerate(sorted(settings)):
             pieces += ["; ", Code(setting)] if i else [Code(setting)]
         lines.append(pieces)
+    lines += overlap_settings(ok)
     for key in ("labels", "feature", "encoder", "pretrain_loss", "head", "decision", "normalise"):
         by_value: dict = {}
         for r in ok:
@@ -178,6 +179,29 @@ def settings_lines(results: list[dict]) -> list[list[str]]:
     seeds = sorted({r.params.seed for r in ok})
     lines.append([f"seeds: {', '.join(map(str, seeds))}; result files: {len(ok)}"
                   + (f" ({len(results) - len(ok)} not ok, shown as {DASH})" if len(results) > len(ok) else "")])
+    return lines
+
+
+def overlap_settings(ok: list) -> list[list[str]]:
+    """A line (as pieces, see :func:`settings_lines`) per protocol and target whose splits tested speakers they
+    also trained or were supported on (each split's recorded ``speaker_overlap``, which only a protocol that
+    allows it has: an official split's partitions, few-shot ``test=samples``): those numbers are not
+    speaker-independent, and the board says so beside the speaker-independent protocols' rows."""
+    found: dict = {}
+    for r in ok:
+        entry = found.setdefault((r.params.protocol, r.params.target), (set(), set(), set(), r.layout["split_noun"]))
+        for s in r.splits:
+            entry[2].add(s.name)
+            if s.speaker_overlap:
+                entry[0].update(str(speaker) for speaker in s.speaker_overlap)
+                entry[1].add(s.name)
+    lines = []
+    for (protocol, target), (speakers, overlapping, names, noun) in sorted(found.items()):
+        if speakers:
+            shown = sorted(speakers, key=natural_key)
+            lines.append(["*not speaker-independent*: protocol ", Code(protocol), " on ", Code(target), ": "
+                          f"{len(shown)} tested speaker(s) also in the training or support set, in {len(overlapping)} "
+                          f"of {len(names)} {noun}(s): ", Code(", ".join(shown[:10]) + (", ..." if len(shown) > 10 else ""))])
     return lines
 
 
@@ -271,6 +295,13 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
                   *(paired_markdown(rows) if rows else ["No other method shares episodes with it."]), ""]
     parts += rank_section(results, figure_dir, tests=tests)
     parts += continuous_section(results, tests=tests)  # CCC and Spearman of continuous targets, when recorded
+    from ser_bench.reporting.fairness import fairness_section
+
+    parts += fairness_section(results, tests=tests)  # UAR by speaker sex, where speakers' sex is recorded
+    from ser_bench.reporting.embeddings import calibration_section, embedding_section
+
+    parts += embedding_section(results, tests=tests)  # retrieval, clustering and probes of the embeddings
+    parts += calibration_section(results, tests=tests)  # ECE, Brier and NLL of heads that give probabilities
     parts += left_out_section(results)
     return "\n".join(parts)
 

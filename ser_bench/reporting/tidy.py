@@ -8,6 +8,8 @@ import json
 import re
 from collections import defaultdict
 
+from ser_bench.reporting.columns import SPLIT_MEASURES
+from ser_bench.reporting.columns import read as read_measure
 from ser_bench.results.record import DEFAULT_LAYOUT, Result, SplitResult
 
 DASH = "–"
@@ -179,6 +181,7 @@ def tidy(results: list[Result], include_degenerate: bool = False):
                 "split": s.name, "hash": s.hash, "episode_hash": s.episode_hash,
                 "k": s.info.get("k"), "frozen": s.info.get("frozen"), "repeat": s.info.get("repeat"),
                 "uar": s.metrics.uar, "accuracy": s.metrics.accuracy, "macro_f1": s.metrics.macro_f1,
+                **{column: read_measure(s, path) for column, path in SPLIT_MEASURES.items()},
                 **{axis: s.info.get(axis) for axis in layout["breakdown"] if axis not in SPLIT_AXES},
                 "protocol_order": layout["order"], "protocol_unit": layout["unit"],
                 "rank_axis": (layout["breakdown"] or [""])[0],

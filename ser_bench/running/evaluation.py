@@ -18,7 +18,8 @@ import numpy as np
 from ser_bench.data.normalise import normalise
 from ser_bench.errors import ProtocolError
 from ser_bench.model.heads import get_head
-from ser_bench.model.metrics import classification_metrics, continuous_metrics
+from ser_bench.data.domains import SEX_COLUMNS
+from ser_bench.model.metrics import classification_metrics, confusion_by_speaker, continuous_metrics
 from ser_bench.model.training import resolve_device
 from ser_bench.plugin_api.registry import base_name
 from ser_bench.plugin_api.types import LossContext, ProtocolData, Split
@@ -143,7 +144,12 @@ class _CellRun(Pretraining, FineTuning):
         pred = head(model, x_test, x_sup, y_sup, len(self.labels), rule=cell.decision)
         self.timings["scoring"] += time.perf_counter() - start
         truth = self.classes[split.test.domain][test].cpu().numpy()
-        scores = classification_metrics(truth, pred.cpu().numpy(), self.labels)
+        predicted = pred.cpu().numpy()
+        scores = classification_metrics(truth, predicted, self.labels)
+        test_rows = self.manifests[split.test.domain].iloc[test]
+        sex = next((c for c in SEX_COLUMNS if c in test_rows), None)
+        speakers = confusion_by_speaker(truth, predicted, test_rows["speaker"].to_numpy(),
+                                        test_rows[sex].to_numpy() if sex else None, len(self.labels))
         other = {}  # metrics beyond the classification ones (continuous targets): Metrics.extra
         # UAR averages recall over the classes present, so a test set lacking some is easier: flagged here,
         # left out of the cell's summary and of the leaderboards.
@@ -154,8 +160,9 @@ class _CellRun(Pretraining, FineTuning):
             support_rows = pd.concat([self.manifests[p.domain].iloc[list(p.indices)] for p in parts(split.support)])
             if self.device != "cpu":  # the ridge probe reads embeddings as numpy arrays
                 model, x_sup, x_test = copy.deepcopy(model).cpu(), x_sup.cpu(), x_test.cpu()
-            other["continuous"] = continuous_metrics(model, x_sup, x_test, support_rows,
-                                                     self.manifests[split.test.domain].iloc[test], self.targets["loss"])
+            other["continuous"] = continuous_metrics(model, x_sup, x_test, support_rows, test_rows,
+                                                     self.targets["loss"])
+        other.update(self._judged(split, model, xs, x_test, x_sup, y_sup, truth, test_rows))
         counts = np.bincount(y_sup.cpu().numpy(), minlength=len(self.labels))
         present = counts[counts > 0]
         return SplitResult(
@@ -169,9 +176,35 @@ class _CellRun(Pretraining, FineTuning):
             speaker_overlap=list(facts["speaker_overlap"]),
             sentence_overlap=list(facts["sentence_overlap"]),
             missing_test_classes=missing,
+            speakers=speakers,
             # Written only when some test clip's identical audio is on the training side (test=samples).
             extra={"audio_overlap": list(facts["audio_overlap"])} if facts["audio_overlap"] else {},
         )
+
+    def _judged(self, split: Split, model, xs: dict, x_test, x_sup, y_sup, truth, test_rows) -> dict:
+        """The split's embedding and calibration measurements (:mod:`ser_bench.running.judging`): retrieval
+        and clustering of the test embeddings, speaker and corpus probes, and the calibration of the head's
+        class probabilities where the head gives them."""
+        from ser_bench.model.heads import embed, get_probabilities
+        from ser_bench.running.judging import calibration_measures, embedding_measures
+
+        start = time.perf_counter()
+        cell = self.cell
+        source = None
+        if split.train.domain == "source" and "source" in self.manifests:
+            rows = list(split.train.indices)
+            x_source = xs["source"][rows]
+            source = (lambda keep: embed(model, x_source[list(keep)]).cpu().numpy(),
+                      self.manifests["source"].iloc[rows], cell.source, cell.target)
+        found = embedding_measures(lambda x: embed(model, x).cpu().numpy(), x_test, truth, test_rows, source)
+        probabilities = get_probabilities(self.registry, cell.head, cell.head_params)
+        if probabilities is not None and len(x_test):
+            head = self.registry.get("heads", cell.head)
+            found["calibration"] = calibration_measures(
+                probabilities(model, x_test, x_sup, y_sup, len(self.labels), rule=cell.decision), truth,
+                head.calibration)
+        self.timings["judging"] = self.timings.get("judging", 0.0) + time.perf_counter() - start
+        return found
 
     def _check_embeddings(self, model, split: Split, x_sup, x_test) -> None:
         """A model whose embeddings of the support or test clips are not finite is not scored: a head
