@@ -282,3 +282,19 @@ def test_probe_argument_errors():
         invariance_probe(x, np.arange(12) % 2, folds=1)
     with pytest.raises(ValueError, match="groups"):
         invariance_probe(x, np.arange(12) % 2, groups=np.arange(11))
+
+
+@pytest.mark.parametrize("classes", [2, 3, 22])
+def test_the_ridge_probe_predicts_what_the_scikit_learn_pipeline_predicts(classes):
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ser_bench.model.embedding_metrics import ridge_probe
+
+    rng = np.random.default_rng(classes)
+    codes = np.arange(300) % classes
+    x = rng.normal(size=(300, 16)) + codes[:, None] * rng.normal(size=16) * 0.3
+    x[:, 3] = 2.0  # a constant feature, which the scaler leaves unscaled
+    pipeline = make_pipeline(StandardScaler(), RidgeClassifier(alpha=1.0)).fit(x[:200], codes[:200])
+    assert (ridge_probe(x[:200], codes[:200], x[200:], classes) == pipeline.predict(x[200:])).all()

@@ -156,6 +156,30 @@ def retrieval_metrics(embeddings, labels, seed: int = 0) -> dict:
     return out
 
 
+def ridge_probe(x_train, codes_train, x_test, n_classes: int, alpha: float = 1.0):
+    """Class codes predicted for ``x_test`` by ``make_pipeline(StandardScaler(), RidgeClassifier(alpha))``
+    fitted on ``x_train``, ``codes_train`` (codes ``0..n_classes-1``, each present in training), computed as
+    scikit-learn computes it (targets -1/+1 per class, centred; the Cholesky solve of its ``auto`` solver on
+    dense data; argmax of the decision) in one small solve: the pipeline's input checks and label
+    binarising cost 25 times the arithmetic (24 ms against 0.9 ms for 470 clips, 64 dimensions, 22
+    speakers), and a probe runs several times per split. ``tests/test_embedding_metrics.py`` checks the
+    predictions equal the pipeline's."""
+    mean = x_train.mean(axis=0)
+    scale = x_train.std(axis=0)
+    scale[scale == 0] = 1.0  # as StandardScaler: a constant feature is centred, not scaled
+    a = (x_train - mean) / scale
+    targets = -np.ones((len(codes_train), n_classes))
+    targets[np.arange(len(codes_train)), codes_train] = 1.0
+    offset = targets.mean(axis=0)
+    a_mean = a.mean(axis=0)
+    centred = a - a_mean
+    weights = np.linalg.solve(centred.T @ centred + alpha * np.eye(a.shape[1]), centred.T @ (targets - offset))
+    scores = ((x_test - mean) / scale - a_mean) @ weights + offset
+    if n_classes == 2:  # scikit-learn keeps one column for two classes and predicts class 1 where it is > 0
+        return (scores[:, 1] > 0).astype(codes_train.dtype)
+    return scores.argmax(axis=1).astype(codes_train.dtype)
+
+
 def invariance_probe(embeddings, identity, groups=None, folds: int = 3, seed: int = 0) -> Optional[dict]:
     """How well a linear probe decodes ``identity`` (speaker ids, corpus names, ...) from ``embeddings``.
 
@@ -206,11 +230,8 @@ def invariance_probe(embeddings, identity, groups=None, folds: int = 3, seed: in
     if n_ident < 2:
         return None
 
-    from sklearn.linear_model import RidgeClassifier
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     if g is None:
         folds = max(2, min(folds, int(counts.min())))
@@ -228,8 +249,7 @@ def invariance_probe(embeddings, identity, groups=None, folds: int = 3, seed: in
     for train, test in splits:
         if not np.isin(codes[test], codes[train]).all():
             return None
-        probe = make_pipeline(StandardScaler(), RidgeClassifier(alpha=1.0)).fit(x[train], codes[train])
-        predicted[test] = probe.predict(x[test])
+        predicted[test] = ridge_probe(x[train], codes[train], x[test], n_ident)
     balanced = float(balanced_accuracy_score(codes, predicted))
     chance = 1.0 / n_ident
     return {

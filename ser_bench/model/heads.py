@@ -52,20 +52,34 @@ def standardised_probe(classifier, model, x_test, x_support, y_support):
     cloning, routing and checks, a tenth of a few-shot probe) is left out.
     """
     def fit_predict(z_s, labels, z_t):
-        scaler = _standardised_fit(classifier, z_s, labels)
-        return classifier.predict(scaler.transform(z_t))
+        scaler, fitted = _standardised_fit(classifier, z_s, labels)
+        return fitted.predict(scaler.transform(z_t))
 
     return _probe(fit_predict, model, x_test, x_support, y_support)
 
 
+_LAST_FIT: list = [None, None]  # [key, (scaler, classifier)] of the last fit in this process
+
+
 def _standardised_fit(classifier, z_s, labels):
-    """Fit a ``StandardScaler`` on ``z_s``, then ``classifier`` on the scaled ``z_s``; returns the scaler.
-    The one fit of :func:`standardised_probe` and :func:`standardised_probabilities`."""
+    """Fit a ``StandardScaler`` on ``z_s``, then ``classifier`` on the scaled ``z_s``; returns ``(scaler,
+    fitted classifier)``. The one fit of :func:`standardised_probe` and :func:`standardised_probabilities`.
+
+    A split asks for its predictions and then for its probabilities on the same support set: the second
+    call reuses the first's fit (the last fit is kept, keyed by the classifier's class and parameters and
+    the bytes of the support embeddings and labels), so a logistic regression is fitted once per split."""
+    import hashlib
+
     from sklearn.preprocessing import StandardScaler
 
+    key = (type(classifier).__qualname__, repr(sorted(classifier.get_params().items())), z_s.shape,
+           str(z_s.dtype), hashlib.sha1(z_s.tobytes()).digest(), hashlib.sha1(labels.tobytes()).digest())
+    if _LAST_FIT[0] == key:
+        return _LAST_FIT[1]
     scaler = StandardScaler()
     classifier.fit(scaler.fit_transform(z_s), labels)
-    return scaler
+    _LAST_FIT[:] = [key, (scaler, classifier)]
+    return scaler, classifier
 
 
 def standardised_probabilities(classifier, model, x_test, x_support, y_support, n_classes: int):
@@ -87,9 +101,9 @@ def standardised_probabilities(classifier, model, x_test, x_support, y_support, 
         out[:, present[0]] = 1.0
         return out
     z_s, z_t = embed(model, x_support).cpu().numpy(), embed(model, x_test).cpu().numpy()
-    scaler = _standardised_fit(classifier, z_s, labels)
-    columns = torch.as_tensor(classifier.classes_, dtype=torch.long)
-    out[:, columns] = torch.as_tensor(classifier.predict_proba(scaler.transform(z_t)), dtype=torch.float64)
+    scaler, fitted = _standardised_fit(classifier, z_s, labels)
+    columns = torch.as_tensor(fitted.classes_, dtype=torch.long)
+    out[:, columns] = torch.as_tensor(fitted.predict_proba(scaler.transform(z_t)), dtype=torch.float64)
     return out
 
 
