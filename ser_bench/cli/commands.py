@@ -333,6 +333,7 @@ def cmd_leaderboard(args) -> int:
 def cmd_results(args) -> int:
     """``ser-bench results check|migrate FOLDER``: what is wrong with a results folder (exit 1 when
     anything is), or its older-schema files rewritten in the current schema."""
+    from ser_bench.results.migration import cannot_gain
     from ser_bench.results.record import SCHEMA_VERSION
     from ser_bench.results.store import scan_results
 
@@ -347,12 +348,16 @@ def cmd_results(args) -> int:
             print(f"migrated {result.path} (schema {result.written_with} -> {SCHEMA_VERSION})")
         print(f"{len(older)} of {len(scan.results)} result files migrated; {len(scan.problems)} left as they "
               "are (see `ser-bench results check`)", file=sys.stderr)
+        for line in cannot_gain(older):
+            print(line, file=sys.stderr)
         return 0
     for problem in scan.problems:
         print(f"{problem.kind}: {problem}")
     for result in older:
         print(f"older schema: {result.path}: schema {result.written_with}, read by migrating it; "
               "`ser-bench results migrate` rewrites it (a run recomputes the cell)")
+    for line in cannot_gain(older):
+        print(line)
     kinds = {}
     for problem in scan.problems:
         kinds[problem.kind] = kinds.get(problem.kind, 0) + 1

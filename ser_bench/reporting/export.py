@@ -34,8 +34,7 @@ import json
 from ser_bench.errors import SerBenchError
 from ser_bench.reporting.columns import SPLIT_MEASURES
 from ser_bench.reporting.stats import estimate, versus_best
-from ser_bench.reporting.tidy import (MethodLabeller, layouts, missing_test_classes, ok_results, pair_name,
-                                      tidy)
+from ser_bench.reporting.tidy import layouts, pair_name, split_rows
 
 ALPHA = 0.05
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
@@ -44,30 +43,6 @@ FLAT_SETTINGS = ("encoder", "feature", "head", "decision", "normalise")
 FAIRNESS = ("uar_female", "uar_male", "speakers_female", "speakers_male", "sex_gap", "sex_gap_low", "sex_gap_high")
 NO_FAIRNESS = dict.fromkeys(FAIRNESS, float("nan"))
 GROUP = ["level", "protocol", "pair", "k", "frozen"]  # a family of comparisons against its best row
-
-
-def check_comparable(ok: list) -> None:
-    """Refuse results that cannot share one board: none at all, or different label sets."""
-    if not ok:
-        raise SerBenchError("no successful result files found; run `ser-bench run ...` first")
-    label_sets = {tuple(r.params.labels) for r in ok}
-    if len(label_sets) > 1:
-        raise SerBenchError(f"results use different label sets {sorted(label_sets)}; a leaderboard column "
-                            "must compare like with like: put them in separate folders")
-
-
-def split_rows(results: list):
-    """Tidy split rows of the successful results with each row's ``method`` label (degenerate splits out)."""
-    ok = ok_results(results)
-    check_comparable(ok)
-    labeller = MethodLabeller(ok)
-    frame = tidy(ok)
-    if frame.empty:
-        raise SerBenchError("every split of these results was left out (their test sets lack classes of the "
-                            "label set): nothing to compare")
-    # Row for row with tidy (which leaves out the splits whose test set lacks a class).
-    frame["method"] = [labeller.method(r.params) for r in ok for s in r.splits if not missing_test_classes(r, s)]
-    return ok, frame
 
 
 def _settings(result) -> dict:

@@ -33,7 +33,7 @@ def speaker_uar(confusion) -> float:
 def by_sex(results: list) -> dict:
     """``{(method, source, target): {"female": {speaker: UAR}, "male": {...}}}``: each speaker's UAR
     averaged over the splits that test it, for the methods whose splits record speakers with their sex."""
-    from ser_bench.reporting.export import split_rows
+    from ser_bench.reporting.tidy import split_rows
 
     kept = kept_splits(results)
     if not any(s.speakers and any(v.get("sex") for v in s.speakers.values()) for _, s in kept):

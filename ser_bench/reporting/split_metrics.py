@@ -43,7 +43,7 @@ def measure_rows(results: list, measures: list[Measure], tests: bool = True) -> 
     """``[(method, source, target, [cell text per measure], n text)]``, or None when no split of ``results``
     holds any of ``measures``. Each cell is the mean ± 95 % half-width over the unit of the summary table's
     *n* column (:func:`~ser_bench.reporting.stats.estimate`)."""
-    from ser_bench.reporting.export import split_rows
+    from ser_bench.reporting.tidy import split_rows
     from ser_bench.reporting.stats import describe_n, estimate
 
     values = [[_number(m.read(s)) for m in measures] for _, s in kept_splits(results)]

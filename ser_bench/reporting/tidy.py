@@ -8,6 +8,7 @@ import json
 import re
 from collections import defaultdict
 
+from ser_bench.errors import SerBenchError
 from ser_bench.reporting.columns import SPLIT_MEASURES
 from ser_bench.reporting.columns import read as read_measure
 from ser_bench.results.record import DEFAULT_LAYOUT, Result, SplitResult
@@ -187,6 +188,30 @@ def tidy(results: list[Result], include_degenerate: bool = False):
                 "rank_axis": (layout["breakdown"] or [""])[0],
             })
     return pd.DataFrame(rows)
+
+
+def check_comparable(ok: list) -> None:
+    """Refuse results that cannot share one board: none at all, or different label sets."""
+    if not ok:
+        raise SerBenchError("no successful result files found; run `ser-bench run ...` first")
+    label_sets = {tuple(r.params.labels) for r in ok}
+    if len(label_sets) > 1:
+        raise SerBenchError(f"results use different label sets {sorted(label_sets)}; a leaderboard column "
+                            "must compare like with like: put them in separate folders")
+
+
+def split_rows(results: list):
+    """Tidy split rows of the successful results with each row's ``method`` label (degenerate splits out)."""
+    ok = ok_results(results)
+    check_comparable(ok)
+    labeller = MethodLabeller(ok)
+    frame = tidy(ok)
+    if frame.empty:
+        raise SerBenchError("every split of these results was left out (their test sets lack classes of the "
+                            "label set): nothing to compare")
+    # Row for row with tidy (which leaves out the splits whose test set lacks a class).
+    frame["method"] = [labeller.method(r.params) for r in ok for s in r.splits if not missing_test_classes(r, s)]
+    return ok, frame
 
 
 def breakdown_table(results: list[Result], axes: tuple = ("k", "frozen")):
