@@ -25,6 +25,14 @@ TREES = {
              [("OAF", "anger", "female"), ("YAF", "surprise", "female"), ("YAF", "sadness", "female"),
               ("OAF", "surprise", "female")],
              ["OAF_angry/MAF_back_angry.wav", "OAF_angry/OAF_back_furious.wav"]),
+    # SAVEE and EmoDB moved onto the description, their manifests unchanged: a speaker folder or prefix
+    "savee": (["AudioData/DC/a01.wav", "AudioData/JE/sa02.wav", "KL_su11.wav", "AudioData/JK/JK_n30.wav"],
+              [("DC", "anger", "male"), ("JE", "sadness", "male"), ("KL", "surprise", "male"),
+               ("JK", "neutral", "male")],
+              ["AudioData/XX/a01.wav", "AudioData/DC/A01.wav", "AudioData/DC/z01.wav", "AudioData/DC/a1.wav"]),
+    "emodb": (["wav/03a01Fa.wav", "wav/08b02Lb.wav", "wav/16a05Tc.wav"],
+              [("03", "happiness", "male"), ("08", "boredom", "female"), ("16", "sadness", "female")],
+              ["wav/03a01Xa.wav", "wav/03a01fa.wav", "wav/3a01Fa.wav"]),
 }
 
 
@@ -94,3 +102,29 @@ def test_the_name_parser_reads_groups_codes_and_the_quirk_hook(tmp_path):
         parse(tmp_path / "s1" / "SAD_s1_hello.wav")
     with pytest.raises(ValueError, match=r"not a toy clip name \(expected e.g. s1/ANG_s1_hello.wav\)"):
         parse(tmp_path / "s1" / "hello.wav")
+
+
+def test_savee_and_emodb_fields_keep_their_loaders_columns_and_order(tmp_path):
+    """The manifests of the loaders these descriptions replaced, column for column (their hashes unchanged)."""
+    from ser_bench_plugins.datasets.emodb import EMODB
+    from ser_bench_plugins.datasets.savee import SAVEE
+
+    savee = NameParser(SAVEE, tmp_path)
+    for rel, speaker in [("AudioData/DC/sa03.wav", "DC"), ("DC_sa03.flac", "DC"), ("AudioData/JE/DC_sa03.wav", "DC")]:
+        fields = savee(tmp_path / rel)
+        assert list(fields.items()) == [("speaker", speaker), ("emotion", "sadness"), ("sentence", "sa03"),
+                                        ("gender", "male")], rel
+    fields = NameParser(EMODB, tmp_path)(tmp_path / "wav" / "03a01Fa.flac")
+    assert list(fields.items()) == [("speaker", "03"), ("sentence", "a01"), ("emotion", "happiness"),
+                                    ("gender", "male")]
+
+
+def test_messages_name_a_corpus_by_its_title_and_its_codes_as_written(tmp_path):
+    d = CorpusDescription(name="berlin", title="EmoDB", language="de", summary="x", example="03W.wav",
+                          pattern=r"(?P<speaker>\d\d)(?P<emotion>[A-Z])", emotions={"W": "anger"}, case_sensitive=True)
+    parse = NameParser(d, tmp_path)
+    assert parse(tmp_path / "03W.wav") == {"speaker": "03", "emotion": "anger"}
+    with pytest.raises(ValueError, match=r"^unknown EmoDB emotion code 'X' \(known: W\)$"):
+        parse(tmp_path / "03X.wav")
+    with pytest.raises(ValueError, match=r"^not an EmoDB clip name \(expected e.g. 03W.wav\)$"):
+        parse(tmp_path / "03w.wav")

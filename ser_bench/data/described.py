@@ -41,7 +41,8 @@ class CorpusDescription:
     ``strong`` or ``low`` (how arousal coordinates are scaled). ``fields(fields, path)``: a hook for quirks,
     given the parsed fields (emotion already mapped) and the path; it returns them (changed or not),
     ``None`` to leave the clip out on purpose, or raises ``ValueError`` saying what is wrong with the name.
-    ``suffixes``: which files count as clips. The rest are :class:`~ser_bench.plugin_api.types.DatasetSpec`'s.
+    ``suffixes``: which files count as clips. ``title``: how messages name the corpus (``EmoDB``; default
+    its ``name``). The rest are :class:`~ser_bench.plugin_api.types.DatasetSpec`'s.
     """
 
     name: str
@@ -57,6 +58,7 @@ class CorpusDescription:
     fields: Optional[Callable[[dict, Path], Optional[dict]]] = None
     suffixes: frozenset = SOUND_SUFFIXES
     case_sensitive: bool = False
+    title: str = ""
     homepage: str = ""
     licence: str = ""
     reference: str = ""
@@ -90,6 +92,8 @@ class NameParser:
         self.emotions = {str(k).lower(): v for k, v in description.emotions.items()}
         self.sex_codes = {str(k).lower(): v for k, v in description.sex_codes.items()}
         self.intensity = {str(k).lower(): v for k, v in description.intensity_codes.items()}
+        self.title = description.title or description.name
+        self.article = "an" if self.title[:1].lower() in "aeio" else "a"
 
     def relative(self, path: Path) -> str:
         path = Path(path)
@@ -103,25 +107,27 @@ class NameParser:
         rel = self.relative(path)
         match = self.regex.fullmatch(rel) or (self.regex.fullmatch(Path(rel).name) if "/" in rel else None)
         if match is None:
-            raise ValueError(f"not a {self.d.name} clip name (expected e.g. {self.d.example})")
+            raise ValueError(f"not {self.article} {self.title} clip name (expected e.g. {self.d.example})")
         found = {k: v for k, v in match.groupdict().items() if v is not None}
-        code = found.pop("emotion").lower()
+        written = found.pop("emotion")
+        code = written.lower()
         if code not in self.emotions:
-            raise ValueError(f"unknown {self.d.name} emotion code {code!r} (known: {', '.join(self.emotions)})")
+            shown = written if self.d.case_sensitive else code
+            raise ValueError(f"unknown {self.title} emotion code {shown!r} (known: {', '.join(map(str, self.d.emotions))})")
         if self.emotions[code] is None:
             return None  # a class outside the vocabulary: left out on purpose
         out: dict[str, Any] = {"speaker": found.pop("speaker"), "emotion": self.emotions[code]}
         if "sex" in found:
             sex = found.pop("sex").lower()
             if sex not in self.sex_codes:
-                raise ValueError(f"unknown {self.d.name} sex code {sex!r} (known: {', '.join(self.sex_codes)})")
+                raise ValueError(f"unknown {self.title} sex code {sex!r} (known: {', '.join(self.sex_codes)})")
             out["gender"] = self.sex_codes[sex]
         elif out["speaker"] in self.d.speaker_sex:
             out["gender"] = self.d.speaker_sex[out["speaker"]]
         if "intensity" in found:
             level = found.pop("intensity").lower()
             if self.intensity and level not in self.intensity:
-                raise ValueError(f"unknown {self.d.name} intensity code {level!r}")
+                raise ValueError(f"unknown {self.title} intensity code {level!r}")
             out["intensity"] = self.intensity.get(level, level)
         out.update(found)
         return self.d.fields(out, Path(path)) if self.d.fields is not None else out
