@@ -15,13 +15,14 @@ read (the release holds unlabelled segments too), and a row whose audio is missi
   to it); they replace the circumplex coordinates, so the continuous losses train on them. A row whose
   ratings are missing or not numbers is refused with its file name.
 - Speakers (``SpkrID``): segments whose speaker is ``Unknown`` are left out, counted in a warning.
-  Every protocol here holds speakers out (IDT folds, few-shot target speakers, the leakage checks), and
+  The speaker-independent protocols hold speakers out (IDT folds, few-shot target speakers, the leakage checks), and
   an unknown speaker can be anyone: one pseudo-speaker "Unknown" would put one person's clips on both
   sides of a split unseen, and each clip its own speaker would do the same for every clip of a known
   person. ``gender`` is ``Gender`` in lower case (``unknown`` where the file says so).
 - Partitions (``Split_Set``: Train, Development, Test1, Test2, Test3) are kept as the ``partition``
-  column. They are not offered as a protocol: the protocols split by speaker themselves, so results are
-  not on the official test sets and are not comparable with numbers reported on them.
+  column, which the ``official`` protocol evaluates on (Train -> Test1 by default). The other protocols
+  split by speaker themselves, so their results are not on the official test sets and are not comparable
+  with numbers reported on them.
 
 Licence: academic licence on request (the MSP lab's release agreement). Lotfian & Busso (2019), Building
 naturalistic emotionally balanced speech corpus by retrieving emotional speech from existing podcast

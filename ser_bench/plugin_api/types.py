@@ -286,6 +286,9 @@ class ProtocolSpec:
 
     ``board`` (a :class:`BoardLayout`) says how boards order and break down its results, and over what
     unit they generalise.
+
+    ``example(data) -> data`` (optional): the conformance check's synthetic corpus made fit for a protocol
+    that reads more of the manifest than speakers and emotions (``official``: a ``partition`` column).
     """
 
     name: str
@@ -299,6 +302,7 @@ class ProtocolSpec:
     validation_on: tuple[str, ...] = ("target",)
     training_only: Mapping[str, Any] = field(default_factory=dict)
     board: BoardLayout = field(default_factory=BoardLayout)
+    example: Optional[Callable[..., Any]] = None
 
 
 @dataclass(frozen=True)

@@ -186,6 +186,8 @@ def check_protocol(name: str, registry=None) -> None:
     data = _protocol_data()
     if not spec.needs_source:
         data = ProtocolData(target=data.target)
+    if spec.example is not None:  # the columns the protocol reads beyond speakers and emotions
+        data = spec.example(data)
     manifests = {"target": data.target, **({"source": data.source} if data.source is not None else {})}
     what = f"protocol {name!r}"
     try:
