@@ -34,7 +34,7 @@ import json
 from ser_bench.errors import SerBenchError
 from ser_bench.reporting.columns import SPLIT_MEASURES
 from ser_bench.reporting.stats import estimate, versus_best
-from ser_bench.reporting.tidy import layouts, pair_name, split_rows
+from ser_bench.reporting.tidy import layouts, pair_name, per_split, split_rows
 
 ALPHA = 0.05
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
@@ -112,7 +112,7 @@ def board_frame(results: list, tests: bool = True, intervals: bool = True):
 def _unit_mean(group, column: str) -> float:
     """The mean of a per-split measurement over the row's unit, as UAR's (NaN where no split holds it)."""
     rows = group[group[column].notna()]
-    return estimate(rows.assign(uar=rows[column]), interval=False).mean if len(rows) else float("nan")
+    return estimate(per_split(rows).assign(uar=rows[column]), interval=False).mean if len(rows) else float("nan")
 
 
 def _fairness(results: list, intervals: bool) -> dict:

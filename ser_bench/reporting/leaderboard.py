@@ -268,7 +268,7 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
     table = table_from_board(board)
     # Means alone would all parse as numbers and lose their decimal ("55.0" -> "55"): kept as written.
     parts = [f"# {md.text(title)}", "", INTRO if tests else INTRO_NO_TESTS, "", *settings_header(results), "",
-             md.table(table) if tests else md.table(table, disable_numparse=True), ""]
+             md.table(table) if tests else md.table(table, disable_numparse=True), "", *pooled_lines(results)]
     from ser_bench.reporting.tidy import layouts
 
     for axes in dict.fromkeys(tuple(layout["breakdown"]) for layout in layouts(ok_results(results)).values()):
@@ -304,6 +304,22 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
     parts += calibration_section(results, tests=tests)  # ECE, Brier and NLL of heads that give probabilities
     parts += left_out_section(results)
     return "\n".join(parts)
+
+
+def pooled_lines(results: list) -> list[str]:
+    """The note under the summary table that says which cells are scored pooled over their folds, and why;
+    [] when none is."""
+    pooled = [r for r in ok_results(results) if r.pooled]
+    if not pooled:
+        return []
+    from ser_bench.reporting.pooled import RESAMPLES
+
+    cells = sorted({f"{r.params.protocol} on {r.params.target}" for r in pooled})
+    return [f"Scored pooled over folds ({md.text('; '.join(cells))}): {md.text(pooled[0].scoring['why'])}. Such a "
+            "row's UAR is that of every fold's predictions together (the test speakers' confusion matrices summed "
+            f"over folds and seeds), its ± the half-width of a 95 % percentile interval from {RESAMPLES} bootstrap "
+            "resamples of the test speakers, and its n the test speakers; the other rows average each split's "
+            "UAR (in IDT, each held-out speaker's). See docs/method.md, Statistics.", ""]
 
 
 LEFT_OUT_INTRO = ("Their test sets lack classes of the label set, so their UAR (over fewer classes) is not "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from ser_bench.reporting import md
-from ser_bench.reporting.tidy import DASH, missing_test_classes, ok_results, pair_name
+from ser_bench.reporting.tidy import DASH, left_out, ok_results, pair_name, per_split
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def decimals(places: int, scale: float = 1.0) -> Callable:
 
 def kept_splits(results: list) -> list:
     """``(result, split)`` of every split a board averages, row for row with the tidy frame."""
-    return [(r, s) for r in ok_results(results) for s in r.splits if not missing_test_classes(r, s)]
+    return [(r, s) for r in ok_results(results) for s in r.splits if not left_out(r, s)]
 
 
 def measure_rows(results: list, measures: list[Measure], tests: bool = True) -> Optional[list[tuple]]:
@@ -62,7 +62,7 @@ def measure_rows(results: list, measures: list[Measure], tests: bool = True) -> 
             if rows.empty:
                 cells.append(DASH)
                 continue
-            est = estimate(rows.assign(uar=rows[column]), interval=tests)
+            est = estimate(per_split(rows).assign(uar=rows[column]), interval=tests)
             units.append(describe_n(est.n, est.unit))
             cells.append(measure.show(est.mean, math.nan if math.isnan(est.lo) else est.half_width))
         out.append((method, source, target, cells, "; ".join(dict.fromkeys(units)) or DASH))

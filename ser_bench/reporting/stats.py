@@ -35,6 +35,7 @@ SEEDS = "source seeds"
 SPEAKERS = "held-out speakers"
 FOLDS = "folds"
 DRAWS = "episode draws of one source model"
+POOLED_UNIT = "test speakers, pooled over folds"  # reporting.pooled.POOLED, without importing it
 DRAW = ["seed", "k", "repeat"]  # the identity of an episode draw; frozen-layer settings share it
 ALPHA = 0.05  # two-sided level of every paired test
 POWER = 0.8  # the power at which a comparison's detectable difference is stated (Cohen 1988)
@@ -81,7 +82,14 @@ def unit_values(rows):
 
 def estimate(rows, interval: bool = True) -> Estimate:
     """Mean UAR and 95 % t-interval over the unit of :func:`unit_values` (``interval=False``: the mean
-    alone, ``lo`` and ``hi`` NaN)."""
+    alone, ``lo`` and ``hi`` NaN). Rows of cells scored pooled over their folds (``scoring``) give the UAR
+    of every fold's predictions with a bootstrap interval over test speakers instead
+    (:func:`~ser_bench.reporting.pooled.pooled_estimate`); their ``values`` are the speakers' matrices."""
+    if _has(rows, "scoring") and (rows["scoring"] == "pooled").all() and "speakers" in rows:
+        from ser_bench.reporting.pooled import POOLED, pooled_estimate
+
+        mean, lo, hi, found = pooled_estimate(list(rows["speakers"]), interval=interval)
+        return Estimate(mean, lo, hi, len(found), POOLED, found)
     values, unit = unit_values(rows)
     mean, lo, hi = mean_ci95(values.to_numpy(), interval=interval)
     return Estimate(mean, lo, hi, len(values), unit, {str(k): float(v) for k, v in values.items()})
@@ -315,6 +323,13 @@ def versus_best(means, unit_values, units, detectable: bool = False) -> list[tup
         if i == best or unit != units[best] or len(common) < 2:
             p_values.append(math.nan)
             sizes.append(math.nan)
+            continue
+        if unit == POOLED_UNIT:  # the same speakers resampled for both (reporting.pooled)
+            from ser_bench.reporting.pooled import paired_bootstrap
+
+            p, size = paired_bootstrap(values, unit_values[best])
+            p_values.append(p)
+            sizes.append(size if detectable else math.nan)
             continue
         diff = np.array([values[k] - unit_values[best][k] for k in common])
         sizes.append(detectable_difference(float(np.std(diff, ddof=1)), len(diff), unit) if detectable else math.nan)

@@ -87,7 +87,19 @@ def degenerate_splits(results: list[Result]) -> list[LeftOutSplit]:
     cause, by :func:`describe_degenerate`, where they are left out)."""
     return [LeftOutSplit(r.cell_id, s.name, missing, protocol=r.params.protocol, target=r.params.target,
                          test_speaker=s.info.get("test_speaker"))
-            for r in ok_results(results) for s in r.splits if (missing := missing_test_classes(r, s))]
+            for r in ok_results(results) if not r.pooled for s in r.splits if (missing := missing_test_classes(r, s))]
+
+
+def per_split(rows):
+    """Tidy ``rows`` averaged split by split whatever their cells' scoring: a measurement other than UAR
+    (CCC, retrieval, calibration) is a per-split number, never pooled over folds."""
+    return rows.drop(columns=["scoring"]) if "scoring" in rows else rows
+
+
+def left_out(result: Result, split: SplitResult) -> bool:
+    """Whether boards leave ``split`` out of their means: its test set lacks a class of the label set and its
+    cell is scored per split (a cell scored pooled over its folds keeps every fold: :mod:`~ser_bench.reporting.pooled`)."""
+    return not result.pooled and bool(missing_test_classes(result, split))
 
 
 def _count(n: int, noun: str) -> str:
@@ -171,7 +183,7 @@ def tidy(results: list[Result], include_degenerate: bool = False):
         variant = labeller.variant(p, axes=axes)
         layout = r.layout
         for s in r.splits:
-            if not include_degenerate and missing_test_classes(r, s):
+            if not include_degenerate and left_out(r, s):
                 continue
             rows.append({
                 "cell_id": r.cell_id, "protocol": p.protocol, "loss": p.loss, "variant": variant,
@@ -185,6 +197,7 @@ def tidy(results: list[Result], include_degenerate: bool = False):
                 **{column: read_measure(s, path) for column, path in SPLIT_MEASURES.items()},
                 **{axis: s.info.get(axis) for axis in layout["breakdown"] if axis not in SPLIT_AXES},
                 "protocol_order": layout["order"], "protocol_unit": layout["unit"],
+                "scoring": "pooled" if r.pooled else "per-split", "speakers": s.speakers,
                 "rank_axis": (layout["breakdown"] or [""])[0],
             })
     return pd.DataFrame(rows)
@@ -210,7 +223,7 @@ def split_rows(results: list):
         raise SerBenchError("every split of these results was left out (their test sets lack classes of the "
                             "label set): nothing to compare")
     # Row for row with tidy (which leaves out the splits whose test set lacks a class).
-    frame["method"] = [labeller.method(r.params) for r in ok for s in r.splits if not missing_test_classes(r, s)]
+    frame["method"] = [labeller.method(r.params) for r in ok for s in r.splits if not left_out(r, s)]
     return ok, frame
 
 

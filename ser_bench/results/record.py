@@ -36,6 +36,7 @@ from ser_bench.results.checks import (MAX_DEPTH, RecordError, UnknownSchema, at,
 SCHEMA_VERSION = 3
 KNOWN_SCHEMAS = frozenset(range(1, SCHEMA_VERSION + 1))  # what this version can read
 STATUSES = ("ok", "skipped")
+SCORINGS = ("per-split", "pooled")  # each split's UAR averaged over the board's unit, or one UAR over all folds
 def _omit_none():
     """A field left out of the file when it is ``None`` (absent in the files that predate it, or absent
     by design, such as a cell's ``tuning``, which would otherwise change every cell id)."""
@@ -339,6 +340,8 @@ class Result(_Record):
     data: Optional[dict] = field(default=None, metadata=_omit_none())
     provenance: Optional[dict] = field(default=None, metadata=_omit_none())
     board: Optional[dict] = field(default=None, metadata=_omit_none())  # the protocol's BoardLayout, recorded
+    # How boards score the cell: {"rule": "per-split" | "pooled", "why": ...}; None (older files): per-split.
+    scoring: Optional[dict] = field(default=None, metadata=_omit_none())
     extra: dict = field(default_factory=dict)
     path: Optional[str] = field(default=None, compare=False, metadata={"private": True})
     # The schema version of the file it was read from, before migration (None: built in code).
@@ -354,10 +357,18 @@ class Result(_Record):
             raise RecordError("a result with status 'ok' has no splits")
         if self.board is not None:
             _check_board(self.board)
+        if self.scoring is not None and (not isinstance(self.scoring, dict) or self.scoring.get("rule") not in SCORINGS):
+            raise RecordError(f"scoring is {show(self.scoring)}: expected an object whose rule is "
+                              f"{' or '.join(SCORINGS)}")
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def pooled(self) -> bool:
+        """Whether boards score this cell pooled over its folds (see :mod:`ser_bench.reporting.pooled`)."""
+        return bool(self.scoring) and self.scoring.get("rule") == "pooled"
 
     @property
     def layout(self) -> dict:

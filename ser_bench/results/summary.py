@@ -32,13 +32,25 @@ def t_quantile(q: float, df) -> float:
     return float(stdtrit(df, q))
 
 
-def summarise(splits: Sequence[SplitResult]) -> dict:
+def summarise(splits: Sequence[SplitResult], pooled: bool = False) -> dict:
     """The cell's own summary (a result's ``summary``): mean and 95 % CI of UAR over repeats (settings
     averaged within a repeat) or folds, and how many splits had unequal support classes. Leaderboards
     recompute intervals over the unit a claim generalises over (seeds, speakers) from the per-split numbers.
 
     Splits whose test set lacks some of the label set's classes (``missing_test_classes``) are left out
-    of the means and listed in ``excluded_splits``: their UAR, over fewer classes, is not comparable."""
+    of the means and listed in ``excluded_splits``: their UAR, over fewer classes, is not comparable.
+
+    ``pooled``: the cell is scored pooled over its folds (``Result.scoring``): ``uar`` is the UAR of every
+    fold's predictions together, its interval a bootstrap over test speakers, and no split is left out."""
+    if pooled:
+        from ser_bench.reporting.pooled import pooled_estimate
+
+        mean, lo, hi, speakers = pooled_estimate([s.speakers for s in splits])
+        return {"uar": mean, "uar_ci95": [lo, hi], "n_units": len(speakers), "n_splits": len(splits),
+                "scoring": "pooled", "accuracy": float(np.mean([s.metrics.accuracy for s in splits])),
+                "macro_f1": float(np.mean([s.metrics.macro_f1 for s in splits])),
+                "unbalanced_support": {"splits": sum(s.support_balanced is False for s in splits), "examples": []},
+                "excluded_splits": []}
     excluded = [{"split": s.name, "missing_test_classes": list(s.missing_test_classes)}
                 for s in splits if s.missing_test_classes]
     kept = [s for s in splits if not s.missing_test_classes]

@@ -164,10 +164,17 @@ def run_job(job: Job) -> Outcome:
 
 def assemble(cell: Cell, corpora: dict, bodies: Mapping[int, Evaluation], registry, device: str = "cpu") -> Result:
     """The cell's :class:`Result` from the evaluations of its parts (``{part: evaluation}``, all of them);
-    its provenance says the ``device`` its models were trained and scored on."""
+    its provenance says the ``device`` its models were trained and scored on, its ``scoring`` how boards
+    score it (:func:`~ser_bench.running.scoring.choose_scoring`)."""
+    from ser_bench.results.summary import summarise
+    from ser_bench.running.scoring import choose_scoring
     from ser_bench.running.tasks import merge_parts
 
     body = merge_parts(bodies)
+    layout = registry.get("protocols", cell.protocol).board.record()
+    scoring = choose_scoring(body.splits, layout)
+    if scoring["rule"] == "pooled":
+        body = replace(body, summary=summarise(body.splits, pooled=True))
     result = Result(
         cell_id=cell.cell_id(), status="ok", created=now(), params=cell.params(),
         splits=body.splits, summary=body.summary, timings=body.timings, tuning=body.tuning,
@@ -179,7 +186,7 @@ def assemble(cell: Cell, corpora: dict, bodies: Mapping[int, Evaluation], regist
                                domain=describe_domain(registry, getattr(cell, role)))
               for role, c in corpora.items()},
         provenance={"packages": package_versions(), "git_commit": git_commit(), "device": device},
-        board=registry.get("protocols", cell.protocol).board.record())
+        board=layout, scoring=scoring)
     # Every check a file gets when it is read, now: a plugin's split settings that no reader would accept
     # (a fractional k) fail the cell here, naming the field, instead of writing a file later left out.
     try:
@@ -426,6 +433,8 @@ def _run_batch(cells: list, *, corpora: dict, registry, ctx, results_dir: Path, 
 
 def _finish(cell: Cell, result: Result, report: RunReport, results_dir: Path, ctx, on_result) -> None:
     """Say what the result warns of, write it, report it."""
+    if result.pooled:
+        ctx.warn(f"{result.cell_id}: scored pooled over folds: {result.scoring['why']}")
     by_missing: dict = {}  # one warning per cell and missing classes, not one per split
     for item in result.summary.get("excluded_splits", []):
         by_missing.setdefault(", ".join(item["missing_test_classes"]), []).append(item["split"])
