@@ -59,7 +59,8 @@ def test_a_corpus_of_speakers_lacking_classes_is_scored_pooled_and_says_why():
     assert result.pooled and "4 of 5 folds' test sets lack some class" in result.scoring["why"]
     board = to_markdown([result])
     assert "| idt · logreg | 65.0 ± " in board and "n = 5 test speakers, pooled over folds" in board
-    assert "Scored pooled over folds (idt on t)" in board and "Splits left out" not in board
+    assert "- idt on t: 5 folds, 4 lacking classes (loso-a: sadness; loso-b: sadness; loso-c: anger; loso-d: anger)" in board
+    assert "Scored pooled over folds: 4 of 5" in board and "Splits left out" not in board
     frame = board_frame([result])
     assert frame.loc[0, "uar"] == pytest.approx(0.65) and frame.loc[0, "unit"] == "test speakers, pooled over folds"
     acted = [_fold(s, [[2, 1], [1, 2]]) for s in "abc"]
@@ -112,4 +113,4 @@ def test_idt_on_a_natural_speech_corpus_gives_a_pooled_board(registry, tiny_corp
     assert result.pooled and result.summary["scoring"] == "pooled" and result.summary["n_units"] == 29
     assert result.summary["excluded_splits"] == [] and not math.isnan(result.summary["uar_ci95"][0])
     board = to_markdown([result])
-    assert "n = 29 test speakers, pooled over folds" in board and "Scored pooled over folds (idt on csv)" in board
+    assert "n = 29 test speakers, pooled over folds" in board and "- idt on csv: 29 folds, 22 lacking classes (" in board

@@ -314,12 +314,22 @@ def pooled_lines(results: list) -> list[str]:
         return []
     from ser_bench.reporting.pooled import RESAMPLES
 
-    cells = sorted({f"{r.params.protocol} on {r.params.target}" for r in pooled})
-    return [f"Scored pooled over folds ({md.text('; '.join(cells))}): {md.text(pooled[0].scoring['why'])}. Such a "
-            "row's UAR is that of every fold's predictions together (the test speakers' confusion matrices summed "
-            f"over folds and seeds), its ± the half-width of a 95 % percentile interval from {RESAMPLES} bootstrap "
-            "resamples of the test speakers, and its n the test speakers; the other rows average each split's "
-            "UAR (in IDT, each held-out speaker's). See docs/method.md, Statistics.", ""]
+    folds: dict = {}  # (protocol, target) -> {fold: classes its test set lacks}, from the first such result
+    for r in pooled:
+        folds.setdefault((r.params.protocol, r.params.target), {s.name: list(s.missing_test_classes or [])
+                                                                for s in r.splits})
+    lines = [f"Scored pooled over folds: {md.text(pooled[0].scoring['why'])}. Such a row's UAR is that of every "
+             "fold's predictions together (the test speakers' confusion matrices summed over folds and seeds), its ± "
+             f"the half-width of a 95 % percentile interval from {RESAMPLES} bootstrap resamples of the test "
+             "speakers, and its n the test speakers; the other rows average each split's UAR (in IDT, each held-out "
+             "speaker's). See docs/method.md, Statistics. The folds, and the classes their test sets lack:", ""]
+    for (protocol, target), found in sorted(folds.items()):
+        lacking = [(name, missing) for name, missing in found.items() if missing]
+        shown = "; ".join(f"{name}: {', '.join(missing)}" for name, missing in lacking[:6])
+        more = f"; and {len(lacking) - 6} more" if len(lacking) > 6 else ""
+        lines.append(f"- {md.text(protocol)} on {md.text(target)}: {len(found)} folds, {len(lacking)} lacking classes"
+                     + (f" ({md.text(shown + more)})" if lacking else ""))
+    return [*lines, ""]
 
 
 LEFT_OUT_INTRO = ("Their test sets lack classes of the label set, so their UAR (over fewer classes) is not "
