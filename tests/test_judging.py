@@ -170,3 +170,14 @@ def test_the_board_averages_each_measurement_over_the_unit_as_uar(registry):
     frame = board_frame(results)
     assert frame.loc[0, "map_at_r"] == pytest.approx(0.7) and frame.loc[0, "ece"] == pytest.approx(0.35)
     assert math.isnan(frame.loc[0, "speaker_probe"])
+
+
+def test_the_web_page_shows_the_same_sections_as_the_markdown_board():
+    from ser_bench.reporting.html import to_html
+
+    speakers = {"f1": _speaker([3, 3], [1, 1], "female"), "m1": _speaker([2, 2], [2, 2], "male")}
+    page = to_html([_result("a", [_split("whole", speakers)])])
+    assert '<section id="measures"' in page and "<h2>UAR by speaker sex</h2>" in page
+    assert "<td>75.0 (1)</td>" in page and "<td>50.0 (1)</td>" in page
+    plain = to_html([_result("a", [_split("whole", {"x": {"confusion": [[2, 0], [0, 2]]}})])])
+    assert 'id="measures"' not in plain

@@ -362,7 +362,7 @@ def to_html(results: list, title: str = "ser-bench leaderboard", problems: list 
         f'<figure><figcaption><b>{_esc(name)}</b></figcaption><img src="{uri}" alt="{_esc(name)}">'
         f"<p class=\"note\">{_esc(caption)}</p></figure>" for name, uri, caption in _figures(results, board))
     footer = "".join(f"<p>{line}</p>" for line in _provenance(results))
-    left_out = _left_out_splits(results)
+    left_out = _sections(results) + _left_out_splits(results)
     left_out += ('<section id="left-out"><h2>Result files left out</h2><ul>'
                  + "".join(f"<li>{_esc(p)}</li>" for p in problems) + "</ul></section>") if problems else ""
     legend = ('<p class="legend"><span class="mark best">★ best</span> the best mean of its group · '
@@ -374,6 +374,28 @@ def to_html(results: list, title: str = "ser-bench leaderboard", problems: list 
         tables="\n".join(tables), figures=(f'<section id="figures"><h2>Figures</h2>{figures}</section>'
                                            if figures else "") + left_out,
         footer=footer, style=STYLE, script=SCRIPT)
+
+
+def _sections(results: list) -> str:
+    """The markdown board's sections beyond its tables, as HTML: which rows are pooled over folds, continuous
+    targets, UAR by speaker sex, the embeddings' retrieval and probes, calibration. Rendered from the very
+    markdown (CommonMark with tables, raw HTML off: every value was escaped for markdown already), so the
+    two boards cannot say different things; "" when there is none."""
+    from markdown_it import MarkdownIt
+
+    from ser_bench.reporting.continuous import continuous_section
+    from ser_bench.reporting.embeddings import calibration_section, embedding_section
+    from ser_bench.reporting.fairness import fairness_section
+    from ser_bench.reporting.leaderboard import pooled_lines
+
+    pooled = pooled_lines(results)
+    lines = (["## Pooled scoring", "", *pooled] if pooled else []) + [
+        *continuous_section(results), *fairness_section(results), *embedding_section(results),
+        *calibration_section(results)]
+    if not lines:
+        return ""
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render("\n".join(lines))
+    return f'<section id="measures" class="measures">{body}</section>'
 
 
 def _left_out_splits(results: list) -> str:

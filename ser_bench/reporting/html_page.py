@@ -38,6 +38,8 @@ svg.bar .chance { stroke: var(--muted); stroke-dasharray: 2 2; stroke-width: 1; 
 svg.bar rect.ci { fill-opacity: .28; } svg.bar .plain { fill: var(--plain); }
 svg.bar .best { fill: var(--best); } svg.bar .worse { fill: var(--worse); }
 p.legend { font-size: 12.5px; color: var(--muted); margin: 4px 0; }
+section.measures table { border-collapse: collapse; margin: 8px 0 20px; font-variant-numeric: tabular-nums; }
+section.measures th { cursor: default; } section.measures p { max-width: 80em; }
 figure { margin: 16px 0 24px; } figure img { max-width: min(100%, 980px); height: auto; border: 1px solid var(--line);
          border-radius: 6px; background: #fff; }
 figcaption { margin-bottom: 6px; } p.note { font-size: 12.5px; color: var(--muted); max-width: 980px; }
