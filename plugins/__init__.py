@@ -18,7 +18,7 @@ BUILTIN_MODULES = [
     "losses.contrastive", "losses.triplet", "losses.supcon", "losses.multi_similarity", "losses.pml",
     "losses.continuous_slope", "losses.log_ratio",
     "losses.logreg", "losses.linear_svm", "losses.softmax_mlp",
-    "protocols.oodt", "protocols.idt", "protocols.fewshot", "protocols.official",
+    "protocols.oodt", "protocols.idt", "protocols.fewshot", "protocols.official", "protocols.speaker_folds",
     "executors.serial", "executors.process", "executors.ray_executor",
     "recipes.feng2020", "recipes.cross_corpus",
     "heads.siamese", "heads.prototype", "heads.knn", "heads.linear", "heads.linear_svm",

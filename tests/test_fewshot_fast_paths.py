@@ -15,7 +15,10 @@ EMOTIONS = ["anger", "happiness", "sadness", "fear"]
 
 
 def _reference_splits(data, seed, k, frozen, repeats, test="speakers", rehearsal=0, source_support=0):
-    """The few-shot splits as the protocol drew them before its pools were precomputed (kept verbatim)."""
+    """The few-shot splits as the protocol drew them before its pools were precomputed (kept verbatim, but for
+    the completion of draws that lack an emotion, added since)."""
+    from ser_bench_plugins.protocols.fewshot import covering
+
     target = data.target
     speakers_all = sorted(set(target["speaker"].astype(str)))
     emotions = sorted(set(target["emotion"]))
@@ -34,6 +37,12 @@ def _reference_splits(data, seed, k, frozen, repeats, test="speakers", rehearsal
         for r in range(int(repeats)):
             rng = np.random.default_rng([seed, n, r, zlib.crc32(b"fewshot")])
             chosen = sorted(rng.choice(speakers_all, size=n, replace=False).tolist())
+            # Since speakers lacking emotions are provided for: a draw lacking an emotion is completed (only then).
+            heard = {s: {e for e in emotions if ((speaker_col == s) & (emotion_col == e)).any()} for s in speakers_all}
+            if set().union(*(heard[s] for s in chosen)) != set(emotions):
+                chosen = covering(chosen, speakers_all, heard, emotions,
+                                  np.random.default_rng([seed, n, r, zlib.crc32(b"fewshot-cover")]))
+            lacking = sorted(set(emotions) - set().union(*(heard[s] for s in chosen)))
             labelled = []
             for spk in chosen:
                 for emo in emotions:
@@ -56,7 +65,8 @@ def _reference_splits(data, seed, k, frozen, repeats, test="speakers", rehearsal
                     test=Subset("target", test_idx), frozen_layers=int(f),
                     info={"k": n, "repeat": r, "frozen": int(f), "test": test, "rehearsal": int(rehearsal),
                           "source_support": int(source_support),
-                          "speaker_overlap_allowed": test == "samples", "speakers": chosen},
+                          "speaker_overlap_allowed": test == "samples", "speakers": chosen,
+                          **({"support_missing": lacking} if lacking else {})},
                 ))
     return out
 

@@ -24,7 +24,7 @@ def test_builtins_cover_every_kind(registry):
     assert {"sim-ravdess", "sim-crema", "sim-enterface", "ravdess", "crema", "enterface"} <= set(registry.names("datasets"))
     assert {"bce_pair", "ratio_distance", "cross_entropy", "contrastive", "triplet", "supcon", "multi_similarity",
             "pml", "continuous_slope", "log_ratio", "logreg", "linear_svm", "softmax_mlp"} <= set(registry.names("losses"))
-    assert registry.names("protocols") == ["fewshot", "idt", "official", "oodt"]
+    assert registry.names("protocols") == ["fewshot", "idt", "official", "oodt", "speaker-folds"]
     assert {"is09-64", "is09", "egemaps"} <= set(registry.names("features"))
     assert {"siamese-mlp", "mlp", "identity"} <= set(registry.names("encoders"))
     assert {"serial", "process"} <= set(registry.names("executors"))

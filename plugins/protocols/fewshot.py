@@ -16,6 +16,19 @@ otherwise holds 8 clips, and a user can see whether adaptation helps at all only
 The draw of repeat r for k speakers depends only on (seed, k, r), and the source clips only on
 (seed, k, r) and their own stream, so the episodes of different losses, frozen-layer settings and
 source options share their target clips and can be compared pairwise (equal ``episode_hash``).
+
+Corpora whose speakers do not each cover every emotion (natural speech: podcasts, talk shows): the k
+speakers drawn must together cover every emotion of the label set when k speakers can, or the episode
+has no labelled clip of an emotion and cannot score it. A draw that already covers every emotion is
+kept as it is (always, on acted corpora, whose speakers each have every emotion: their episodes are
+those of a plain draw). Otherwise up to :data:`COVER_TRIES` further draws of k speakers from a stream
+of their own, ``(seed, k, r, "fewshot-cover")``, are tried in turn, and if none covers every emotion,
+the draw covering most is completed greedily: a speaker heard in an emotion the others lack is swapped
+in for one whose emotions the others have, while that covers more. Where k speakers cannot cover every
+emotion the episode keeps the draw covering most, and ``info["support_missing"]`` lists the emotions
+none of its k speakers was heard in (no target clip of them in fine-tuning or the support set;
+``source_support`` clips may still stand for them). The key is only there when the list is not empty.
+With ``test="speakers"`` no k speaker is ever in the test set, whichever draw is kept.
 """
 from __future__ import annotations
 
@@ -43,6 +56,37 @@ def source_subset(source, emotions, counts: dict, rng, rows: dict | None = None)
     order = {emo: rng.permutation(rows[emo]).tolist() for emo in emotions}
     return {name: Subset("source", tuple(sorted(int(i) for emo in emotions for i in order[emo][:int(m)])))
             for name, m in counts.items()}
+
+
+COVER_TRIES = 20  # further draws of k speakers tried when the first lacks an emotion, before a greedy completion
+
+
+def covering(first: list, speakers: list, heard: dict, emotions: list, rng, tries: int = COVER_TRIES) -> list:
+    """``first`` (sorted speakers) when ``heard`` (``{speaker: the emotions they have clips of}``) says they
+    cover every emotion; else the first of ``tries`` draws of as many ``speakers`` from ``rng`` that does;
+    else the draw covering most (``first`` on a tie) with, while it helps, a speaker heard in a missing
+    emotion swapped in for one whose emotions the others have (candidates in an order drawn from ``rng``)."""
+    def reach(group) -> int:
+        return len(set().union(*(heard[s] for s in group)))
+
+    best = list(first)
+    for _ in range(int(tries)):
+        if reach(best) == len(emotions):
+            return best
+        draw = sorted(rng.choice(speakers, size=len(first), replace=False).tolist())
+        best = draw if reach(draw) > reach(best) else best
+    chosen = list(best)
+    order = rng.permutation(speakers).tolist()
+    while True:
+        count = {emo: sum(emo in heard[s] for s in chosen) for emo in emotions}
+        missing = {emo for emo in emotions if not count[emo]}
+        swaps = [(len(heard[new] & missing) - sum(count[emo] == 1 and emo not in heard[new] for emo in heard[old]),
+                  -place, old, new) for place, new in enumerate(order)
+                 if new not in chosen and heard[new] & missing for old in chosen]
+        gain, _, old, new = max(swaps, default=(0, 0, "", ""))
+        if gain <= 0:
+            return sorted(chosen)
+        chosen[chosen.index(old)] = new
 
 
 def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1, 2), repeats: int = 10,
@@ -74,6 +118,7 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
         rows_of[spk] = theirs = speaker_col == spk
         for emo in emotions:
             pools[spk, emo] = np.flatnonzero(theirs & (emotion_col == emo))
+    heard = {spk: frozenset(emo for emo in emotions if len(pools[spk, emo])) for spk in speakers_all}
     draw_source = int(rehearsal) or int(source_support)
     source_rows = emotion_rows(data.source, emotions) if draw_source else None
     source = Subset("source", tuple(range(len(data.source))))
@@ -82,6 +127,11 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
         for r in range(int(repeats)):
             rng = np.random.default_rng([seed, n, r, zlib.crc32(b"fewshot")])
             chosen = sorted(rng.choice(speakers_all, size=n, replace=False).tolist())
+            if not all(any(emo in heard[spk] for spk in chosen) for emo in emotions):
+                # Only here, so an episode whose draw covers every emotion is the plain draw's (acted corpora).
+                chosen = covering(chosen, speakers_all, heard, emotions,
+                                  np.random.default_rng([seed, n, r, zlib.crc32(b"fewshot-cover")]))
+            lacking = [emo for emo in emotions if not any(emo in heard[spk] for spk in chosen)]
             labelled = []
             for spk in chosen:
                 for emo in emotions:
@@ -109,7 +159,8 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
                     test=tested, frozen_layers=int(f),
                     info={"k": n, "repeat": r, "frozen": int(f), "test": test, "rehearsal": int(rehearsal),
                           "source_support": int(source_support),
-                          "speaker_overlap_allowed": test == "samples", "speakers": chosen},
+                          "speaker_overlap_allowed": test == "samples", "speakers": chosen,
+                          **({"support_missing": lacking} if lacking else {})},
                 ))
     return out
 
