@@ -114,3 +114,13 @@ def test_idt_on_a_natural_speech_corpus_gives_a_pooled_board(registry, tiny_corp
     assert result.summary["excluded_splits"] == [] and not math.isnan(result.summary["uar_ci95"][0])
     board = to_markdown([result])
     assert "n = 29 test speakers, pooled over folds" in board and "- idt on csv: 29 folds, 22 lacking classes (" in board
+
+
+def test_the_board_says_which_episodes_support_lacked_an_emotion():
+    folds = [SplitResult(name=f"k1-r{r}-f0", metrics=Metrics(uar=0.5, accuracy=0.5, macro_f1=0.5),
+                         info={"k": 1, "repeat": r, "frozen": 0, **({"support_missing": ["sadness"]} if r else {})})
+             for r in range(3)]
+    params = CellParams(protocol="fewshot", loss="logreg", target="t", source="s", seed=0, encoder="mlp",
+                        feature="is09-64", labels=("anger", "sadness"), protocol_params={}, training={})
+    result = Result(cell_id="fewshot__logreg__s__t__seed0__0123456789", status="ok", params=params, splits=tuple(folds))
+    assert "- fewshot on t: 2 episodes without sadness" in to_markdown([result])

@@ -386,12 +386,12 @@ def _sections(results: list) -> str:
     from ser_bench.reporting.continuous import continuous_section
     from ser_bench.reporting.embeddings import calibration_section, embedding_section
     from ser_bench.reporting.fairness import fairness_section
-    from ser_bench.reporting.leaderboard import pooled_lines
+    from ser_bench.reporting.leaderboard import pooled_lines, support_missing_section
 
     pooled = pooled_lines(results)
     lines = (["## Pooled scoring", "", *pooled] if pooled else []) + [
         *continuous_section(results), *fairness_section(results), *embedding_section(results),
-        *calibration_section(results)]
+        *calibration_section(results), *support_missing_section(results)]
     if not lines:
         return ""
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render("\n".join(lines))

@@ -303,7 +303,30 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
     parts += embedding_section(results, tests=tests)  # retrieval, clustering and probes of the embeddings
     parts += calibration_section(results, tests=tests)  # ECE, Brier and NLL of heads that give probabilities
     parts += left_out_section(results)
+    parts += support_missing_section(results)
     return "\n".join(parts)
+
+
+def support_missing_section(results: list) -> list[str]:
+    """Markdown lines saying which episodes' support sets lacked an emotion (``info["support_missing"]``: no
+    speaker drawn had it, as on corpora whose speakers do not each cover every emotion); [] when none did."""
+    found: dict = {}
+    for r in ok_results(results):
+        for s in r.splits:
+            missing = s.info.get("support_missing")
+            if missing:
+                key = (r.params.protocol, r.params.target, ", ".join(missing))
+                found.setdefault(key, set()).add((r.cell_id, s.name))
+    if not found:
+        return []
+    lines = ["## Episodes whose support lacked an emotion", "",
+             "No target speaker drawn for these episodes was heard in the emotion, so their support sets hold no "
+             "clip of it (the k speakers were drawn again, then completed, to cover every emotion where k "
+             "speakers can): the episodes are kept, and their test clips of that emotion can only be misclassified.",
+             ""]
+    for (protocol, target, missing), splits in sorted(found.items()):
+        lines.append(f"- {md.text(protocol)} on {md.text(target)}: {len(splits)} episodes without {md.text(missing)}")
+    return [*lines, ""]
 
 
 def pooled_lines(results: list) -> list[str]:
