@@ -2,6 +2,7 @@
 from one extraction, recorded settings, the table and the figure, the layer-weighted encoder, the CLI."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 pytest.importorskip("transformers")
@@ -55,10 +56,10 @@ def test_layers_all_runs_one_cell_per_layer_from_one_extraction(registry, ctx, t
         assert set(r.params.feature_params) == {"model", "revision", "sha256", "layers", "pooling", "dtype", "device"}
         assert r.params.feature_params["model"] == str(tiny.resolve())
         assert (r.params.feature_params["device"], r.params.feature_params["dtype"]) == ("cpu", "float32")
-    # Every layer came from one cache entry per clip: a folder per corpus, holding all three layers.
+    # Every layer came from one cache row per clip: one folder, a pack per corpus, holding all three layers.
     folders = sorted(set(features.glob("ssl-*")) - before)
     clips = sum(d.clips_used for d in next(r for r in results if r.params.protocol == "oodt").data.values())
-    assert len(folders) == 1 and len(list(folders[0].rglob("*.npy"))) == clips
+    assert len(folders) == 1 and sum(len(np.load(p)) for p in folders[0].rglob("*.npy")) == clips
     again = run(expand(_grid(tiny), registry), registry, ctx, tmp_path, executor="serial")
     assert len(again.already_done) == 6 and not again.ran
 

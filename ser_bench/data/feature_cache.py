@@ -7,6 +7,10 @@ An entry is ``np.save``'s bytes of the clip's vector followed by the key it was 
 :class:`~ser_bench.cache_store.CacheStore`. It is used only where the key matches: an entry copied, moved
 or swapped under another clip's or feature's name is recomputed and named in a warning, like a damaged
 one.
+
+Entries are where extraction writes as it goes, and where an older ser-bench left a corpus's features:
+once a corpus is extracted they are folded into its pack (:mod:`ser_bench.data.feature_pack`), one file
+for the corpus, and removed (:meth:`FeatureEntries.remove`).
 """
 from __future__ import annotations
 
@@ -147,6 +151,14 @@ class FeatureEntries:
             return (f"could not write the feature cache entry {target} ({exc.strerror or exc}); the features "
                     "were computed but will be computed again next time: free space or fix the cache folder")
         return ""
+
+    def remove(self, digest: str) -> None:
+        """Remove the entry of ``digest`` once its vector is in the corpus's pack; whatever cannot be
+        removed (a folder, a read-only cache) stays, and is read (or named) as before."""
+        try:
+            self.path(digest).unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def joined(first, second):

@@ -10,6 +10,12 @@ Each entry records that key after its values and is used only where it matches
 name is recomputed and named in a warning, like a damaged one. The key is no secret, so this guards
 against accidents, not against someone who writes the cache on purpose (README, "Caches"). Only regular
 files are opened: a named pipe at an entry's path would block the read forever.
+
+A corpus's vectors end up in one file per corpus and configuration (:mod:`ser_bench.data.feature_pack`),
+read in one go; the files of single clips are where extraction writes as it goes (an interrupted run
+keeps what it computed), and where an older ser-bench left them: they are folded into the pack at the
+end of an extraction, then removed. Clips are hashed through a memo of their stat
+(:mod:`ser_bench.data.digest_memo`), so a run where nothing changed reads no clip.
 """
 from __future__ import annotations
 
@@ -25,7 +31,9 @@ import numpy as np
 
 from ser_bench.data.audio import SAMPLE_RATE, apply_channels, load_audio
 from ser_bench.data.batching import extract_batched
+from ser_bench.data.digest_memo import DigestMemo
 from ser_bench.data.feature_cache import Blocked, FeatureEntries, Stale, file_digest, joined
+from ser_bench.data.feature_pack import FeaturePack, pack_name
 from ser_bench.plugin_api.context import warn
 from ser_bench.errors import BadAudioError, SerBenchError
 from ser_bench.processes.workers import signals_deferred, start_worker, stop_workers
@@ -142,14 +150,16 @@ def extract_features(manifest, spec, params: dict | None, ctx, channels: Sequenc
     warning (``ctx.warn``).
     """
     params = {**spec.params, **(params or {})}
+    corpus = manifest["corpus"].unique() if "corpus" in manifest else ()
+    pack = pack_name(str(corpus[0])) if len(corpus) == 1 else "clips"
     store = getattr(spec, "store", None)
     stored = store(**params) if store is not None else params
-    paths = [str(p) for p in manifest["path"]]
+    paths = [str(p) for p in manifest["path"].tolist()]
     channels = tuple(channels)
     key = (extractor_key(spec, stored, channels), tuple(paths))
     matrix = memo.get(key) if memo is not None else None
     if matrix is None:
-        matrix = _stored_matrix(paths, spec, stored, ctx, channels, memo)
+        matrix = _stored_matrix(paths, spec, stored, ctx, channels, memo, pack)
         if memo is not None:
             memo[key] = matrix
     if store is None:
@@ -213,6 +223,24 @@ def _extract_per_clip(build: Callable, params: dict, cache: Path, paths: list, d
     return results
 
 
+def _fold(pack: FeaturePack, outcomes: list, cache: Path, dim: int, ctx, rebuild: str) -> None:
+    """Add the vectors of ``outcomes`` (read from clips' own entries, or extracted) to ``pack``, then
+    remove those entries; a pack that could not be trusted (``rebuild``) is written again even when
+    nothing is added. A clip whose entry is blocked (a folder) stays out of the pack, so that the error
+    naming that folder is said again until it is removed."""
+    fresh = {info: vector for status, info, vector, warning in outcomes
+             if status != "error" and vector.shape == (dim,) and not isinstance(warning, Blocked)}
+    if not fresh and not rebuild:
+        return
+    kept, warning = pack.add(fresh)
+    if warning:
+        warn(ctx, warning)
+    if kept:
+        entries = FeatureEntries(cache, dim)
+        for digest in fresh:
+            entries.remove(digest)
+
+
 def _results_into(results: list, indices: list, outcome: list, bar) -> None:
     """Put a chunk's outcomes at their rows and advance the progress bar."""
     for i, item in zip(indices, outcome):
@@ -220,42 +248,62 @@ def _results_into(results: list, indices: list, outcome: list, bar) -> None:
     bar.update(len(indices))
 
 
-def _stored_matrix(paths: list, spec, params: dict, ctx, channels: tuple, memo: dict | None = None) -> FeatureMatrix:
-    """The features ``build(**params)`` gives for ``paths``: from the cache, else extracted (per clip in
-    worker processes, or in length-sorted batches here for a ``batched`` feature, whose extractor is
-    kept in ``memo`` for the next corpus: a model is loaded once per run) and cached."""
+def _stored_matrix(paths: list, spec, params: dict, ctx, channels: tuple, memo: dict | None = None,
+                   pack_file: str = "clips") -> FeatureMatrix:
+    """The features ``build(**params)`` gives for ``paths``: from the corpus's pack (``pack_file``, see
+    :func:`~ser_bench.data.feature_pack.pack_name`), else from a clip's own entry or extracted (per clip
+    in worker processes, or in length-sorted batches here for a ``batched`` feature, whose extractor is
+    kept in ``memo`` for the next corpus: a model is loaded once per run), then folded into the pack."""
     cache = Path(ctx.cache_dir) / "features" / extractor_key(spec, params, channels)
     cache.mkdir(parents=True, exist_ok=True)
     dim = feature_dim(spec, params)
     label = "+".join([spec.name, *(c.name for c in channels)])
+    hashes = DigestMemo(Path(ctx.cache_dir) / "file-digests" / f"{pack_file}.tsv")
+    digests = hashes.digests(paths)
+    if hashes.warning:
+        warn(ctx, hashes.warning)
+    pack = FeaturePack(cache, pack_file, dim)
+    held, damaged = pack.read()
+    if damaged:
+        warn(ctx, damaged)
+    rows = [held.rows.get(d, -1) if d else -1 for d in digests]
+    todo = [i for i, row in enumerate(rows) if row < 0]
+    found: list = []
     with ctx.progress(len(paths), f"features {label}") as bar:
-        if getattr(spec, "batched", False):
-            results = extract_batched(_built_once(spec, memo), params, cache, paths, dim, channels, ctx, bar,
-                                      label)
-        else:
-            results = _extract_per_clip(spec.build, params, cache, paths, dim, channels, ctx, bar)
+        bar.update(len(paths) - len(todo))
+        if todo:
+            rest = [paths[i] for i in todo]
+            if getattr(spec, "batched", False):
+                found = extract_batched(_built_once(spec, memo), params, cache, rest, dim, channels, ctx, bar, label)
+            else:
+                found = _extract_per_clip(spec.build, params, cache, rest, dim, channels, ctx, bar)
+    _fold(pack, found, cache, dim, ctx, damaged)
     values = np.full((len(paths), dim), np.nan, dtype=np.float32)
-    skipped, digests, hits = {}, [], 0
-    stale = [w for *_, w in results if isinstance(w, Stale)]
+    packed = np.array([i for i, row in enumerate(rows) if row >= 0], dtype=np.intp)
+    if len(packed):  # the pack's rows, copied in one go: a Python loop over 100,000 rows takes seconds
+        values[packed] = held.values[np.asarray(rows, dtype=np.intp)[packed]]
+    skipped, hits = {}, len(packed)
+    results = list(zip(todo, found))
+    stale = [w for _, (*_, w) in results if isinstance(w, Stale)]
     if stale:
         more = f" and {len(stale) - 3} more" if len(stale) > 3 else ""
         one = len(stale) == 1
         warn(ctx, f"{len(stale)} feature cache entr{'y' if one else 'ies'} of {label} ({', '.join(stale[:3])}{more}) "
                   f"{'was' if one else 'were'} written without the key {'it was' if one else 'they were'} computed "
                   "for (by an older ser-bench, or not by ser-bench): recomputed once, and cached again with it")
-    blocked = [w for *_, w in results if isinstance(w, Blocked)]
-    for i, (status, info, vector, warning) in enumerate(results):
+    blocked = [w for _, (*_, w) in results if isinstance(w, Blocked)]
+    for i, (status, info, vector, warning) in results:
         if warning and not isinstance(warning, (Stale, Blocked)):
             warn(ctx, warning)
         if status == "error":
             skipped[i] = info
-            digests.append(None)
+            digests[i] = None
             continue
         if vector.shape != (dim,):
             raise SerBenchError(f"feature {spec.name!r} returned shape {vector.shape} for {paths[i]}, "
                                 f"expected ({dim},)")
         values[i] = vector
-        digests.append(info)
+        digests[i] = info
         hits += status == "hit"
     if blocked:
         raise SerBenchError("\n".join(blocked))

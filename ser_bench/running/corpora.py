@@ -119,9 +119,9 @@ def prepare_corpus(name: str, feature: str, labels: Sequence[str], dataset_param
 def check_listed_once(name: str, manifest) -> None:
     """Refuse a manifest that lists one file twice (a CSV with every row repeated, or one clip under two
     emotions or speakers), naming the file, its rows and what they say, before any work."""
-    from pathlib import Path
+    import pandas as pd
 
-    paths = manifest["path"].map(lambda p: str(Path(p).resolve()))
+    paths = pd.Series(resolved(manifest["path"].tolist()), index=manifest.index)
     repeated = paths[paths.duplicated(keep=False)]
     if repeated.empty:
         return
@@ -136,6 +136,29 @@ def check_listed_once(name: str, manifest) -> None:
     more = f"\n... and {repeated.nunique() - 5} more files" if repeated.nunique() > 5 else ""
     raise SerBenchError(f"corpus {name!r} lists {repeated.nunique()} file(s) more than once:\n"
                         + "\n".join(lines) + more + "\nList each clip once, with one speaker and one emotion.")
+
+
+def resolved(paths) -> list:
+    """``str(Path(p).resolve())`` of each of ``paths``, resolving each folder once: a corpus of 100,000
+    clips lies in a few hundred folders, and resolving every path whole took 2 s per 10,000 clips.
+
+    A path whose last part is a symbolic link (or ``.``, ``..``, empty) is resolved whole, so the result is
+    what ``Path.resolve`` gives for every path."""
+    import os
+
+    folders: dict = {}
+    out = []
+    for path in map(os.fspath, paths):
+        head, tail = os.path.split(path)
+        if tail in ("", ".", ".."):
+            out.append(os.path.realpath(path))
+            continue
+        folder = folders.get(head)
+        if folder is None:
+            folder = folders[head] = os.path.realpath(head or os.curdir)
+        full = os.path.join(folder, tail)
+        out.append(os.path.realpath(path) if os.path.islink(full) else full)
+    return out
 
 
 def check_one_speaker_per_recording(name: str, manifest) -> None:

@@ -1,4 +1,4 @@
-"""Cases 5 and 6: a cache entry that cannot be trusted (a cut feature vector, an altered or zeroed
+"""Cases 5 and 6: a cache entry that cannot be trusted (a cut feature pack, an altered or zeroed
 model) is recomputed with a warning naming it, never used and never a traceback."""
 from __future__ import annotations
 
@@ -26,22 +26,23 @@ def test_a_corrupt_feature_cache_entry_is_recomputed_and_named(damage, registry,
     manifest = pd.DataFrame({"path": sorted(str(p) for p in clean_tree.rglob("*.wav"))[:3]})
     ctx = make_ctx(clean_tree, tmp_path / "cache")
     first = extract_features(manifest, spec, None, ctx)
-    victim = entries(tmp_path / "cache" / "features", "*.npy")[0]
+    (victim,) = entries(tmp_path / "cache" / "features", "*.npy")  # the corpus's pack
     data = victim.read_bytes()
     victim.write_bytes({"truncated": data[:len(data) // 2], "empty": b"", "garbage": b"\x00" * len(data),
                         "wrong shape": b""}[damage])
     if damage == "wrong shape":
         np.save(victim, np.zeros(7, dtype=np.float32))
     again = extract_features(manifest, spec, None, ctx)
-    assert np.array_equal(first.values, again.values) and again.cache_hits == 2
+    # A pack is trusted whole or not at all: every clip of a damaged one is recomputed.
+    assert np.array_equal(first.values, again.values) and again.cache_hits == 0
     assert len(ctx.warnings) == 1 and str(victim) in ctx.warnings[0] and "recomputed" in ctx.warnings[0]
-    assert extract_features(manifest, spec, None, ctx).cache_hits == 3  # the entry was rewritten
+    assert extract_features(manifest, spec, None, ctx).cache_hits == 3  # the pack was rebuilt
 
 
 def test_a_run_over_a_corrupt_feature_cache_finishes_with_a_warning(registry, clean_tree, tmp_path):
     cache = tmp_path / "cache"
     first = run_idt(registry, make_ctx(clean_tree, cache), tmp_path / "a")
-    victim = entries(cache / "features", "*.npy")[5]
+    (victim,) = entries(cache / "features", "*.npy")  # the corpus's pack
     victim.write_bytes(victim.read_bytes()[:40])
     again = run_idt(registry, make_ctx(clean_tree, cache), tmp_path / "b")
     assert not again.failed and any(str(victim) in w for w in again.warnings)

@@ -81,11 +81,23 @@ def extract(clean_tree, cache, manifest, spec):
     return extract_features(manifest, spec, None, ctx), ctx.warnings
 
 
+def unpacked(cache, spec, manifest, first):
+    """The cache as an older ser-bench (or an interrupted run) leaves it: one entry per clip, no pack.
+    These tests damage entries of single clips, which a run reads (and folds into the pack) as before."""
+    from ser_bench.data.feature_cache import FeatureEntries
+
+    folder = cache / "features" / extractor_key(spec, spec.params)
+    shutil.rmtree(folder / "packs")
+    for path, vector in zip(manifest["path"], first.values):
+        assert FeatureEntries(folder, spec.dim).write(file_digest(path), vector) == ""
+
+
 @pytest.mark.parametrize("swap", ["copied", "np.save", "from another feature"])
 def test_a_feature_cache_entry_holding_another_clips_vector_is_recomputed_and_named(swap, spec, clean_tree, clips,
                                                                                      tmp_path):
     cache = tmp_path / "cache"
     first, _ = extract(clean_tree, cache, clips, spec)
+    unpacked(cache, spec, clips, first)
     assert not np.array_equal(first.values[0], first.values[1])
     victim = entry_of(cache, spec, clips["path"][1])
     if swap == "copied":  # another clip's entry, byte for byte, under this clip's name
@@ -94,7 +106,7 @@ def test_a_feature_cache_entry_holding_another_clips_vector_is_recomputed_and_na
         np.save(victim, first.values[0])
     else:  # another clip's entry from the folder of another feature configuration of the same length
         other = dataclasses.replace(spec, version="2")
-        extract(clean_tree, cache, clips, other)
+        unpacked(cache, other, clips, extract(clean_tree, cache, clips, other)[0])
         shutil.copyfile(entry_of(cache, other, clips["path"][0]), victim)
     again, warnings = extract(clean_tree, cache, clips, spec)
     assert np.array_equal(again.values, first.values) and again.cache_hits == 2
@@ -107,6 +119,7 @@ def test_a_feature_cache_written_before_entries_recorded_their_key_is_recomputed
                                                                                        tmp_path):
     cache = tmp_path / "cache"
     first, _ = extract(clean_tree, cache, clips, spec)
+    unpacked(cache, spec, clips, first)
     for k, path in enumerate(clips["path"]):  # what the previous ser-bench wrote: np.save's bytes alone
         np.save(entry_of(cache, spec, path), first.values[(k + 1) % 3])  # here, each another clip's numbers
     again, warnings = extract(clean_tree, cache, clips, spec)
@@ -122,20 +135,21 @@ def test_a_feature_cache_written_before_entries_recorded_their_key_is_recomputed
 def test_a_named_pipe_in_the_feature_cache_is_replaced_not_read(spec, clean_tree, clips, tmp_path, deadline):
     cache = tmp_path / "cache"
     first, _ = extract(clean_tree, cache, clips, spec)
+    unpacked(cache, spec, clips, first)
     victim = entry_of(cache, spec, clips["path"][1])
     victim.unlink()
     os.mkfifo(victim)  # opened for reading, it would wait for a writer forever
     again, warnings = extract(clean_tree, cache, clips, spec)
     assert np.array_equal(again.values, first.values) and again.cache_hits == 2
     assert len(warnings) == 1 and str(victim) in warnings[0] and "named pipe" in warnings[0], warnings
-    assert "recomputed" in warnings[0] and victim.is_file()
+    assert "recomputed" in warnings[0] and not victim.exists()  # replaced by a file, then folded into the pack
     assert extract(clean_tree, cache, clips, spec)[0].cache_hits == 3
 
 
 def test_a_folder_in_place_of_a_feature_cache_entry_is_an_error_naming_it(spec, clean_tree, clips, tmp_path,
                                                                             deadline):
     cache = tmp_path / "cache"
-    extract(clean_tree, cache, clips, spec)
+    unpacked(cache, spec, clips, extract(clean_tree, cache, clips, spec)[0])
     victim = entry_of(cache, spec, clips["path"][1])
     victim.unlink()
     (victim / "something").mkdir(parents=True)  # a folder cannot be replaced by a file
