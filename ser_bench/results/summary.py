@@ -43,7 +43,7 @@ def summarise(splits: Sequence[SplitResult], pooled: bool = False) -> dict:
     ``pooled``: the cell is scored pooled over its folds (``Result.scoring``): ``uar`` is the UAR of every
     fold's predictions together, its interval a bootstrap over test speakers, and no split is left out."""
     if pooled:
-        from ser_bench.reporting.pooled import pooled_estimate
+        from ser_bench.results.pooling import pooled_estimate
 
         mean, lo, hi, speakers = pooled_estimate([s.speakers for s in splits])
         return {"uar": mean, "uar_ci95": [lo, hi], "n_units": len(speakers), "n_splits": len(splits),
