@@ -30,6 +30,11 @@ is left out):
   (``binary_cross_entropy_with_logits``'s, ``nll_loss``'s, ...), and the optimiser repeats
   ``torch.optim.Adam``'s single-tensor step op for op.
 
+Models of one group may differ in their training settings too: ``lr``, ``weight_decay`` and ``epochs``
+(or ``steps``) can be one value per model (the trials of a tuning, :mod:`ser_bench.running.trial_batches`).
+Each model's optimiser step uses its own values; a model with fewer steps is copied out when it reaches
+them (the group goes on for the others, and whatever its slice computes after that is discarded).
+
 Encoders opt in with ``batchable=True`` on their spec (``EncoderSpec``), losses with a batched twin
 (an optimisation of some built-in losses, :mod:`ser_bench.model.twins`); the caller passes that
 decision to :func:`fit_many`, which otherwise trains one by one through :func:`fit`.
@@ -42,9 +47,8 @@ from ser_bench.model.stacked import StackedAdam, keep_freed_memory, stack_module
 from ser_bench.model.training import check_finite_parameters, diverged
 
 
-def fit_many(models, xs, ys, loss_fns, *, seeds, batchable: bool, steps: int | None = None,
-             epochs: int | None = None, batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0,
-             unlabelled=None) -> list[dict]:
+def fit_many(models, xs, ys, loss_fns, *, seeds, batchable: bool, steps=None, epochs=None, batch_size: int = 128,
+             lr=1e-3, weight_decay=0.0, unlabelled=None) -> list[dict]:
     """Train each ``models[i]`` in place on ``xs[i], ys[i]`` with ``loss_fns[i]`` and ``seeds[i]``, exactly
     as ``fit(models[i], xs[i], ys[i], loss_fns[i], seed=seeds[i], ...)`` would; returns fit's info per model.
 
@@ -60,6 +64,9 @@ def fit_many(models, xs, ys, loss_fns, *, seeds, batchable: bool, steps: int | N
     included, goes through :func:`fit` one by one; so does a model given ``unlabelled`` clips (one
     tensor or None per model, for encoders with ``combine_loss``, which are never batchable).
     ``seconds`` of a model trained in a group is its share of the group's time.
+
+    ``steps``, ``epochs``, ``lr`` and ``weight_decay`` are each one value for every model or a list of
+    one value per model; ``batch_size`` is shared (it sets the batches every model of a group takes).
     """
     import torch
 
@@ -69,7 +76,11 @@ def fit_many(models, xs, ys, loss_fns, *, seeds, batchable: bool, steps: int | N
     count = len(models)
     if not (len(xs) == len(ys) == len(loss_fns) == len(seeds) == count):
         raise ValueError("fit_many needs one x, y, loss and seed per model")
-    settings = {"steps": steps, "epochs": epochs, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay}
+    given = {"steps": steps, "epochs": epochs, "lr": lr, "weight_decay": weight_decay}
+    each = {k: list(v) if isinstance(v, (list, tuple)) else [v] * count for k, v in given.items()}
+    if any(len(v) != count for v in each.values()):
+        raise ValueError("fit_many needs one value per model where steps, epochs, lr or weight_decay is a list")
+    settings = [{**{k: v[i] for k, v in each.items()}, "batch_size": batch_size} for i in range(count)]
     extra = list(unlabelled) if unlabelled is not None else [None] * count
     # MKL's multi-threaded kernels round differently from its one-thread ones: batched training equals
     # fit only on one thread (how ser-bench workers train), so on more it is not used.
@@ -86,14 +97,14 @@ def fit_many(models, xs, ys, loss_fns, *, seeds, batchable: bool, steps: int | N
         if len(members) == 1:
             i = members[0]
             try:
-                infos[i] = fit(models[i], xs[i], ys[i], loss_fns[i], seed=seeds[i], unlabelled=extra[i], **settings)
+                infos[i] = fit(models[i], xs[i], ys[i], loss_fns[i], seed=seeds[i], unlabelled=extra[i], **settings[i])
             except DivergedError as exc:  # say which of the models given
                 raise DivergedError(exc.args[0], step=exc.step, index=i) from None
             continue
         try:
             results = _fit_group([models[i] for i in members], [xs[i] for i in members],
                                  [ys[i] for i in members], [loss_fns[i] for i in members],
-                                 [seeds[i] for i in members], **settings)
+                                 [seeds[i] for i in members], [settings[i] for i in members])
         except DivergedError as exc:
             raise DivergedError(exc.args[0], step=exc.step, index=members[exc.index or 0]) from None
         for i, info in zip(members, results):
@@ -111,13 +122,16 @@ def _group_key(model, loss_fn, y) -> tuple:
     return len(y), tuple(y.shape[1:]), flags
 
 
-def _fit_group(models, xs, ys, loss_fns, seeds, *, steps, epochs, batch_size, lr, weight_decay) -> list[dict]:
-    """Train models of one group together (see :func:`fit_many`)."""
+def _fit_group(models, xs, ys, loss_fns, seeds, settings) -> list[dict]:
+    """Train models of one group together (see :func:`fit_many`), ``settings`` being each model's."""
     import torch
 
-    if (steps is None and (epochs is None or epochs < 1)) or (steps is not None and steps < 0) or batch_size < 1:
-        raise ValueError(f"fit needs epochs >= 1 or steps >= 0, and batch_size >= 1 (got epochs={epochs}, "
-                         f"steps={steps}, batch_size={batch_size})")
+    batch_size = settings[0]["batch_size"]
+    for s in settings:
+        steps, epochs = s["steps"], s["epochs"]
+        if (steps is None and (epochs is None or epochs < 1)) or (steps is not None and steps < 0) or batch_size < 1:
+            raise ValueError(f"fit needs epochs >= 1 or steps >= 0, and batch_size >= 1 (got epochs={epochs}, "
+                             f"steps={steps}, batch_size={batch_size})")
     if any(hasattr(model, "combine_loss") for model in models):
         raise ValueError("an encoder with combine_loss (its own objective, its own noise) cannot be trained "
                          "batched: its spec must not declare batchable")
@@ -128,72 +142,118 @@ def _fit_group(models, xs, ys, loss_fns, seeds, *, steps, epochs, batch_size, lr
     start = time.perf_counter()
     count = len(models)
     with_module = isinstance(loss_fns[0], torch.nn.Module)
-    stacked_model = stack_modules(models)
-    stacked_loss = stack_modules(loss_fns) if with_module else loss_fns[0]
-    params = [p for p in stacked_model.parameters() if p.requires_grad]
-    if with_module:
-        params += [p for p in stacked_loss.parameters() if p.requires_grad]
-    if not params:
-        torch.manual_seed(int(seeds[-1]))  # the global state fit leaves after the last model
-        return [{"steps": 0, "last_loss": None, "seconds": 0.0} for _ in models]
-    optimiser = StackedAdam(params, lr=lr, weight_decay=weight_decay)
     n = len(ys[0])
-    x_all = torch.stack([torch.as_tensor(x) for x in xs])
-    y_all = torch.stack([torch.as_tensor(y) for y in ys])
-    offsets = (torch.arange(count) * n).unsqueeze(1)
-    generators = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
     per_epoch = max(1, -(-n // max(1, batch_size)))
-    total = steps if steps is not None else per_epoch * (epochs or 1)
+    totals = [s["steps"] if s["steps"] is not None else per_epoch * (s["epochs"] or 1) for s in settings]
+    total = max(totals)
     # fit cuts each epoch's permutation with tensor_split: the same cuts for every model of the group
     cuts = [len(part) for part in torch.arange(n).tensor_split(per_epoch)]
+    generators = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
+    x_each = [torch.as_tensor(x) for x in xs]
+    y_each = [torch.as_tensor(y) for y in ys]
     for model in models:
         model.train()
-    stacked_model.train()
     done, last = 0, [None] * count
-    x_rows = x_all.view(count * n, *x_all.shape[2:])
-    y_rows = y_all.view(count * n, *y_all.shape[2:])
+    running = [m for m in range(count) if totals[m] > 0]  # the models that have steps left
+    active: list = []  # the models in the stack now (stack slice k is models[active[k]])
+    optimiser = stacked_model = loss_stack = None
+    members: list = []
+    losses_of: list = []
     while done < total:
+        if running != active:  # the first epoch, or models done: (re)stack those with steps left
+            keep = [active.index(m) for m in running] if active else None
+            if keep is not None:  # those that go on are stacked anew from their current weights
+                _copy_out(stacked_model, loss_stack, members, losses_of, keep)
+            stacked_model, stacked_loss, optimiser = _stack([models[m] for m in running], [loss_fns[m] for m in running],
+                                                            [settings[m] for m in running], optimiser, keep)
+            if optimiser is None:  # nothing to train
+                torch.manual_seed(int(seeds[-1]))  # the global state fit leaves after the last model
+                return [{"steps": 0, "last_loss": None, "seconds": 0.0} for _ in models]
+            active = list(running)
+            x_all = torch.stack([x_each[m] for m in active])
+            y_all = torch.stack([y_each[m] for m in active])
+            offsets = (torch.arange(len(active)) * n).unsqueeze(1)
+            x_rows = x_all.view(len(active) * n, *x_all.shape[2:])
+            y_rows = y_all.view(len(active) * n, *y_all.shape[2:])
+            members = [models[m] for m in active]
+            losses_of = [loss_fns[m] for m in active]
+            loss_stack = stacked_loss if with_module else None
         # Each model's rows in its own epoch order; a batch gathers its rows of every model at once.
-        order = torch.stack([torch.randperm(n, generator=g) for g in generators]) + offsets
+        order = torch.stack([torch.randperm(n, generator=generators[m]) for m in active]) + offsets
         begin = 0
         for size in cuts:
             rows = order[:, begin:begin + size].reshape(-1)
-            xb = x_rows.index_select(0, rows).view(count, size, *x_all.shape[2:])
-            yb = y_rows.index_select(0, rows).view(count, size, *y_all.shape[2:])
+            xb = x_rows.index_select(0, rows).view(len(active), size, *x_all.shape[2:])
+            yb = y_rows.index_select(0, rows).view(len(active), size, *y_all.shape[2:])
             begin += size
-            if done + 1 == total:
-                last = _losses_alone(stacked_model, stacked_loss if with_module else None, models, loss_fns, xb, yb)
+            ending = [k for k, m in enumerate(active) if m in running and totals[m] == done + 1]
+            if ending:
+                for k, value in zip(ending, _losses_alone(stacked_model, loss_stack, members, losses_of, xb, yb, ending)):
+                    last[active[k]] = value
             losses = stacked_loss.batched(stacked_model, xb, yb)
-            finite = torch.isfinite(losses.detach())
+            live = [k for k, m in enumerate(active) if m in running]
+            finite = torch.isfinite(losses.detach()[live])
             if not bool(finite.all()):  # as fit: no step is taken on a non-finite loss
-                bad = int((~finite).nonzero()[0, 0])
-                raise diverged(f"the training loss was {float(losses.detach()[bad])} at step {done + 1} of {total}",
-                               done + 1, bad)
+                bad = live[int((~finite).nonzero()[0, 0])]
+                raise diverged(f"the training loss was {float(losses.detach()[bad])} at step {done + 1} of "
+                               f"{totals[active[bad]]}", done + 1, active[bad])
             optimiser.zero_grad()
             losses.sum().backward()
             optimiser.step()
             done += 1
+            if ending:  # these models are done: copy them out; the next epoch goes on without them
+                _copy_out(stacked_model, loss_stack, members, losses_of, ending)
+                running = [m for m in running if m not in {active[k] for k in ending}]
             if done >= total:
                 break
-    unstack_into(stacked_model, models)
-    if with_module:
-        unstack_into(stacked_loss, loss_fns)
     for m, model in enumerate(models):
         model.eval()
-        check_finite_parameters([model, loss_fns[m]], done, m)
+        check_finite_parameters([model, loss_fns[m]], totals[m], m)
     # fit seeds the global generator with its model's seed and a batchable loss draws nothing from it:
     # leave it as training the models one by one would.
     torch.manual_seed(int(seeds[-1]))
     share = (time.perf_counter() - start) / count
-    return [{"steps": done, "last_loss": loss, "seconds": share} for loss in last]
+    return [{"steps": steps, "last_loss": loss, "seconds": share} for steps, loss in zip(totals, last)]
 
 
-def _losses_alone(stacked_model, stacked_loss, models, loss_fns, xb, yb) -> list[float]:
-    """Each model's loss on its batch as fit reports it (``last_loss``): its own loss on its own copy."""
+def _stack(models, loss_fns, settings, before, keep):
+    """``(stacked model, stacked loss, optimiser)`` for ``models``, the optimiser None when they have nothing
+    to train; it carries on from ``before`` (the optimiser of the previous stack) for its models ``keep``."""
     import torch
 
-    unstack_into(stacked_model, models)
-    if stacked_loss is not None:
-        unstack_into(stacked_loss, loss_fns)
+    with_module = isinstance(loss_fns[0], torch.nn.Module)
+    stacked_model = stack_modules(models)
+    stacked_loss = stack_modules(loss_fns) if with_module else loss_fns[0]
+    stacked_model.train()
+    params = [p for p in stacked_model.parameters() if p.requires_grad]
+    if with_module:
+        params += [p for p in stacked_loss.parameters() if p.requires_grad]
+    if not params:
+        return stacked_model, stacked_loss, None
+    optimiser = StackedAdam(params, lr=[s["lr"] for s in settings], weight_decay=[s["weight_decay"] for s in settings])
+    if before is not None:
+        optimiser.carry_on(before, keep)
+    return stacked_model, stacked_loss, optimiser
+
+
+def _copy_out(stacked_model, stacked_loss, models, loss_fns, which) -> None:
+    """Copy the weights of the models ``which`` (positions) out of the stacked ones into their own."""
+    if len(which) == len(models):
+        unstack_into(stacked_model, models)
+        if stacked_loss is not None:
+            unstack_into(stacked_loss, loss_fns)
+        return
+    for m in which:
+        unstack_into(stacked_model, [models[m]], m)
+        if stacked_loss is not None:
+            unstack_into(stacked_loss, [loss_fns[m]], m)
+
+
+def _losses_alone(stacked_model, stacked_loss, models, loss_fns, xb, yb, which) -> list[float]:
+    """The loss of each of the models ``which`` on its batch as fit reports it (``last_loss``): its own loss
+    on its own copy."""
+    import torch
+
+    _copy_out(stacked_model, stacked_loss, models, loss_fns, which)
     with torch.no_grad():
-        return [float(fn(model, xb[m].clone(), yb[m].clone())) for m, (model, fn) in enumerate(zip(models, loss_fns))]
+        return [float(loss_fns[m](models[m], xb[m].clone(), yb[m].clone())) for m in which]

@@ -204,13 +204,14 @@ def stack_modules(modules):
     return stacked
 
 
-def unstack_into(stacked, modules) -> None:
-    """Copy each model's trained weights from ``stacked`` (made by :func:`stack_modules`) into ``modules``."""
+def unstack_into(stacked, modules, first: int = 0) -> None:
+    """Copy each model's trained weights from ``stacked`` (made by :func:`stack_modules`) into ``modules``,
+    the models from position ``first`` on."""
     import torch
 
     layers = {name: sub for name, sub in stacked.named_modules() if isinstance(sub, stacked_linear_class())}
     with torch.no_grad():
-        for m, module in enumerate(modules):
+        for m, module in enumerate(modules, first):
             for path, layer in layers.items():
                 target = module.get_submodule(path)
                 target.weight.copy_(layer.weight[m])
@@ -230,13 +231,50 @@ class StackedAdam:
     where it sits in a buffer. A step whose parameters with a gradient are not those of the first
     (a loss whose graph changes between batches) updates each of them on its own, and, as Adam, skips
     a parameter without a gradient: no update, no weight decay, no step counted.
+
+    ``lr`` and ``weight_decay`` may also be one value per model (tuning trials trained together,
+    :mod:`ser_bench.running.trial_batches`). Then the flat buffers are laid out model by model (each
+    model's parameters one after another, each slice 64 bytes aligned) and a step applies Adam's step
+    once per model, with that model's own values, to its block: a dozen ops per model rather than per
+    parameter. The parameters stay where they are (their layout is what the stacked products were
+    measured on) and are copied into and out of the flat buffer around the update (exact copies).
     """
 
-    def __init__(self, params, lr: float, weight_decay: float = 0.0, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.params, self.lr, self.weight_decay, self.betas, self.eps = list(params), lr, weight_decay, betas, eps
+    def __init__(self, params, lr, weight_decay=0.0, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.params, self.betas, self.eps = list(params), betas, eps
+        models = self.params[0].size(0) if self.params else 1
+        lrs = [float(v) for v in lr] if isinstance(lr, (list, tuple)) else [float(lr)] * models
+        decays = ([float(v) for v in weight_decay] if isinstance(weight_decay, (list, tuple))
+                  else [float(weight_decay)] * models)
+        if len(lrs) != models or len(decays) != models:
+            raise ValueError(f"StackedAdam needs one lr and one weight_decay per model ({models})")
+        # One value for every model: the layout and step of the folds (one update over every model at once).
+        self.per_model = len(set(lrs)) > 1 or len(set(decays)) > 1
+        self.lr: float | list[float] = lrs if self.per_model else lrs[0]
+        self.weight_decay: float | list[float] = decays if self.per_model else decays[0]
         self.steps = [0.0] * len(self.params)
         self.moments: list = [None] * len(self.params)
         self.flat = None  # (members, values, grads, exp_avg, exp_avg_sq, grad views), set at the first step
+        self.blocks: list = []  # per model: its (values, grads, exp_avg, exp_avg_sq) blocks (per-model settings)
+        self.value_views: list = []
+        self.carried: list = [None] * len(self.params)  # moments taken over from an earlier optimiser
+
+    def carry_on(self, before: "StackedAdam", keep: list) -> None:
+        """Take over the state of ``before`` for its models ``keep`` (positions), in that order: each
+        parameter's step count and moments (the same parameters, fewer models: a group whose other models
+        have finished, :func:`~ser_bench.model.batched.fit_many`). Exact copies."""
+        self.steps = list(before.steps)
+        for i, moments in enumerate(before.moments):
+            if moments is not None:
+                self.carried[i] = tuple(m[keep].clone() for m in moments)
+
+    def _moments_for(self, i: int, views: tuple) -> tuple:
+        """``views`` (zeros) holding the moments carried over for parameter ``i``, if any."""
+        if self.carried[i] is not None:
+            for view, value in zip(views, self.carried[i]):
+                view.copy_(value)
+            self.carried[i] = None
+        return views
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -245,6 +283,9 @@ class StackedAdam:
     def _pack(self, members: list) -> None:
         import torch
 
+        if self.per_model:
+            self._pack_by_model(members)
+            return
         params = [self.params[i] for i in members]
         spans = [(p.size(0), p[0].numel(), -(-p[0].numel() // ALIGNED) * ALIGNED) for p in params]
         total = sum(models * stride for models, _, stride in spans)
@@ -261,7 +302,7 @@ class StackedAdam:
         for i, p, value, avg, avg_sq in zip(members, params, views(values), views(exp_avg), views(exp_avg_sq)):
             value.copy_(p)
             p.data = value  # the parameter now lives in the flat buffer
-            self.moments[i] = (avg, avg_sq)
+            self.moments[i] = self._moments_for(i, (avg, avg_sq))
         self.flat = (members, values, grads, exp_avg, exp_avg_sq, views(grads))
 
     def step(self) -> None:
@@ -278,18 +319,74 @@ class StackedAdam:
                 torch._foreach_copy_(grad_views, [self.params[i].grad for i in members])
                 for i in members:
                     self.steps[i] += 1.0
-                self._update(values, grads, exp_avg, exp_avg_sq, self.steps[members[0]])
+                if not self.per_model:
+                    self._update(values, grads, exp_avg, exp_avg_sq, self.steps[members[0]])
+                    return
+                torch._foreach_copy_(self.value_views, [self.params[i] for i in members])
+                self._update_by_model(values, grads, exp_avg, exp_avg_sq, self.steps[members[0]])
+                torch._foreach_copy_([self.params[i] for i in members], self.value_views)
                 return
             for i in have:
                 p = self.params[i]
                 if self.moments[i] is None:
-                    self.moments[i] = tuple(slab_empty(p.size(0), p.shape[1:], p.dtype).zero_() for _ in range(2))
+                    self.moments[i] = self._moments_for(
+                        i, tuple(slab_empty(p.size(0), p.shape[1:], p.dtype).zero_() for _ in range(2)))
                 self.steps[i] += 1.0
-                self._update(p, p.grad, *self.moments[i], self.steps[i])
+                if not self.per_model:
+                    self._update(p, p.grad, *self.moments[i], self.steps[i])
+                    continue
+                for m in range(p.size(0)):
+                    self._update(p[m], p.grad[m], self.moments[i][0][m], self.moments[i][1][m], self.steps[i], m)
 
-    def _update(self, param, grad, exp_avg, exp_avg_sq, step: float) -> None:
-        adam_update(param, grad, exp_avg, exp_avg_sq, step, lr=self.lr, betas=self.betas, eps=self.eps,
-                    weight_decay=self.weight_decay)
+    def _pack_by_model(self, members: list) -> None:
+        """Flat buffers laid out model by model (see the class docstring); the parameters stay in place."""
+        import torch
+
+        params = [self.params[i] for i in members]
+        models = params[0].size(0)
+        spans = [(p[0].numel(), -(-p[0].numel() // ALIGNED) * ALIGNED) for p in params]
+        block = sum(stride for _, stride in spans)
+        buffers = [torch.zeros(models * block, dtype=params[0].dtype) for _ in range(4)]
+
+        def views(buffer):
+            out, offset = [], 0
+            for p, (numel, stride) in zip(params, spans):
+                out.append(buffer.view(models, block)[:, offset:offset + numel].view(p.shape))
+                offset += stride
+            return out
+
+        values, grads, exp_avg, exp_avg_sq = buffers
+        for i, avg, avg_sq in zip(members, views(exp_avg), views(exp_avg_sq)):
+            self.moments[i] = self._moments_for(i, (avg, avg_sq))
+        self.value_views = views(values)
+        self.blocks = [tuple(b.view(models, block)[m] for b in buffers) for m in range(models)]
+        self.flat = (members, values, grads, exp_avg, exp_avg_sq, views(grads))
+
+    def _update_by_model(self, values, grads, exp_avg, exp_avg_sq, step: float) -> None:
+        """:func:`~ser_bench.model.adam.adam_update` over the flat buffers, op for op, with each model's own
+        ``weight_decay`` and ``lr`` applied to its block: the two ops that read them run once per model
+        (in place on the flat gradient, as ``grad.add`` computes it), the others once for every model."""
+        beta1, beta2 = self.betas
+        lrs, decays = self.lr, self.weight_decay
+        assert isinstance(lrs, list) and isinstance(decays, list)
+        for (value, grad, _, _), decay in zip(self.blocks, decays):
+            if decay != 0:
+                grad.add_(value, alpha=decay)
+        exp_avg.lerp_(grads, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grads, grads, value=1 - beta2)
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        denom = (exp_avg_sq.sqrt() / bias_correction2**0.5).add_(self.eps)
+        block = values.numel() // len(self.blocks)
+        for m, ((value, _, avg, _), lr) in enumerate(zip(self.blocks, lrs)):
+            value.addcdiv_(avg, denom[m * block:(m + 1) * block], value=-(lr / bias_correction1))
+
+    def _update(self, param, grad, exp_avg, exp_avg_sq, step: float, model: int | None = None) -> None:
+        lr, decay = self.lr, self.weight_decay
+        if isinstance(lr, list) and isinstance(decay, list) and model is not None:
+            lr, decay = lr[model], decay[model]
+        adam_update(param, grad, exp_avg, exp_avg_sq, step, lr=float(lr), betas=self.betas, eps=self.eps,
+                    weight_decay=float(decay))
 
 
 def keep_freed_memory() -> None:

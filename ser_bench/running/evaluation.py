@@ -290,13 +290,20 @@ def _tuned(cell: Cell, data: dict, registry, hashes: dict, store, device: str = 
         trial = _CellRun(trial_cell, data, registry, None, hashes, device)  # trial models are never cached
         return lambda split: trial.evaluate(split).uar
 
+    def together(trial_cells):  # a batch of trials (tuning.batch): trained together where they can be
+        from ser_bench.running.trial_batches import score_together
+
+        runs = [_CellRun(c, data, registry, None, hashes, device) for c in trial_cells]
+        return lambda split, which: score_together([runs[i] for i in which], split)
+
     if cell.tuning.get("trials"):
         import hashlib
         import json
 
         # The journal's study is named by the data as well as the cell: a corpus that changed is tuned anew.
         identity = hashlib.sha1(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:12]
-        record = tune(cell, data, registry, val_splits, store=store, evaluate_split=scorer, identity=identity)
+        record = tune(cell, data, registry, val_splits, store=store, evaluate_split=scorer, identity=identity,
+                      evaluate_together=together)
         final = apply(cell, record["best_values"])
     else:
         record = {"trials": 0, "validation_splits": [s.name for s in val_splits]}

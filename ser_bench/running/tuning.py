@@ -13,6 +13,24 @@ that lose to the median of earlier ones halfway through the validation splits ar
 trial history is appended to a journal file as trials finish, so an interrupted tuning resumes
 from the trials already done (the remaining ones may differ from an uninterrupted run's: the
 sampler's random state starts afresh).
+
+Trials in batches (``tuning.batch`` = N > 1, recorded in the cell's settings and so in its id). The
+sampler is asked for N trials at once (Optuna's ask-and-tell: N ``study.ask()``, each trial's settings
+drawn before the next is asked), they are scored split by split in lockstep, and each is told as it
+ends. Where their models can be trained together (:mod:`ser_bench.running.trial_batches`: the same
+architecture, loss and loss parameters, on the CPU), each validation split trains them as one
+computation, every model bit for bit what training it alone gives, and every trial's validation UAR is
+the one scoring its settings alone gives; the others train one by one, as without batches. What
+changes is what the sampler proposes: a trial of a batch is drawn knowing only the trials finished
+before the batch (TPE's ``constant_liar``, on by default in Optuna >= 4, keeps it away from the
+settings of the batch's running trials), so a search with batches of N proposes other settings than
+one trial at a time (N = 1, the default, which proposes exactly what it always did). The same seed and
+the same N give the same trials and the same choice run after run, whether the trials trained together
+or alone (off the CPU, say). Pruning is the same median rule at the same split: a trial is compared
+with the trials finished before its batch (the others of its batch are still running), and a pruned
+trial stops training at that split. The journal works as without batches: trials are written as they
+are told; trials of a batch that was interrupted are told failed and run afresh on resume. A batched
+trial's ``seconds`` is its batch's time until it ended.
 """
 from __future__ import annotations
 
@@ -30,14 +48,16 @@ _NOT_NUMBERS = (ValueError, RuntimeError, FloatingPointError, ArithmeticError)  
 def resolve_tuning(given: dict, registry, *, protocol: str, loss: str, encoder: str, head: str) -> dict:
     """The recorded tuning settings of a cell: ``trials``, ``validation_speakers`` and the full
     ``space`` (declared ranges with the user's ``search`` overrides applied), checked up front."""
-    known = {"trials", "validation_speakers", "search", "space", "sampler", "validation_on"}
+    known = {"trials", "validation_speakers", "search", "space", "sampler", "validation_on", "batch"}
     unknown = sorted(set(given) - known)
     if unknown:
         raise SerBenchError(f"unknown tuning setting(s) {unknown}; settings: {', '.join(sorted(known - {'space'}))}")
     trials = int(given.get("trials", 0))
     speakers = int(given.get("validation_speakers", 0))
-    if trials < 0 or speakers < 0:
-        raise SerBenchError(f"tuning needs trials >= 0 and validation_speakers >= 0 (got {trials}, {speakers})")
+    batch = int(given.get("batch", 1))
+    if trials < 0 or speakers < 0 or batch < 1:
+        raise SerBenchError(f"tuning needs trials >= 0, validation_speakers >= 0 and batch >= 1 (got {trials}, "
+                            f"{speakers}, {batch})")
     spec = registry.get("protocols", protocol)
     if spec.validation is None:
         raise SerBenchError(f"protocol {protocol!r} declares no validation splits, so it cannot be tuned "
@@ -61,6 +81,9 @@ def resolve_tuning(given: dict, registry, *, protocol: str, loss: str, encoder: 
                             "plugins declare no search space; give ranges with --search SCOPE.NAME=LOW..HIGH")
     # The protocol's own default is not written, so that the ids of cells tuned before the choice existed hold.
     where = {} if on == spec.validation_on[0] else {"validation_on": on}
+    # Likewise one trial at a time (batch 1) is not written: cells tuned before batches existed keep their ids.
+    if batch > 1:
+        where["batch"] = batch
     return {"trials": trials, "validation_speakers": speakers, "space": dict(sorted(space.items())),
             "sampler": "tpe", **where}
 
@@ -183,11 +206,14 @@ def _check_journal(path: Path) -> None:
 
 
 def tune(cell, data: dict, registry, splits: list, *, store: Path | None = None, evaluate_split=None,
-         identity: str = "") -> dict:
+         identity: str = "", evaluate_together=None) -> dict:
     """Search ``cell.tuning["space"]`` for ``cell.tuning["trials"]`` trials on the validation ``splits``.
 
     ``evaluate_split(trial_cell) -> callable(split) -> uar`` scores one split (the evaluation module
-    supplies it). Returns the record stored in the result: best values, best validation UAR, every
+    supplies it). With ``tuning.batch`` > 1, ``evaluate_together(trial_cells) -> callable(split, which) ->
+    [uar or exception]`` scores split ``split`` for the trials at positions ``which`` (training together
+    what it can); without it the trials of a batch are scored one by one with ``evaluate_split``.
+    Returns the record stored in the result: best values, best validation UAR, every
     trial (settings, state, validation UAR per split, seconds), and time spent.
 
     ``identity`` names the data the trials are scored on (the corpora's hashes): the study in the journal
@@ -240,8 +266,18 @@ def tune(cell, data: dict, registry, splits: list, *, store: Path | None = None,
         return float(np.mean(per_split))
 
     remaining = trials - len(done)
-    if remaining > 0:
+    batch = int(settings.get("batch", 1))
+    if remaining > 0 and batch == 1:
         study.optimize(objective, n_trials=remaining, catch=_NOT_NUMBERS)
+    while remaining > 0 and batch > 1:
+        asked = []
+        for _ in range(min(batch, remaining)):  # each trial's settings drawn before the next is asked
+            trial = study.ask()
+            asked.append((trial, {key: r.suggest(trial, key) for key, r in ranges.items()}))
+        cells = [apply(cell, values) for _, values in asked]
+        _run_batch(study, [t for t, _ in asked], splits,
+                   lambda cells=cells: (evaluate_together or _one_by_one(evaluate_split))(cells))
+        remaining -= len(asked)
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not finished:
         errors = sorted({t.user_attrs.get("error", "") for t in study.trials} - {""})
@@ -250,6 +286,7 @@ def tune(cell, data: dict, registry, splits: list, *, store: Path | None = None,
     best = study.best_trial
     return {
         "trials": trials, "space": space, "sampler": f"TPESampler(seed={cell.seed}, multivariate=True)",
+        **({"batch": batch} if batch > 1 else {}),
         "pruner": "MedianPruner", "best_values": {k: ranges[k].from_trial(best.params[k]) for k in ranges},
         "best_value": float(best.value), "best_trial": best.number,
         "default_value": _default_value(study),
@@ -262,6 +299,59 @@ def tune(cell, data: dict, registry, splits: list, *, store: Path | None = None,
         "seconds": time.perf_counter() - start,
         "warnings": warnings,
     }
+
+
+def _one_by_one(evaluate_split):
+    """``evaluate_together`` made of ``evaluate_split``: every trial of a batch scored alone."""
+    def together(trial_cells):
+        scorers = [evaluate_split(c) for c in trial_cells]
+
+        def score(split, which):
+            out = []
+            for i in which:
+                try:
+                    out.append(scorers[i](split))
+                except Exception as exc:  # _run_batch fails the trial or stops the tuning, as optimize would
+                    out.append(exc)
+            return out
+        return score
+    return together
+
+
+def _run_batch(study, asked: list, splits: list, scorer) -> None:
+    """Score the trials ``asked`` split by split, in lockstep, telling each as it ends: pruned at a split
+    where the median rule says so, failed where its training diverged (or scoring raised a number error),
+    complete after the last split. Anything else stops the tuning, the trials not told yet told failed (as
+    ``study.optimize`` leaves a trial that raised), so that a resumed tuning runs them afresh."""
+    import numpy as np
+    from optuna.trial import TrialState
+
+    per_split: list = [[] for _ in asked]
+    alive = list(range(len(asked)))
+    try:
+        score = scorer()  # scorer() -> score(split, which): the trials' runs, built inside the guard
+        for step, split in enumerate(splits):
+            for i, result in zip(list(alive), score(split, list(alive))):
+                trial = asked[i]
+                if isinstance(result, BaseException):
+                    if not isinstance(result, _NOT_NUMBERS):
+                        raise result
+                    trial.set_user_attr("error", f"{type(result).__name__}: {result}")
+                    study.tell(trial, state=TrialState.FAIL)
+                    alive.remove(i)
+                    continue
+                per_split[i].append(float(result))
+                trial.set_user_attr("per_split", per_split[i])
+                trial.report(float(np.mean(per_split[i])), step)
+                if trial.should_prune():
+                    study.tell(trial, state=TrialState.PRUNED)
+                    alive.remove(i)
+        for i in list(alive):
+            study.tell(asked[i], float(np.mean(per_split[i])))
+            alive.remove(i)
+    finally:
+        for i in alive:  # stopped by an error that is not the trial's own (an interruption, say)
+            study.tell(asked[i], state=TrialState.FAIL)
 
 
 def _default_value(study):
