@@ -168,3 +168,14 @@ def test_pruning_in_a_batch_and_resuming_from_the_journal(registry, data, tmp_pa
     states = [t["state"] for t in resumed["history"]]
     assert states.count("FAIL") == 4 and states.count("COMPLETE") + states.count("PRUNED") == 8
     assert asked == [4, 4, 4]  # the first batch kept, the interrupted one run afresh
+
+
+def test_the_command_line_records_the_batch_and_refuses_it_without_trials(tmp_path, capsys):
+    from ser_bench.cli.main import main
+
+    base = ["run", "--protocol", "idt", "--target", "sim-ravdess", "--loss", "logreg", "--results", str(tmp_path)]
+    assert main([*base, "--tune-batch", "4"]) == 2
+    assert "--tune-batch says how many --tune trials are asked for at once" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main([*base, "--tune", "2", "--tune-batch", "0"])
+    assert stopped.value.code == 2 and "expected a whole number >= 1" in capsys.readouterr().err

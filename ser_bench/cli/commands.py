@@ -93,13 +93,16 @@ def cmd_list(args) -> int:
 
 
 def tuning_settings(args, config: dict) -> dict:
-    """``--tune``, ``--validation-speakers`` and the search overrides of the config file's ``[search]``
+    """``--tune``, ``--tune-batch``, ``--validation-speakers`` and the search overrides of the config file's ``[search]``
     table and of ``--search`` (which wins), as a cell's tuning settings; ``{}`` when neither is given."""
     search = {str(k): str(v) for k, v in (config.get("search") or {}).items()}
     search.update(parse_params(args.search, "--search", raw=True))
     if args.search and not args.tune:
         raise SerBenchError("--search sets what --tune searches: add --tune TRIALS")
     on = getattr(args, "validate_on", None)
+    batch = getattr(args, "tune_batch", None)
+    if batch is not None and not args.tune:
+        raise SerBenchError("--tune-batch says how many --tune trials are asked for at once: add --tune TRIALS")
     if args.tune is None and args.validation_speakers is None:
         if on:
             raise SerBenchError("--validate-on says where --tune (or --validation-speakers) takes its speakers: "
@@ -110,6 +113,8 @@ def tuning_settings(args, config: dict) -> dict:
         out["search"] = search
     if on:
         out["validation_on"] = on
+    if batch is not None and batch > 1:
+        out["batch"] = int(batch)
     return out
 
 

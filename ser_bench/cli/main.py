@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--tune", type=whole_number(0, "the number of tuning trials per cell"), metavar="TRIALS",
                        help="tune every method with Optuna for TRIALS trials on validation speakers before "
                             "testing (same budget for all; the defaults are the first trial)")
+    run_p.add_argument("--tune-batch", type=whole_number(1, "the number of trials asked for at once"), metavar="N",
+                       help="ask Optuna for N trials at a time and train those of one architecture together "
+                            "(each as trained alone; recorded: batches propose other settings than one at a time)")
     run_p.add_argument("--search", action="append", metavar="SCOPE.NAME=RANGE",
                        help="override a tuning range: training.lr=1e-4..1e-2:log, loss.weight=0.1|1|10, "
                             "training.epochs=20..120:step=10, or =off to keep a setting fixed")

@@ -53,8 +53,13 @@ class _CellRun(Pretraining, FineTuning):
     """The state shared by the splits of one cell: data, specs and caches of things that are pure
     functions of a split's training set (normalised features, models trained on it)."""
 
-    def __init__(self, cell: Cell, data: dict, registry, model_cache, hashes: dict, device: str = "cpu"):
+    def __init__(self, cell: Cell, data: dict, registry, model_cache, hashes: dict, device: str = "cpu",
+                 judge: bool = True):
         import torch
+
+        # Whether splits also measure their embeddings and probabilities (running.judging): not for tuning
+        # trials, which are scored by their UAR alone.
+        self.judge = judge
 
         self.cell, self.data, self.registry, self.model_cache, self.hashes = cell, data, registry, model_cache, hashes
         self.device = device  # resolved (cpu, cuda, cuda:N): where models train and score
@@ -162,7 +167,8 @@ class _CellRun(Pretraining, FineTuning):
                 model, x_sup, x_test = copy.deepcopy(model).cpu(), x_sup.cpu(), x_test.cpu()
             other["continuous"] = continuous_metrics(model, x_sup, x_test, support_rows, test_rows,
                                                      self.targets["loss"])
-        other.update(self._judged(split, model, xs, x_test, x_sup, y_sup, truth, test_rows))
+        if self.judge:
+            other.update(self._judged(split, model, xs, x_test, x_sup, y_sup, truth, test_rows))
         counts = np.bincount(y_sup.cpu().numpy(), minlength=len(self.labels))
         present = counts[counts > 0]
         return SplitResult(
@@ -287,13 +293,13 @@ def _tuned(cell: Cell, data: dict, registry, hashes: dict, store, device: str = 
     val_splits, reserved = validation_plan(cell, data, registry)
 
     def scorer(trial_cell):
-        trial = _CellRun(trial_cell, data, registry, None, hashes, device)  # trial models are never cached
+        trial = _CellRun(trial_cell, data, registry, None, hashes, device, judge=False)  # never cached
         return lambda split: trial.evaluate(split).uar
 
     def together(trial_cells):  # a batch of trials (tuning.batch): trained together where they can be
         from ser_bench.running.trial_batches import score_together
 
-        runs = [_CellRun(c, data, registry, None, hashes, device) for c in trial_cells]
+        runs = [_CellRun(c, data, registry, None, hashes, device, judge=False) for c in trial_cells]
         return lambda split, which: score_together([runs[i] for i in which], split)
 
     if cell.tuning.get("trials"):
