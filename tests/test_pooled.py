@@ -124,3 +124,29 @@ def test_the_board_says_which_episodes_support_lacked_an_emotion():
                         feature="is09-64", labels=("anger", "sadness"), protocol_params={}, training={})
     result = Result(cell_id="fewshot__logreg__s__t__seed0__0123456789", status="ok", params=params, splits=tuple(folds))
     assert "- fewshot on t: 2 episodes without sadness" in to_markdown([result])
+
+
+@pytest.mark.slow
+def test_fewshot_on_a_natural_speech_corpus_gives_a_board(registry, tiny_corpora, tmp_path):
+    """Few-shot from a simulated source to the corpus of speakers heard in one emotion: every episode's k
+    speakers together cover every emotion, no support speaker is tested, and the board has its numbers."""
+    from ser_bench.plugin_api.context import RunContext
+    from ser_bench.running.runner import Grid, expand, run
+
+    path = uneven_manifest(tiny_corpora, tmp_path / "corpus")
+    ctx = RunContext(data_dirs=[], cache_dir=tmp_path / "cache", workers=1)
+    cells = expand(Grid(protocols=["fewshot"], losses=["logreg"], targets=["csv"], sources=["sim-enterface"],
+                        base={"training": FAST_TRAINING, "labels": ("anger", "happiness", "sadness", "fear"),
+                              "protocol_params": {"fewshot": {"k": [2, 4], "repeats": 2, "frozen": [0]}},
+                              "dataset_params": {"csv": {"path": str(path)}, "sim-enterface": {"speakers": 4}}}),
+                   registry)
+    [result] = run(cells, registry, ctx, tmp_path / "results", executor="serial").ran
+    assert not result.pooled and len(result.splits) == 4
+    for split in result.splits:
+        assert min(split.support_counts.values()) >= 1 and "support_missing" not in split.info  # every emotion
+        assert not set(split.info["speakers"]) & set(split.speakers)  # no support speaker is tested
+        assert not split.missing_test_classes
+    board = to_markdown([result])
+    summary = board.split("\n## ")[0]
+    assert "fewshot · logreg" in summary and "n = 4 episode draws of one source model" in summary
+    assert "Splits left out" not in board and "Episodes whose support lacked" not in board
