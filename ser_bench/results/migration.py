@@ -1,6 +1,43 @@
-"""What results of an older schema cannot gain by migration, and why: told by ``ser-bench results check``
-and ``results migrate``, so that a dash on a board has a reason a user can act on."""
+"""Reading results of an older schema: the migrations from each schema to the next (:data:`MIGRATIONS`,
+applied by :meth:`ser_bench.results.record.Result.from_json`), and what such results cannot gain by
+migration, and why (told by ``ser-bench results check`` and ``results migrate``, so that a dash on a board
+has a reason a user can act on)."""
 from __future__ import annotations
+
+from typing import Callable
+
+
+def _from_1(payload: dict) -> dict:
+    """Schema 1 (ser-bench 0.1) -> 2: splits did not record their loss state, support counts or episode
+    hash. Nothing is invented: the missing fields stay absent (``None``), which every reader treats as
+    "not recorded"; only the version moves."""
+    return {**payload, "schema_version": 2}
+
+
+def _from_2(payload: dict) -> dict:
+    """Schema 2 -> 3: splits did not record their test set by speaker, nor embedding, calibration or
+    invariance measurements. What the file already holds is carried over: a split whose test set is one
+    held-out speaker (``info.test_speaker``, IDT's folds) has that speaker's confusion matrix, which is the
+    split's own (the speaker's sex was not recorded, so it stays unknown). Nothing else is invented."""
+    splits = payload.get("splits")
+    if isinstance(splits, list):
+        splits = [_one_speaker(s) for s in splits]
+        payload = {**payload, "splits": splits}
+    return {**payload, "schema_version": 3}
+
+
+def _one_speaker(split):
+    if not isinstance(split, dict) or "speakers" in split:
+        return split
+    speaker = (split.get("info") or {}).get("test_speaker") if isinstance(split.get("info"), dict) else None
+    confusion = (split.get("metrics") or {}).get("confusion") if isinstance(split.get("metrics"), dict) else None
+    if speaker is None or not confusion or isinstance(speaker, (dict, list)):
+        return split
+    return {**split, "speakers": {str(speaker): {"confusion": confusion}}}
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _from_1, 2: _from_2}  # from version N to N + 1
+
 
 # What each measurement needs that an older result does not hold.
 NEEDS = {

@@ -23,12 +23,13 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from ser_bench.cache_store import write_json_atomic
-from ser_bench.results.checks import (MAX_DEPTH, RecordError, UnknownSchema, at, check_confusion, check_counts, check_measures,
-                                      check_fractions, check_number, check_shallow, check_speakers, field_types,
-                                      is_instance, show)
+from ser_bench.results.checks import (MAX_DEPTH, RecordError, UnknownSchema, at, check_confusion, check_counts,
+                                      check_fractions, check_measures, check_number, check_shallow, check_speakers,
+                                      field_types, is_instance, show)
+from ser_bench.results.migration import MIGRATIONS
 
 # 2: per-split loss state, support counts and episode hashes; loss state never crosses a split.
 # 3: per-split ``speakers`` (each test speaker's confusion matrix and sex), and the embedding, calibration
@@ -430,36 +431,6 @@ def load_json(text: str):
         raise RecordError(f"nested too deeply to be a result (over {MAX_DEPTH} levels)") from None
 
 
-def _from_1(payload: dict) -> dict:
-    """Schema 1 (ser-bench 0.1) -> 2: splits did not record their loss state, support counts or episode
-    hash. Nothing is invented: the missing fields stay absent (``None``), which every reader treats as
-    "not recorded"; only the version moves."""
-    return {**payload, "schema_version": 2}
-
-
-def _from_2(payload: dict) -> dict:
-    """Schema 2 -> 3: splits did not record their test set by speaker, nor embedding, calibration or
-    invariance measurements. What the file already holds is carried over: a split whose test set is one
-    held-out speaker (``info.test_speaker``, IDT's folds) has that speaker's confusion matrix, which is the
-    split's own (the speaker's sex was not recorded, so it stays unknown). Nothing else is invented."""
-    splits = payload.get("splits")
-    if isinstance(splits, list):
-        splits = [_one_speaker(s) for s in splits]
-        payload = {**payload, "splits": splits}
-    return {**payload, "schema_version": 3}
-
-
-def _one_speaker(split):
-    if not isinstance(split, dict) or "speakers" in split:
-        return split
-    speaker = (split.get("info") or {}).get("test_speaker") if isinstance(split.get("info"), dict) else None
-    confusion = (split.get("metrics") or {}).get("confusion") if isinstance(split.get("metrics"), dict) else None
-    if speaker is None or not confusion or isinstance(speaker, (dict, list)):
-        return split
-    return {**split, "speakers": {str(speaker): {"confusion": confusion}}}
-
-
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _from_1, 2: _from_2}  # from version N to N + 1
 
 
 def make_split(name: str, uar: float, **fields: Any) -> SplitResult:
