@@ -21,8 +21,9 @@ from pathlib import Path
 
 from ser_bench.reporting.export import ALPHA, board_frame
 from ser_bench.reporting.html_page import PAGE, SCRIPT, STYLE
+from ser_bench.reporting.html_sections import left_out_splits, measure_sections
 from ser_bench.reporting.stats import describe_n
-from ser_bench.reporting.tidy import DASH, describe_left_out, ok_results
+from ser_bench.reporting.tidy import DASH, ok_results
 
 INTRO = ("UAR (unweighted average recall) in %: the mean, its 95 % t-interval drawn as a bar, over the "
          "unit in the <em>n</em> column, the unit a claim about the cell generalises over (held-out speakers "
@@ -362,7 +363,7 @@ def to_html(results: list, title: str = "ser-bench leaderboard", problems: list 
         f'<figure><figcaption><b>{_esc(name)}</b></figcaption><img src="{uri}" alt="{_esc(name)}">'
         f"<p class=\"note\">{_esc(caption)}</p></figure>" for name, uri, caption in _figures(results, board))
     footer = "".join(f"<p>{line}</p>" for line in _provenance(results))
-    left_out = _sections(results) + _left_out_splits(results)
+    left_out = measure_sections(results) + left_out_splits(results)
     left_out += ('<section id="left-out"><h2>Result files left out</h2><ul>'
                  + "".join(f"<li>{_esc(p)}</li>" for p in problems) + "</ul></section>") if problems else ""
     legend = ('<p class="legend"><span class="mark best">★ best</span> the best mean of its group · '
@@ -374,41 +375,6 @@ def to_html(results: list, title: str = "ser-bench leaderboard", problems: list 
         tables="\n".join(tables), figures=(f'<section id="figures"><h2>Figures</h2>{figures}</section>'
                                            if figures else "") + left_out,
         footer=footer, style=STYLE, script=SCRIPT)
-
-
-def _sections(results: list) -> str:
-    """The markdown board's sections beyond its tables, as HTML: which rows are pooled over folds, continuous
-    targets, UAR by speaker sex, the embeddings' retrieval and probes, calibration. Rendered from the very
-    markdown (CommonMark with tables, raw HTML off: every value was escaped for markdown already), so the
-    two boards cannot say different things; "" when there is none."""
-    from markdown_it import MarkdownIt
-
-    from ser_bench.reporting.continuous import continuous_section
-    from ser_bench.reporting.embeddings import calibration_section, embedding_section
-    from ser_bench.reporting.fairness import fairness_section
-    from ser_bench.reporting.leaderboard import pooled_lines, support_missing_section
-
-    pooled = pooled_lines(results)
-    lines = (["## Pooled scoring", "", *pooled] if pooled else []) + [
-        *continuous_section(results), *fairness_section(results), *embedding_section(results),
-        *calibration_section(results), *support_missing_section(results)]
-    if not lines:
-        return ""
-    body = MarkdownIt("commonmark", {"html": False}).enable("table").render("\n".join(lines))
-    return f'<section id="measures" class="measures">{body}</section>'
-
-
-def _left_out_splits(results: list) -> str:
-    """The "Splits left out" section, one item per cause (:func:`~ser_bench.reporting.tidy.describe_left_out`);
-    "" when no split is left out."""
-    from ser_bench.reporting.leaderboard import LEFT_OUT_INTRO
-
-    lines = describe_left_out(results)
-    if not lines:
-        return ""
-    return ('<section id="left-out-splits"><h2>Splits left out</h2>'
-            f'<p class="note">{_esc(LEFT_OUT_INTRO)}</p><ul>'
-            + "".join(f"<li>{_esc(line)}</li>" for line in lines) + "</ul></section>")
 
 
 def write_site(results: list, folder, title: str = "ser-bench leaderboard", problems: list | None = None) -> Path:
