@@ -15,14 +15,16 @@ done
 for d in results/loss-zoo/* results/fewshot-source/* results/ratio-weight/*; do
     $SB leaderboard "$d" --paired bce_pair -o "$d/LEADERBOARD.md"
 done
-# Every cell of these grids is in results/: reproduce finds them done and only writes the reports.
-$SB reproduce feng2020 --source sim-crema,sim-enterface --target sim-ravdess > /dev/null
-$SB reproduce feng2020 --source sim-crema,sim-enterface --target ravdess --corpus-path ravdess="$RAVDESS" > /dev/null
+# The reports of these grids from the results as they are (--report-only computes nothing, whatever the
+# results' schema).
+$SB reproduce feng2020 --report-only --source sim-crema,sim-enterface --target sim-ravdess > /dev/null
+$SB reproduce feng2020 --report-only --source sim-crema,sim-enterface --target ravdess \
+    --corpus-path ravdess="$RAVDESS" > /dev/null
 $PY scripts/reality_check_summary.py results/reality-check > /dev/null
 # cross-corpus reads the corpora's manifests (the shared label set, each target's speakers): give their folder
 # as CROSS_CORPUS_DATA (default ../shared/data); its report also writes results/cross-corpus/site/.
 if [ -d "${CROSS_CORPUS_DATA:-../shared/data}" ]; then
-    scripts/cross_corpus.sh "${CROSS_CORPUS_DATA:-../shared/data}" > /dev/null
+    scripts/cross_corpus.sh "${CROSS_CORPUS_DATA:-../shared/data}" --report-only > /dev/null
 fi
 for d in results/sim-demo results/ravdess-idt results/loss-zoo/* results/fewshot-source/* \
          results/ratio-weight/* results/feng2020/* results/reality-check/*/; do

@@ -53,6 +53,19 @@ def test_reproduce_writes_table_figure_and_paired_test(tmp_path, cache_dir, tiny
     fewshot = [c for c in cells if c["params"]["protocol"] == "fewshot" and c["params"]["loss"] != "logreg"]
     assert all(c["timings"]["models_from_cache"] == 1 for c in fewshot)
     assert (results / "figure2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # --report-only: the report from the results as they are (one of an older schema, two missing), computing
+    # nothing, and the missing cells named.
+    files = sorted(results.glob("*__seed*__*.json"))
+    for gone in files[:2]:
+        gone.unlink()
+    older = json.loads(files[2].read_text())
+    files[2].write_text(json.dumps({**older, "schema_version": 2}))
+    (results / "LEADERBOARD.md").unlink()
+    before = {p.name: p.stat().st_mtime_ns for p in results.glob("*__seed*__*.json")}  # paired.json is a report
+    only = reproduce(tmp_path, cache_dir, results, "--seed", "0,1", "--report-only")
+    assert only.returncode == 1 and f"2 of {2 * CELLS} cells missing" in only.stderr
+    assert files[0].stem in only.stderr and (results / "LEADERBOARD.md").exists()
+    assert {p.name: p.stat().st_mtime_ns for p in results.glob("*__seed*__*.json")} == before
 
 
 @pytest.mark.slow

@@ -264,6 +264,8 @@ def cmd_reproduce(args) -> int:
     # through the run context.
     cells = recipe.cells(registry, sources, targets, ctx=ctx, **options)
     out_dir = Path(args.results or default_recipe_folder(recipe, sources, targets))
+    if getattr(args, "report_only", False):
+        return _report_only(recipe, cells, out_dir, sources, targets, options)
     start = time.perf_counter()
     try:
         report = run(cells, registry, ctx, out_dir, executor=args.executor, executor_params=executor_params,
@@ -282,6 +284,30 @@ def cmd_reproduce(args) -> int:
     print((out_dir / "LEADERBOARD.md").read_text() if (out_dir / "LEADERBOARD.md").exists() else "")
     print("wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
     return 1 if report.failed else 0
+
+
+def _report_only(recipe, cells, out_dir: Path, sources: list, targets: list, options: dict) -> int:
+    """``reproduce --report-only``: the recipe's report from the results in ``out_dir`` as they are (older
+    schemas read by migrating them), computing nothing; the missing cells are named (exit 1 when any is)."""
+    from ser_bench.results.store import load_results
+
+    if not out_dir.is_dir():
+        raise SerBenchError(f"--report-only: no results folder {out_dir.resolve()}; run the recipe first (without "
+                            "--report-only) or pass --results")
+    wanted = {c.cell_id() for c in cells}
+    results = [r for r in load_results(out_dir) if r.cell_id in wanted]
+    missing = sorted(wanted - {r.cell_id for r in results})
+    if not results:
+        raise SerBenchError(f"--report-only: none of the recipe's {len(wanted)} cells is in {out_dir}/; run it first")
+    for cell_id in missing[:10]:
+        print(f"  missing {cell_id}", file=sys.stderr)
+    if missing:
+        print(f"--report-only: {len(missing)} of {len(wanted)} cells missing from {out_dir}/ (the report shows dashes "
+              "for them); run without --report-only to compute them", file=sys.stderr)
+    written = recipe.report(results, out_dir, sources=sources, targets=targets, **options)
+    print((out_dir / "LEADERBOARD.md").read_text() if (out_dir / "LEADERBOARD.md").exists() else "")
+    print("wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
+    return 1 if missing else 0
 
 
 def default_recipe_folder(recipe, sources: list, targets: list) -> Path:

@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "every metric-learning loss)")
     rp.add_argument("--baselines", help="baseline methods run beside the paper's, comma-separated (default: the "
                     "recipe's; feng2020: logreg,linear_svm,softmax_mlp); none: the paper's methods only")
+    rp.add_argument("--report-only", action="store_true",
+                    help="compute nothing: write the tables and figures from the results already in the folder "
+                         "(whatever their schema), naming the cells that are missing")
     rp.add_argument("--tune", type=whole_number(0, "the number of tuning trials per cell"), metavar="TRIALS",
                     help="tuning trials per cell, the same for every method (default: the recipe's; cross-corpus: 8)")
     rp.add_argument("--normalise", help="normalisation(s) compared, comma-separated (default: the recipe's; "
