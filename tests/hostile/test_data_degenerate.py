@@ -1,6 +1,7 @@
 """Case 3: a fold whose test set lacks classes of the label set (its UAR averages fewer classes, 1.0 for a
-one-emotion speaker) is recorded, left out of the cell summary and of every leaderboard statistic, and
-named wherever it is left out."""
+one-emotion speaker) is recorded and named. An IDT cell with such a fold is scored pooled over its folds
+(the fold's predictions count, its UAR alone does not), said by the run and on the board; a result from
+before scoring was recorded leaves the fold out of every leaderboard statistic, as it always did."""
 from __future__ import annotations
 
 import json
@@ -28,28 +29,42 @@ def degenerate(registry, clean_tree, cache_dir, tmp_path_factory):
     return report, root / "results"
 
 
-def test_the_fold_is_recorded_excluded_from_the_summary_and_named(degenerate):
+def test_the_fold_is_recorded_and_the_cell_scored_pooled_saying_why(degenerate):
     report, _ = degenerate
     (result,) = report.ran
     splits = {s.name: s for s in result.splits}
     assert splits["loso-04"].missing_test_classes == ["sadness"]
     assert all(not s.missing_test_classes for name, s in splits.items() if name != "loso-04")
     summary = result.summary
-    assert summary["excluded_splits"] == [{"split": "loso-04", "missing_test_classes": ["sadness"]}]
-    others = [s.metrics.uar for name, s in splits.items() if name != "loso-04"]
-    assert summary["uar"] == pytest.approx(np.mean(others)) and summary["n_units"] == 3
-    assert any("loso-04" in w and "sadness" in w and result.cell_id in w for w in report.warnings)
+    assert result.pooled and summary["scoring"] == "pooled" and summary["excluded_splits"] == []
+    total = np.sum([s.metrics.confusion for s in result.splits], axis=0)
+    assert summary["uar"] == pytest.approx(np.mean(np.diag(total) / total.sum(axis=1))) and summary["n_units"] == 4
+    assert any("scored pooled over folds: 1 of 4 folds" in w and result.cell_id in w for w in report.warnings)
+
+
+def test_the_board_states_the_pooled_scoring_and_the_fold(degenerate, tmp_path):
+    _, folder = degenerate
+    (path,) = folder.glob("*.json")
+    (tmp_path / path.name).write_text(path.read_text())
+    results = load_results(tmp_path)
+    assert len(tidy(results)) == 4
+    assert summary_table(results).iloc[0]["n"] == "n = 4 test speakers, pooled over folds"
+    board = render(tmp_path)
+    assert "Scored pooled over folds: 1 of 4 folds" in board and "- idt on ravdess: 4 folds, 1 lacking classes " \
+        "(loso-04: sadness)" in board and "## Splits left out" not in board
 
 
 @pytest.mark.parametrize("written_before_the_field", [False, True])
-def test_leaderboards_leave_the_fold_out_and_list_it(written_before_the_field, degenerate, tmp_path):
+def test_an_older_result_leaves_the_fold_out_and_lists_it(written_before_the_field, degenerate, tmp_path):
     _, folder = degenerate
     (path,) = folder.glob("*.json")
     payload = json.loads(path.read_text())
-    if written_before_the_field:  # older results: the confusion matrix tells which classes were absent
-        for split in payload["splits"]:
+    payload = {k: v for k, v in payload.items() if k != "scoring"}  # written before scoring was recorded
+    for split in payload["splits"]:
+        split.pop("speakers", None)
+        if written_before_the_field:  # older results: the confusion matrix tells which classes were absent
             del split["missing_test_classes"]
-    (tmp_path / path.name).write_text(json.dumps(payload))
+    (tmp_path / path.name).write_text(json.dumps({**payload, "schema_version": 2}))
     results = load_results(tmp_path)
     assert len(tidy(results)) == 3 and len(tidy(results, include_degenerate=True)) == 4
     others = [s["metrics"]["uar"] for s in payload["splits"] if s["name"] != "loso-04"]
