@@ -181,3 +181,23 @@ def test_the_web_page_shows_the_same_sections_as_the_markdown_board():
     assert "<td>75.0 (1)</td>" in page and "<td>50.0 (1)</td>" in page
     plain = to_html([_result("a", [_split("whole", {"x": {"confusion": [[2, 0], [0, 2]]}})])])
     assert 'id="measures"' not in plain
+
+
+def test_large_test_sets_are_measured_on_a_seeded_sample_and_say_so():
+    import pandas as pd
+
+    from ser_bench.running import judging
+
+    rng = np.random.default_rng(0)
+    n = judging.RETRIEVAL_CLIPS + 1000
+    truth = np.arange(n) % 4
+    z = rng.normal(size=(n, 8)) + truth[:, None]
+    rows = pd.DataFrame({"speaker": [f"s{i % 300}" for i in range(n)]})
+    found = judging.embedding_measures(lambda x: x, z, truth, rows)
+    assert found["retrieval"]["n"] == judging.RETRIEVAL_CLIPS and found["retrieval"]["sampled_from"] == n
+    probe = found["invariance"]["speaker"]
+    assert probe["identities"] == judging.PROBE_SPEAKERS and probe["sampled_from"] == n
+    again = judging.embedding_measures(lambda x: x, z, truth, rows)
+    assert again == found  # seeded
+    small = judging.embedding_measures(lambda x: x, z[:400], truth[:400], rows[:400])
+    assert "sampled_from" not in small["retrieval"] and small["retrieval"]["n"] == 400

@@ -12,6 +12,13 @@ import numpy as np
 # Clips of each corpus the corpus-identity probe reads at most: embedding a whole source corpus for every
 # split would cost more than the split's own scoring.
 CORPUS_PROBE_CLIPS = 400
+# Retrieval compares every test clip with every other (a clips x clips distance matrix: 100,000 clips would
+# need 40 GB): larger test sets are measured on this many clips, drawn per class in proportion, seeded.
+RETRIEVAL_CLIPS = 4000
+# The speaker probe's one-vs-rest targets grow with clips x speakers: larger test sets are probed on at most
+# this many speakers (drawn, seeded) and clips.
+PROBE_SPEAKERS = 200
+PROBE_CLIPS = 4000
 
 
 def embedding_measures(embed, x_test, truth, test_rows, source=None) -> dict:
@@ -26,11 +33,19 @@ def embedding_measures(embed, x_test, truth, test_rows, source=None) -> dict:
     from ser_bench.model.embedding_metrics import invariance_probe, retrieval_metrics
 
     z_test = embed(x_test)
-    out = {"retrieval": retrieval_metrics(z_test, truth, seed=0)}
+    truth = np.asarray(truth)
+    rng = np.random.default_rng(0)
+    keep = _drawn(rng, truth, RETRIEVAL_CLIPS)
+    out = {"retrieval": retrieval_metrics(z_test[keep], truth[keep], seed=0)}
+    if len(keep) < len(truth):
+        out["retrieval"]["sampled_from"] = int(len(truth))
     speakers = test_rows["speaker"].astype(str).to_numpy()
     invariance = {}
-    found = invariance_probe(z_test, speakers, seed=0)
+    chosen = _probe_rows(rng, speakers)
+    found = invariance_probe(z_test[chosen], speakers[chosen], seed=0)
     if found is not None:
+        if len(chosen) < len(speakers):
+            found["sampled_from"] = int(len(speakers))
         invariance["speaker"] = found
     if source is not None:
         found = _corpus_probe(z_test, speakers, test_rows, source)
@@ -59,6 +74,29 @@ def _corpus_probe(z_test, test_speakers, test_rows, source):
         corpora[keep_source], source_rows["speaker"].astype(str).to_numpy()[keep_source])]),
         np.array([f"target/{s}" for s in test_speakers[keep_target]])])
     return invariance_probe(np.concatenate([z_source, z_test[keep_target]]), identity, groups=groups, seed=0)
+
+
+def _drawn(rng, labels: np.ndarray, cap: int) -> np.ndarray:
+    """All row positions when there are at most ``cap``; else ``cap`` of them drawn per label in proportion
+    (at least one of each), sorted."""
+    if len(labels) <= cap:
+        return np.arange(len(labels))
+    keep = []
+    for value in np.unique(labels):
+        rows = np.flatnonzero(labels == value)
+        take = max(1, round(cap * len(rows) / len(labels)))
+        keep.append(rows if take >= len(rows) else rng.choice(rows, take, replace=False))
+    return np.sort(np.concatenate(keep))
+
+
+def _probe_rows(rng, speakers: np.ndarray) -> np.ndarray:
+    """The rows the speaker probe reads: every row, or those of at most :data:`PROBE_SPEAKERS` speakers drawn
+    (seeded), then at most :data:`PROBE_CLIPS` of their clips drawn per speaker in proportion."""
+    names = np.unique(speakers)
+    rows = np.arange(len(speakers))
+    if len(names) > PROBE_SPEAKERS:
+        rows = np.flatnonzero(np.isin(speakers, rng.choice(names, PROBE_SPEAKERS, replace=False)))
+    return rows[_drawn(rng, speakers[rows], PROBE_CLIPS)]
 
 
 def _sample(rng, labels, cap: int) -> np.ndarray:
