@@ -158,7 +158,7 @@ def report(results, out_dir, sources, targets, **_):
     from ser_bench.plugin_kit.recipes import md
     from ser_bench.plugin_kit.recipes import board_frame
     from ser_bench.plugin_kit.recipes import write_site
-    from ser_bench.plugin_kit.recipes import fewshot_by_k_markdown, left_out_section, rank_section
+    from ser_bench.plugin_kit.recipes import fewshot_by_k_markdown, left_out_section, measure_sections, rank_section
     from ser_bench.plugin_kit.recipes import ok_results, tidy
 
     out_dir = Path(out_dir)
@@ -211,6 +211,7 @@ def report(results, out_dir, sources, targets, **_):
     if by_k:
         lines += ["## Few-shot UAR % by number of target speakers k", "", "Means over every episode and seed "
                   "(no interval).", "", by_k, ""]
+    lines += measure_sections(ok)  # the embeddings, calibration and UAR by sex, where the results record them
     lines += left_out_section(ok)
     timing = pd.DataFrame([r.timings for r in ok]).sum(numeric_only=True)
     lines += ["## Where the time went (summed over cells, seconds of one core)", "",

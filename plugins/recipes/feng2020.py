@@ -177,7 +177,7 @@ def report(results, out_dir, sources, targets, fixed_k=4, fixed_frozen=0, baseli
     from ser_bench.plugin_kit.recipes import md
     from ser_bench.plugin_kit.recipes import curves
     from ser_bench.plugin_kit.recipes import plot_fewshot_curves
-    from ser_bench.plugin_kit.recipes import fewshot_by_k_markdown, rank_section, settings_header
+    from ser_bench.plugin_kit.recipes import fewshot_by_k_markdown, measure_sections, rank_section, settings_header
     from ser_bench.plugin_kit.recipes import paired_markdown
     from ser_bench.plugin_kit.recipes import breakdown_table, ok_results
 
@@ -226,6 +226,7 @@ def report(results, out_dir, sources, targets, fixed_k=4, fixed_frozen=0, baseli
                   "![UAR against the number of target speakers](figure2.png)", ""]
     if not frame.empty:
         lines += ["## Few-shot UAR % by k, every method", "", fewshot_by_k_markdown(ok), ""]
+    lines += measure_sections(ok)  # the embeddings, calibration and UAR by sex, where the results record them
     timing = pd.DataFrame([r.timings for r in ok]).sum(numeric_only=True)
     lines += ["## Where the time went (summed over cells, seconds of one core)", "",
               "| pre-training | fine-tuning | scoring | cells total |", "|---|---|---|---|",

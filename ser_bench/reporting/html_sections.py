@@ -18,15 +18,11 @@ def measure_sections(results: list) -> str:
     two boards cannot say different things; "" when there is none."""
     from markdown_it import MarkdownIt
 
-    from ser_bench.reporting.continuous import continuous_section
-    from ser_bench.reporting.embeddings import calibration_section, embedding_section
-    from ser_bench.reporting.fairness import fairness_section
-    from ser_bench.reporting.leaderboard import pooled_lines, support_missing_section
+    from ser_bench.reporting.leaderboard import measure_sections, pooled_lines, support_missing_section
 
     pooled = pooled_lines(results)
     lines = (["## Pooled scoring", "", *pooled] if pooled else []) + [
-        *continuous_section(results), *fairness_section(results), *embedding_section(results),
-        *calibration_section(results), *support_missing_section(results)]
+        *measure_sections(results), *support_missing_section(results)]
     if not lines:
         return ""
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render("\n".join(lines))

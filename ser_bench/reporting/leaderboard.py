@@ -279,7 +279,6 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
         elif table:
             parts += [f"## UAR % by {md.text(axes[0])}", "",
                       "Means over every split and seed of each setting (no interval).", "", table, ""]
-    from ser_bench.reporting.continuous import continuous_section
     from ser_bench.reporting.curves import curve_section
 
     parts += curve_section(results, figure_dir, tests=tests)  # the area under UAR against k, ranked
@@ -294,17 +293,22 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
         parts += [f"## Against {md.text(paired)}, paired on identical episodes", "",
                   *(paired_markdown(rows) if rows else ["No other method shares episodes with it."]), ""]
     parts += rank_section(results, figure_dir, tests=tests)
-    parts += continuous_section(results, tests=tests)  # CCC and Spearman of continuous targets, when recorded
-    from ser_bench.reporting.fairness import fairness_section
-
-    parts += fairness_section(results, tests=tests)  # UAR by speaker sex, where speakers' sex is recorded
-    from ser_bench.reporting.embeddings import calibration_section, embedding_section
-
-    parts += embedding_section(results, tests=tests)  # retrieval, clustering and probes of the embeddings
-    parts += calibration_section(results, tests=tests)  # ECE, Brier and NLL of heads that give probabilities
+    parts += measure_sections(results, tests=tests)
     parts += left_out_section(results)
     parts += support_missing_section(results)
     return "\n".join(parts)
+
+
+def measure_sections(results: list, tests: bool = True) -> list[str]:
+    """Markdown lines of the sections on what splits measure beside UAR, each where some result records it:
+    CCC and Spearman of continuous targets, UAR by speaker sex, the embeddings' retrieval, clustering and
+    probes, and the calibration of the head's probabilities. Shared by the board, the web page and recipes."""
+    from ser_bench.reporting.continuous import continuous_section
+    from ser_bench.reporting.embeddings import calibration_section, embedding_section
+    from ser_bench.reporting.fairness import fairness_section
+
+    return [*continuous_section(results, tests=tests), *fairness_section(results, tests=tests),
+            *embedding_section(results, tests=tests), *calibration_section(results, tests=tests)]
 
 
 def support_missing_section(results: list) -> list[str]:
