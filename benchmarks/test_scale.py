@@ -220,6 +220,16 @@ def test_full_grid_of_one_method(benchmark, made, grid_figures, method, n, tmp_p
     about 2): 10,000 clips 8.9 / 108.1 / 10.8 s (127.8 s, 2013 MiB), 30,000 clips 23.5 / 103.0 / 48.2 s
     (174.7 s, 2215 MiB): its epochs go through every training clip, so oodt and speaker-folds grow with
     the clips (the 4.5x of speaker-folds was measured under load).
+
+    Where the time goes (cProfile of a 2-episode few-shot cell, serial executor, 100,000 clips; 55 s):
+    preparing the corpora 32.6 s, of which ``corpora._check_files_disjoint`` 23.5 s (``Path.resolve`` of
+    all 200,000 paths, linear, paid by every run: about 70 s of the three runs above); ``fewshot.splits``
+    7.6 s (each speaker's and emotion's rows found by a pass over all clips: clips x speakers, so
+    quadratic when speakers grow with the clips: 0.12 / 0.82 / 7.6 s at 10k / 30k / 100k, once per cell
+    part); per episode about 5.8 s, of which ``metrics.confusion_by_speaker`` 2.3 s (one pass over the
+    test clips per test speaker, also clips x speakers: 0.02 / 0.08 / 0.52 s unprofiled) and the
+    embedding measures 2.2 s (capped samples, so constant). Linear so far at these sizes; the two
+    clips x speakers terms are what would break linearity beyond 100,000 clips.
     """
     from tree_memory import TreePeak
 
