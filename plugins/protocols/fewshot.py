@@ -113,11 +113,16 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
         )
     speaker_col = target["speaker"].astype(str).to_numpy()
     emotion_col = target["emotion"].to_numpy()
-    pools, rows_of = {}, {}  # each speaker's rows and (speaker, emotion) pool found once, not per episode
-    for spk in speakers_all:
-        rows_of[spk] = theirs = speaker_col == spk
-        for emo in emotions:
-            pools[spk, emo] = np.flatnonzero(theirs & (emotion_col == emo))
+    # Each speaker's rows and (speaker, emotion) pool found once, not per episode, by one grouping of the
+    # clips (a pass per speaker would grow as clips x speakers). Pools hold row indices in ascending order.
+    import pandas as pd
+
+    found = pd.Series(np.arange(len(target))).groupby([speaker_col, emotion_col], sort=False).indices
+    empty = np.array([], dtype=np.int64)
+    pools = {(spk, emo): np.asarray(found.get((spk, emo), empty), dtype=np.int64)
+             for spk in speakers_all for emo in emotions}
+    rows_of = {spk: np.sort(np.concatenate([pools[spk, emo] for emo in emotions]))
+               if emotions else empty for spk in speakers_all}
     heard = {spk: frozenset(emo for emo in emotions if len(pools[spk, emo])) for spk in speakers_all}
     draw_source = int(rehearsal) or int(source_support)
     source_rows = emotion_rows(data.source, emotions) if draw_source else None
@@ -139,7 +144,9 @@ def splits(data, seed: int, k=(2, 4, 6, 8, 10, 12, 14, 16, 18, 20), frozen=(0, 1
                     if len(pool):
                         labelled.append(int(rng.choice(pool)))
             if test == "speakers":
-                test_idx = tuple(np.flatnonzero(~np.logical_or.reduce([rows_of[spk] for spk in chosen])).tolist())
+                held = np.ones(len(target), dtype=bool)
+                held[np.concatenate([rows_of[spk] for spk in chosen])] = False
+                test_idx = tuple(np.flatnonzero(held).tolist())
             else:
                 labelled_set = set(labelled)
                 test_idx = tuple(i for i in range(len(target)) if i not in labelled_set)

@@ -260,10 +260,9 @@ def load_all(cells: list, registry, ctx) -> dict:
 def _check_files_disjoint(source: str, source_manifest, target: str, target_manifest) -> None:
     """Refuse a source and target that list the same audio file (two names for one corpus, such as two
     ``csv:NAME`` corpora read from one manifest): the speaker check compares one corpus's views only."""
-    from pathlib import Path
-
-    ours = {str(Path(p).resolve()) for p in source_manifest["path"]}
-    shared = sorted(str(p) for p in target_manifest["path"] if str(Path(p).resolve()) in ours)
+    ours = set(resolved(source_manifest["path"]))
+    shared = sorted(str(p) for p, full in zip(target_manifest["path"], resolved(target_manifest["path"]))
+                    if full in ours)
     if shared:
         more = f" ... ({len(shared)} in all)" if len(shared) > 3 else ""
         raise SerBenchError(f"source {source!r} and target {target!r} share {len(shared)} audio files "
