@@ -17,11 +17,18 @@ SPLIT_MEASURES = {
 }
 
 
-def read(split, path: tuple):
-    """The value at ``path`` in ``split.metrics.extra``, or None."""
+def lookup(split, path: tuple):
+    """Whatever ``split.metrics.extra`` holds at ``path`` (a number, a text such as a head's calibration
+    method), or None."""
     found = split.metrics.extra or {}
     for key in path:
         if not isinstance(found, dict):
             return None
         found = found.get(key)
+    return found
+
+
+def read(split, path: tuple):
+    """The number at ``path`` in ``split.metrics.extra``, or None."""
+    found = lookup(split, path)
     return found if isinstance(found, (int, float)) and not isinstance(found, bool) else None

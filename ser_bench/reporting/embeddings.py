@@ -8,20 +8,11 @@ Each number is recorded per split (``Metrics.extra``: ``retrieval``, ``invarianc
 from __future__ import annotations
 
 from ser_bench.reporting import md
-from ser_bench.reporting.columns import SPLIT_MEASURES, read
+from ser_bench.reporting.columns import SPLIT_MEASURES, lookup, read
 from ser_bench.reporting.split_metrics import Measure, decimals, kept_splits, measure_rows, measure_table
 from ser_bench.reporting.tidy import DASH
 
 PERCENT = decimals(1, 100)
-
-
-def _extra(split, part: str, *keys):
-    found = (split.metrics.extra or {}).get(part)
-    for key in keys:
-        if not isinstance(found, dict):
-            return None
-        found = found.get(key)
-    return found
 
 
 def _measure(label: str, column: str, show=PERCENT) -> Measure:
@@ -77,8 +68,8 @@ def calibration_section(results: list, tests: bool = True) -> list[str]:
     rows = measure_rows(results, CALIBRATION, tests)
     if not rows:
         return []
-    how = sorted({str(_extra(s, "calibration", "method")) for _, s in kept_splits(results)
-                  if _extra(s, "calibration", "method")})
+    how = sorted({str(lookup(s, ("calibration", "method"))) for _, s in kept_splits(results)
+                  if lookup(s, ("calibration", "method"))})
     return ["## Calibration of the head's class probabilities", "",
             "Whether a head's class probabilities can be read as probabilities: expected calibration error (ECE: "
             "top-label, 15 equal-width confidence bins; Guo et al. 2017), the multi-class Brier score (0 to 2; "
@@ -89,5 +80,5 @@ def calibration_section(results: list, tests: bool = True) -> list[str]:
 
 
 def _k_rules(results: list) -> str:
-    rules = sorted({str(_extra(s, "retrieval", "k")) for _, s in kept_splits(results) if _extra(s, "retrieval", "k")})
+    rules = sorted({str(lookup(s, ("retrieval", "k"))) for _, s in kept_splits(results) if lookup(s, ("retrieval", "k"))})
     return ", ".join(rules) or "max_bin_count"
