@@ -95,7 +95,8 @@ class ProcessExecutor:
             if context.get_start_method() == "forkserver":
                 from multiprocessing import forkserver
 
-                forkserver.ensure_running()
+                with signals_deferred():  # the server's interpreter starts: see signals_deferred
+                    forkserver.ensure_running()
                 return
         except OSError as exc:  # the pool's semaphores live in /dev/shm: full, or a file-size limit
             raise cannot_start(exc) from None

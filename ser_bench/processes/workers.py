@@ -118,11 +118,19 @@ def signals_deferred(signals=("SIGINT", "SIGTERM")):
         number = getattr(signal, name, None)
         if number is not None:
             previous[number] = signal.signal(number, lambda signum, _frame: caught.append(signum))
+    # Ctrl-C reaches the whole process group, new workers too: one still starting its interpreter (before its
+    # initializer ignores Ctrl-C) would die printing a traceback. Blocked here, SIGINT stays blocked in the
+    # processes started meanwhile (the mask is inherited across fork and exec), which ignore it anyway;
+    # SIGTERM is never blocked, so stopping a pool still ends its workers.
+    masked = "SIGINT" in signals and hasattr(signal, "pthread_sigmask")
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if masked else None
     try:
         yield
     finally:
         for number, handler in previous.items():
             if handler is not None:  # None: a handler not set from Python, which cannot be put back
                 signal.signal(number, handler)
+        if mask is not None:  # a Ctrl-C held by the mask reaches the handler just put back
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for signum in dict.fromkeys(caught):
             signal.raise_signal(signum)
