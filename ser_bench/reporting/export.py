@@ -13,7 +13,9 @@ Columns (the README's data dictionary lists them with their meaning):
   ``best``, ``significant`` (``p_holm < 0.05``: worse than the best, corrected), ``detectable`` (the
   smallest difference from the best its test had 80 % power to detect, a fraction; inf where the test
   cannot reach p < 0.05, NaN untested), ``tuned``,
-  ``tuning_trials``, ``splits``, ``cells``.
+  ``tuning_trials``, ``validation_uar`` and ``validation_default_uar`` (tuned rows at level ``cell``: the
+  validation UAR of the chosen and of the default settings, averaged over the row's cells; NaN otherwise),
+  ``splits``, ``cells``.
 - settings: ``encoder``, ``feature``, ``head``, ``decision``, ``normalise``, ``labels``, ``seeds``, and every
   key of the nested settings as ``loss_params.<key>``, ``training.<key>``, ``protocol_params.<key>``,
   ``encoder_params.<key>``, ``feature_params.<key>`` (an ssl model, its revision and hash, layers,
@@ -35,6 +37,7 @@ from ser_bench.errors import SerBenchError
 from ser_bench.reporting.columns import SPLIT_MEASURES
 from ser_bench.reporting.stats import estimate, versus_best
 from ser_bench.reporting.tidy import layouts, pair_name, per_split, split_rows
+from ser_bench.reporting.tuning_gap import GAP_COLUMNS, mean_of
 
 ALPHA = 0.05
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
@@ -42,6 +45,7 @@ NESTED_SETTINGS = ("loss_params", "training", "protocol_params", "encoder_params
 FLAT_SETTINGS = ("encoder", "feature", "head", "decision", "normalise")
 FAIRNESS = ("uar_female", "uar_male", "speakers_female", "speakers_male", "sex_gap", "sex_gap_low", "sex_gap_high")
 NO_FAIRNESS = dict.fromkeys(FAIRNESS, float("nan"))
+NO_GAP = dict.fromkeys(GAP_COLUMNS, float("nan"))
 GROUP = ["level", "protocol", "pair", "k", "frozen"]  # a family of comparisons against its best row
 
 
@@ -95,6 +99,7 @@ def board_frame(results: list, tests: bool = True, intervals: bool = True):
                 **{column: _unit_mean(group, column) if column in measured else np.nan for column in SPLIT_MEASURES},
                 **(fairness.get((group["method"].iloc[0], row["source"], row["target"]), NO_FAIRNESS)
                    if level == "cell" else NO_FAIRNESS),
+                **(mean_of([by_cell[c] for c in dict.fromkeys(group["cell_id"])]) if level == "cell" else NO_GAP),
             })
     board = pd.DataFrame(rows)
     if tests:
