@@ -9,7 +9,8 @@ weight decay and the epochs (the training defaults' ranges: 1e-4..1e-2, 1e-6..1e
 hidden sizes, the label smoothing and the head's C fixed (a trial whose loss parameters differ from the
 others' trains alone), so that every trial shares one architecture and
 loss. On one torch thread, as every ser-bench worker trains. Both ways score a trial as tuning does
-(``_CellRun.evaluate(split).uar``, judging measurements included); the batches propose other settings than one at a time (see
+(``_CellRun(..., judge=False).evaluate(split).uar``: a trial is scored by its UAR alone, without the
+embedding measurements of a cell's final splits); the batches propose other settings than one at a time (see
 :mod:`ser_bench.running.tuning`), so each way's rate is its own trials over its own time.
 
 Run: ``.venv/bin/python -m pytest benchmarks/test_tuning_batched.py --benchmark-only --benchmark-enable -s``.
@@ -65,13 +66,13 @@ def test_tuning_trials_per_second(benchmark, setting, head, batch):
     hashes: dict = {}
 
     def scorer(trial_cell):
-        run = evaluation._CellRun(trial_cell, data, registry, None, hashes)
+        run = evaluation._CellRun(trial_cell, data, registry, None, hashes, judge=False)
         return lambda split: run.evaluate(split).uar
 
     def together(trial_cells):
         from ser_bench.running.trial_batches import score_together
 
-        runs = [evaluation._CellRun(c, data, registry, None, hashes) for c in trial_cells]
+        runs = [evaluation._CellRun(c, data, registry, None, hashes, judge=False) for c in trial_cells]
         return lambda split, which: score_together([runs[i] for i in which], split)
 
     scorer(cell)(splits[0])  # imports and first-call costs out of the rounds

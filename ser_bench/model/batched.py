@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import time
 
+from ser_bench.model.seeding import seed_torch
 from ser_bench.model.stacked import StackedAdam, keep_freed_memory, stack_modules, unstack_into
 from ser_bench.model.training import check_finite_parameters, diverged
 
@@ -167,7 +168,7 @@ def _fit_group(models, xs, ys, loss_fns, seeds, settings) -> list[dict]:
             stacked_model, stacked_loss, optimiser = _stack([models[m] for m in running], [loss_fns[m] for m in running],
                                                             [settings[m] for m in running], optimiser, keep)
             if optimiser is None:  # nothing to train
-                torch.manual_seed(int(seeds[-1]))  # the global state fit leaves after the last model
+                seed_torch(int(seeds[-1]))  # the global state fit leaves after the last model
                 return [{"steps": 0, "last_loss": None, "seconds": 0.0} for _ in models]
             active = list(running)
             x_all = torch.stack([x_each[m] for m in active])
@@ -211,7 +212,7 @@ def _fit_group(models, xs, ys, loss_fns, seeds, settings) -> list[dict]:
         check_finite_parameters([model, loss_fns[m]], totals[m], m)
     # fit seeds the global generator with its model's seed and a batchable loss draws nothing from it:
     # leave it as training the models one by one would.
-    torch.manual_seed(int(seeds[-1]))
+    seed_torch(int(seeds[-1]))
     share = (time.perf_counter() - start) / count
     return [{"steps": steps, "last_loss": loss, "seconds": share} for steps, loss in zip(totals, last)]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 import time
 
+from ser_bench.model.seeding import seed_torch
+
 # Not stated in the paper; recorded in every result. Chosen on the simulated corpora only.
 DEFAULT_TRAINING = {
     "epochs": 60,
@@ -69,7 +71,7 @@ def fit(model, x, y, loss_fn, *, steps: int | None = None, epochs: int | None = 
                          f"steps={steps}, batch_size={batch_size})")
     start = time.perf_counter()
     gen = torch.Generator().manual_seed(int(seed))  # on the CPU: the same batches on every device
-    torch.manual_seed(int(seed))
+    seed_torch(int(seed))
     params = [p for p in model.parameters() if p.requires_grad]
     if isinstance(loss_fn, torch.nn.Module):
         params += [p for p in loss_fn.parameters() if p.requires_grad]

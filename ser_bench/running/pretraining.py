@@ -12,12 +12,13 @@ import hashlib
 import time
 import zlib
 
-from ser_bench.model.adam import adam_update
 from ser_bench.errors import DivergedError
+from ser_bench.model.adam import adam_update
 from ser_bench.model.batched import fit_many
-from ser_bench.model.twins import has_batched_twin
 from ser_bench.model.model_cache import code_fingerprint, model_key
+from ser_bench.model.seeding import seed_torch
 from ser_bench.model.training import fit
+from ser_bench.model.twins import has_batched_twin
 from ser_bench.plugin_api.registry import base_name
 from ser_bench.plugin_api.types import LossContext, Split
 
@@ -40,9 +41,8 @@ def build_loss(registry, name: str, params: dict, context: LossContext, seed: in
     (a softmax layer, proxies) starts from weights that depend on that seed alone.
     """
     if seed is not None:
-        import torch
 
-        torch.manual_seed(int(seed))
+        seed_torch(int(seed))
     spec = registry.get("losses", base_name(name))
     return spec.build(context=context, **params) if spec.needs_context else spec.build(**params)
 
@@ -72,7 +72,6 @@ class Pretraining:
     def _plan(self, split: Split) -> dict:
         """What training ``split.train`` from scratch takes: the stage and its loss, the rows, the seeds,
         a ``build()`` of the untrained bundle, and the model cache key (None without a cache)."""
-        import torch
 
         cell, tr = self.cell, self.cell.training
         stage = "pretrain" if split.finetune is not None else "loss"
@@ -82,7 +81,7 @@ class Pretraining:
         loss_spec = self.registry.get("losses", base_name(loss_name))
 
         def build():  # initialised on the CPU (the same weights on every device), then moved
-            torch.manual_seed(derived_seed(cell.seed, "init", domain, rows))
+            seed_torch(derived_seed(cell.seed, "init", domain, rows))
             model = self.encoder.build(input_dim=self.input_dim, **cell.encoder_params)
             loss = build_loss(self.registry, loss_name, loss_params, self.context,
                               seed=derived_seed(cell.seed, "loss", domain, rows))

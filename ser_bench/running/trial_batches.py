@@ -22,6 +22,7 @@ import json
 
 from ser_bench.errors import DivergedError
 from ser_bench.model.batched import fit_many
+from ser_bench.model.seeding import seed_torch
 
 __all__ = ["score_together", "signature"]
 
@@ -42,7 +43,6 @@ def signature(run, split) -> tuple | None:
 def score_together(runs: list, split) -> list:
     """The validation UAR of ``split`` for each of ``runs`` (one per trial), or the exception that trial
     raised (a diverged training, say): what ``run.evaluate(split).uar`` gives for each run alone."""
-    import torch
 
     out: list = [None] * len(runs)
     groups: dict = {}
@@ -60,7 +60,7 @@ def score_together(runs: list, split) -> list:
     for i, run in enumerate(runs):
         if out[i] is None:
             if i in seeds:  # as training it alone leaves it, for a head that draws from it
-                torch.manual_seed(seeds[i])
+                seed_torch(seeds[i])
             try:
                 out[i] = run.evaluate(split).uar
             except Exception as exc:  # the caller decides which errors fail a trial and which stop the tuning
