@@ -278,3 +278,30 @@ def test_pack_names_are_safe_file_names_that_keep_corpora_apart():
     a, b = pack_name("csv:/data/a.csv"), pack_name("csv:/data/b.csv")
     assert a != b and "/" not in a and ":" not in a
     assert pack_name("../x") != pack_name("x") and "/" not in pack_name("../x")
+
+
+def test_path_parts_split_and_join_as_os_path_does():
+    import os
+
+    from ser_bench.data.path_parts import join_name, split_path
+
+    for path in ["a/b", "/a/b", "a//b", "/", "//", "///x", "x", "", "a/", "a/b/", "//a", "a/./b", "../x", "/a//b//c"]:
+        assert split_path(path) == os.path.split(path), path
+    for folder in ["/", "/a", "a", "", "/a/"]:
+        assert join_name(folder, "clip.wav") == os.path.join(folder, "clip.wav"), folder
+
+
+def test_resolved_paths_equal_path_resolve_in_a_listed_folder_with_links(tmp_path):
+    from ser_bench.running.corpora import _LISTING_FROM, resolved
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for i in range(_LISTING_FROM + 5):  # enough clips for the folder to be listed once
+        (folder / f"c{i}.wav").write_bytes(b"x")
+    (folder / "link.wav").symlink_to(folder / "c1.wav")
+    (tmp_path / "alias").symlink_to(folder)
+    paths = [str(folder / f"c{i}.wav") for i in range(_LISTING_FROM + 5)] + [
+        str(folder / "link.wav"), str(tmp_path / "alias" / "c3.wav"), str(folder / "missing.wav"),
+        f"{folder}//c5.wav", f"{folder}/./c6.wav", str(folder) + "/"]
+    assert resolved(paths) == [str(Path(p).resolve()) for p in paths]
+    assert resolved(paths[-6:]) == [str(Path(p).resolve()) for p in paths[-6:]]  # a folder asked clip by clip

@@ -146,19 +146,47 @@ def resolved(paths) -> list:
     what ``Path.resolve`` gives for every path."""
     import os
 
+    from collections import Counter
+
+    from ser_bench.data.path_parts import join_name, split_path
+
+    paths = [os.fspath(p) for p in paths]
+    split = [split_path(path) for path in paths]
+    listed = Counter(head for head, _ in split)
     folders: dict = {}
+    links: dict = {}  # folder -> names of its symbolic links, for folders that list many clips
     out = []
-    for path in map(os.fspath, paths):
-        head, tail = os.path.split(path)
+    for path, (head, tail) in zip(paths, split):
         if tail in ("", ".", ".."):
             out.append(os.path.realpath(path))
             continue
         folder = folders.get(head)
         if folder is None:
             folder = folders[head] = os.path.realpath(head or os.curdir)
-        full = os.path.join(folder, tail)
-        out.append(os.path.realpath(path) if os.path.islink(full) else full)
+            if listed[head] >= _LISTING_FROM:
+                links[head] = _symlinks_in(folder)
+        full = join_name(folder, tail)
+        known = links.get(head)
+        is_link = (tail in known) if known is not None else os.path.islink(full)
+        out.append(os.path.realpath(path) if is_link else full)
     return out
+
+
+# From this many clips listed in one folder on, the folder is listed once (one system call per few dozen
+# entries, with each entry's type) rather than each clip asked whether it is a link (one call per clip).
+_LISTING_FROM = 64
+
+
+def _symlinks_in(folder: str):
+    """The names of the symbolic links in ``folder``; None when it cannot be listed (each path is then
+    asked on its own, as for a small folder)."""
+    import os
+
+    try:
+        with os.scandir(folder) as entries:
+            return {entry.name for entry in entries if entry.is_symlink()}
+    except OSError:
+        return None
 
 
 def check_one_speaker_per_recording(name: str, manifest) -> None:
@@ -195,7 +223,7 @@ def _stacked(pieces: dict) -> CorpusData:
 
 def _check_labels(name: str, labels, clips, manifest) -> None:
     """Every label of the set must have clips (before extraction, and again once unusable files are out)."""
-    missing = sorted(set(labels) - set(clips["emotion"]))
+    missing = sorted(set(labels) - set(clips["emotion"].unique()))  # unique(): no Python loop over clips
     if missing:
         raise SerBenchError(f"corpus {name!r} has no clips of {missing}; its emotions are "
                             f"{sorted(manifest['emotion'].unique())}. Choose another label set with --labels.")
@@ -239,8 +267,10 @@ def load_all(cells: list, registry, ctx) -> dict:
     if missing:  # say everything that is missing at once, not one corpus per attempt
         raise CorpusNotFoundError("\n\n".join(str(exc) for _, exc in missing))
     problems: list = []
+    # Once per corpus, not per cell: a grid of a thousand cells over one corpus of 100,000 clips.
+    found = {key: set(corpus.manifest["emotion"].dropna().unique()) for key, corpus in loaded.items()}
     for cell in cells:
-        emotions = {part: set(loaded[_load_key(cell, part)].manifest["emotion"].dropna())
+        emotions = {part: found[_load_key(cell, part)]
                     for name in filter(None, (cell.source, cell.target)) for part in (union_parts(name) or (name,))}
         problem = missing_labels(cell.labels, emotions)
         if problem and problem not in problems:
