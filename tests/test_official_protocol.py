@@ -138,3 +138,5 @@ def test_official_partitions_end_to_end_with_the_overlap_on_the_board(registry, 
             "training or support set, in 1 of 1 split(s): `101`")
     assert line in boards["Test1"].splitlines()
     assert "not speaker-independent" not in boards["Test2"]
+    # one split per seed and no source: the interval is over the seeds of training, not of a source model
+    assert "n = 1 training seed" in boards["Test2"] and "n = 1 source seed" not in boards["Test2"]

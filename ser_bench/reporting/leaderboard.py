@@ -230,8 +230,8 @@ def tuning_settings(ok: list[dict]) -> list[list[str]]:
 
 _UNITS = ("the unit a claim about the cell generalises over: held-out speakers (IDT, seeds averaged "
           "within a speaker), source-model seeds (OODT; few-shot with two or more seeds, a seed's value being "
-          "the mean over its episodes) or, for few-shot with one seed, the episode draws of that one source "
-          "model")
+          "the mean over its episodes), training seeds (one split per seed and no source, as a corpus's own "
+          "partitions) or, for few-shot with one seed, the episode draws of that one source model")
 _ORDER = (f"{DASH} = no result for that cell. Within a protocol, rows are sorted by mean UAR over their cells, "
           "best first; a row missing a cell ranks below the complete rows.")
 INTRO = ("UAR in % (unweighted average recall): mean ± half-width of the 95 % t-interval over the unit in the "

@@ -68,7 +68,7 @@ def paired_markdown(rows: list[dict]) -> list[str]:
         ci = DASH if math.isnan(lo) else f"[{_points(lo)}, {_points(hi)}]"
         per_seed = cell(", ".join(f"{seed}: {_points(v)}" for seed, v in r["per_seed"].items()))
         effect = f"{r['effect_name']} = {r['effect_size']:+.2f}" if not math.isnan(r["effect_size"]) else DASH
-        letter = "t" if r["unit"].startswith("source seeds") else "W"
+        letter = "t" if r["unit"].startswith(("source seeds", "training seeds")) else "W"
         stat = DASH if math.isnan(r["statistic"]) else f"{letter} = {r['statistic']:.2f}"
         lines.append(f"| {cell(r['group'])} | {cell(r['baseline'])} | {cell(r['treatment'])} | {r['n']} | "
                      f"{cell(r['unit'])} | "

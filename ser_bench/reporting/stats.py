@@ -32,6 +32,7 @@ import pandas as pd
 from ser_bench.results.summary import mean_ci95
 
 SEEDS = "source seeds"
+TRAINING_SEEDS = "training seeds"  # one split per seed and no source (a corpus's own partitions)
 SPEAKERS = "held-out speakers"
 FOLDS = "folds"
 DRAWS = "episode draws of one source model"
@@ -67,7 +68,8 @@ def unit_values(rows):
 
     Returns ``(values, unit)``: a Series indexed by unit and the unit's name (see the module docstring).
     The protocol is read from the rows' shape, so a plugin protocol gets the rule its splits fit:
-    episodes (a ``repeat``) -> draws and seeds; several splits per seed -> folds; one split -> seeds.
+    episodes (a ``repeat``) -> draws and seeds; several splits per seed -> folds; one split -> seeds (source
+    seeds, or training seeds where no row has a source: the seed then varies only the model's training).
     """
     if _has(rows, "repeat"):
         draws = rows.groupby(DRAW, dropna=False)["uar"].mean()
@@ -77,7 +79,8 @@ def unit_values(rows):
         folds = rows.groupby(["split", "seed"])["uar"].mean().groupby(level="split").mean()
         units = set(rows["protocol_unit"]) if "protocol_unit" in rows else {FOLDS}
         return folds, units.pop() if len(units) == 1 else FOLDS
-    return rows.groupby("seed")["uar"].mean(), SEEDS
+    with_source = not _has(rows, "source") or (rows["source"].fillna("") != "").any()
+    return rows.groupby("seed")["uar"].mean(), SEEDS if with_source else TRAINING_SEEDS
 
 
 def estimate(rows, interval: bool = True) -> Estimate:
@@ -98,7 +101,7 @@ def estimate(rows, interval: bool = True) -> Estimate:
 def describe_n(n: int, unit: str) -> str:
     """``n = 3 source seeds`` (in the singular for one)."""
     if n == 1:
-        unit = {SEEDS: "source seed", SPEAKERS: "held-out speaker", FOLDS: "fold",
+        unit = {SEEDS: "source seed", TRAINING_SEEDS: "training seed", SPEAKERS: "held-out speaker", FOLDS: "fold",
                 DRAWS: "episode draw of one source model"}.get(unit, unit)
     return f"n = {n} {unit}"
 
