@@ -19,12 +19,12 @@ import numpy as np
 from scipy.stats import ttest_1samp
 
 from ser_bench.reporting.leaderboard import to_markdown
-from ser_bench.results.summary import mean_ci95
 from ser_bench.reporting.ranks import rank_analysis
-from ser_bench.results.store import load_results
 from ser_bench.reporting.stats import estimate, holm_adjust, unit_values
 from ser_bench.reporting.tidy import tidy
-from ser_bench.reporting.tuning_gap import far_above, tuned_values
+from ser_bench.reporting.validation_gap import far_above, tuned_values
+from ser_bench.results.store import load_results
+from ser_bench.results.summary import mean_ci95
 
 PROTOCOLS = ("oodt", "fewshot", "idt")
 

@@ -6,7 +6,8 @@ import math
 
 from ser_bench.reporting.export import board_frame
 from ser_bench.reporting.leaderboard import to_markdown
-from ser_bench.reporting.tuning_gap import far_above, tuning_gap_section
+from ser_bench.reporting.tuning_gap import tuning_gap_section
+from ser_bench.reporting.validation_gap import far_above
 from tests.test_leaderboard import result
 
 

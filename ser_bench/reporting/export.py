@@ -37,7 +37,7 @@ from ser_bench.errors import SerBenchError
 from ser_bench.reporting.columns import SPLIT_MEASURES
 from ser_bench.reporting.stats import estimate, versus_best
 from ser_bench.reporting.tidy import layouts, pair_name, per_split, split_rows
-from ser_bench.reporting.tuning_gap import GAP_COLUMNS, mean_of
+from ser_bench.reporting.validation_gap import GAP_COLUMNS, mean_of
 
 ALPHA = 0.05
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
@@ -123,7 +123,7 @@ def _unit_mean(group, column: str) -> float:
 def _fairness(results: list, intervals: bool) -> dict:
     """``{(method, source, target): {"uar_female", "uar_male", "speakers_female", "speakers_male", "sex_gap",
     "sex_gap_low", "sex_gap_high"}}`` (see :mod:`ser_bench.reporting.fairness`)."""
-    from ser_bench.reporting.fairness import gap_of, by_sex
+    from ser_bench.reporting.fairness import by_sex, gap_of
 
     return {key: gap_of(sexes, interval=intervals) for key, sexes in by_sex(results).items()}
 

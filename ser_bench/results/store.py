@@ -13,7 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from ser_bench.data.path_parts import split_path
 from ser_bench.errors import SerBenchWarning
 from ser_bench.results.record import RecordError, Result, UnknownSchema, load_json
 
@@ -209,7 +208,7 @@ def manifest_hash(manifest, digests) -> str:
 
 def _file_name(path) -> str:
     """``Path(path).name``, without building a Path where the name is plain (a tenth of the hash's time)."""
-    name = split_path(path)[1]
+    name = os.path.basename(path)
     return name if name not in ("", ".", "..") else Path(path).name
 
 

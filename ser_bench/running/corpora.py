@@ -145,7 +145,6 @@ def resolved(paths) -> list:
     A path whose last part is a symbolic link (or ``.``, ``..``, empty) is resolved whole, so the result is
     what ``Path.resolve`` gives for every path."""
     import os
-
     from collections import Counter
 
     from ser_bench.data.path_parts import join_name, split_path
