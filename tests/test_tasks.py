@@ -202,6 +202,28 @@ def test_a_process_worker_leaves_cleanly_and_runs_the_atexit_handlers_of_its_tas
     assert marker.read_text() == "ran"
 
 
+def test_a_pool_closed_without_waiting_is_joined_before_the_interpreter_wakes_its_manager_at_exit():
+    """Python 3.11's exit handler for process pools writes to each manager's wake-up pipe while that manager
+    may be closing it, and prints a Bad file descriptor traceback after a good run. A pool closed without
+    waiting is put where a threading exit callback, run before that handler, joins it: afterwards its
+    manager is done and its pipe closed, so the handler writes nothing."""
+    import threading
+
+    from ser_bench_plugins.executors import process
+
+    executor = process.ProcessExecutor(workers=1)
+    [(_, value)] = list(executor.map_unordered(abs, [-3]))
+    pool = executor._pool
+    manager, wakeup = pool._executor_manager_thread, pool._executor_manager_thread_wakeup
+    executor.close()
+    assert value == 3 and pool in process._closed_pools
+    # threading runs its exit callbacks newest first: ours after every concurrent.futures one in the list
+    names = [getattr(f, "func", f).__name__ for f in threading._threading_atexits]
+    assert names.index("_join_closed_pools") > max(i for i, n in enumerate(names) if n == "_python_exit")
+    process._join_closed_pools()
+    assert process._closed_pools == [] and not manager.is_alive() and wakeup._closed
+
+
 def _environment_and_modules(name: str) -> tuple:
     import sys
 

@@ -135,11 +135,37 @@ class ProcessExecutor:
             return
         if all(f.done() for f in futures):
             # Idle workers have their stop sentinel and exit by themselves; waiting for them to tear torch
-            # down (about 0.4 s) would only delay the leaderboard. The interpreter joins them at exit.
+            # down (about 0.4 s) would only delay the leaderboard. They are joined before the interpreter
+            # begins its exit (see _join_at_exit).
             pool.shutdown(wait=False)
+            _join_at_exit(pool)
             return
         stop_workers(pool)
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+_closed_pools: list = []
+
+
+def _join_at_exit(pool) -> None:
+    """Have ``pool`` (shut down without waiting) joined before ``concurrent.futures`` wakes its managers at
+    exit. Python 3.11's exit handler writes to each pool's wake-up pipe while the pool's manager thread may
+    be closing it, and prints an ``OSError: [Errno 9] Bad file descriptor`` traceback after a run that
+    went well (CPython gh-125451, fixed in later releases). Threading's exit callbacks run newest first,
+    so one registered here runs before that handler: the managers are done and their pipes closed."""
+    import threading
+
+    if not _closed_pools:
+        register = getattr(threading, "_register_atexit", None)  # where concurrent.futures registers its own
+        if register is None:
+            return
+        register(_join_closed_pools)
+    _closed_pools.append(pool)
+
+
+def _join_closed_pools() -> None:
+    while _closed_pools:
+        _closed_pools.pop().shutdown(wait=True)
 
 
 @hookimpl
