@@ -205,8 +205,8 @@ def test_a_process_worker_leaves_cleanly_and_runs_the_atexit_handlers_of_its_tas
 def test_a_pool_closed_without_waiting_is_joined_before_the_interpreter_wakes_its_manager_at_exit():
     """Python 3.11's exit handler for process pools writes to each manager's wake-up pipe while that manager
     may be closing it, and prints a Bad file descriptor traceback after a good run. A pool closed without
-    waiting is put where a threading exit callback, run before that handler, joins it: afterwards its
-    manager is done and its pipe closed, so the handler writes nothing."""
+    waiting has its manager put where a threading exit callback, run before that handler, joins it:
+    afterwards the manager is done and its pipe closed, so the handler writes nothing."""
     import threading
 
     from ser_bench_plugins.executors import process
@@ -216,12 +216,12 @@ def test_a_pool_closed_without_waiting_is_joined_before_the_interpreter_wakes_it
     pool = executor._pool
     manager, wakeup = pool._executor_manager_thread, pool._executor_manager_thread_wakeup
     executor.close()
-    assert value == 3 and pool in process._closed_pools
+    assert value == 3 and manager in process._closed_managers
     # threading runs its exit callbacks newest first: ours after every concurrent.futures one in the list
     names = [getattr(f, "func", f).__name__ for f in threading._threading_atexits]
     assert names.index("_join_closed_pools") > max(i for i, n in enumerate(names) if n == "_python_exit")
     process._join_closed_pools()
-    assert process._closed_pools == [] and not manager.is_alive() and wakeup._closed
+    assert process._closed_managers == [] and not manager.is_alive() and wakeup._closed
 
 
 def _environment_and_modules(name: str) -> tuple:

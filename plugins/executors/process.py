@@ -137,35 +137,36 @@ class ProcessExecutor:
             # Idle workers have their stop sentinel and exit by themselves; waiting for them to tear torch
             # down (about 0.4 s) would only delay the leaderboard. They are joined before the interpreter
             # begins its exit (see _join_at_exit).
+            manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() lets go of it
             pool.shutdown(wait=False)
-            _join_at_exit(pool)
+            _join_at_exit(manager)
             return
         stop_workers(pool)
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-_closed_pools: list = []
+_closed_managers: list = []
 
 
-def _join_at_exit(pool) -> None:
-    """Have ``pool`` (shut down without waiting) joined before ``concurrent.futures`` wakes its managers at
-    exit. Python 3.11's exit handler writes to each pool's wake-up pipe while the pool's manager thread may
-    be closing it, and prints an ``OSError: [Errno 9] Bad file descriptor`` traceback after a run that
-    went well (CPython gh-125451, fixed in later releases). Threading's exit callbacks run newest first,
-    so one registered here runs before that handler: the managers are done and their pipes closed."""
+def _join_at_exit(manager) -> None:
+    """Have the manager thread of a pool shut down without waiting joined before ``concurrent.futures``
+    wakes the managers at exit. Python 3.11's exit handler writes to each manager's wake-up pipe while the
+    manager may be closing it, and prints an ``OSError: [Errno 9] Bad file descriptor`` traceback after a
+    run that went well (CPython gh-125451, fixed in later releases). Threading's exit callbacks run newest
+    first, so one registered here runs before that handler: the managers are done, their pipes closed."""
     import threading
 
-    if not _closed_pools:
-        register = getattr(threading, "_register_atexit", None)  # where concurrent.futures registers its own
-        if register is None:
-            return
+    register = getattr(threading, "_register_atexit", None)  # where concurrent.futures registers its own
+    if manager is None or register is None:
+        return
+    if not _closed_managers:
         register(_join_closed_pools)
-    _closed_pools.append(pool)
+    _closed_managers.append(manager)
 
 
 def _join_closed_pools() -> None:
-    while _closed_pools:
-        _closed_pools.pop().shutdown(wait=True)
+    while _closed_managers:
+        _closed_managers.pop().join()
 
 
 @hookimpl
