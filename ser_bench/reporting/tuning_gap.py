@@ -19,19 +19,13 @@ import math
 
 from ser_bench.reporting import md
 from ser_bench.reporting.tidy import DASH, ok_results
-from ser_bench.reporting.validation_gap import far_above
+from ser_bench.reporting.validation_gap import far_above, mean_of
 
 
 def tuning_gap_section(results: list, tests: bool = True) -> list[str]:
     """Markdown lines of the "Tuning: validation against test" section; [] unless some result was tuned."""
-    if not any(r.params.trials for r in ok_results(results)):
-        return []
-    from ser_bench.reporting.export import board_frame
-
-    board = board_frame(results, tests=False, intervals=tests)
-    rows = board[(board["level"] == "cell") & board["tuned"]]
-    rows = rows[rows["validation_uar"].notna()]
-    if rows.empty:
+    rows = gap_rows(results, tests)
+    if not rows:
         return []
     lines = ["## Tuning: validation against test", "",
              "For each tuned row: the validation UAR % of the settings tuning chose (the best of its trials, "
@@ -46,18 +40,44 @@ def tuning_gap_section(results: list, tests: bool = True) -> list[str]:
              "| method | source → target | trials | validation (chosen) | validation (defaults) | test | gap | |",
              "|---|---|---|---|---|---|---|---|"]
     marked = 0
-    for _, row in rows.iterrows():
-        test_high = row["ci_high"] if tests else math.nan
-        warn = far_above(row["validation_uar"], test_high)
+    for row in rows:
+        warn = far_above(row["validation_uar"], row["test_high"])
         marked += warn
         lines.append("| " + " | ".join([
-            md.cell(row["method"]), md.cell(row["pair"]), str(int(row["tuning_trials"])),
-            _pct(row["validation_uar"]), _pct(row["validation_default_uar"]), _pct(row["uar"]),
-            DASH if math.isnan(row["uar"]) else f"{100 * (row['validation_uar'] - row['uar']):+.1f}",
+            md.cell(row["method"]), md.cell(row["pair"]), str(row["trials"]), _pct(row["validation_uar"]),
+            _pct(row["validation_default_uar"]), _pct(row["test"]),
+            DASH if math.isnan(row["test"]) else f"{100 * (row['validation_uar'] - row['test']):+.1f}",
             "⚠" if warn else ""]) + " |")
     if tests:
         lines += ["", f"{marked} of {len(rows)} tuned rows have a validation UAR above their test interval."]
     return [*lines, ""]
+
+
+def gap_rows(results: list, tests: bool = True) -> list[dict]:
+    """One dict per tuned row of the summary table (method, source → target), in the board's order
+    (protocol, pair, best test UAR first): ``method``, ``pair``, ``trials``, ``validation_uar``,
+    ``validation_default_uar``, ``test`` and ``test_high`` (the upper end of its 95 % interval; NaN
+    without ``tests`` or with one unit). Only the test UAR is estimated: nothing else of the board is."""
+    from ser_bench.reporting.stats import estimate
+    from ser_bench.reporting.tidy import layouts, pair_name, split_rows
+
+    if not any(r.params.trials for r in ok_results(results)):
+        return []
+    ok, frame = split_rows(results)
+    tuned = {r.cell_id: r for r in ok if r.params.trials}
+    frame = frame[frame["cell_id"].isin(tuned)]
+    order = {protocol: layout["order"] for protocol, layout in layouts(ok).items()}
+    rows = []
+    for (method, source, target), group in frame.groupby(["method", "source", "target"], sort=False):
+        cells = [tuned[c] for c in dict.fromkeys(group["cell_id"])]
+        seen = mean_of(cells)
+        if math.isnan(seen["validation_uar"]):
+            continue
+        est = estimate(group, interval=tests)
+        rows.append({"method": method, "pair": pair_name(source or None, target), "trials": cells[0].params.trials,
+                     **seen, "test": est.mean, "test_high": est.hi, "_order": order[cells[0].params.protocol]})
+    rows.sort(key=lambda r: (r["_order"], r["pair"], -r["test"]))  # stable: ties keep the frame's order
+    return [{k: v for k, v in r.items() if k != "_order"} for r in rows]
 
 
 def _pct(value: float) -> str:
