@@ -96,7 +96,7 @@ def board_frame(results: list, tests: bool = True, intervals: bool = True):
                 "splits": len(group), "cells": group["cell_id"].nunique(),
                 "seeds": ",".join(map(str, sorted(set(group["seed"])))), **_settings(first),
                 **{axis: row[axis] for axis in keys[3:] if axis not in ("k", "frozen")},  # a plugin's own axes
-                **{column: _unit_mean(group, column) if column in measured else np.nan for column in SPLIT_MEASURES},
+                **_unit_means(group, measured),
                 **(fairness.get((group["method"].iloc[0], row["source"], row["target"]), NO_FAIRNESS)
                    if level == "cell" else NO_FAIRNESS),
                 **(mean_of([by_cell[c] for c in dict.fromkeys(group["cell_id"])]) if level == "cell" else NO_GAP),
@@ -114,10 +114,16 @@ def board_frame(results: list, tests: bool = True, intervals: bool = True):
     return board.drop(columns=["_l", "_p", "unit_values"]).reset_index(drop=True)
 
 
-def _unit_mean(group, column: str) -> float:
-    """The mean of a per-split measurement over the row's unit, as UAR's (NaN where no split holds it)."""
-    rows = group[group[column].notna()]
-    return estimate(per_split(rows).assign(uar=rows[column]), interval=False).mean if len(rows) else float("nan")
+def _unit_means(group, measured: list) -> dict:
+    """Each per-split measurement's mean over the row's unit, as UAR's (NaN where no split holds it, and for
+    the columns not ``measured`` by any result)."""
+    base = per_split(group)  # once per row, not once per measurement
+    out = dict.fromkeys(SPLIT_MEASURES, float("nan"))
+    for column in measured:
+        rows = base[base[column].notna()]
+        if len(rows):
+            out[column] = estimate(rows.assign(uar=rows[column]), interval=False).mean
+    return out
 
 
 def _fairness(results: list, intervals: bool) -> dict:

@@ -57,12 +57,13 @@ def measure_rows(results: list, measures: list[Measure], tests: bool = True) -> 
     out = []
     for (method, source, target), group in frame.groupby(["method", "source", "target"], sort=False):
         cells, units = [], []
+        split_rows_of = per_split(group)  # once per row of the table, not once per measure
         for measure, column in zip(measures, columns):
-            rows = group[group[column].notna()]
+            rows = split_rows_of[split_rows_of[column].notna()]
             if rows.empty:
                 cells.append(DASH)
                 continue
-            est = estimate(per_split(rows).assign(uar=rows[column]), interval=tests)
+            est = estimate(rows.assign(uar=rows[column]), interval=tests)
             units.append(describe_n(est.n, est.unit))
             cells.append(measure.show(est.mean, math.nan if math.isnan(est.lo) else est.half_width))
         out.append((method, source, target, cells, "; ".join(dict.fromkeys(units)) or DASH))
