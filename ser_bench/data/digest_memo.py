@@ -23,7 +23,7 @@ from typing import Sequence
 
 from ser_bench.cache_store import read_regular, write_atomic
 from ser_bench.data import feature_cache
-from ser_bench.data.path_parts import join_name, split_path
+from ser_bench.data.path_parts import in_folders, join_name
 
 HEADER = b"ser-bench file digests 1\n"
 RACY_NS = 2_000_000_000  # FAT stamps times to 2 s; every other filesystem more finely
@@ -81,16 +81,8 @@ class DigestMemo:
         out: list = []
         changed = False
         self.hashed = 0
-        folders: dict = {}  # a corpus lies in few folders: each made absolute once
-        for path in paths:
-            head, tail = split_path(os.fspath(path))
-            if tail in ("", ".", ".."):
-                where = os.path.abspath(path)
-            else:
-                folder = folders.get(head)
-                if folder is None:
-                    folder = folders[head] = os.path.abspath(head or os.curdir)
-                where = join_name(folder, tail)
+        for path, folder, name in in_folders(paths, os.path.abspath):
+            where = os.path.abspath(path) if folder is None else join_name(folder, name)
             key = _stat_key(where)
             known = memo.get(where)
             if key is not None and known is not None and known[:3] == key:

@@ -117,12 +117,14 @@ def board_frame(results: list, tests: bool = True, intervals: bool = True):
 def _unit_means(group, measured: list) -> dict:
     """Each per-split measurement's mean over the row's unit, as UAR's (NaN where no split holds it, and for
     the columns not ``measured`` by any result)."""
+    from ser_bench.reporting.split_metrics import measure_estimate
+
     base = per_split(group)  # once per row, not once per measurement
     out = dict.fromkeys(SPLIT_MEASURES, float("nan"))
     for column in measured:
-        rows = base[base[column].notna()]
-        if len(rows):
-            out[column] = estimate(rows.assign(uar=rows[column]), interval=False).mean
+        est = measure_estimate(base, column, interval=False)
+        if est is not None:
+            out[column] = est.mean
     return out
 
 

@@ -300,10 +300,8 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
 
 
 def measure_sections(results: list, tests: bool = True) -> list[str]:
-    """Markdown lines of the sections on what splits measure beside UAR, each where some result records it:
-    CCC and Spearman of continuous targets, UAR by speaker sex, the embeddings' retrieval, clustering and
-    probes, the calibration of the head's probabilities, and tuned rows' validation against test UAR.
-    Shared by the board, the web page and recipes."""
+    """Markdown lines of the sections beside UAR, each where some result records it: continuous targets, UAR
+    by speaker sex, embeddings, calibration, tuned rows' validation against test. Shared by boards and recipes."""
     from ser_bench.reporting.continuous import continuous_section
     from ser_bench.reporting.embeddings import calibration_section, embedding_section
     from ser_bench.reporting.fairness import fairness_section

@@ -44,7 +44,7 @@ def measure_rows(results: list, measures: list[Measure], tests: bool = True) -> 
     holds any of ``measures``. Each cell is the mean ± 95 % half-width over the unit of the summary table's
     *n* column (:func:`~ser_bench.reporting.stats.estimate`)."""
     from ser_bench.reporting.tidy import split_rows
-    from ser_bench.reporting.stats import describe_n, estimate
+    from ser_bench.reporting.stats import describe_n
 
     values = [[_number(m.read(s)) for m in measures] for _, s in kept_splits(results)]
     if not any(not math.isnan(v) for row in values for v in row):
@@ -57,17 +57,26 @@ def measure_rows(results: list, measures: list[Measure], tests: bool = True) -> 
     out = []
     for (method, source, target), group in frame.groupby(["method", "source", "target"], sort=False):
         cells, units = [], []
-        split_rows_of = per_split(group)  # once per row of the table, not once per measure
+        base = per_split(group)  # once per row of the table, not once per measure
         for measure, column in zip(measures, columns):
-            rows = split_rows_of[split_rows_of[column].notna()]
-            if rows.empty:
+            est = measure_estimate(base, column, interval=tests)
+            if est is None:
                 cells.append(DASH)
                 continue
-            est = estimate(rows.assign(uar=rows[column]), interval=tests)
             units.append(describe_n(est.n, est.unit))
             cells.append(measure.show(est.mean, math.nan if math.isnan(est.lo) else est.half_width))
         out.append((method, source, target, cells, "; ".join(dict.fromkeys(units)) or DASH))
     return out
+
+
+def measure_estimate(base, column: str, interval: bool = True):
+    """The :class:`~ser_bench.reporting.stats.Estimate` of a per-split measurement ``column`` over the unit
+    of UAR's, from one row's split rows ``base`` (:func:`~ser_bench.reporting.tidy.per_split` already
+    applied); None when no split holds it."""
+    from ser_bench.reporting.stats import estimate
+
+    rows = base[base[column].notna()]
+    return estimate(rows.assign(uar=rows[column]), interval=interval) if len(rows) else None
 
 
 def measure_table(rows: list[tuple], measures: list[Measure]) -> list[str]:

@@ -147,27 +147,21 @@ def resolved(paths) -> list:
     import os
     from collections import Counter
 
-    from ser_bench.data.path_parts import join_name, split_path
+    from ser_bench.data.path_parts import in_folders, join_name
 
-    paths = [os.fspath(p) for p in paths]
-    split = [split_path(path) for path in paths]
-    listed = Counter(head for head, _ in split)
-    folders: dict = {}
+    parts = in_folders(paths, os.path.realpath)
+    listed = Counter(folder for _, folder, _ in parts if folder is not None)
     links: dict = {}  # folder -> names of its symbolic links, for folders that list many clips
     out = []
-    for path, (head, tail) in zip(paths, split):
-        if tail in ("", ".", ".."):
+    for path, folder, name in parts:
+        if folder is None:
             out.append(os.path.realpath(path))
             continue
-        folder = folders.get(head)
-        if folder is None:
-            folder = folders[head] = os.path.realpath(head or os.curdir)
-            if listed[head] >= _LISTING_FROM:
-                links[head] = _symlinks_in(folder)
-        full = join_name(folder, tail)
-        known = links.get(head)
-        is_link = (tail in known) if known is not None else os.path.islink(full)
-        out.append(os.path.realpath(path) if is_link else full)
+        if folder not in links:
+            links[folder] = _symlinks_in(folder) if listed[folder] >= _LISTING_FROM else None
+        full = join_name(folder, name)
+        known = links[folder]
+        out.append(os.path.realpath(path) if (name in known if known is not None else os.path.islink(full)) else full)
     return out
 
 
