@@ -31,11 +31,11 @@ def _tree(root: int) -> list[int]:
             continue
         parent = int(stat[stat.rindex(")") + 2:].split()[1])  # the name in parentheses may hold spaces
         children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
         found.append(pid)
-        todo.extend(children.get(pid, []))
+        pending.extend(children.get(pid, []))
     return found
 
 
