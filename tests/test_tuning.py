@@ -196,7 +196,7 @@ def test_run_tune_on_the_command_line_labels_rows(tmp_path, cache_dir, capsys):
 def test_search_ranges_come_from_the_config_file(tmp_path, monkeypatch):
     import argparse
 
-    from ser_bench.cli.commands import tuning_settings
+    from ser_bench.cli.run_command import tuning_settings
 
     args = argparse.Namespace(search=["training.lr=off"], tune=4, validation_speakers=None)
     config = {"search": {"training.epochs": "20..80:step=10", "training.lr": "1e-3..1e-2:log"}}

@@ -12,6 +12,8 @@ import sys
 
 from ser_bench import __version__
 from ser_bench.cli import commands as cmd
+from ser_bench.cli.reproduce_command import cmd_reproduce
+from ser_bench.cli.run_command import PRESETS, cmd_run
 from ser_bench.cli.options import whole_number
 from ser_bench.errors import Interrupted, SerBenchError, exit_status
 
@@ -81,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--normalise", default="train",
                        help="feature z-scores fitted on the train data (default), per corpus or per speaker; "
                             "comma-separated to compare, e.g. train,speaker")
-    run_p.add_argument("--preset", default="paper", choices=sorted(cmd.PRESETS), help="protocol settings preset")
+    run_p.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="protocol settings preset")
     run_p.add_argument("--protocol-param", action="append", metavar="[PROTOCOL.]KEY=VALUE")
     run_p.add_argument("--loss-param", action="append", metavar="[LOSS.]KEY=VALUE")
     run_p.add_argument("--tune", type=whole_number(0, "the number of tuning trials per cell"), metavar="TRIALS",
@@ -104,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "protocol's: source for oodt, target for idt and fewshot); fewshot takes either")
     run_p.add_argument("--results", default="results", help="results folder (default: results/)")
     run_p.add_argument("--no-leaderboard", action="store_true")
-    run_p.set_defaults(func=cmd.cmd_run)
+    run_p.set_defaults(func=cmd_run)
 
     rp = sub.add_parser("reproduce", parents=[data, where], help="rerun a paper's whole experiment and write its "
                         "tables and figures")
@@ -131,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--labels", help="emotions or a label set (default: the recipe's; see run --labels)")
     rp.add_argument("--label-map", action="append", metavar="CORPUS.FROM=TO", help="rename a corpus's emotion")
     rp.add_argument("--results", help="output folder (default results/RECIPE/SOURCES__TARGETS)")
-    rp.set_defaults(func=cmd.cmd_reproduce)
+    rp.set_defaults(func=cmd_reproduce)
 
     lb = sub.add_parser("leaderboard", help="print the leaderboard of a results folder",
                         description="Print the leaderboard of a results folder. A text board is kept in "
