@@ -21,7 +21,7 @@ import pytest
 
 from ser_bench.plugin_api.context import RunContext
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
-from ser_bench.running.runner import Grid, expand
+from ser_bench.running.grid import Grid, expand
 
 RAVDESS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess-16k"
 ROUNDS = 3

@@ -15,7 +15,8 @@ import pytest
 
 from ser_bench.plugin_api.context import RunContext
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
-from ser_bench.running.runner import Grid, expand, run
+from ser_bench.running.grid import Grid, expand
+from ser_bench.running.runner import run
 
 TINY = {"sim-ravdess": {"speakers": 4}, "sim-crema": {"speakers": 4}}
 TRAINING = {"epochs": 10, "batch_size": 64, "finetune_steps": 5}

@@ -39,7 +39,8 @@ from ser_bench.plugin_api.manager import PluginSettings, load_registry
 from ser_bench.plugin_api.registry import Entry
 from ser_bench.plugin_api.types import DatasetSpec, FeatureSpec
 from ser_bench.running.corpora import prepare_corpus
-from ser_bench.running.runner import Grid, expand, run
+from ser_bench.running.grid import Grid, expand
+from ser_bench.running.runner import run
 
 DIM = 88  # eGeMAPS's length
 LABELS = ("anger", "happiness", "sadness", "fear")

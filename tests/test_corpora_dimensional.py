@@ -188,7 +188,8 @@ def test_a_dimensional_run_on_iemocap_writes_ccc_to_the_board(registry, tmp_path
     from ser_bench.reporting.continuous import continuous_section
     from ser_bench.results.store import load_results
     from ser_bench.running import evaluation
-    from ser_bench.running.runner import Grid, expand, run
+    from ser_bench.running.grid import Grid, expand
+    from ser_bench.running.runner import run
 
     root = tmp_path / "IEMOCAP_full_release"
     turns = write_iemocap(root)

@@ -23,7 +23,7 @@ from ser_bench.plugin_api.types import ProtocolData
 from ser_bench.reporting.tidy import corpus_label, pair_name
 from ser_bench.results.store import load_results
 from ser_bench.running.cells import Cell, resolve
-from ser_bench.running.runner import Grid, expand, loco_pairs
+from ser_bench.running.grid import Grid, expand, loco_pairs
 
 # Emotion -> pitch of a synthetic clip: a learnable signal, the same in every corpus.
 PITCH = {"anger": 300, "happiness": 250, "sadness": 120, "neutral": 170, "calm": 150, "fear": 330, "disgust": 200}

@@ -24,7 +24,8 @@ import json, sys
 from pathlib import Path
 from ser_bench.plugin_api.context import RunContext
 from ser_bench.plugin_api.manager import PluginSettings, load_registry
-from ser_bench.running.runner import Grid, expand, run
+from ser_bench.running.grid import Grid, expand
+from ser_bench.running.runner import run
 
 cache, results, base = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
 registry = load_registry(PluginSettings(entry_points=False))

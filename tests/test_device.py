@@ -14,7 +14,8 @@ from ser_bench.results.store import load_results
 from ser_bench.running import evaluation
 from ser_bench.running.evaluation import evaluate_cell
 from ser_bench.running.corpora import prepare_corpus
-from ser_bench.running.runner import Grid, expand, run
+from ser_bench.running.grid import Grid, expand
+from ser_bench.running.runner import run
 
 from .conftest import FAST_TRAINING, TINY
 

@@ -12,7 +12,7 @@ from ser_bench.reporting.fairness import by_sex, gap_of, speaker_uar
 from ser_bench.reporting.leaderboard import to_markdown
 from ser_bench.results.record import CellParams, Metrics, RecordError, Result, SplitResult
 from ser_bench.running.evaluation import evaluate_cell
-from ser_bench.running.runner import Grid, expand
+from ser_bench.running.grid import Grid, expand
 
 from .conftest import FAST_TRAINING, TINY
 

@@ -92,7 +92,8 @@ def test_official_partitions_end_to_end_with_the_overlap_on_the_board(registry, 
     from ser_bench.reporting.leaderboard import to_markdown
     from ser_bench.results.store import load_results
     from ser_bench.running import evaluation
-    from ser_bench.running.runner import Grid, expand, run
+    from ser_bench.running.grid import Grid, expand
+    from ser_bench.running.runner import run
 
     root = tmp_path / "MSP-PODCAST"
     rows = msp_rows()

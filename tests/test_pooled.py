@@ -101,7 +101,8 @@ def test_idt_on_a_natural_speech_corpus_gives_a_pooled_board(registry, tiny_corp
     """The case the issue tried as a new user: IDT on 29 speakers, 22 heard in one emotion, from a CSV
     manifest. Before, every fold was left out and the run ended with nothing to compare."""
     from ser_bench.plugin_api.context import RunContext
-    from ser_bench.running.runner import Grid, expand, run
+    from ser_bench.running.grid import Grid, expand
+    from ser_bench.running.runner import run
 
     path = uneven_manifest(tiny_corpora, tmp_path / "corpus")
     ctx = RunContext(data_dirs=[], cache_dir=tmp_path / "cache", workers=1)
@@ -131,7 +132,8 @@ def test_fewshot_on_a_natural_speech_corpus_gives_a_board(registry, tiny_corpora
     """Few-shot from a simulated source to the corpus of speakers heard in one emotion: every episode's k
     speakers together cover every emotion, no support speaker is tested, and the board has its numbers."""
     from ser_bench.plugin_api.context import RunContext
-    from ser_bench.running.runner import Grid, expand, run
+    from ser_bench.running.grid import Grid, expand
+    from ser_bench.running.runner import run
 
     path = uneven_manifest(tiny_corpora, tmp_path / "corpus")
     ctx = RunContext(data_dirs=[], cache_dir=tmp_path / "cache", workers=1)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from ser_bench.plugin_api.context import RunContext
-from ser_bench.running.runner import Grid, expand, run
+from ser_bench.running.grid import Grid, expand
+from ser_bench.running.runner import run
 
 from .conftest import FAST_TRAINING, TINY
 

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from ser_bench.running import evaluation
-from ser_bench.running.runner import Grid, expand, run
+from ser_bench.running.grid import Grid, expand
+from ser_bench.running.runner import run
 from ser_bench.results.record import SCHEMA_VERSION
 from ser_bench.results.store import load_results
 

@@ -12,7 +12,8 @@ from ser_bench.reporting.layers import feature_lines, layer_section, layer_table
 from ser_bench.reporting.html import to_html  # noqa: E402
 from ser_bench.reporting.leaderboard import to_markdown  # noqa: E402
 from ser_bench.results.store import load_results  # noqa: E402
-from ser_bench.running.runner import Grid, expand, run  # noqa: E402
+from ser_bench.running.grid import Grid, expand  # noqa: E402
+from ser_bench.running.runner import run  # noqa: E402
 from ser_bench_plugins.features.ssl_tiny import save_tiny_model  # noqa: E402
 
 from .conftest import FAST_TRAINING, TINY  # noqa: E402

@@ -8,7 +8,8 @@ import pytest
 
 from ser_bench.running.evaluation import evaluate_cell
 from ser_bench.running.corpora import prepare_corpus
-from ser_bench.running.runner import Grid, expand, run
+from ser_bench.running.grid import Grid, expand
+from ser_bench.running.runner import run
 from ser_bench.running.tasks import merge_parts, part_filter, plan_parts
 
 from .conftest import FAST_TRAINING, TINY

@@ -138,7 +138,7 @@ def test_an_interrupted_tuning_resumes_from_its_journal(registry, data, tmp_path
 
 
 def test_tuning_errors_say_what_to_do(registry):
-    from ser_bench.running.runner import Grid, expand
+    from ser_bench.running.grid import Grid, expand
 
     grid = Grid(protocols=["oodt"], losses=["ratio_distance", "bce_pair"], targets=["sim-ravdess"],
                 sources=["sim-crema"], base={"tuning": {"trials": 2, "search": {"loss.wieght": "0.1..1"}}})

@@ -182,7 +182,8 @@ def test_fewshot_keeps_the_plain_draw_when_it_covers_every_class(registry):
 @pytest.mark.slow
 def test_speaker_folds_end_to_end_on_the_uneven_corpus(registry, uneven_csv, tmp_path):
     from ser_bench.results.store import load_results
-    from ser_bench.running.runner import Grid, expand, run
+    from ser_bench.running.grid import Grid, expand
+    from ser_bench.running.runner import run
 
     ctx = RunContext(data_dirs=[], cache_dir=tmp_path / "cache", workers=1)
     grid = Grid(protocols=["speaker-folds"], losses=["logreg"], targets=["csv"],

@@ -41,7 +41,7 @@ def parse_layers(layers, n: int) -> list[int]:
         return list(range(n + 1))
     if layers == "all":
         raise SerBenchError("ssl.layers=all makes one cell per layer, as the grid expands it "
-                            "(ser-bench run, or running.runner.expand); for every layer in one vector give "
+                            "(ser-bench run, or running.grid.expand); for every layer in one vector give "
                             "ssl.layers=stack")
     items = layers if isinstance(layers, (list, tuple)) else [layers]
     out = []

@@ -104,7 +104,8 @@ def cmd_run(args) -> int:
     """``ser-bench run``: check every setting, run the grid's cells not yet done, print the leaderboard."""
     from ser_bench.plugin_api.params import check_training
     from ser_bench.model.training import DEFAULT_TRAINING, resolve_device
-    from ser_bench.running.runner import Grid, expand, run
+    from ser_bench.running.grid import Grid, expand
+    from ser_bench.running.runner import run
     from ser_bench.reporting.leaderboard import to_markdown
     from ser_bench.results.store import load_results
 

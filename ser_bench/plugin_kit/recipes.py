@@ -15,7 +15,7 @@ from ser_bench.reporting.sections import paired_markdown
 from ser_bench.reporting.stats import describe_n, estimate, holm, paired_comparison
 from ser_bench.reporting.tidy import breakdown_table, ok_results, tidy
 from ser_bench.running.label_sets import resolve_label_set, speaker_counts
-from ser_bench.running.runner import Grid, expand, loco_pairs
+from ser_bench.running.grid import Grid, expand, loco_pairs
 
 __all__ = ["Grid", "base_corpus", "board_frame", "breakdown_table", "curves", "describe_n", "estimate", "expand",
            "fewshot_by_k_markdown", "holm", "left_out_section", "loco_pairs", "md", "measure_sections", "ok_results",

@@ -10,7 +10,8 @@ import pytest
 import soundfile as sf
 
 from ser_bench.plugin_api.context import RunContext
-from ser_bench.running.runner import Grid, expand, run
+from ser_bench.running.grid import Grid, expand
+from ser_bench.running.runner import run
 
 RATE = 16000
 EMOTION_CODES = {"anger": "05", "sadness": "04", "fear": "06"}

@@ -175,7 +175,7 @@ def test_a_damaged_tuning_journal_is_set_aside_and_named(cache_dir, tmp_path, ca
     journals = results / ".tuning"
     journals.mkdir(parents=True)
     from ser_bench.plugin_api.manager import PluginSettings, load_registry
-    from ser_bench.running.runner import Grid, expand
+    from ser_bench.running.grid import Grid, expand
 
     registry = load_registry(PluginSettings(entry_points=False))
     (cell,) = expand(Grid(protocols=["idt"], losses=["logreg"], targets=["ravdess"], seeds=[0],
