@@ -12,10 +12,10 @@ def _esc(value) -> str:
 
 
 def measure_sections(results: list) -> str:
-    """The markdown board's sections beyond its tables, as HTML: which rows are pooled over folds, continuous
-    targets, UAR by speaker sex, the embeddings' retrieval and probes, calibration. Rendered from the very
-    markdown (CommonMark with tables, raw HTML off: every value was escaped for markdown already), so the
-    two boards cannot say different things; "" when there is none."""
+    """The markdown board's sections beyond its tables, as HTML: which rows are pooled over folds, splits
+    predicted as one emotion, continuous targets, UAR by speaker sex, the embeddings' retrieval and probes,
+    calibration. Rendered from the very markdown (CommonMark with tables, raw HTML off: every value was
+    escaped for markdown already), so the two boards cannot say different things; "" when there is none."""
     from markdown_it import MarkdownIt
 
     from ser_bench.reporting.leaderboard import measure_sections, pooled_lines, support_missing_section

@@ -300,16 +300,17 @@ def to_markdown(results: list[dict], title: str = "ser-bench leaderboard", paire
 
 
 def measure_sections(results: list, tests: bool = True) -> list[str]:
-    """Markdown lines of the sections beside UAR, each where some result records it: continuous targets, UAR
-    by speaker sex, embeddings, calibration, tuned rows' validation against test. Shared by boards and recipes."""
+    """Markdown lines of the sections beside UAR, each where some result records it: splits predicted as one
+    emotion, continuous targets, UAR by sex, embeddings, calibration, validation against test (boards, recipes)."""
     from ser_bench.reporting.continuous import continuous_section
     from ser_bench.reporting.embeddings import calibration_section, embedding_section
     from ser_bench.reporting.fairness import fairness_section
+    from ser_bench.reporting.one_class import one_class_section
     from ser_bench.reporting.tuning_gap import tuning_gap_section
 
-    return [*continuous_section(results, tests=tests), *fairness_section(results, tests=tests),
-            *embedding_section(results, tests=tests), *calibration_section(results, tests=tests),
-            *tuning_gap_section(results, tests=tests)]
+    return [*one_class_section(results), *continuous_section(results, tests=tests),
+            *fairness_section(results, tests=tests), *embedding_section(results, tests=tests),
+            *calibration_section(results, tests=tests), *tuning_gap_section(results, tests=tests)]
 
 
 def support_missing_section(results: list) -> list[str]:
