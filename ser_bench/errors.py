@@ -67,3 +67,42 @@ def exit_status(interruption: KeyboardInterrupt) -> int:
 class SerBenchWarning(UserWarning):
     """Something the user should know that does not stop the work: a cache entry recomputed, a result
     file left out, a split excluded from a mean. The message names the thing and what was done."""
+
+
+def warnings_on_one_line() -> None:
+    """Every warning prints as one ``ser-bench: warning: ...`` line: ser-bench's own as their message,
+    a library's (scikit-learn, torch, ...) with its category and the package it came from instead of
+    Python's ``file:line`` prefix and source line. ser-bench's own are printed here; any other goes to
+    the ``showwarning`` in place (which prints it in this format, or records it under
+    ``warnings.catch_warnings(record=True)``). Called by the command line and by every worker process
+    it starts (:func:`ser_bench.processes.workers.start_worker`), whose warnings reach the same terminal."""
+    import sys
+    import warnings
+
+    def one_line(message, category, filename, lineno, line=None):
+        text = " ".join(str(message).split())
+        if not issubclass(category, SerBenchWarning) and category.__name__ != "PluginWarning":
+            text = f"{category.__name__} from {package_of(filename)}: {text}"
+        return f"ser-bench: warning: {text}\n"
+
+    show = warnings.showwarning
+
+    def show_ours(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, SerBenchWarning):
+            print(one_line(message, category, filename, lineno), end="", file=sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    warnings.formatwarning = one_line
+    warnings.showwarning = show_ours
+
+
+def package_of(filename: str) -> str:
+    """The top-level package a source file belongs to (``sklearn`` for .../site-packages/sklearn/x.py)."""
+    import os
+
+    parts = os.path.normpath(str(filename)).split(os.sep)
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts and parts.index(marker) + 1 < len(parts):
+            return parts[parts.index(marker) + 1].removesuffix(".py")
+    return os.path.splitext(os.path.basename(str(filename)))[0] or "python"

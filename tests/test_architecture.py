@@ -20,7 +20,7 @@ PLUGINS = REPO / "plugins"
 ALLOWED = {
     "": set(),
     "errors": set(),
-    "processes": set(),
+    "processes": {"errors"},  # workers print warnings as the command line does (errors.warnings_on_one_line)
     "cache_store": {"errors"},
     "plugin_api": {"", "errors"},
     "data": {"", "errors", "plugin_api", "processes", "cache_store"},

@@ -38,3 +38,27 @@ def test_bad_inputs_are_refused():
         classification_metrics([0, 4], [0, 1], ["a", "b", "c", "d"])
     with pytest.raises(ValueError, match="equal"):
         classification_metrics([0, 1], [0], ["a", "b"])
+
+
+def test_spearman_is_undefined_without_a_warning_when_the_test_targets_are_constant():
+    """A test set whose clips share one target value (a corpus annotating one arousal level) makes rho
+    undefined: NaN, as a constant prediction gives, and no scipy warning in the run's output."""
+    import warnings
+
+    import pandas as pd
+    import torch
+
+    from ser_bench.model.metrics import continuous_metrics
+
+    class Identity:
+        def embed(self, x):
+            return x
+
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.normal(size=(40, 4)), dtype=torch.float32)
+    support = pd.DataFrame({"arousal": rng.normal(size=20)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = continuous_metrics(Identity(), x[:20], x[20:], support, pd.DataFrame({"arousal": np.ones(20)}),
+                                   ["arousal"])
+    assert np.isnan(found["arousal"]["spearman"]) and found["arousal"]["ccc"] == pytest.approx(0.0, abs=1e-9)

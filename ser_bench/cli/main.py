@@ -15,7 +15,7 @@ from ser_bench.cli import commands as cmd
 from ser_bench.cli.reproduce_command import cmd_reproduce
 from ser_bench.cli.run_command import PRESETS, cmd_run
 from ser_bench.cli.options import whole_number
-from ser_bench.errors import Interrupted, SerBenchError, exit_status
+from ser_bench.errors import Interrupted, SerBenchError, exit_status, warnings_on_one_line
 
 KINDS = ("datasets", "features", "encoders", "losses", "heads", "protocols", "executors", "recipes", "channels")
 
@@ -201,43 +201,6 @@ def _on_sigterm(signum, frame):
     raise Interrupted(signum)
 
 
-def _warnings_on_one_line() -> None:
-    """Every warning prints as one ``ser-bench: warning: ...`` line: ser-bench's own as their message,
-    a library's (scikit-learn, torch, ...) with its category and the package it came from instead of
-    Python's ``file:line`` prefix and source line. ser-bench's own are printed here; any other goes to
-    the ``showwarning`` in place (which prints it in this format, or records it under
-    ``warnings.catch_warnings(record=True)``)."""
-    import warnings
-
-    from ser_bench.errors import SerBenchWarning
-
-    def one_line(message, category, filename, lineno, line=None):
-        text = " ".join(str(message).split())
-        if not issubclass(category, SerBenchWarning) and category.__name__ != "PluginWarning":
-            text = f"{category.__name__} from {_package_of(filename)}: {text}"
-        return f"ser-bench: warning: {text}\n"
-
-    show = warnings.showwarning
-
-    def show_ours(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, SerBenchWarning):
-            print(one_line(message, category, filename, lineno), end="", file=sys.stderr)
-        else:
-            show(message, category, filename, lineno, file, line)
-
-    warnings.formatwarning = one_line
-    warnings.showwarning = show_ours
-
-
-def _package_of(filename: str) -> str:
-    """The top-level package a source file belongs to (``sklearn`` for .../site-packages/sklearn/x.py)."""
-    parts = os.path.normpath(str(filename)).split(os.sep)
-    for marker in ("site-packages", "dist-packages"):
-        if marker in parts and parts.index(marker) + 1 < len(parts):
-            return parts[parts.index(marker) + 1].removesuffix(".py")
-    return os.path.splitext(os.path.basename(str(filename)))[0] or "python"
-
-
 def main(argv=None) -> int:
     """Entry point of the ``ser-bench`` console script.
 
@@ -246,7 +209,7 @@ def main(argv=None) -> int:
     reader of standard output went away (``ser-bench leaderboard | head``).
     """
     args = build_parser().parse_args(argv)
-    _warnings_on_one_line()
+    warnings_on_one_line()
     # SIGTERM (kill, a scheduler, a container stopping) is handled like Ctrl-C: finished cells kept,
     # workers stopped, one clear message instead of dying mid-write without a word.
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None

@@ -73,7 +73,10 @@ def ccc(a, b) -> float:
 def continuous_metrics(model, x_support, x_test, support_manifest, test_manifest, targets) -> dict:
     """CCC and Spearman's rho of each continuous target predicted from embeddings by a ridge probe fitted
     on the support set (how well the embedding orders arousal/valence)."""
+    import warnings
+
     import torch
+    from scipy.linalg import LinAlgWarning
     from scipy.stats import spearmanr
     from sklearn.linear_model import Ridge
 
@@ -82,7 +85,12 @@ def continuous_metrics(model, x_support, x_test, support_manifest, test_manifest
     out = {}
     for target in targets:
         truth = test_manifest[target].to_numpy(dtype=float)
-        pred = Ridge(alpha=1.0).fit(z_s, support_manifest[target].to_numpy(dtype=float)).predict(z_t)
-        rho = spearmanr(pred, truth).statistic if np.std(pred) > 0 else float("nan")
+        with warnings.catch_warnings():
+            # A collapsed embedding (every clip at nearly one point) makes the ridge system ill-conditioned:
+            # the probe then predicts about a constant, which CCC and rho score as such; nothing to act on.
+            warnings.simplefilter("ignore", LinAlgWarning)
+            pred = Ridge(alpha=1.0).fit(z_s, support_manifest[target].to_numpy(dtype=float)).predict(z_t)
+        # rho is undefined when either side is constant (a collapsed probe, or a test set of one value)
+        rho = spearmanr(pred, truth).statistic if np.ptp(pred) > 0 and np.ptp(truth) > 0 else float("nan")
         out[target] = {"ccc": ccc(pred, truth), "spearman": float(rho)}
     return out

@@ -72,10 +72,15 @@ def start_worker(parent_pid: int) -> None:
     """A pool's ``initializer``: :func:`exit_with_parent` (first, so a parent killed while the worker
     imports is noticed) and :func:`exit_quickly`. The worker ignores Ctrl-C (SIGINT), which the terminal
     sends to every process of the run: the run handles it and stops its workers, and a worker
-    interrupted mid-task would only print a traceback ("Exception ignored ... KeyboardInterrupt")."""
+    interrupted mid-task would only print a traceback ("Exception ignored ... KeyboardInterrupt").
+    Its warnings print as the command line's do, one ``ser-bench: warning:`` line each
+    (:func:`~ser_bench.errors.warnings_on_one_line`): they reach the same terminal."""
     import signal
 
+    from ser_bench.errors import warnings_on_one_line
+
     exit_with_parent(parent_pid)
+    warnings_on_one_line()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_quickly()
 

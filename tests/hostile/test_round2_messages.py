@@ -80,11 +80,40 @@ def test_every_warning_prints_as_one_ser_bench_line():
     import subprocess
     import sys
 
-    code = ("import warnings\nfrom ser_bench.cli.main import _warnings_on_one_line\n_warnings_on_one_line()\n"
+    code = ("import warnings\nfrom ser_bench.errors import warnings_on_one_line\nwarnings_on_one_line()\n"
             "warnings.warn_explicit('lbfgs failed\\nto converge', UserWarning, "
             "'/x/site-packages/sklearn/linear_model/_logistic.py', 460)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stderr == "ser-bench: warning: UserWarning from sklearn: lbfgs failed to converge\n"
+
+
+def test_a_worker_processes_warnings_print_as_one_ser_bench_line_too():
+    """Workers start in a fresh interpreter (fork server or spawn), where the command line's warning format
+    was never set: a library's warning in a cell (scipy, scikit-learn) printed Python's two-line form."""
+    import subprocess
+    import sys
+
+    code = ("import warnings\n"
+            "from ser_bench.plugin_api.manager import load_registry\n"
+            "spec = load_registry().get('executors', 'process')\n"
+            "from tests.hostile.test_round2_messages import _warn_like_scipy\n"
+            "ex = spec.build(workers=1)\n"
+            "ex.start(1)\n"
+            "print(list(ex.map_unordered(_warn_like_scipy, [1])))\n"
+            "ex.close()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "ser-bench: warning: ConstantInputWarning from scipy: An input array is constant" in proc.stderr, proc.stderr
+    assert "_warn_like_scipy" not in proc.stderr and "warnings.warn" not in proc.stderr
+
+
+def _warn_like_scipy(item):
+    import warnings
+
+    category = type("ConstantInputWarning", (RuntimeWarning,), {})
+    warnings.warn_explicit("An input array is constant;\nthe correlation is not defined.", category,
+                           "/x/site-packages/scipy/stats/_stats_py.py", 5000)
+    return item
 
 
 def test_a_pool_that_cannot_get_its_shared_memory_is_a_clear_error(clean_tree, cache_dir, tmp_path):
