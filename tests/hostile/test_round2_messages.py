@@ -160,7 +160,10 @@ def test_ctrl_c_while_workers_are_starting_prints_no_traceback(when, tiny_corpor
     args = [sys.executable, "-m", "ser_bench.cli", "run", "--target", "sim-ravdess", "--dataset-param",
             "sim-ravdess.speakers=4", "--protocol", "idt", "--loss", "bce_pair", "--seed", "0", "--no-leaderboard",
             "--cache-dir", str(cache_dir), "--results", str(tmp_path / "r")]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    from tests.hostile.test_fault_processes import _default_sigint
+
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_default_sigint)  # as in a terminal, also under a suite run in the background
     deadline = time.monotonic() + 60
 
     def server():
@@ -189,13 +192,18 @@ def test_ctrl_c_while_a_worker_is_being_started_is_held_until_it_is_recorded():
     from ser_bench.processes.workers import signals_deferred
 
     steps = []
-    with pytest.raises(KeyboardInterrupt):
-        with signals_deferred():
-            signal.raise_signal(signal.SIGINT)
-            steps.append("the block went on")
-        steps.append("never")
-    assert steps == ["the block went on"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # Python's own handler, as in a terminal: a suite run in the background inherits SIGINT ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with signals_deferred():
+                signal.raise_signal(signal.SIGINT)
+                steps.append("the block went on")
+            steps.append("never")
+        assert steps == ["the block went on"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_a_plugin_that_hangs_at_import_is_named_while_it_hangs(tmp_path):
