@@ -6,7 +6,7 @@
 #   scripts/cross_corpus.sh [DATA_DIR]
 # DATA_DIR holds the corpora, either under the folder names ser-bench looks for (RAVDESS/, emodb/,
 # TurEV-DB/) or as the 16 kHz copies of the development data (ravdess-16k/, emodb-16k/, turev-db-16k/);
-# default: ../shared/data beside this checkout. About 6 hours on 2 cores; interrupt and rerun at will,
+# default: ../shared/data beside this checkout. About 3 hours on 2 cores; interrupt and rerun at will,
 # finished cells are kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
