@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ser_bench.reporting import md
-from ser_bench.reporting.split_metrics import kept_splits
+from ser_bench.reporting.split_metrics import kept_splits, splits_by_row
 from ser_bench.reporting.tidy import DASH, pair_name
 
 SEXES = {"female": "female", "f": "female", "woman": "female", "male": "male", "m": "male", "man": "male"}
@@ -33,20 +33,15 @@ def speaker_uar(confusion) -> float:
 def by_sex(results: list) -> dict:
     """``{(method, source, target): {"female": {speaker: UAR}, "male": {...}}}``: each speaker's UAR
     averaged over the splits that test it, for the methods whose splits record speakers with their sex."""
-    from ser_bench.reporting.tidy import split_rows
-
-    kept = kept_splits(results)
-    if not any(s.speakers and any(v.get("sex") for v in s.speakers.values()) for _, s in kept):
+    if not any(s.speakers and any(v.get("sex") for v in s.speakers.values()) for _, s in kept_splits(results)):
         return {}
-    _, frame = split_rows(results)
     seen: dict = {}
-    for (_, split), method, source, target in zip(kept, frame["method"], frame["source"], frame["target"]):
+    for key, _, split in splits_by_row(results):
         for speaker, found in (split.speakers or {}).items():
             sex = SEXES.get(str(found.get("sex") or "").lower())
             uar = speaker_uar(found["confusion"])
             if sex is None or math.isnan(uar):
                 continue
-            key = (method, source, target)
             seen.setdefault(key, {"female": {}, "male": {}})[sex].setdefault(speaker, []).append(uar)
     return {key: {sex: {spk: float(np.mean(v)) for spk, v in speakers.items()} for sex, speakers in found.items()}
             for key, found in seen.items()}

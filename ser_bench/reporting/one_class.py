@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ser_bench.reporting import md
-from ser_bench.reporting.split_metrics import kept_splits
+from ser_bench.reporting.split_metrics import kept_splits, splits_by_row
 from ser_bench.reporting.tidy import pair_name
 
 
@@ -28,15 +28,11 @@ def predicted_one_class(confusion) -> bool:
 def one_class_rows(results: list) -> dict:
     """``{(method, source, target): {"splits": n on one class, "of": n splits, "seeds": [seeds]}}`` for the
     board's rows with at least one such split, in the board's order of first appearance."""
-    kept = kept_splits(results)
-    if not any(predicted_one_class(split.metrics.confusion) for _, split in kept):
+    if not any(predicted_one_class(split.metrics.confusion) for _, split in kept_splits(results)):
         return {}
-    from ser_bench.reporting.tidy import split_rows
-
-    _, frame = split_rows(results)
     found: dict = {}
-    for (result, split), method, source, target in zip(kept, frame["method"], frame["source"], frame["target"]):
-        row = found.setdefault((method, source, target), {"splits": 0, "of": 0, "seeds": set()})
+    for key, result, split in splits_by_row(results):
+        row = found.setdefault(key, {"splits": 0, "of": 0, "seeds": set()})
         row["of"] += 1
         if predicted_one_class(split.metrics.confusion):
             row["splits"] += 1

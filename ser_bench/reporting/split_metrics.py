@@ -39,6 +39,16 @@ def kept_splits(results: list) -> list:
     return [(r, s) for r in ok_results(results) for s in r.splits if not left_out(r, s)]
 
 
+def splits_by_row(results: list) -> list[tuple]:
+    """``((method, source, target), result, split)`` for every split a board averages (:func:`kept_splits`),
+    keyed by the board row it belongs to."""
+    from ser_bench.reporting.tidy import split_rows
+
+    _, frame = split_rows(results)
+    return [((method, source, target), result, split) for (result, split), method, source, target
+            in zip(kept_splits(results), frame["method"], frame["source"], frame["target"])]
+
+
 def measure_rows(results: list, measures: list[Measure], tests: bool = True) -> Optional[list[tuple]]:
     """``[(method, source, target, [cell text per measure], n text)]``, or None when no split of ``results``
     holds any of ``measures``. Each cell is the mean ± 95 % half-width over the unit of the summary table's
